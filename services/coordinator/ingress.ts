@@ -1,0 +1,122 @@
+// Turns inbound NATS messages (submissions, worker messages, API requests) into feature-machine events.
+// Every message is validated here and nowhere else; bad input gets a specific error and is acked.
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Msg } from "@nats-io/nats-core";
+import { decode, encode } from "../../shared/codec.ts";
+import { ProtocolError, toWireError } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/logging.ts";
+import type { Names } from "../../shared/subjects.ts";
+import { checkFeatureRequest, WorkerMessage, type SubmitReply } from "../../shared/protocol/index.ts";
+import type { FeatureEvent } from "./machine.ts";
+import type { FeatureLoop } from "./loop.ts";
+
+export interface IngressOptions {
+  names: Names;
+  loop: FeatureLoop;
+  js: JetStreamClient;
+  log: Logger;
+  maxRequestBytes: number;
+  knownRoles: readonly string[];
+  now?: () => Date;
+}
+
+/** Deterministic id for a submission that named none: stable across redeliveries of the same message. */
+export function generatedFeatureId(streamSeq: number, timestampNanos: number): string {
+  return `f-${Math.floor(timestampNanos / 1e6).toString(36)}-${streamSeq.toString(36)}`;
+}
+
+export class Ingress {
+  private readonly now: () => Date;
+  constructor(private readonly o: IngressOptions) {
+    this.now = o.now ?? (() => new Date());
+  }
+
+  private at(): string {
+    return this.now().toISOString();
+  }
+
+  /** A message on `baton.feature.submit`. Accepts, ignores a duplicate, or rejects with every reason. */
+  async onSubmission(m: JsMsg): Promise<void> {
+    const { loop, log } = this.o;
+    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles });
+    const at = this.at();
+    if (check.ok) {
+      const id = check.value.id ?? generatedFeatureId(m.info.streamSequence, m.info.timestampNanos);
+      const r = await loop.apply(id, [{ type: "feature.submit", request: { ...check.value, id }, at }], { create: true, onlyIfNew: true });
+      if (r.kind === "exists") log.info({ featureId: id }, "duplicate submission ignored: feature already exists");
+      else log.info({ featureId: id, tasks: check.value.tasks.length }, "feature accepted");
+      return;
+    }
+    const id = check.id ?? `rejected-${generatedFeatureId(m.info.streamSequence, m.info.timestampNanos).slice(2)}`;
+    log.warn({ featureId: id, errors: check.errors }, "feature rejected");
+    const r = await loop.apply(id, [{ type: "feature.reject", errors: check.errors, at }], { create: true, onlyIfNew: true });
+    if (r.kind === "exists") {
+      // Never disturb a feature that already runs under this id; tell the sender on the side.
+      await loop.notice(id, at, {
+        kind: "message.rejected", subject: m.subject,
+        error: { name: "ProtocolError", code: "REJECTED", message: `invalid resubmission of existing feature "${id}"`, details: check.errors },
+      });
+    }
+  }
+
+  /** A message on `baton.result.<featureId>.<taskId>` from a worker. */
+  async onWorkerMessage(m: JsMsg): Promise<void> {
+    const { names, loop, log } = this.o;
+    const at = this.at();
+    const ref = names.parseResult(m.subject);
+    if (!ref) {
+      log.warn({ subject: m.subject }, "worker message on a malformed subject dropped");
+      return;
+    }
+    let event: FeatureEvent;
+    try {
+      const msg = decode(WorkerMessage, m.data, "worker message");
+      if (msg.featureId !== ref.featureId || msg.taskId !== ref.taskId) {
+        throw new ProtocolError(`worker message names ${msg.featureId}/${msg.taskId} but was published on ${m.subject}`);
+      }
+      event =
+        msg.type === "baton.v1.task_started" ? { type: "task.started", msg, at }
+        : msg.type === "baton.v1.task_log" ? { type: "task.log", msg, at }
+        : { type: "task.result", msg, at };
+    } catch (e) {
+      log.warn({ subject: m.subject, err: (e as Error).message }, "invalid worker message rejected");
+      event = { type: "message.rejected", subject: m.subject, taskId: ref.taskId, error: toWireError(e), at };
+    }
+    const r = await loop.apply(ref.featureId, [event]);
+    if (r.kind === "missing") {
+      log.warn({ featureId: ref.featureId, taskId: ref.taskId }, "worker message for an unknown feature");
+      await loop.notice(ref.featureId, at, {
+        kind: "message.rejected", subject: m.subject, taskId: ref.taskId,
+        error: { name: "UnknownFeature", code: "UNKNOWN_FEATURE", message: `no feature "${ref.featureId}"` },
+      });
+    }
+  }
+
+  /**
+   * `baton.api.submit` (core request/reply): validates, stores the request durably in the
+   * submissions stream, then replies. Invalid requests are answered with every error and stored nowhere.
+   */
+  async onApiSubmit(m: Msg): Promise<void> {
+    const { names, js, log } = this.o;
+    let reply: SubmitReply;
+    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles });
+    if (!check.ok) {
+      reply = { ok: false, errors: check.errors };
+      log.warn({ errors: check.errors }, "api submit rejected");
+    } else {
+      const id = check.value.id ?? newFeatureId();
+      try {
+        const ack = await js.publish(names.featureSubmit(), encode({ ...check.value, id }), { msgID: id });
+        reply = { ok: true, featureId: id, ...(ack.duplicate ? { duplicate: true } : {}) };
+      } catch (e) {
+        reply = { ok: false, errors: [{ path: "(root)", message: `could not store the request: ${(e as Error).message}` }] };
+      }
+    }
+    if (m.reply) m.respond(encode(reply));
+  }
+}
+
+/** A fresh, sortable, subject-safe feature id. */
+export function newFeatureId(): string {
+  return `f-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

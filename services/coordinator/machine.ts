@@ -1,0 +1,128 @@
+// The feature actor (xstate v5). Pure: it never does I/O; outbound messages are appended to the outbox.
+import { assertEvent, assign, setup } from "xstate";
+import type { FeatureRequest, TaskLog, TaskResult, TaskStarted, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
+import { contextFromRequest, durationMs, emit, emptyContext, type FeatureContext } from "./model.ts";
+import { allCompleted, anyFailed, failedTask, onFlushed, onLog, onResult, onStarted, schedule } from "./scheduling.ts";
+
+export type FeatureEvent =
+  | { type: "feature.submit"; request: FeatureRequest; at: string }
+  | { type: "feature.reject"; errors: ValidationIssue[]; at: string }
+  | { type: "task.started"; msg: TaskStarted; at: string }
+  | { type: "task.log"; msg: TaskLog; at: string }
+  | { type: "task.result"; msg: TaskResult; at: string }
+  | { type: "message.rejected"; subject: string; taskId?: string | undefined; error: WireError; at: string }
+  | { type: "outbox.flushed"; msgIds: string[] };
+
+/** States a feature can be in; `received` exists only until its first event. */
+export type FeatureStateValue = "received" | "executing" | "completed" | "failed" | "rejected";
+
+export const featureMachine = setup({
+  types: {
+    context: {} as FeatureContext,
+    events: {} as FeatureEvent,
+    input: {} as { featureId: string },
+  },
+  guards: {
+    allCompleted: ({ context }) => allCompleted(context),
+    anyFailed: ({ context }) => anyFailed(context),
+    /** A worker message for a task this feature does not have. */
+    unknownTask: ({ context, event }) =>
+      (event.type === "task.started" || event.type === "task.log" || event.type === "task.result") && !context.tasks[event.msg.taskId],
+  },
+  actions: {
+    accept: assign(({ event }) => {
+      assertEvent(event, "feature.submit");
+      const ctx = contextFromRequest(event.request.id!, event.request, event.at);
+      const accepted = emit(ctx, {
+        kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace,
+        tasks: ctx.order.map((id) => {
+          const t = ctx.tasks[id]!;
+          return { id, role: t.role, title: t.title, dependsOn: t.dependsOn };
+        }),
+      }, event.at);
+      return schedule(accepted, event.at);
+    }),
+    reject: assign(({ context, event }) => {
+      assertEvent(event, "feature.reject");
+      const ctx = { ...context, submittedAt: event.at, finishedAt: event.at, rejection: event.errors, reason: "rejected" };
+      return emit(ctx, { kind: "feature.rejected", errors: event.errors }, event.at);
+    }),
+    started: assign(({ context, event }) => {
+      assertEvent(event, "task.started");
+      return onStarted(context, event.msg);
+    }),
+    log: assign(({ context, event }) => {
+      assertEvent(event, "task.log");
+      return onLog(context, event.msg, event.at);
+    }),
+    result: assign(({ context, event }) => {
+      assertEvent(event, "task.result");
+      return onResult(context, event.msg, event.at);
+    }),
+    rejectUnknownTask: assign(({ context, event }) => {
+      assertEvent(event, ["task.started", "task.log", "task.result"]);
+      return emit(context, {
+        kind: "message.rejected", subject: `result.${context.featureId}.${event.msg.taskId}`, taskId: event.msg.taskId,
+        error: { name: "UnknownTask", message: `feature "${context.featureId}" has no task "${event.msg.taskId}"`, code: "UNKNOWN_TASK" },
+      }, event.at);
+    }),
+    rejectMessage: assign(({ context, event }) => {
+      assertEvent(event, "message.rejected");
+      return emit(context, { kind: "message.rejected", subject: event.subject, taskId: event.taskId, error: event.error }, event.at);
+    }),
+    complete: assign(({ context, event }) => {
+      const at = "at" in event ? event.at : context.submittedAt;
+      return emit({ ...context, finishedAt: at }, { kind: "feature.completed", durationMs: durationMs(context.submittedAt, at) }, at);
+    }),
+    fail: assign(({ context, event }) => {
+      const at = "at" in event ? event.at : context.submittedAt;
+      const t = failedTask(context);
+      const reason = t ? `task "${t.id}" (${t.role}) failed: ${t.error?.message ?? "unknown error"}` : "failed";
+      return emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: t?.id }, at);
+    }),
+    flushed: assign(({ context, event }) => {
+      assertEvent(event, "outbox.flushed");
+      return onFlushed(context, event.msgIds);
+    }),
+  },
+}).createMachine({
+  id: "feature",
+  initial: "received",
+  context: ({ input }) => emptyContext(input.featureId),
+  // Handled in every state: publishing is confirmed whatever the feature's state.
+  on: { "outbox.flushed": { actions: "flushed" }, "message.rejected": { actions: "rejectMessage" } },
+  states: {
+    received: {
+      on: {
+        "feature.submit": { target: "executing", actions: "accept" },
+        "feature.reject": { target: "rejected", actions: "reject" },
+      },
+    },
+    executing: {
+      always: [
+        { guard: "anyFailed", target: "failed", actions: "fail" },
+        { guard: "allCompleted", target: "completed", actions: "complete" },
+      ],
+      on: {
+        "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
+        "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
+        "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
+      },
+    },
+    // Terminal states are not xstate `final` states: late worker messages are still recorded
+    // (a task that was running when another failed reports its result) and the outbox still drains.
+    completed: {
+      on: { "task.log": { actions: "log" }, "task.result": { actions: "result" } },
+    },
+    failed: {
+      on: {
+        "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
+        "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
+        "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
+      },
+    },
+    rejected: {},
+  },
+});
+
+export type FeatureMachine = typeof featureMachine;

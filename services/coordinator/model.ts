@@ -1,0 +1,77 @@
+// The feature's persisted data: tasks, their states, the status-event sequence and the outbox.
+import type { FeatureRequest, TaskAssigned, StatusEvent, EventBody, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
+
+export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "completed", "failed"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export interface TaskState {
+  id: string;
+  role: string;
+  title: string;
+  instructions?: string | undefined;
+  dependsOn: string[];
+  status: TaskStatus;
+  attempt: number;
+  dispatchedAt?: string | undefined;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  workerId?: string | undefined;
+  summary?: string | undefined;
+  handoff?: unknown;
+  error?: WireError | undefined;
+  exitCode?: number | null | undefined;
+}
+
+/** An outbound message waiting to be published; `msgId` is deterministic so republishing is harmless. */
+export type OutboxEntry =
+  | { msgId: string; to: "task"; role: string; payload: TaskAssigned }
+  | { msgId: string; to: "status"; kind: StatusEvent["kind"]; payload: StatusEvent };
+
+export interface FeatureContext {
+  featureId: string;
+  title: string;
+  description?: string | undefined;
+  workspace?: string | undefined;
+  maxParallel: number;
+  /** Task ids in request order (dispatch order among ready tasks). */
+  order: string[];
+  tasks: Record<string, TaskState>;
+  /** Last status-event sequence number used. */
+  seq: number;
+  outbox: OutboxEntry[];
+  submittedAt: string;
+  finishedAt?: string | undefined;
+  /** Why the feature failed or was rejected. */
+  reason?: string | undefined;
+  rejection?: ValidationIssue[] | undefined;
+}
+
+export function emptyContext(featureId: string): FeatureContext {
+  return { featureId, title: "", maxParallel: 1, order: [], tasks: {}, seq: 0, outbox: [], submittedAt: "" };
+}
+
+export function contextFromRequest(featureId: string, req: FeatureRequest, at: string): FeatureContext {
+  const tasks: Record<string, TaskState> = {};
+  for (const t of req.tasks) {
+    tasks[t.id] = {
+      id: t.id, role: t.role, title: t.title, instructions: t.instructions,
+      dependsOn: [...new Set(t.dependsOn ?? [])], status: "blocked", attempt: 0,
+    };
+  }
+  return {
+    featureId, title: req.title, description: req.description, workspace: req.workspace,
+    maxParallel: req.maxParallel ?? 1, order: req.tasks.map((t) => t.id), tasks,
+    seq: 0, outbox: [], submittedAt: at,
+  };
+}
+
+/** Appends a status event (next seq, deterministic msg id) to the outbox. */
+export function emit(ctx: FeatureContext, body: EventBody, at: string): FeatureContext {
+  const seq = ctx.seq + 1;
+  const payload = { ...body, type: "baton.v1.status_event", featureId: ctx.featureId, seq, at } as StatusEvent;
+  return { ...ctx, seq, outbox: [...ctx.outbox, { msgId: `${ctx.featureId}.ev.${seq}`, to: "status", kind: body.kind, payload }] };
+}
+
+export function durationMs(from: string | undefined, to: string): number {
+  return from ? Math.max(0, Date.parse(to) - Date.parse(from)) : 0;
+}

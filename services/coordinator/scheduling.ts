@@ -1,0 +1,129 @@
+// Pure scheduling of a feature's task DAG: readiness, the parallel bound, results. No I/O, no clocks.
+import type { TaskLog, TaskResult, TaskStarted } from "../../shared/protocol/index.ts";
+import { durationMs, emit, type FeatureContext, type TaskState } from "./model.ts";
+
+const ACTIVE = new Set(["dispatched", "running"]);
+
+export function activeCount(ctx: FeatureContext): number {
+  let n = 0;
+  for (const id of ctx.order) if (ACTIVE.has(ctx.tasks[id]!.status)) n++;
+  return n;
+}
+
+export function allCompleted(ctx: FeatureContext): boolean {
+  return ctx.order.length > 0 && ctx.order.every((id) => ctx.tasks[id]!.status === "completed");
+}
+
+export function anyFailed(ctx: FeatureContext): boolean {
+  return ctx.order.some((id) => ctx.tasks[id]!.status === "failed");
+}
+
+/**
+ * Marks blocked tasks whose dependencies all completed as ready, then dispatches ready tasks in
+ * request order while fewer than `maxParallel` are active. Dispatches nothing once a task failed.
+ * Idempotent: calling it twice in a row changes nothing the second time.
+ */
+export function schedule(ctx: FeatureContext, at: string): FeatureContext {
+  if (anyFailed(ctx)) return ctx;
+  let tasks = ctx.tasks;
+  for (const id of ctx.order) {
+    const t = tasks[id]!;
+    if (t.status === "blocked" && t.dependsOn.every((d) => tasks[d]!.status === "completed")) {
+      tasks = { ...tasks, [id]: { ...t, status: "ready" } };
+    }
+  }
+  let next: FeatureContext = tasks === ctx.tasks ? ctx : { ...ctx, tasks };
+  let active = activeCount(next);
+  for (const id of next.order) {
+    if (active >= next.maxParallel) break;
+    const t = next.tasks[id]!;
+    if (t.status !== "ready") continue;
+    next = dispatch(next, t, at);
+    active++;
+  }
+  return next;
+}
+
+function dispatch(ctx: FeatureContext, t: TaskState, at: string): FeatureContext {
+  const attempt = t.attempt + 1;
+  const task: TaskState = { ...t, status: "dispatched", attempt, dispatchedAt: at };
+  const handoffs = t.dependsOn.map((d) => {
+    const dep = ctx.tasks[d]!;
+    return { taskId: dep.id, role: dep.role, summary: dep.summary, handoff: dep.handoff };
+  });
+  let next: FeatureContext = {
+    ...ctx,
+    tasks: { ...ctx.tasks, [t.id]: task },
+    outbox: [
+      ...ctx.outbox,
+      {
+        msgId: `${ctx.featureId}.${t.id}.${attempt}`,
+        to: "task",
+        role: t.role,
+        payload: {
+          type: "baton.v1.task_assigned",
+          featureId: ctx.featureId, taskId: t.id, attempt, role: t.role, title: t.title,
+          instructions: t.instructions, dependsOn: t.dependsOn, workspace: ctx.workspace,
+          feature: { title: ctx.title, description: ctx.description },
+          handoffs, dispatchedAt: at,
+        },
+      },
+    ],
+  };
+  next = emit(next, { kind: "task.dispatched", taskId: t.id, role: t.role, attempt }, at);
+  return next;
+}
+
+/** A worker began (or, after a redelivery, began again) a task. Stale or late messages change nothing. */
+export function onStarted(ctx: FeatureContext, m: TaskStarted): FeatureContext {
+  const t = ctx.tasks[m.taskId];
+  if (!t || t.attempt !== m.attempt || !ACTIVE.has(t.status)) return ctx;
+  if (t.status === "running" && t.workerId === m.workerId) return ctx;
+  const task: TaskState = { ...t, status: "running", startedAt: t.startedAt ?? m.at, workerId: m.workerId };
+  return emit({ ...ctx, tasks: { ...ctx.tasks, [t.id]: task } },
+    { kind: "task.started", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, delivery: m.delivery }, m.at);
+}
+
+/** Output lines become task.log events; the feature's state is untouched. */
+export function onLog(ctx: FeatureContext, m: TaskLog, at: string): FeatureContext {
+  const t = ctx.tasks[m.taskId];
+  if (!t) return ctx;
+  return emit(ctx, {
+    kind: "task.log", taskId: t.id, role: t.role, attempt: m.attempt, workerId: m.workerId,
+    stream: m.stream, lines: m.lines, dropped: m.dropped,
+  }, at);
+}
+
+/**
+ * A task finished. Only the current attempt of a dispatched/running task counts; duplicates and
+ * stale attempts are no-ops. Completion schedules dependents; failure stops further dispatch.
+ */
+export function onResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
+  const t = ctx.tasks[m.taskId];
+  if (!t || t.attempt !== m.attempt || !ACTIVE.has(t.status)) return ctx;
+  const base = { ...t, finishedAt: m.finishedAt, startedAt: t.startedAt ?? m.startedAt, workerId: m.workerId, exitCode: m.exitCode };
+  const dur = durationMs(base.startedAt, m.finishedAt);
+  if (m.outcome === "completed") {
+    const task: TaskState = { ...base, status: "completed", summary: m.summary, handoff: m.handoff };
+    const next = emit({ ...ctx, tasks: { ...ctx.tasks, [t.id]: task } },
+      { kind: "task.completed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, summary: m.summary }, at);
+    return schedule(next, at);
+  }
+  const error = m.error ?? { name: "TaskFailed", message: `exit code ${m.exitCode ?? "unknown"}` };
+  const task: TaskState = { ...base, status: "failed", error };
+  return emit({ ...ctx, tasks: { ...ctx.tasks, [t.id]: task } },
+    { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, exitCode: m.exitCode, error }, at);
+}
+
+/** Removes published entries from the outbox (by msg id); unknown ids are ignored. */
+export function onFlushed(ctx: FeatureContext, msgIds: readonly string[]): FeatureContext {
+  if (!msgIds.length || !ctx.outbox.length) return ctx;
+  const done = new Set(msgIds);
+  const outbox = ctx.outbox.filter((e) => !done.has(e.msgId));
+  return outbox.length === ctx.outbox.length ? ctx : { ...ctx, outbox };
+}
+
+export function failedTask(ctx: FeatureContext): TaskState | undefined {
+  for (const id of ctx.order) if (ctx.tasks[id]!.status === "failed") return ctx.tasks[id];
+  return undefined;
+}

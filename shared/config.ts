@@ -1,0 +1,131 @@
+// Configuration: the operator's config file (YAML or JSON) and environment, parsed once into a frozen object.
+// Library code receives these values as options; only `loadConfig` reads process.env.
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { formatPath } from "./protocol/feature.ts";
+import { Role } from "./protocol/common.ts";
+
+export const DEFAULT_ROLES = [
+  "orchestrator", "database", "api", "backend", "frontend", "qa", "reviewer", "devops", "docs", "bugfix",
+] as const;
+
+export const ExecRoleConfig = z.strictObject({
+  /** argv run for each task; `./x` and `../x` resolve against the config file's folder, `${configDir}` is replaced by it. */
+  exec: z.array(z.string().min(1)).min(1),
+  timeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(1800),
+  /** Extra environment for the executor (operator-chosen, never from a message). */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Worker processes `baton up` starts for this role. */
+  replicas: z.int().min(0).max(64).default(1),
+  /** Concurrent tasks per worker process. */
+  concurrency: z.int().min(1).max(256).default(1),
+});
+export type ExecRoleConfig = z.infer<typeof ExecRoleConfig>;
+
+export const WorkerSettings = z.strictObject({
+  /** How long JetStream waits for an ack (or in-progress ack) before redelivering a task. */
+  ackWaitSeconds: z.number().min(1).max(3600).default(30),
+  /** Deliveries of one task before it fails as "worker lost". */
+  maxDeliver: z.int().min(1).max(100).default(5),
+  /** SIGTERM: how long running tasks may finish before they are handed back. */
+  drainGraceSeconds: z.number().min(0).max(3600).default(30),
+  heartbeatSeconds: z.number().min(1).max(300).default(5),
+  /** Log lines per task per second forwarded as task.log events; the rest are counted as dropped. */
+  logLinesPerSecond: z.int().min(1).max(10_000).default(50),
+  /** Longest log line forwarded; longer lines are truncated. */
+  logLineMaxChars: z.int().min(80).max(4096).default(2000),
+});
+
+export const CoordinatorSettings = z.strictObject({
+  maxRequestBytes: z.int().min(1024).max(8 * 1024 * 1024).default(256 * 1024),
+  /** Inbound messages processed at once per coordinator process. */
+  concurrency: z.int().min(1).max(1024).default(64),
+  /** Status history kept in BATON_EVENTS. */
+  eventsMaxAgeHours: z.number().positive().default(24 * 7),
+});
+
+export const ConfigFile = z.strictObject({
+  nats: z.strictObject({ url: z.string().optional() }).default({}),
+  prefix: z.string().optional(),
+  /** Roles a feature request may name; every role under `roles` is added. */
+  knownRoles: z.array(Role).optional(),
+  /** Default workspace for features that do not name one (relative: against the config file's folder). */
+  workspace: z.string().optional(),
+  roles: z.record(Role, ExecRoleConfig).default({}),
+  worker: WorkerSettings.default(WorkerSettings.parse({})),
+  coordinator: CoordinatorSettings.default(CoordinatorSettings.parse({})),
+  log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional() }).default({}),
+});
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+export interface BatonConfig {
+  natsUrl: string;
+  prefix: string;
+  configDir: string;
+  configPath?: string | undefined;
+  knownRoles: string[];
+  workspace?: string | undefined;
+  roles: Record<string, ExecRoleConfig>;
+  worker: z.infer<typeof WorkerSettings>;
+  coordinator: z.infer<typeof CoordinatorSettings>;
+  logLevel: string;
+}
+
+/** Reads and validates a config file; YAML or JSON by content. Throws ConfigError naming each problem. */
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const r = ConfigFile.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join("\n");
+    throw new ConfigError(`config file ${path} is invalid:\n${lines}`);
+  }
+  return r.data;
+}
+
+/**
+ * Builds the frozen configuration from an optional file plus the environment
+ * (NATS_URL, BATON_PREFIX, BATON_LOG_LEVEL; env wins over the file).
+ */
+export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): Readonly<BatonConfig> {
+  const env = opts.env ?? process.env;
+  const path = opts.file ?? env.BATON_CONFIG;
+  const file = path ? readConfigFile(path) : ConfigFile.parse({});
+  const configDir = path ? dirname(resolve(path)) : process.cwd();
+  const roles: Record<string, ExecRoleConfig> = {};
+  for (const [role, rc] of Object.entries(file.roles)) {
+    roles[role] = { ...rc, exec: rc.exec.map((a) => resolveArg(a, configDir)) };
+  }
+  const knownRoles = [...new Set([...(file.knownRoles ?? DEFAULT_ROLES), ...Object.keys(roles)])];
+  const cfg: BatonConfig = {
+    natsUrl: env.NATS_URL || file.nats.url || "nats://127.0.0.1:4222",
+    prefix: env.BATON_PREFIX || file.prefix || "baton",
+    configDir,
+    configPath: path ? resolve(path) : undefined,
+    knownRoles,
+    workspace: file.workspace ? (isAbsolute(file.workspace) ? file.workspace : resolve(configDir, file.workspace)) : undefined,
+    roles,
+    worker: file.worker,
+    coordinator: file.coordinator,
+    logLevel: env.BATON_LOG_LEVEL || file.log.level || "info",
+  };
+  return Object.freeze(cfg);
+}
+
+function resolveArg(arg: string, configDir: string): string {
+  const replaced = arg.replaceAll("${configDir}", configDir);
+  return replaced.startsWith("./") || replaced.startsWith("../") ? resolve(configDir, replaced) : replaced;
+}

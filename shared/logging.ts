@@ -1,0 +1,12 @@
+// Structured logging: one pino root per process (JSON to stderr), child loggers per feature/task.
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+/** Creates the process's root logger. Level from options (config), default info. */
+export function createLogger(opts: { name: string; level?: string | undefined }): Logger {
+  return pino({ name: opts.name, level: opts.level ?? "info", base: { pid: process.pid, proc: opts.name } }, pino.destination(2));
+}
+
+/** A logger that discards everything (library default). */
+export const silentLogger: Logger = pino({ level: "silent" });

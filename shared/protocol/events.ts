@@ -1,0 +1,68 @@
+// Status events on `baton.status.<featureId>.<kind>`: the public, replayable history of a feature.
+import { z } from "zod";
+import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
+
+export const STATUS_EVENT = "baton.v1.status_event" as const;
+
+const Base = {
+  type: z.literal(STATUS_EVENT),
+  featureId: Id,
+  /** Per-feature sequence, increasing from 1; 0 marks a notice outside any feature's history. */
+  seq: z.int().min(0),
+  at: Timestamp,
+};
+const TaskBase = { ...Base, taskId: Id, role: Role, attempt: z.int().min(1) };
+
+export const TaskSummary = z.object({ id: Id, role: Role, title: z.string(), dependsOn: z.array(Id) });
+
+export const StatusEvent = z.discriminatedUnion("kind", [
+  z.object({
+    ...Base,
+    kind: z.literal("feature.accepted"),
+    title: z.string(),
+    maxParallel: z.int(),
+    workspace: z.string().optional(),
+    tasks: z.array(TaskSummary),
+  }),
+  z.object({ ...Base, kind: z.literal("feature.rejected"), errors: z.array(ValidationIssue) }),
+  z.object({ ...TaskBase, kind: z.literal("task.dispatched") }),
+  z.object({ ...TaskBase, kind: z.literal("task.started"), workerId: z.string(), delivery: z.int() }),
+  z.object({
+    ...TaskBase,
+    kind: z.literal("task.log"),
+    workerId: z.string(),
+    stream: z.enum(["stdout", "stderr"]),
+    lines: z.array(z.string()),
+    dropped: z.int(),
+  }),
+  z.object({
+    ...TaskBase,
+    kind: z.literal("task.completed"),
+    workerId: z.string(),
+    durationMs: z.number(),
+    summary: z.string().optional(),
+  }),
+  z.object({
+    ...TaskBase,
+    kind: z.literal("task.failed"),
+    workerId: z.string().optional(),
+    durationMs: z.number().optional(),
+    exitCode: z.int().nullable().optional(),
+    error: WireError,
+  }),
+  z.object({ ...Base, kind: z.literal("feature.completed"), durationMs: z.number() }),
+  z.object({ ...Base, kind: z.literal("feature.failed"), durationMs: z.number(), reason: z.string(), taskId: Id.optional() }),
+  z.object({
+    ...Base,
+    kind: z.literal("message.rejected"),
+    subject: z.string(),
+    taskId: Id.optional(),
+    error: WireError,
+  }),
+]);
+export type StatusEvent = z.infer<typeof StatusEvent>;
+export type StatusKind = StatusEvent["kind"];
+/** A status event before the coordinator stamps it with type, featureId, seq and at. */
+export type EventBody = StatusEvent extends infer E ? (E extends StatusEvent ? Omit<E, "type" | "featureId" | "seq" | "at"> : never) : never;
+
+export const TERMINAL_KINDS = ["feature.completed", "feature.failed", "feature.rejected"] as const satisfies readonly StatusKind[];

@@ -1,0 +1,150 @@
+// Feature requests: what a client publishes on `baton.feature.submit` or sends to `baton.api.submit`.
+import { z } from "zod";
+import { Id, Role, ValidationIssue } from "./common.ts";
+
+export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
+
+export const TaskSpec = z.strictObject({
+  id: Id,
+  role: Role,
+  title: z.string().min(1).max(500),
+  instructions: z.string().max(100_000).optional(),
+  dependsOn: z.array(Id).max(1000).optional(),
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+export const FeatureRequest = z.strictObject({
+  type: z.literal(FEATURE_REQUEST).optional().describe("optional version tag"),
+  id: Id.optional().describe("client-chosen id; makes submission idempotent"),
+  title: z.string().min(1).max(500),
+  description: z.string().max(100_000).optional(),
+  workspace: z
+    .string()
+    .refine((p) => p.startsWith("/"), "must be an absolute path")
+    .optional(),
+  maxParallel: z.int().min(1).max(1000).optional().describe("tasks of this feature running at once; default 1"),
+  tasks: z.array(TaskSpec).min(1, "a feature needs at least one task").max(1000),
+});
+export type FeatureRequest = z.infer<typeof FeatureRequest>;
+
+export const SubmitReply = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), featureId: Id, duplicate: z.boolean().optional() }),
+  z.object({ ok: z.literal(false), errors: z.array(ValidationIssue).min(1) }),
+]);
+export type SubmitReply = z.infer<typeof SubmitReply>;
+
+/**
+ * Graph checks zod cannot express: duplicate ids, unknown dependencies, self-dependencies and
+ * cycles (each cycle is named, e.g. `a -> b -> a`). Pure; returns every problem found.
+ */
+export function graphIssues(tasks: readonly { id: string; dependsOn?: string[] | undefined }[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const index = new Map<string, number>();
+  tasks.forEach((t, i) => {
+    if (index.has(t.id)) issues.push({ path: `tasks[${i}].id`, message: `duplicate task id "${t.id}" (first used by tasks[${index.get(t.id)}])` });
+    else index.set(t.id, i);
+  });
+  tasks.forEach((t, i) => {
+    (t.dependsOn ?? []).forEach((d, j) => {
+      if (d === t.id) issues.push({ path: `tasks[${i}].dependsOn[${j}]`, message: `task "${t.id}" depends on itself` });
+      else if (!index.has(d)) issues.push({ path: `tasks[${i}].dependsOn[${j}]`, message: `unknown task id "${d}" in dependsOn of "${t.id}"` });
+    });
+  });
+  if (issues.length) return issues;
+  // Cycle detection: iterative DFS with colours; report each distinct cycle once.
+  const deps = new Map(tasks.map((t) => [t.id, t.dependsOn ?? []] as const));
+  const colour = new Map<string, 0 | 1 | 2>();
+  const seen = new Set<string>();
+  for (const start of deps.keys()) {
+    if (colour.get(start)) continue;
+    const stack: { id: string; next: number }[] = [{ id: start, next: 0 }];
+    const path: string[] = [start];
+    colour.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const ds = deps.get(top.id)!;
+      if (top.next < ds.length) {
+        const d = ds[top.next++]!;
+        const c = colour.get(d) ?? 0;
+        if (c === 0) {
+          colour.set(d, 1);
+          stack.push({ id: d, next: 0 });
+          path.push(d);
+        } else if (c === 1) {
+          const cycle = [...path.slice(path.indexOf(d)), d];
+          const key = [...cycle.slice(0, -1)].sort().join(",");
+          if (!seen.has(key)) {
+            seen.add(key);
+            // present it in execution order: a -> b means b depends on a
+            const shown = [...cycle].reverse().join(" -> ");
+            issues.push({ path: `tasks[${index.get(d)}].dependsOn`, message: `dependency cycle: ${shown}` });
+          }
+        }
+      } else {
+        colour.set(top.id, 2);
+        stack.pop();
+        path.pop();
+      }
+    }
+  }
+  return issues;
+}
+
+/** Formats a zod issue path as `tasks[2].dependsOn[0]`; the root is `(root)`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || "(root)";
+}
+
+export interface RequestLimits {
+  /** Largest accepted request, in bytes of its JSON encoding. */
+  maxBytes: number;
+  /** Roles a task may name; undefined = any well-formed role. */
+  roles?: readonly string[] | undefined;
+}
+
+export type RequestCheck = { ok: true; value: FeatureRequest } | { ok: false; errors: ValidationIssue[]; id?: string };
+
+/**
+ * Validates raw bytes (or text) as a feature request: size, JSON syntax, schema, roles and graph.
+ * Never throws. On failure it also returns the request's `id` when one could be read, so the
+ * rejection can be reported on that feature's status subject.
+ */
+export function checkFeatureRequest(raw: Uint8Array | string, limits: RequestLimits): RequestCheck {
+  const size = typeof raw === "string" ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > limits.maxBytes) {
+    return { ok: false, errors: [{ path: "(root)", message: `request is ${size} bytes; the limit is ${limits.maxBytes} bytes` }] };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8"));
+  } catch (e) {
+    return { ok: false, errors: [{ path: "(root)", message: `malformed JSON: ${(e as Error).message}` }] };
+  }
+  return checkFeatureValue(json, limits);
+}
+
+/** Same as checkFeatureRequest for an already-parsed value (size is not checked here). */
+export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "maxBytes">): RequestCheck {
+  const maybeId =
+    json && typeof json === "object" && "id" in json && Id.safeParse((json as { id: unknown }).id).success
+      ? ((json as { id: string }).id)
+      : undefined;
+  const parsed = FeatureRequest.safeParse(json);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+    return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
+  }
+  const req = parsed.data;
+  const errors: ValidationIssue[] = [];
+  if (limits.roles) {
+    const known = new Set(limits.roles);
+    req.tasks.forEach((t, i) => {
+      if (!known.has(t.role)) errors.push({ path: `tasks[${i}].role`, message: `unknown role "${t.role}" (known roles: ${[...known].join(", ")})` });
+    });
+  }
+  errors.push(...graphIssues(req.tasks));
+  if (errors.length) return req.id ? { ok: false, errors, id: req.id } : { ok: false, errors };
+  return { ok: true, value: req };
+}

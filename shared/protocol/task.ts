@@ -1,0 +1,84 @@
+// Coordinator → worker (task assignments) and worker → coordinator (progress and results).
+import { z } from "zod";
+import { Id, Json, Role, Timestamp, WireError } from "./common.ts";
+
+/** What a finished dependency hands to the tasks that depend on it. */
+export const Handoff = z.object({
+  taskId: Id,
+  role: Role,
+  summary: z.string().optional(),
+  handoff: Json.optional(),
+});
+export type Handoff = z.infer<typeof Handoff>;
+
+/** Published on `baton.task.<role>`; carries data only, never a command line. */
+export const TaskAssigned = z.object({
+  type: z.literal("baton.v1.task_assigned"),
+  featureId: Id,
+  taskId: Id,
+  attempt: z.int().min(1),
+  role: Role,
+  title: z.string(),
+  instructions: z.string().optional(),
+  dependsOn: z.array(Id),
+  workspace: z.string().optional(),
+  feature: z.object({ title: z.string(), description: z.string().optional() }),
+  handoffs: z.array(Handoff),
+  dispatchedAt: Timestamp,
+});
+export type TaskAssigned = z.infer<typeof TaskAssigned>;
+
+/** What an executor may write to `$BATON_RESULT_FILE`. */
+export const ExecutorOutput = z.strictObject({
+  summary: z.string().max(20_000).optional(),
+  handoff: Json.optional(),
+});
+export type ExecutorOutput = z.infer<typeof ExecutorOutput>;
+
+const TaskRef = {
+  featureId: Id,
+  taskId: Id,
+  attempt: z.int().min(1),
+  role: Role,
+  workerId: z.string().min(1).max(200),
+};
+
+export const TaskStarted = z.object({
+  type: z.literal("baton.v1.task_started"),
+  ...TaskRef,
+  delivery: z.int().min(1),
+  at: Timestamp,
+});
+export type TaskStarted = z.infer<typeof TaskStarted>;
+
+export const LogStream = z.enum(["stdout", "stderr"]);
+export const TaskLog = z.object({
+  type: z.literal("baton.v1.task_log"),
+  ...TaskRef,
+  delivery: z.int().min(1),
+  /** Batch number within one delivery, starting at 1. */
+  batch: z.int().min(1),
+  stream: LogStream,
+  lines: z.array(z.string().max(4096)).min(1).max(200),
+  /** Lines dropped by the worker's rate limit since the previous batch. */
+  dropped: z.int().min(0).default(0),
+  at: Timestamp,
+});
+export type TaskLog = z.infer<typeof TaskLog>;
+
+export const TaskResult = z.object({
+  type: z.literal("baton.v1.task_result"),
+  ...TaskRef,
+  outcome: z.enum(["completed", "failed"]),
+  startedAt: Timestamp,
+  finishedAt: Timestamp,
+  exitCode: z.int().nullable().optional(),
+  error: WireError.optional(),
+  summary: z.string().optional(),
+  handoff: Json.optional(),
+});
+export type TaskResult = z.infer<typeof TaskResult>;
+
+/** Everything a worker publishes on `baton.result.<featureId>.<taskId>`. */
+export const WorkerMessage = z.discriminatedUnion("type", [TaskStarted, TaskLog, TaskResult]);
+export type WorkerMessage = z.infer<typeof WorkerMessage>;

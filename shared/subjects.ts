@@ -1,0 +1,88 @@
+// Every NATS subject, stream, consumer and bucket name Baton uses, built and validated in one place.
+// No other module writes a subject string by hand.
+
+/** A token that may appear in one subject position: ids, roles, verbs. */
+export const TOKEN_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export class InvalidTokenError extends Error {
+  override name = "InvalidTokenError";
+}
+
+export function isToken(s: unknown): s is string {
+  return typeof s === "string" && TOKEN_RE.test(s);
+}
+
+function token(kind: string, s: string): string {
+  if (!isToken(s)) throw new InvalidTokenError(`invalid ${kind} ${JSON.stringify(s)}: use 1-64 of [A-Za-z0-9_-]`);
+  return s;
+}
+
+/** Status event kinds are dotted (e.g. `task.completed`); each part must be a token. */
+function kindTokens(kind: string): string {
+  for (const part of kind.split(".")) token("event kind", part);
+  return kind;
+}
+
+export type Names = ReturnType<typeof names>;
+
+/**
+ * Builds every name for one deployment prefix (default `baton`). Tests use a unique prefix per
+ * test so that they never share streams. Throws InvalidTokenError on a bad prefix or token.
+ */
+export function names(prefix = "baton") {
+  if (!PREFIX_RE.test(prefix)) throw new InvalidTokenError(`invalid prefix ${JSON.stringify(prefix)}: use [a-z][a-z0-9_-]{0,31}`);
+  const P = prefix.toUpperCase().replace(/-/g, "_");
+  return {
+    prefix,
+    // subjects
+    featureSubmit: () => `${prefix}.feature.submit`,
+    apiSubmit: () => `${prefix}.api.submit`,
+    task: (role: string) => `${prefix}.task.${token("role", role)}`,
+    taskAll: () => `${prefix}.task.>`,
+    result: (featureId: string, taskId: string) =>
+      `${prefix}.result.${token("feature id", featureId)}.${token("task id", taskId)}`,
+    resultAll: () => `${prefix}.result.>`,
+    control: (featureId: string, verb: string) => `${prefix}.control.${token("feature id", featureId)}.${token("verb", verb)}`,
+    controlAll: () => `${prefix}.control.>`,
+    status: (featureId: string, kind: string) => `${prefix}.status.${token("feature id", featureId)}.${kindTokens(kind)}`,
+    statusOf: (featureId: string) => `${prefix}.status.${token("feature id", featureId)}.>`,
+    statusAll: () => `${prefix}.status.>`,
+    // streams
+    streams: {
+      features: `${P}_FEATURES`,
+      tasks: `${P}_TASKS`,
+      results: `${P}_RESULTS`,
+      control: `${P}_CONTROL`,
+      events: `${P}_EVENTS`,
+    },
+    // durable consumers
+    consumers: {
+      coordinatorFeatures: "coordinator",
+      coordinatorResults: "coordinator",
+      coordinatorControl: "coordinator",
+      role: (role: string) => token("role", role),
+    },
+    /** Core-NATS queue group shared by all coordinators for request/reply APIs. */
+    coordinatorQueue: `${prefix}-coordinators`,
+    // KV buckets
+    buckets: {
+      features: `${prefix}-features`,
+      locks: `${prefix}-locks`,
+      workers: `${prefix}-workers`,
+    },
+    /** Parses `<prefix>.result.<featureId>.<taskId>`; null when the subject is not one. */
+    parseResult(subject: string): { featureId: string; taskId: string } | null {
+      const parts = subject.split(".");
+      if (parts.length !== 4 || parts[0] !== prefix || parts[1] !== "result") return null;
+      const [, , featureId, taskId] = parts as [string, string, string, string];
+      return isToken(featureId) && isToken(taskId) ? { featureId, taskId } : null;
+    },
+    /** Parses `<prefix>.task.<role>`. */
+    parseTask(subject: string): { role: string } | null {
+      const parts = subject.split(".");
+      if (parts.length !== 3 || parts[0] !== prefix || parts[1] !== "task" || !isToken(parts[2])) return null;
+      return { role: parts[2] };
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// Test harness: real `baton` processes (coordinator, workers, CLI), with their output kept for assertions.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const BATON_BIN = fileURLToPath(new URL("../../bin/baton.mjs", import.meta.url));
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  /** Resolves when a line matching `re` has been printed (stdout or stderr). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Starts `baton <args>` as a real child process with the given environment additions. */
+export function baton(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; input?: string } = {}): Proc {
+  const child = spawn(process.execPath, [BATON_BIN, ...args], {
+    env: { ...process.env, BATON_LOG_LEVEL: "info", ...env },
+    cwd: opts.cwd,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
+  else child.stdin!.end();
+  let out = "";
+  const waiters: { re: RegExp; resolve: (s: string) => void }[] = [];
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of [...waiters]) {
+      const m = out.match(w.re);
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m[0]);
+      }
+    }
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<number | string>((r) => child.once("exit", (code, sig) => r(code ?? sig ?? -1)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(re, timeoutMs = 20_000) {
+      const m = out.match(re);
+      if (m) return Promise.resolve(m[0]);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in output:\n${out.slice(-3000)}`)), timeoutMs);
+        waiters.push({ re, resolve: (s) => (clearTimeout(t), resolve(s)) });
+      });
+    },
+    async kill(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
