@@ -3,6 +3,7 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import { decode, encode } from "../../shared/codec.ts";
+import { newFeatureId } from "../../shared/ids.ts";
 import { ProtocolError, toWireError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { Names } from "../../shared/subjects.ts";
@@ -114,9 +115,4 @@ export class Ingress {
     }
     if (m.reply) m.respond(encode(reply));
   }
-}
-
-/** A fresh, sortable, subject-safe feature id. */
-export function newFeatureId(): string {
-  return `f-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -1,0 +1,85 @@
+// Human-readable rendering of status events (for `watch`) and of a feature view (for `status`).
+import type { FeatureView, ViewTask } from "../../shared/feature-view.ts";
+import type { StatusEvent } from "../../shared/protocol/index.ts";
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const c = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const green = c(32), red = c(31), yellow = c(33), dim = c(2), bold = c(1), cyan = c(36);
+
+export function fmtDuration(ms: number | undefined): string {
+  if (ms === undefined) return "";
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+const time = (iso: string) => dim(iso.slice(11, 23));
+
+/** One line (or a few, for logs and rejections) per event; `progress` is e.g. "3/6". */
+export function renderEvent(e: StatusEvent, progress: string): string {
+  const who = "taskId" in e && e.taskId && "role" in e ? `${bold(e.taskId)} ${dim(`(${e.role})`)}` : "";
+  const p = dim(`[${progress}]`);
+  switch (e.kind) {
+    case "feature.accepted":
+      return `${time(e.at)} ${cyan("accepted")}  ${bold(e.title)} — ${e.tasks.length} tasks, maxParallel ${e.maxParallel}${e.workspace ? dim(` in ${e.workspace}`) : ""}`;
+    case "feature.rejected":
+      return [`${time(e.at)} ${red("rejected")}  ${e.featureId}`, ...e.errors.map((x) => `    ${red("✗")} ${x.path}: ${x.message}`)].join("\n");
+    case "task.dispatched":
+      return `${time(e.at)} ${p} ${dim("dispatched")} ${who}${e.attempt > 1 ? dim(` attempt ${e.attempt}`) : ""}`;
+    case "task.started":
+      return `${time(e.at)} ${p} ${yellow("started")}    ${who} ${dim(`on ${e.workerId}${e.delivery > 1 ? ` (delivery ${e.delivery})` : ""}`)}`;
+    case "task.log":
+      return e.lines.map((l) => `${dim("    │")} ${dim(e.taskId + ":")} ${l}`).join("\n") + (e.dropped ? `\n${dim(`    │ … ${e.dropped} lines dropped by the rate limit`)}` : "");
+    case "task.completed":
+      return `${time(e.at)} ${p} ${green("completed")}  ${who} ${dim(fmtDuration(e.durationMs))}${e.summary ? ` — ${e.summary}` : ""}`;
+    case "task.failed":
+      return `${time(e.at)} ${p} ${red("failed")}     ${who} ${dim(fmtDuration(e.durationMs))} — ${e.error.message}`;
+    case "feature.completed":
+      return `${time(e.at)} ${green(bold("feature completed"))} in ${fmtDuration(e.durationMs)}`;
+    case "feature.failed":
+      return `${time(e.at)} ${red(bold("feature failed"))} after ${fmtDuration(e.durationMs)}: ${e.reason}`;
+    case "message.rejected":
+      return `${time(e.at)} ${yellow("notice")}  ${e.subject}: ${e.error.message}`;
+  }
+}
+
+const stateColor: Record<ViewTask["state"], (s: string) => string> = {
+  waiting: dim, dispatched: cyan, running: yellow, completed: green, failed: red,
+};
+
+/** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
+export function renderStatus(v: FeatureView, liveWorkers: Map<string, number>): string {
+  const out: string[] = [];
+  const featureState = v.state === "completed" ? green(v.state) : v.state === "failed" || v.state === "rejected" ? red(v.state) : yellow(v.state);
+  out.push(`${bold(v.featureId)}  ${featureState}${v.title ? `  ${v.title}` : ""}`);
+  if (v.acceptedAt) out.push(dim(`accepted ${v.acceptedAt}${v.finishedAt ? `, finished ${v.finishedAt} (${fmtDuration(v.durationMs)})` : ""}${v.maxParallel ? `, maxParallel ${v.maxParallel}` : ""}`));
+  if (v.workspace) out.push(dim(`workspace ${v.workspace}`));
+  if (v.reason) out.push(red(`reason: ${v.reason}`));
+  for (const e of v.errors ?? []) out.push(red(`  ✗ ${e.path}: ${e.message}`));
+  if (v.tasks.length) {
+    const w = {
+      id: Math.max(4, ...v.tasks.map((t) => t.id.length)),
+      role: Math.max(4, ...v.tasks.map((t) => t.role.length)),
+    };
+    out.push("");
+    out.push(dim(`${"TASK".padEnd(w.id)}  ${"ROLE".padEnd(w.role)}  ${"STATE".padEnd(10)}  ${"TIME".padEnd(7)}  DETAIL`));
+    for (const t of v.tasks) {
+      let detail = t.error ?? t.summary ?? "";
+      if (t.state === "dispatched" && !(liveWorkers.get(t.role) ?? 0)) detail = `waiting: no live ${t.role} worker`;
+      else if (t.state === "dispatched") detail = `queued for a ${t.role} worker`;
+      else if (t.state === "running") detail = `on ${t.workerId ?? "?"}`;
+      else if (t.state === "waiting") detail = t.dependsOn.length ? `after ${t.dependsOn.join(", ")}` : "";
+      const dur = t.durationMs !== undefined ? fmtDuration(t.durationMs) : t.startedAt ? fmtDuration(Date.now() - Date.parse(t.startedAt)) : "";
+      out.push(`${t.id.padEnd(w.id)}  ${t.role.padEnd(w.role)}  ${stateColor[t.state](t.state.padEnd(10))}  ${dur.padEnd(7)}  ${detail}`);
+    }
+    const done = v.tasks.filter((t) => t.state === "completed").length;
+    out.push("");
+    out.push(dim(`${done}/${v.tasks.length} tasks completed`));
+  }
+  for (const n of v.notices) out.push(yellow(`notice: ${n}`));
+  return out.join("\n");
+}
+
+export function progressOf(v: FeatureView): string {
+  return `${v.tasks.filter((t) => t.state === "completed").length}/${v.tasks.length}`;
+}

@@ -1,0 +1,94 @@
+// A feature's state as any client sees it, folded from its status events (the public history).
+import type { StatusEvent, ValidationIssue } from "./protocol/index.ts";
+
+export type ViewTaskState = "waiting" | "dispatched" | "running" | "completed" | "failed";
+export type ViewFeatureState = "unknown" | "executing" | "completed" | "failed" | "rejected";
+
+export interface ViewTask {
+  id: string;
+  role: string;
+  title: string;
+  dependsOn: string[];
+  state: ViewTaskState;
+  attempt: number;
+  workerId?: string | undefined;
+  dispatchedAt?: string | undefined;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  durationMs?: number | undefined;
+  summary?: string | undefined;
+  error?: string | undefined;
+}
+
+export interface FeatureView {
+  featureId: string;
+  state: ViewFeatureState;
+  title?: string | undefined;
+  maxParallel?: number | undefined;
+  workspace?: string | undefined;
+  acceptedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  durationMs?: number | undefined;
+  reason?: string | undefined;
+  errors?: ValidationIssue[] | undefined;
+  tasks: ViewTask[];
+  /** Highest feature-history seq folded in; events at or below it are duplicates. */
+  seq: number;
+  notices: string[];
+}
+
+export function emptyView(featureId: string): FeatureView {
+  return { featureId, state: "unknown", tasks: [], seq: 0, notices: [] };
+}
+
+export const isTerminal = (s: ViewFeatureState): boolean => s === "completed" || s === "failed" || s === "rejected";
+
+/** Folds one event in. Duplicates and replays (seq already seen) are ignored; returns whether it was new. */
+export function foldEvent(view: FeatureView, e: StatusEvent): boolean {
+  if (e.seq === 0) {
+    if (e.kind === "message.rejected") view.notices.push(`${e.subject}: ${e.error.message}`);
+    return true;
+  }
+  if (e.seq <= view.seq) return false;
+  view.seq = e.seq;
+  const task = "taskId" in e && e.taskId ? view.tasks.find((t) => t.id === e.taskId) : undefined;
+  switch (e.kind) {
+    case "feature.accepted":
+      view.state = "executing";
+      view.title = e.title;
+      view.maxParallel = e.maxParallel;
+      view.workspace = e.workspace;
+      view.acceptedAt = e.at;
+      view.tasks = e.tasks.map((t) => ({ ...t, state: "waiting", attempt: 0 }));
+      break;
+    case "feature.rejected":
+      view.state = "rejected";
+      view.errors = e.errors;
+      view.finishedAt = e.at;
+      break;
+    case "task.dispatched":
+      if (task) Object.assign(task, { state: "dispatched", attempt: e.attempt, dispatchedAt: e.at });
+      break;
+    case "task.started":
+      if (task && task.state !== "completed" && task.state !== "failed") Object.assign(task, { state: "running", startedAt: task.startedAt ?? e.at, workerId: e.workerId });
+      break;
+    case "task.completed":
+      if (task) Object.assign(task, { state: "completed", finishedAt: e.at, durationMs: e.durationMs, workerId: e.workerId, summary: e.summary });
+      break;
+    case "task.failed":
+      if (task) Object.assign(task, { state: "failed", finishedAt: e.at, durationMs: e.durationMs, error: e.error.message });
+      break;
+    case "feature.completed":
+      Object.assign(view, { state: "completed", finishedAt: e.at, durationMs: e.durationMs });
+      break;
+    case "feature.failed":
+      Object.assign(view, { state: "failed", finishedAt: e.at, durationMs: e.durationMs, reason: e.reason });
+      break;
+    case "message.rejected":
+      view.notices.push(`${e.subject}: ${e.error.message}`);
+      break;
+    case "task.log":
+      break;
+  }
+  return true;
+}
