@@ -1,0 +1,144 @@
+// End to end, as a user runs it: real nats-server, `baton coordinator`, `baton worker` processes for
+// five roles (two backend workers), agents that record their own timestamps, and the CLI.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encode } from "../../shared/codec.ts";
+import { emptyView, foldEvent, isTerminal } from "../../shared/feature-view.ts";
+import { featureHistory } from "../../shared/history.ts";
+import { names } from "../../shared/subjects.ts";
+import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
+import { baton, type Proc } from "../helpers/procs.ts";
+
+const AGENT = `
+import { appendFileSync, readFileSync } from "node:fs";
+const task = JSON.parse(readFileSync(0, "utf8"));
+const start = Date.now();
+console.log("working on " + task.taskId);
+await new Promise((r) => setTimeout(r, Number(process.env.AGENT_MS || 700)));
+const end = Date.now();
+appendFileSync(process.env.LEDGER, JSON.stringify({ taskId: task.taskId, role: process.env.BATON_ROLE, worker: process.ppid, start, end, handoffs: task.handoffs.map((h) => h.taskId) }) + "\\n");
+appendFileSync(process.env.BATON_RESULT_FILE, JSON.stringify({ summary: "did " + task.taskId, handoff: { by: task.taskId } }));
+`;
+
+let server: NatsServer;
+let dir: string;
+let prefix: string;
+let env: Record<string, string>;
+let nc: NatsConnection;
+const procs: Proc[] = [];
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  dir = mkdtempSync(join(tmpdir(), "baton-e2e-"));
+  prefix = uniquePrefix("e2e");
+  writeFileSync(join(dir, "agent.mjs"), AGENT);
+  const ledger = join(dir, "ledger.jsonl");
+  writeFileSync(ledger, "");
+  const role = (r: string) => `  ${r}:\n    exec: ["node", "./agent.mjs"]\n    timeoutSeconds: 60\n    env: { LEDGER: "${ledger}" }\n`;
+  writeFileSync(join(dir, "baton.yaml"), `workspace: ./ws\nroles:\n${["backend", "frontend", "qa", "reviewer"].map(role).join("")}`);
+  env = { NATS_URL: server.url, BATON_PREFIX: prefix };
+  const cfg = join(dir, "baton.yaml");
+  procs.push(baton(["coordinator", "--config", cfg], env));
+  for (const [r, id] of [["backend", "backend-1"], ["backend", "backend-2"], ["frontend", "frontend-1"], ["qa", "qa-1"], ["reviewer", "reviewer-1"]] as const) {
+    procs.push(baton(["worker", "--role", r, "--config", cfg, "--id", id], env));
+  }
+  await procs[0]!.waitFor(/coordinator ready/, 30_000);
+  await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
+  nc = await connect({ servers: server.url });
+}, 90_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all(procs.map((p) => p.kill("SIGTERM")));
+  await server?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Entry { taskId: string; role: string; worker: number; start: number; end: number; handoffs: string[] }
+
+describe("e2e: diamond DAG over real processes", () => {
+  it("respects dependencies and maxParallel 2, and both backend workers get work", async () => {
+    const n = names(prefix);
+    const request = {
+      id: "diamond-e2e", title: "Diamond", maxParallel: 2,
+      tasks: [
+        { id: "a", role: "backend", title: "schema" },
+        { id: "b", role: "backend", title: "service 1", dependsOn: ["a"] },
+        { id: "c", role: "backend", title: "service 2", dependsOn: ["a"] },
+        { id: "f", role: "frontend", title: "ui", dependsOn: ["a"] },
+        { id: "d", role: "qa", title: "tests", dependsOn: ["b", "c", "f"] },
+        { id: "e", role: "reviewer", title: "review", dependsOn: ["d"] },
+      ],
+    };
+    await jetstream(nc).publish(n.featureSubmit(), encode(request));
+    const view = emptyView("diamond-e2e");
+    const ac = new AbortController();
+    const t = setTimeout(() => ac.abort(), 60_000);
+    const kinds: string[] = [];
+    for await (const e of featureHistory(nc, n, "diamond-e2e", { follow: true, signal: ac.signal })) {
+      foldEvent(view, e);
+      kinds.push(e.kind);
+      if (isTerminal(view.state)) break;
+    }
+    clearTimeout(t);
+    expect(view.state).toBe("completed");
+    expect(kinds.filter((k) => k === "feature.completed")).toHaveLength(1);
+    expect(kinds).toContain("task.log");
+
+    const ledger: Entry[] = readFileSync(join(dir, "ledger.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const by = new Map(ledger.map((x) => [x.taskId, x]));
+    expect([...by.keys()].sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
+    expect(ledger).toHaveLength(6); // each task ran exactly once
+    for (const task of request.tasks) {
+      const me = by.get(task.id)!;
+      for (const d of task.dependsOn ?? []) expect(me.start, `${task.id} after ${d}`).toBeGreaterThanOrEqual(by.get(d)!.end);
+      expect(me.handoffs.sort()).toEqual([...(task.dependsOn ?? [])].sort());
+    }
+    // the parallel bound, from the agents' own clocks: never more than 2 tasks running at once
+    const points = ledger.flatMap((x) => [{ t: x.start, d: 1 }, { t: x.end, d: -1 }]).sort((p, q) => p.t - q.t || p.d - q.d);
+    let running = 0, peak = 0;
+    for (const p of points) peak = Math.max(peak, (running += p.d));
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(peak).toBe(2); // and the parallel branches did overlap
+    const backendWorkers = new Set(ledger.filter((x) => x.role === "backend").map((x) => x.worker));
+    expect(backendWorkers.size).toBe(2);
+  });
+
+  it("the CLI: submit --watch, watch, status, and a rejected submit (exit 2 with every error)", async () => {
+    const file = join(dir, "small.yaml");
+    writeFileSync(file, "id: cli-e2e\ntitle: via the CLI\nmaxParallel: 2\ntasks:\n  - { id: one, role: backend, title: One }\n  - { id: two, role: qa, title: Two, dependsOn: [one] }\n");
+    const sub = baton(["submit", file, "--watch"], { ...env, AGENT_MS: "50" });
+    expect(await sub.exited).toBe(0);
+    expect(sub.output()).toMatch(/^cli-e2e$/m);
+    expect(sub.output()).toMatch(/feature completed/);
+
+    const watch = baton(["watch", "cli-e2e"], env);
+    expect(await watch.exited).toBe(0);
+    expect(watch.output()).toMatch(/completed.*one/);
+
+    const status = baton(["status", "cli-e2e"], env);
+    expect(await status.exited).toBe(0);
+    expect(status.output()).toMatch(/cli-e2e\s+completed/);
+    expect(status.output()).toMatch(/2\/2 tasks completed/);
+    const json = baton(["status", "cli-e2e", "--json"], env);
+    expect(await json.exited).toBe(0);
+    const v = JSON.parse(json.output());
+    expect(v.tasks.map((t: { state: string }) => t.state)).toEqual(["completed", "completed"]);
+
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ title: "", tasks: [{ id: "x", role: "backend", title: "X", dependsOn: ["x"] }, { id: "y", role: "qa", title: "Y", dependsOn: ["z"] }] }));
+    const rej = baton(["submit", bad], env);
+    expect(await rej.exited).toBe(2);
+    expect(rej.output()).toMatch(/title:/);
+    expect(rej.output()).toMatch(/depends on itself/);
+    expect(rej.output()).toMatch(/unknown task id "z"/);
+
+    const down = baton(["submit", file], { ...env, NATS_URL: "nats://127.0.0.1:1" });
+    expect(await down.exited).toBe(1);
+    expect(down.output()).toMatch(/cannot connect to NATS/);
+  });
+});
