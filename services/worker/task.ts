@@ -1,0 +1,169 @@
+// Handles one task message end to end: validate, guard (redeliveries, missing executor), publish
+// started → logs → result with deterministic msg ids, and only then ack. A drained task is nak'ed instead.
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { decode, encode } from "../../shared/codec.ts";
+import type { BatonConfig } from "../../shared/config.ts";
+import { ProtocolError, toWireError } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/logging.ts";
+import { sleep } from "../../shared/process.ts";
+import { Id, TaskAssigned, type TaskLog, type TaskResult, type TaskStarted, type WireError } from "../../shared/protocol/index.ts";
+import type { Names } from "../../shared/subjects.ts";
+import type { ExecOutcome, Executor } from "./executor.ts";
+import { LogBatcher } from "./log-batcher.ts";
+import type { TaskRef } from "./machine.ts";
+
+export interface TaskDeps {
+  js: JetStreamClient;
+  names: Names;
+  role: string;
+  workerId: string;
+  settings: BatonConfig["worker"];
+  executor: Executor | undefined;
+  /** Why there is no executor (shown to whoever submitted the task). */
+  noExecutorMessage: string;
+  log: Logger;
+}
+
+export interface TaskHooks {
+  /** Aborted when the drain grace is over: kill the executor and hand the task back. */
+  signal: AbortSignal;
+  /** Called once the task is valid and about to run. */
+  onRun(ref: TaskRef): void;
+}
+
+type Ref = Pick<TaskResult, "featureId" | "taskId" | "attempt" | "role" | "workerId">;
+
+/** Processes one delivery of a task message. Never throws; leaves the message unacked only if the result could not be published. */
+export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promise<void> {
+  const delivery = m.info.deliveryCount;
+  let task: TaskAssigned;
+  try {
+    task = decode(TaskAssigned, m.data, `task message on ${m.subject}`);
+    if (task.role !== d.role) throw new ProtocolError(`task message on ${m.subject} names role "${task.role}", but this worker serves role "${d.role}"`);
+  } catch (e) {
+    return rejectInvalid(m, e, d);
+  }
+  const ref: Ref = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: d.role, workerId: d.workerId };
+  const log = d.log.child({ featureId: task.featureId, taskId: task.taskId, role: d.role, attempt: task.attempt, delivery });
+  const base = `${ref.featureId}.${ref.taskId}.${ref.attempt}`;
+  const startedAt = new Date().toISOString();
+  const keepAlive = setInterval(() => safely(() => m.working()), (d.settings.ackWaitSeconds * 1000) / 3);
+  try {
+    let out: ExecOutcome;
+    if (delivery > d.settings.maxDeliver) {
+      const message = `worker lost: task was delivered ${delivery - 1} times without finishing (maxDeliver ${d.settings.maxDeliver})`;
+      log.error(message);
+      out = { outcome: "failed", exitCode: null, error: { name: "WorkerLost", code: "WORKER_LOST", message } };
+    } else if (!d.executor) {
+      log.error(d.noExecutorMessage);
+      out = { outcome: "failed", exitCode: null, error: { name: "NoExecutor", code: "NO_EXECUTOR", message: d.noExecutorMessage } };
+    } else {
+      hooks.onRun({ featureId: task.featureId, taskId: task.taskId });
+      const started: TaskStarted = { type: "baton.v1.task_started", ...ref, delivery, at: startedAt };
+      if (!(await publish(d, started, `${base}.${delivery}.started`, log, 3))) log.warn("task_started could not be published; running the task anyway");
+      log.info({ executor: d.executor.describe }, "task started");
+      out = await runExecutor(task, d.executor, d, ref, delivery, hooks.signal, log);
+      if (hooks.signal.aborted) {
+        safely(() => m.nak());
+        log.warn("task aborted by drain and handed back (nak); no result published");
+        return;
+      }
+    }
+    const result: TaskResult = { type: "baton.v1.task_result", ...ref, ...out, startedAt, finishedAt: new Date().toISOString() };
+    if (!(await publish(d, result, `${base}.result`, log, 8))) {
+      log.error("task result could not be published; leaving the task unacked so that it is delivered again");
+      return;
+    }
+    safely(() => m.ack());
+    const durationMs = Date.now() - Date.parse(startedAt);
+    const fields = { outcome: out.outcome, exitCode: out.exitCode, durationMs, error: out.error };
+    if (out.outcome === "completed") log.info(fields, "task finished");
+    else log.warn(fields, "task finished");
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+/** Runs the executor with its output batched into TaskLog messages; all logs are published before it returns. */
+async function runExecutor(task: TaskAssigned, ex: Executor, d: TaskDeps, ref: Ref, delivery: number, signal: AbortSignal, log: Logger): Promise<ExecOutcome> {
+  let chain: Promise<unknown> = Promise.resolve();
+  const batcher = new LogBatcher({
+    maxLineChars: d.settings.logLineMaxChars,
+    linesPerSecond: d.settings.logLinesPerSecond,
+    onBatch: (b) => {
+      const msg: TaskLog = { type: "baton.v1.task_log", ...ref, delivery, ...b, at: new Date().toISOString() };
+      chain = chain.then(() => publish(d, msg, `${ref.featureId}.${ref.taskId}.${ref.attempt}.${delivery}.log.${b.batch}`, log, 1));
+    },
+  });
+  let out: ExecOutcome;
+  try {
+    out = await ex.run(task, { signal, onLine: (s, line) => batcher.push(s, line), log });
+  } catch (e) {
+    log.error({ err: e }, "executor threw; reporting the task as failed");
+    out = { outcome: "failed", exitCode: null, error: toWireError(e) };
+  }
+  batcher.close();
+  await chain;
+  if (batcher.totals.dropped || batcher.totals.truncated) log.info(batcher.totals, "task output limited");
+  return out;
+}
+
+/** A message that is not a valid task: fail it back when it names a task, then terminate it. */
+async function rejectInvalid(m: JsMsg, e: unknown, d: TaskDeps): Promise<void> {
+  const error: WireError = { ...toWireError(e), name: "ProtocolError", code: "PROTOCOL" };
+  const raw = readRef(m.data);
+  d.log.error({ subject: m.subject, seq: m.seq, delivery: m.info.deliveryCount, error, task: raw }, "invalid task message");
+  if (raw) {
+    const now = new Date().toISOString();
+    const result: TaskResult = {
+      type: "baton.v1.task_result", ...raw, role: d.role, workerId: d.workerId,
+      outcome: "failed", startedAt: now, finishedAt: now, exitCode: null, error,
+    };
+    await publish(d, result, `${raw.featureId}.${raw.taskId}.${raw.attempt}.result`, d.log, 3);
+  }
+  safely(() => m.term());
+}
+
+/** featureId, taskId and attempt of a message that failed validation, when they can be read. */
+export function readRef(data: Uint8Array): { featureId: string; taskId: string; attempt: number } | undefined {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
+    const { featureId, taskId, attempt } = v ?? {};
+    if (Id.safeParse(featureId).success && Id.safeParse(taskId).success && Number.isInteger(attempt) && (attempt as number) >= 1) {
+      return { featureId: featureId as string, taskId: taskId as string, attempt: attempt as number };
+    }
+  } catch {
+    // not JSON: nothing to report back to
+  }
+  return undefined;
+}
+
+/**
+ * Publishes a worker→coordinator message with its deterministic msg id, retrying with backoff up
+ * to `tries` times (JetStream drops the duplicates). Returns false when every try failed.
+ */
+async function publish(d: TaskDeps, msg: TaskStarted | TaskLog | TaskResult, msgID: string, log: Logger, tries: number): Promise<boolean> {
+  const subject = d.names.result(msg.featureId, msg.taskId);
+  for (let i = 1; ; i++) {
+    try {
+      await d.js.publish(subject, encode(msg), { msgID });
+      return true;
+    } catch (e) {
+      if (i >= tries) {
+        log.error({ err: e, msgID, tries }, `could not publish ${msg.type}`);
+        return false;
+      }
+      const delay = Math.min(5000, 250 * 2 ** i);
+      log.warn({ err: e, msgID, retryInMs: delay }, `publishing ${msg.type} failed; retrying`);
+      await sleep(delay);
+    }
+  }
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // the connection is closing or gone: JetStream redelivers after ack wait
+  }
+}

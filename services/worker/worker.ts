@@ -1,0 +1,226 @@
+// The role worker's runtime: one pull loop per slot on the role's shared durable consumer (a slot asks for
+// one task only when it is free), the heartbeat, and the drain on shutdown, driven by the lifecycle machine.
+import { hostname } from "node:os";
+import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { createActor, fromCallback, fromPromise, toPromise, waitFor } from "xstate";
+import type { BatonConfig } from "../../shared/config.ts";
+import type { Logger } from "../../shared/logging.ts";
+import { ensureRoleConsumer, type NatsConnection } from "../../shared/nats.ts";
+import { once } from "../../shared/process.ts";
+import type { Names } from "../../shared/subjects.ts";
+import type { Executor } from "./executor.ts";
+import { heartbeatKey, openWorkersBucket, startHeartbeat, type Heartbeat } from "./heartbeat.ts";
+import { stateName, workerMachine, type TaskRef } from "./machine.ts";
+import { handleTask } from "./task.ts";
+
+/** How long a pull request waits on the server for a task. */
+export const PULL_EXPIRES_MS = 5000;
+
+export interface WorkerOptions {
+  nc: NatsConnection;
+  names: Names;
+  role: string;
+  workerId: string;
+  slots: number;
+  settings: BatonConfig["worker"];
+  executor: Executor | undefined;
+  noExecutorMessage: string;
+  log: Logger;
+}
+
+export interface Worker {
+  /** Resolves once the worker pulls tasks; rejects if start-up failed. */
+  start(): Promise<void>;
+  /** Drains (see `drain`); resolves with the final state. Same promise on every call. */
+  stop(): Promise<"stopped" | "failed">;
+}
+
+interface Running {
+  ref?: TaskRef;
+  ac: AbortController;
+  done: Promise<void>;
+}
+
+export function createWorker(o: WorkerOptions): Worker {
+  const { nc, names, role, workerId, log } = o;
+  const js = jetstream(nc);
+  const startedAt = new Date().toISOString();
+  const running = new Map<number, Running>();
+  const loops = new Set<Promise<void>>();
+  const pulls = new Set<ConsumerMessages>();
+  let consumer: Consumer | undefined;
+  let heartbeat: Heartbeat | undefined;
+  let pulling = false;
+  let wake = new AbortController();
+
+  const getConsumer = async (): Promise<Consumer> => (consumer ??= await js.consumers.get(names.streams.tasks, names.consumers.role(role)));
+
+  /**
+   * Asks for one task (what `consumer.next()` does, but cancellable: a drain stops idle requests at once;
+   * the server skips a pull request nobody listens to any more). A watchdog ends a request lost in a disconnect.
+   */
+  async function pullOne(): Promise<JsMsg | null> {
+    const iter = await (await getConsumer()).fetch({ max_messages: 1, expires: PULL_EXPIRES_MS });
+    pulls.add(iter);
+    let stuck = false;
+    const watchdog = setTimeout(() => ((stuck = true), iter.stop()), PULL_EXPIRES_MS + 10_000);
+    try {
+      for await (const m of iter) return m;
+      if (stuck) throw new Error(`pull request got no answer within ${(PULL_EXPIRES_MS + 10_000) / 1000}s`);
+      return null;
+    } finally {
+      clearTimeout(watchdog);
+      pulls.delete(iter);
+    }
+  }
+
+  async function slotLoop(slot: number): Promise<void> {
+    let failures = 0;
+    while (pulling) {
+      let m: JsMsg | null;
+      try {
+        m = await pullOne();
+        if (failures) log.info({ slot }, "pulling again");
+        failures = 0;
+      } catch (e) {
+        if (!pulling) break;
+        failures++;
+        const delay = Math.min(5000, 250 * 2 ** failures);
+        log.warn({ err: e, slot, retryInMs: delay }, "pull failed; retrying");
+        consumer = undefined; // the consumer may have been recreated: look it up again
+        await pause(delay, wake.signal);
+        if (/consumer not found/i.test(String((e as Error).message))) {
+          await ensureRoleConsumer(nc, names, role, o.settings.ackWaitSeconds).catch((err) => log.warn({ err }, "could not recreate the role consumer"));
+        }
+        continue;
+      }
+      if (!m) continue;
+      if (!pulling) {
+        m.nak();
+        log.info({ slot, subject: m.subject }, "a task arrived while draining: handed back (nak)");
+        break;
+      }
+      await runSlot(slot, m).done;
+    }
+  }
+
+  function runSlot(slot: number, m: JsMsg): Running {
+    const entry: Running = { ac: new AbortController(), done: Promise.resolve() };
+    running.set(slot, entry);
+    entry.done = (async () => {
+      try {
+        await handleTask(m, { js, names, role, workerId, settings: o.settings, executor: o.executor, noExecutorMessage: o.noExecutorMessage, log }, {
+          signal: entry.ac.signal,
+          onRun: (ref) => {
+            entry.ref = ref;
+            actor.send({ type: "task.begin", slot: String(slot), ...ref });
+          },
+        });
+      } catch (e) {
+        log.error({ err: e, slot }, "unexpected error handling a task; it will be delivered again");
+      } finally {
+        running.delete(slot);
+        if (entry.ref) actor.send({ type: "task.end", slot: String(slot) });
+      }
+    })();
+    return entry;
+  }
+
+  async function prepare(): Promise<void> {
+    await ensureRoleConsumer(nc, names, role, o.settings.ackWaitSeconds);
+    await getConsumer();
+    const kv = await openWorkersBucket(nc, names.buckets.workers, log);
+    heartbeat = startHeartbeat({
+      kv,
+      key: heartbeatKey(role, workerId),
+      everyMs: o.settings.heartbeatSeconds * 1000,
+      log,
+      snapshot: () => {
+        const tasks = [...running.values()].flatMap((r) => (r.ref ? [r.ref] : []));
+        const state = stateName(actor.getSnapshot().value).replace(/^running\./, "");
+        return { workerId, role, pid: process.pid, host: hostname(), slots: o.slots, busy: tasks.length, state, startedAt, at: new Date().toISOString(), tasks };
+      },
+    });
+  }
+
+  function startPulling(): () => void {
+    pulling = true;
+    wake = new AbortController();
+    for (let slot = 0; slot < o.slots; slot++) {
+      const p = slotLoop(slot).catch((e) => log.error({ err: e, slot }, "pull loop ended unexpectedly"));
+      loops.add(p);
+      void p.finally(() => loops.delete(p));
+    }
+    log.info({ role, workerId, slots: o.slots }, "worker ready");
+    return () => {
+      pulling = false;
+      wake.abort();
+      for (const p of pulls) p.stop();
+      log.info("drain: stopped pulling new tasks");
+    };
+  }
+
+  /** Grace for running tasks, then abort + nak the rest; wait for open pull requests; delete the heartbeat. */
+  async function drain(): Promise<void> {
+    const graceMs = o.settings.drainGraceSeconds * 1000;
+    const tasks = [...running.values()];
+    if (tasks.length) {
+      log.info({ tasks: tasks.map((t) => t.ref), graceSeconds: o.settings.drainGraceSeconds }, "drain: waiting for running tasks to finish");
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        Promise.all(tasks.map((t) => t.done)).then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), graceMs))),
+      ]).finally(() => clearTimeout(timer));
+      const left = [...running.values()];
+      if (!inTime && left.length) {
+        log.warn({ tasks: left.map((t) => t.ref) }, `drain: grace over, aborting ${left.length} task(s) and handing them back`);
+        for (const t of left) t.ac.abort();
+        await Promise.all(left.map((t) => t.done));
+      }
+      log.info("drain: no tasks running");
+    }
+    await Promise.all([...loops]);
+    log.info("drain: pull requests closed");
+    await heartbeat?.stop();
+  }
+
+  const actor = createActor(
+    workerMachine.provide({
+      actors: {
+        start: fromPromise(prepare),
+        pull: fromCallback(startPulling),
+        drain: fromPromise(drain),
+      },
+    }),
+    { input: { role, workerId, slots: o.slots } },
+  );
+  let last = "";
+  actor.subscribe((s) => {
+    const state = stateName(s.value);
+    if (state === last) return;
+    last = state;
+    log.debug({ state, busy: Object.keys(s.context.tasks).length }, "worker state");
+    if (state === "failed") log.error({ error: s.context.error }, "worker failed");
+  });
+
+  return {
+    async start() {
+      actor.start();
+      const s = await waitFor(actor, (snap) => !snap.matches("starting"));
+      if (s.matches("failed")) throw new Error(`worker failed to start: ${s.context.error}`);
+    },
+    stop: once(async () => {
+      actor.send({ type: "shutdown" });
+      await toPromise(actor);
+      return actor.getSnapshot().matches("failed") ? "failed" : "stopped";
+    }),
+  };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
