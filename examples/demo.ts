@@ -1,0 +1,178 @@
+// `npm run demo`: the API-first feature end to end. Copies examples/sample-app into a fresh git
+// workspace, starts `baton up` with the demo agents, submits examples/features/api-first.yaml
+// against that workspace, follows it live, then shows its status and the files the agents wrote.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(ROOT, "bin/baton.mjs");
+const CONFIG = join(ROOT, "examples/baton.config.yaml");
+const FEATURE = join(ROOT, "examples/features/api-first.yaml");
+const READY = /^baton up: ready/m;
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 60_000;
+
+const say = (s: string) => console.log(`\x1b[1m▶ ${s}\x1b[0m`);
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
+/** Runs a command to completion; throws with its output when it fails. */
+function run(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8" });
+  if (r.error) throw new Error(`cannot run ${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/** Copies the sample app into `dir` and commits it, so the review can diff against the start. */
+function createWorkspace(dir: string): void {
+  cpSync(join(ROOT, "examples/sample-app"), dir, { recursive: true, filter: (src) => !src.includes("node_modules") });
+  run("git", ["init", "-q"], dir);
+  run("git", ["config", "user.name", "Baton demo"], dir);
+  run("git", ["config", "user.email", "demo@baton.invalid"], dir);
+  run("git", ["config", "commit.gpgsign", "false"], dir);
+  run("git", ["add", "-A"], dir);
+  run("git", ["commit", "-q", "-m", "sample app before the todos feature"], dir);
+}
+
+/** Resolves with the exit code of a child (128 + n for a signal, as a shell reports it). */
+function exitOf(child: ChildProcess): Promise<number> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once("exit", (code, signal) => r(code ?? (signal === "SIGINT" ? 130 : 143))));
+}
+
+/** The `baton up` child: its own process group, so Ctrl-C reaches it once, from us. */
+class Stack {
+  readonly child: ChildProcess;
+  private output = "";
+  private stopping: Promise<number> | undefined;
+
+  constructor(logDir: string) {
+    this.child = spawn(process.execPath, [BIN, "up", "--config", CONFIG, "--log-dir", logDir], {
+      cwd: ROOT,
+      env: process.env, // passes NATS_URL through when set
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const keep = (d: Buffer) => {
+      this.output = (this.output + stripAnsi(d.toString())).slice(-20_000);
+    };
+    this.child.stdout!.on("data", keep);
+    this.child.stderr!.on("data", keep);
+  }
+
+  tail(lines = 30): string {
+    return this.output.trimEnd().split("\n").slice(-lines).map((l) => `    ${l}`).join("\n");
+  }
+
+  /** Resolves when `baton up` prints its ready line; rejects if it exits or takes too long. */
+  ready(): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => finish(new Error(`baton up was not ready within ${READY_TIMEOUT_MS / 1000}s`)), READY_TIMEOUT_MS);
+      const check = () => READY.test(this.output) && finish();
+      const onExit = (code: number | null, signal: string | null) => finish(new Error(`baton up exited (${signal ?? `code ${code}`}) before it was ready`));
+      const finish = (e?: Error) => {
+        clearTimeout(timer);
+        this.child.stdout!.off("data", check);
+        this.child.off("exit", onExit);
+        if (e) reject(e);
+        else resolvePromise();
+      };
+      this.child.stdout!.on("data", check);
+      this.child.once("exit", onExit);
+      check();
+    });
+  }
+
+  /** SIGINT, then wait; SIGKILL to the whole group if it hangs. Safe to call twice. */
+  stop(): Promise<number> {
+    this.stopping ??= (async () => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return exitOf(this.child);
+      const exited = exitOf(this.child);
+      this.child.kill("SIGINT");
+      const timer = setTimeout(() => {
+        console.error(`baton up did not stop within ${STOP_TIMEOUT_MS / 1000}s; killing it`);
+        try {
+          process.kill(-this.child.pid!, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
+      }, STOP_TIMEOUT_MS);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    })();
+    return this.stopping;
+  }
+}
+
+async function main(): Promise<number> {
+  const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+  const runDir = join(ROOT, ".baton/demo", stamp);
+  const workspace = join(runDir, "workspace");
+  const logDir = join(runDir, "logs");
+  const featureId = `demo-${Date.now().toString(36)}`;
+  mkdirSync(logDir, { recursive: true });
+
+  say(`workspace: copying examples/sample-app to ${relative(ROOT, workspace)} (git repo)`);
+  createWorkspace(workspace);
+
+  say(`starting baton up (NATS ${process.env.NATS_URL ?? "nats://127.0.0.1:4222, started if none answers"}; logs in ${relative(ROOT, logDir)})`);
+  const stack = new Stack(logDir);
+  let interrupted = false;
+  let submitChild: ChildProcess | undefined;
+  const onSigint = () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error("\ninterrupted: stopping baton up…");
+    submitChild?.kill("SIGINT");
+    void stack.stop().then(() => process.exit(130));
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+
+  try {
+    try {
+      await stack.ready();
+    } catch (e) {
+      console.error(`\n${(e as Error).message}. Last output of baton up:\n${stack.tail()}`);
+      console.error(`(full logs in ${logDir})`);
+      return 1;
+    }
+    console.log(stack.tail(20));
+
+    const request = { ...(parseYaml(readFileSync(FEATURE, "utf8")) as Record<string, unknown>), id: featureId, workspace };
+    const requestFile = join(runDir, "feature.json");
+    writeFileSync(requestFile, JSON.stringify(request, null, 2) + "\n");
+
+    say(`submitting ${relative(ROOT, FEATURE)} as ${featureId} and following it`);
+    submitChild = spawn(process.execPath, [BIN, "submit", requestFile, "--watch", "--config", CONFIG], { cwd: ROOT, stdio: "inherit" });
+    const code = await exitOf(submitChild);
+    submitChild = undefined;
+    if (interrupted) return 130;
+
+    say(`baton status ${featureId}`);
+    await exitOf(spawn(process.execPath, [BIN, "status", featureId], { cwd: ROOT, stdio: "inherit" }));
+
+    say(`files the agents changed in ${relative(ROOT, workspace)}`);
+    const changes = run("git", ["status", "--porcelain", "--untracked-files=all"], workspace).trimEnd();
+    console.log(changes ? changes.split("\n").map((l) => `    ${l}`).join("\n") : "    (none)");
+
+    const verdict = code === 0 ? "completed" : code === 1 ? "failed" : code === 2 ? "rejected" : `ended with exit code ${code}`;
+    say(`feature ${featureId} ${verdict}; workspace ${workspace}`);
+    return code;
+  } finally {
+    if (!interrupted) say("stopping baton up");
+    await stack.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);
