@@ -194,13 +194,15 @@ export function createWorker(o: WorkerOptions): Worker {
     }),
     { input: { role, workerId, slots: o.slots } },
   );
+  // Log state changes; rewrite the heartbeat whenever the state or the set of running tasks changes.
   let last = "";
   actor.subscribe((s) => {
-    const state = stateName(s.value);
-    if (state === last) return;
-    last = state;
-    log.debug({ state, busy: Object.keys(s.context.tasks).length }, "worker state");
-    if (state === "failed") log.error({ error: s.context.error }, "worker failed");
+    const seen = `${stateName(s.value)} ${Object.keys(s.context.tasks).join(",")}`;
+    if (seen === last) return;
+    last = seen;
+    log.debug({ state: stateName(s.value), busy: Object.keys(s.context.tasks).length }, "worker state");
+    if (s.matches("failed")) log.error({ error: s.context.error }, "worker failed");
+    if (s.status === "active") void heartbeat?.beat();
   });
 
   return {
