@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { canonical, generateSchemas, SCHEMA_DIR, SCHEMAS } from "../../scripts/gen-schemas.ts";
-import { FeatureRequest, StatusEvent, TaskLog } from "../../shared/protocol/index.ts";
+import {
+  ExecutorOutput, FeatureRequest, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted,
+} from "../../shared/protocol/index.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -158,5 +160,27 @@ describe("docs/schemas", () => {
     const s = schemaOf("config-file.json");
     expect(validate(s, parseYaml(readFileSync(join(ROOT, "examples/baton.config.yaml"), "utf8")))).toEqual([]);
     expect(validate(s, { roles: { qa: { exec: [] } } }).length).toBeGreaterThan(0);
+  });
+});
+
+describe("docs/protocol.md", () => {
+  const doc = readFileSync(join(ROOT, "docs/protocol.md"), "utf8");
+  const parsers = { ExecutorOutput, FeatureRequest, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted } as const;
+  // Each example marked `<!-- validate: Name -->` must be a valid message of that kind.
+  const examples = [...doc.matchAll(/<!-- validate: (\w+) -->\n```json\n([\s\S]*?)```/g)].map((m) => ({ name: m[1]!, json: m[2]! }));
+
+  it("marks its JSON examples for validation, covering every message kind", () => {
+    expect(new Set(examples.map((e) => e.name))).toEqual(new Set(Object.keys(parsers)));
+  });
+
+  it.each(examples.map((e, i) => [`${i + 1}: ${e.name}`, e] as const))("example %s is valid", (_label, e) => {
+    const schema = parsers[e.name as keyof typeof parsers];
+    expect(schema, `unknown message kind ${e.name}`).toBeDefined();
+    const r = schema.safeParse(JSON.parse(e.json));
+    expect(r.success ? [] : r.error.issues).toEqual([]);
+  });
+
+  it("links every generated schema file", () => {
+    for (const { file } of SCHEMAS) expect(doc).toContain(`(schemas/${file})`);
   });
 });
