@@ -20,7 +20,7 @@ const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
 beforeAll(async () => {
   server = await startNatsServer();
-  nc = await connect({ servers: server.url });
+  nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
 });
 afterEach(async () => {
   await Promise.allSettled(cleanups.splice(0).map((fn) => fn()));
@@ -107,6 +107,14 @@ async function readResults(n: Names) {
 }
 
 const queued = async (n: Names): Promise<number> => (await (await jetstreamManager(nc)).streams.info(n.streams.tasks)).state.messages;
+
+const safeKill = (pid: number) => {
+  try {
+    if (pid > 0) process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+};
 
 const processGone = (pid: number): boolean => {
   try {
@@ -255,6 +263,50 @@ printf '{"summary":"did %s","handoff":{"task":%s,"cwd":"%s","env":["%s","%s","%s
     expect(new Set(results.map((r) => r.workerId))).toEqual(new Set(["w-a", "w-b"]));
     expect(results.every((r) => r.outcome === "completed")).toBe(true);
     expect(Date.now() - t0).toBeLessThan(3900); // two at a time, not one after another
+  });
+});
+
+describe("baton worker: redeliveries and reconnects", () => {
+  it("keeps a long task with in-progress acks; fails a task whose worker died as WORKER_LOST once maxDeliver is used up", async () => {
+    const t = await setup(
+      { roles: { backend: { exec: ["./agent.sh"] } }, worker: { ackWaitSeconds: 1, maxDeliver: 1 } },
+      { "agent.sh": `echo $$ > "$BATON_WORKSPACE/pid.$BATON_TASK_ID"\nexec sleep "$(cat | sed -n 's/.*"instructions":"sleep \\([0-9.]*\\)".*/\\1/p')"` },
+    );
+    const ws = join(t.dir, ".baton", "workspaces", "f1");
+    cleanups.push(() => {
+      for (const f of existsSync(ws) ? readdirSync(ws) : []) safeKill(Number(readFileSync(join(ws, f), "utf8")));
+    });
+    const [a, b] = await Promise.all([t.worker("backend", ["--id", "w-a"]), t.worker("backend", ["--id", "w-b"])]);
+    // 2.5 s of work with a 1 s ack wait: without in-progress acks the idle worker would get it again
+    await t.publish("backend", { taskId: "long", instructions: "sleep 2.5" });
+    const [long] = await t.msgs.until(() => t.msgs.results("long").length && t.msgs.results("long"));
+    expect(long).toMatchObject({ outcome: "completed" });
+    expect(t.msgs.started("long")).toHaveLength(1);
+    // a worker dies mid-task: the other one gets delivery 2 > maxDeliver 1 and fails it without running it
+    await t.publish("backend", { taskId: "crash", instructions: "sleep 30" });
+    const [started] = await t.msgs.until(() => t.msgs.started("crash").length && t.msgs.started("crash"));
+    const [victim, survivor] = started!.workerId === "w-a" ? [a!, "w-b"] : [b!, "w-a"];
+    victim.child.kill("SIGKILL");
+    const [lost] = await t.msgs.until(() => t.msgs.results("crash").length && t.msgs.results("crash"));
+    expect(lost).toMatchObject({
+      outcome: "failed", workerId: survivor,
+      error: { name: "WorkerLost", code: "WORKER_LOST", message: "worker lost: task was delivered 1 times without finishing (maxDeliver 1)" },
+    });
+    expect(t.msgs.started("crash")).toHaveLength(1);
+    await t.msgs.until(async () => (await queued(t.n)) === 0);
+  });
+
+  it("keeps pulling after the NATS server restarts", async () => {
+    const t = await setup({ roles: { backend: { exec: ["true"] } } });
+    const w = await t.worker("backend");
+    await server.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    await server.start();
+    await w.waitFor(/"msg":"nats reconnect"/);
+    await t.publish("backend", { taskId: "after-restart" });
+    const [r] = await t.msgs.until(() => t.msgs.results("after-restart").length && t.msgs.results("after-restart"), 25_000);
+    expect(r).toMatchObject({ outcome: "completed" });
+    expect(w.child.exitCode).toBeNull();
   });
 });
 
