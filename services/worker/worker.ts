@@ -89,7 +89,7 @@ export function createWorker(o: WorkerOptions): Worker {
         log.warn({ err: e, slot, retryInMs: delay }, "pull failed; retrying");
         consumer = undefined; // the consumer may have been recreated: look it up again
         await pause(delay, wake.signal);
-        if (/consumer not found/i.test(String((e as Error).message))) {
+        if (/not found|deleted/i.test(String((e as Error).message))) {
           await ensureRoleConsumer(nc, names, role, o.settings.ackWaitSeconds).catch((err) => log.warn({ err }, "could not recreate the role consumer"));
         }
         continue;
@@ -137,7 +137,7 @@ export function createWorker(o: WorkerOptions): Worker {
       log,
       snapshot: () => {
         const tasks = [...running.values()].flatMap((r) => (r.ref ? [r.ref] : []));
-        const state = stateName(actor.getSnapshot().value).replace(/^running\./, "");
+        const state = stateName(actor.getSnapshot().value);
         return { workerId, role, pid: process.pid, host: hostname(), slots: o.slots, busy: tasks.length, state, startedAt, at: new Date().toISOString(), tasks };
       },
     });
@@ -205,13 +205,16 @@ export function createWorker(o: WorkerOptions): Worker {
     if (s.status === "active") void heartbeat?.beat();
   });
 
+  let started = false;
   return {
     async start() {
+      started = true;
       actor.start();
       const s = await waitFor(actor, (snap) => !snap.matches("starting"));
       if (s.matches("failed")) throw new Error(`worker failed to start: ${s.context.error}`);
     },
     stop: once(async () => {
+      if (!started) return "stopped";
       actor.send({ type: "shutdown" });
       await toPromise(actor);
       return actor.getSnapshot().matches("failed") ? "failed" : "stopped";
