@@ -63,6 +63,10 @@ class Stack {
     this.child.stderr!.on("data", keep);
   }
 
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   tail(lines = 30): string {
     return this.output.trimEnd().split("\n").slice(-lines).map((l) => `    ${l}`).join("\n");
   }
@@ -89,7 +93,7 @@ class Stack {
   /** SIGINT, then wait; SIGKILL to the whole group if it hangs. Safe to call twice. */
   stop(): Promise<number> {
     this.stopping ??= (async () => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return exitOf(this.child);
+      if (!this.running) return exitOf(this.child);
       const exited = exitOf(this.child);
       this.child.kill("SIGINT");
       const timer = setTimeout(() => {
@@ -123,6 +127,8 @@ async function main(): Promise<number> {
   const stack = new Stack(logDir);
   let interrupted = false;
   let submitChild: ChildProcess | undefined;
+  // Ctrl-C reaches `submit` directly (same process group); `baton up` gets exactly one SIGINT, from here.
+  // Every step below checks `interrupted` before it starts another process.
   const onSigint = () => {
     if (interrupted) return;
     interrupted = true;
@@ -137,10 +143,12 @@ async function main(): Promise<number> {
     try {
       await stack.ready();
     } catch (e) {
+      if (interrupted) return 130;
       console.error(`\n${(e as Error).message}. Last output of baton up:\n${stack.tail()}`);
       console.error(`(full logs in ${logDir})`);
       return 1;
     }
+    if (interrupted) return 130;
     console.log(stack.tail(20));
 
     const request = { ...(parseYaml(readFileSync(FEATURE, "utf8")) as Record<string, unknown>), id: featureId, workspace };
@@ -164,7 +172,7 @@ async function main(): Promise<number> {
     say(`feature ${featureId} ${verdict}; workspace ${workspace}`);
     return code;
   } finally {
-    if (!interrupted) say("stopping baton up");
+    if (!interrupted && stack.running) say("stopping baton up");
     await stack.stop();
   }
 }
