@@ -132,19 +132,32 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
       ? ((json as { id: string }).id)
       : undefined;
   const parsed = FeatureRequest.safeParse(json);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-    return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
-  }
-  const req = parsed.data;
-  const errors: ValidationIssue[] = [];
+  const errors: ValidationIssue[] = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  // Graph and role checks run even when the schema failed, on whatever tasks are well-formed
+  // enough, so the sender sees every problem at once.
+  const tasks = parsed.success ? parsed.data.tasks : looseTasks(json);
   if (limits.roles) {
     const known = new Set(limits.roles);
-    req.tasks.forEach((t, i) => {
-      if (!known.has(t.role)) errors.push({ path: `tasks[${i}].role`, message: `unknown role "${t.role}" (known roles: ${[...known].join(", ")})` });
+    tasks.forEach((t, i) => {
+      if (typeof t.role === "string" && !known.has(t.role)) errors.push({ path: `tasks[${i}].role`, message: `unknown role "${t.role}" (known roles: ${[...known].join(", ")})` });
     });
   }
-  errors.push(...graphIssues(req.tasks));
-  if (errors.length) return req.id ? { ok: false, errors, id: req.id } : { ok: false, errors };
-  return { ok: true, value: req };
+  errors.push(...graphIssues(tasks.filter((t): t is { id: string; dependsOn?: string[] } => typeof t.id === "string")));
+  if (!parsed.success || errors.length) return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
+  return { ok: true, value: parsed.data };
+}
+
+/** The tasks of an invalid request, reduced to what graph checks need (ids and string deps). */
+function looseTasks(json: unknown): { id?: string; role?: string; dependsOn?: string[] }[] {
+  const raw = json && typeof json === "object" ? (json as { tasks?: unknown }).tasks : undefined;
+  if (!Array.isArray(raw)) return [];
+  return raw.map((t) => {
+    if (!t || typeof t !== "object") return {};
+    const { id, role, dependsOn } = t as Record<string, unknown>;
+    return {
+      ...(typeof id === "string" ? { id } : {}),
+      ...(typeof role === "string" ? { role } : {}),
+      ...(Array.isArray(dependsOn) ? { dependsOn: dependsOn.filter((d): d is string => typeof d === "string") } : {}),
+    };
+  });
 }

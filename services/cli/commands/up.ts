@@ -156,7 +156,7 @@ export async function up(cfg: Readonly<BatonConfig>, o: { logDir?: string | unde
   }));
   const roles = Object.entries(cfg.roles).map(([r, rc]) => (rc.replicas > 1 ? `${r}×${rc.replicas}` : r));
   console.log(`baton up: ready — coordinator + ${children.length - 1} workers${roles.length ? ` (${roles.join(", ")})` : ""} on ${cfg.natsUrl}; logs in ${logDir}; Ctrl-C stops everything`);
-  console.log(dim(`try: ${bold("baton submit examples/features/api-first.yaml --watch")}`));
+  console.log(dim(`submit work with ${bold("baton submit FILE --watch")}; follow it with ${bold("baton watch ID")}`));
   await new Promise<never>(() => {});
   return 0;
 }
