@@ -1,0 +1,195 @@
+// Configuration: a YAML or JSON file plus an explicit environment, parsed once into a frozen object.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_ROLES, loadConfig, readConfigFile } from "../../shared/config.ts";
+import { ConfigError } from "../../shared/errors.ts";
+
+let root: string;
+let n = 0;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), "baton-config-"));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Writes `text` to a fresh file `name` in its own sub-folder and returns the file's path. */
+function file(name: string, text: string): string {
+  const dir = join(root, `c${++n}`, "etc");
+  mkdirSync(dir, { recursive: true });
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as Error).name).toBe("ConfigError");
+    return e as ConfigError;
+  }
+  throw new Error("expected a ConfigError, nothing was thrown");
+}
+
+const YAML = `
+nats:
+  url: nats://files:4222
+prefix: fromfile
+workspace: ../work
+log:
+  level: debug
+roles:
+  backend:
+    exec: ["./bin/run.sh", "--root", "\${configDir}/data", "../shared/tool", "node", "/abs/x", "\${configDir}"]
+    timeoutSeconds: 60
+    env: { MODE: fast }
+  wizard:
+    exec: [echo]
+worker:
+  maxDeliver: 3
+`;
+
+describe("loadConfig without a file", () => {
+  it("has defaults for everything", () => {
+    const cfg = loadConfig({ env: {} });
+    expect(cfg).toMatchObject({
+      natsUrl: "nats://127.0.0.1:4222",
+      prefix: "baton",
+      configDir: process.cwd(),
+      configPath: undefined,
+      knownRoles: [...DEFAULT_ROLES],
+      workspace: undefined,
+      roles: {},
+      logLevel: "info",
+    });
+    expect(cfg.worker).toEqual({
+      ackWaitSeconds: 30, maxDeliver: 5, drainGraceSeconds: 30, heartbeatSeconds: 5, logLinesPerSecond: 50, logLineMaxChars: 2000,
+    });
+    expect(cfg.coordinator).toEqual({ maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7 });
+  });
+
+  it("takes overrides from the given env only", () => {
+    const cfg = loadConfig({ env: { NATS_URL: "nats://env:1", BATON_PREFIX: "envp", BATON_LOG_LEVEL: "warn" } });
+    expect(cfg).toMatchObject({ natsUrl: "nats://env:1", prefix: "envp", logLevel: "warn" });
+  });
+
+  it("returns a frozen object", () => {
+    const cfg = loadConfig({ env: {} });
+    expect(Object.isFrozen(cfg)).toBe(true);
+    expect(() => {
+      (cfg as { prefix: string }).prefix = "x";
+    }).toThrow(TypeError);
+  });
+});
+
+describe("loadConfig with a YAML file", () => {
+  it("reads values, fills defaults, and resolves paths against the config file's folder", () => {
+    const path = file("baton.yaml", YAML);
+    const dir = join(path, "..");
+    const cfg = loadConfig({ file: path, env: {} });
+    expect(cfg.configPath).toBe(path);
+    expect(cfg.configDir).toBe(dir);
+    expect(cfg.natsUrl).toBe("nats://files:4222");
+    expect(cfg.prefix).toBe("fromfile");
+    expect(cfg.logLevel).toBe("debug");
+    expect(cfg.workspace).toBe(join(dir, "..", "work"));
+    expect(cfg.roles.backend).toEqual({
+      exec: [join(dir, "bin/run.sh"), "--root", `${dir}/data`, join(dir, "../shared/tool"), "node", "/abs/x", dir],
+      timeoutSeconds: 60,
+      env: { MODE: "fast" },
+      replicas: 1,
+      concurrency: 1,
+    });
+    expect(cfg.roles.wizard).toEqual({ exec: ["echo"], timeoutSeconds: 1800, env: {}, replicas: 1, concurrency: 1 });
+    expect(cfg.worker.maxDeliver).toBe(3);
+    expect(cfg.worker.ackWaitSeconds).toBe(30);
+  });
+
+  it("adds roles from the file to the default known roles, without duplicates", () => {
+    const cfg = loadConfig({ file: file("baton.yaml", YAML), env: {} });
+    expect(cfg.knownRoles).toEqual([...DEFAULT_ROLES, "wizard"]);
+    expect(cfg.knownRoles.filter((r) => r === "backend")).toHaveLength(1);
+  });
+
+  it("replaces the defaults with an explicit knownRoles list, still adding the file's roles", () => {
+    const cfg = loadConfig({ file: file("baton.yml", "knownRoles: [qa, docs]\nroles:\n  ops: { exec: [x] }\n"), env: {} });
+    expect(cfg.knownRoles).toEqual(["qa", "docs", "ops"]);
+  });
+
+  it("lets the env win over the file", () => {
+    const cfg = loadConfig({ file: file("baton.yaml", YAML), env: { NATS_URL: "nats://env:2", BATON_PREFIX: "envp", BATON_LOG_LEVEL: "error" } });
+    expect(cfg).toMatchObject({ natsUrl: "nats://env:2", prefix: "envp", logLevel: "error" });
+  });
+
+  it("falls back to the file when env values are empty", () => {
+    const cfg = loadConfig({ file: file("baton.yaml", YAML), env: { NATS_URL: "", BATON_PREFIX: "" } });
+    expect(cfg).toMatchObject({ natsUrl: "nats://files:4222", prefix: "fromfile" });
+  });
+
+  it("finds the file through BATON_CONFIG in the given env", () => {
+    const path = file("baton.yaml", YAML);
+    expect(loadConfig({ env: { BATON_CONFIG: path } }).configPath).toBe(path);
+  });
+
+  it("treats an empty file as all defaults", () => {
+    const cfg = loadConfig({ file: file("empty.yaml", ""), env: {} });
+    expect(cfg).toMatchObject({ prefix: "baton", roles: {}, knownRoles: [...DEFAULT_ROLES] });
+  });
+
+  it("keeps an absolute workspace as it is", () => {
+    expect(loadConfig({ file: file("b.yaml", "workspace: /srv/ws\n"), env: {} }).workspace).toBe("/srv/ws");
+  });
+});
+
+describe("loadConfig with a JSON file", () => {
+  it("reads the same structure", () => {
+    const path = file("baton.json", JSON.stringify({ prefix: "json", roles: { qa: { exec: ["./qa.sh"], replicas: 2 } }, coordinator: { concurrency: 8 } }));
+    const cfg = loadConfig({ file: path, env: {} });
+    expect(cfg.prefix).toBe("json");
+    expect(cfg.roles.qa).toMatchObject({ exec: [join(path, "..", "qa.sh")], replicas: 2 });
+    expect(cfg.coordinator).toEqual({ maxRequestBytes: 256 * 1024, concurrency: 8, eventsMaxAgeHours: 24 * 7 });
+  });
+});
+
+describe("an invalid config file", () => {
+  it("names an unknown key and where it is", () => {
+    const path = file("bad.yaml", "prefix: x\nbogus: 1\nworker:\n  ackWait: 3\n");
+    const e = configError(() => loadConfig({ file: path, env: {} }));
+    expect(e.message).toContain(`config file ${path} is invalid:`);
+    expect(e.message).toMatch(/\(root\): Unrecognized key: "bogus"/);
+    expect(e.message).toMatch(/worker: Unrecognized key: "ackWait"/);
+  });
+
+  it("names a negative timeout by its full path", () => {
+    const path = file("bad.yaml", "roles:\n  backend:\n    exec: [x]\n    timeoutSeconds: -5\n");
+    const e = configError(() => readConfigFile(path));
+    expect(e.message).toMatch(/\n {2}roles\.backend\.timeoutSeconds: .*>0/);
+  });
+
+  it("lists every problem, one per line", () => {
+    const path = file("bad.json", JSON.stringify({ roles: { "bad role": { exec: ["x"] }, qa: { exec: [] } }, worker: { maxDeliver: 0 }, log: { level: "loud" } }));
+    const e = configError(() => loadConfig({ file: path, env: {} }));
+    const lines = e.message.split("\n").slice(1);
+    expect(lines.map((l) => l.trim().split(":")[0]).sort()).toEqual(["log.level", "roles.bad role", "roles.qa.exec", "worker.maxDeliver"].sort());
+  });
+
+  it("is reported as unreadable when missing", () => {
+    const path = join(root, "nope", "baton.yaml");
+    const e = configError(() => loadConfig({ file: path, env: {} }));
+    expect(e.message).toMatch(new RegExp(`^cannot read config file ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*ENOENT`));
+    expect(e.cause).toBeInstanceOf(Error);
+  });
+
+  it("is reported as unparsable when it is not YAML", () => {
+    const path = file("broken.yaml", "roles: [unclosed\n  - x: {");
+    const e = configError(() => readConfigFile(path));
+    expect(e.message).toContain(`config file ${path} is not valid YAML/JSON`);
+  });
+
+  it("rejects a file that is a list, not a mapping", () => {
+    const e = configError(() => readConfigFile(file("list.yaml", "- a\n- b\n")));
+    expect(e.message).toMatch(/\(root\): .*expected object/);
+  });
+});
