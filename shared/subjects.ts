@@ -32,7 +32,7 @@ export type Names = ReturnType<typeof names>;
  */
 export function names(prefix = "baton") {
   if (!PREFIX_RE.test(prefix)) throw new InvalidTokenError(`invalid prefix ${JSON.stringify(prefix)}: use [a-z][a-z0-9_-]{0,31}`);
-  const P = prefix.toUpperCase().replace(/-/g, "_");
+  const P = prefix.toUpperCase(); // injective: prefixes are lowercase, "-" is legal in stream names
   return {
     prefix,
     // subjects

@@ -76,9 +76,9 @@ export class Ingress {
         throw new ProtocolError(`worker message names ${msg.featureId}/${msg.taskId} but was published on ${m.subject}`);
       }
       event =
-        msg.type === "baton.v1.task_started" ? { type: "task.started", msg, at }
-        : msg.type === "baton.v1.task_log" ? { type: "task.log", msg, at }
-        : { type: "task.result", msg, at };
+        msg.type === "baton.v1.task_started" ? { type: "task.started", msg, at, subject: m.subject }
+        : msg.type === "baton.v1.task_log" ? { type: "task.log", msg, at, subject: m.subject }
+        : { type: "task.result", msg, at, subject: m.subject };
     } catch (e) {
       log.warn({ subject: m.subject, err: (e as Error).message }, "invalid worker message rejected");
       event = { type: "message.rejected", subject: m.subject, taskId: ref.taskId, error: toWireError(e), at };

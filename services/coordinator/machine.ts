@@ -7,14 +7,21 @@ import { allCompleted, anyFailed, failedTask, onFlushed, onLog, onResult, onStar
 export type FeatureEvent =
   | { type: "feature.submit"; request: FeatureRequest; at: string }
   | { type: "feature.reject"; errors: ValidationIssue[]; at: string }
-  | { type: "task.started"; msg: TaskStarted; at: string }
-  | { type: "task.log"; msg: TaskLog; at: string }
-  | { type: "task.result"; msg: TaskResult; at: string }
+  | { type: "task.started"; msg: TaskStarted; at: string; subject?: string }
+  | { type: "task.log"; msg: TaskLog; at: string; subject?: string }
+  | { type: "task.result"; msg: TaskResult; at: string; subject?: string }
   | { type: "message.rejected"; subject: string; taskId?: string | undefined; error: WireError; at: string }
   | { type: "outbox.flushed"; msgIds: string[] };
 
 /** States a feature can be in; `received` exists only until its first event. */
 export type FeatureStateValue = "received" | "executing" | "completed" | "failed" | "rejected";
+
+/** Worker messages are handled the same way in every state after acceptance. */
+const workerMessages = {
+  "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
+  "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
+  "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
+} as const;
 
 export const featureMachine = setup({
   types: {
@@ -62,7 +69,7 @@ export const featureMachine = setup({
     rejectUnknownTask: assign(({ context, event }) => {
       assertEvent(event, ["task.started", "task.log", "task.result"]);
       return emit(context, {
-        kind: "message.rejected", subject: `result.${context.featureId}.${event.msg.taskId}`, taskId: event.msg.taskId,
+        kind: "message.rejected", subject: event.subject ?? `result.${context.featureId}.${event.msg.taskId}`, taskId: event.msg.taskId,
         error: { name: "UnknownTask", message: `feature "${context.featureId}" has no task "${event.msg.taskId}"`, code: "UNKNOWN_TASK" },
       }, event.at);
     }),
@@ -103,25 +110,14 @@ export const featureMachine = setup({
         { guard: "anyFailed", target: "failed", actions: "fail" },
         { guard: "allCompleted", target: "completed", actions: "complete" },
       ],
-      on: {
-        "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
-        "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
-        "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
-      },
+      on: workerMessages,
     },
     // Terminal states are not xstate `final` states: late worker messages are still recorded
     // (a task that was running when another failed reports its result) and the outbox still drains.
-    completed: {
-      on: { "task.log": { actions: "log" }, "task.result": { actions: "result" } },
-    },
-    failed: {
-      on: {
-        "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
-        "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
-        "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
-      },
-    },
-    rejected: {},
+    completed: { on: workerMessages },
+    failed: { on: workerMessages },
+    // A rejected feature has no tasks: every worker message for it is answered with message.rejected.
+    rejected: { on: workerMessages },
   },
 });
 

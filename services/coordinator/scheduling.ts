@@ -57,7 +57,8 @@ function dispatch(ctx: FeatureContext, t: TaskState, at: string): FeatureContext
     outbox: [
       ...ctx.outbox,
       {
-        msgId: `${ctx.featureId}.${t.id}.${attempt}`,
+        // four tokens, so it can never equal a status event id (`<feature>.ev.<seq>`, three tokens)
+        msgId: `${ctx.featureId}.task.${t.id}.${attempt}`,
         to: "task",
         role: t.role,
         payload: {

@@ -37,22 +37,27 @@ export type SubmitReply = z.infer<typeof SubmitReply>;
  * Graph checks zod cannot express: duplicate ids, unknown dependencies, self-dependencies and
  * cycles (each cycle is named, e.g. `a -> b -> a`). Pure; returns every problem found.
  */
-export function graphIssues(tasks: readonly { id: string; dependsOn?: string[] | undefined }[]): ValidationIssue[] {
+export function graphIssues(tasks: readonly { id?: string | undefined; dependsOn?: readonly (string | undefined)[] | undefined }[]): ValidationIssue[] {
+  // Entries left undefined (invalid, already reported by the schema) keep their positions so paths stay right.
   const issues: ValidationIssue[] = [];
   const index = new Map<string, number>();
   tasks.forEach((t, i) => {
+    if (t.id === undefined) return;
     if (index.has(t.id)) issues.push({ path: `tasks[${i}].id`, message: `duplicate task id "${t.id}" (first used by tasks[${index.get(t.id)}])` });
     else index.set(t.id, i);
   });
   tasks.forEach((t, i) => {
+    if (t.id === undefined) return;
     (t.dependsOn ?? []).forEach((d, j) => {
+      if (d === undefined) return;
       if (d === t.id) issues.push({ path: `tasks[${i}].dependsOn[${j}]`, message: `task "${t.id}" depends on itself` });
       else if (!index.has(d)) issues.push({ path: `tasks[${i}].dependsOn[${j}]`, message: `unknown task id "${d}" in dependsOn of "${t.id}"` });
     });
   });
   if (issues.length) return issues;
   // Cycle detection: iterative DFS with colours; report each distinct cycle once.
-  const deps = new Map(tasks.map((t) => [t.id, t.dependsOn ?? []] as const));
+  const deps = new Map<string, string[]>();
+  for (const t of tasks) if (t.id !== undefined && !deps.has(t.id)) deps.set(t.id, (t.dependsOn ?? []).filter((d): d is string => d !== undefined));
   const colour = new Map<string, 0 | 1 | 2>();
   const seen = new Set<string>();
   for (const start of deps.keys()) {
@@ -142,22 +147,20 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
       if (typeof t.role === "string" && !known.has(t.role)) errors.push({ path: `tasks[${i}].role`, message: `unknown role "${t.role}" (known roles: ${[...known].join(", ")})` });
     });
   }
-  errors.push(...graphIssues(tasks.filter((t): t is { id: string; dependsOn?: string[] } => typeof t.id === "string")));
+  errors.push(...graphIssues(tasks));
   if (!parsed.success || errors.length) return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
   return { ok: true, value: parsed.data };
 }
 
 /** The tasks of an invalid request, reduced to what graph checks need (ids and string deps). */
-function looseTasks(json: unknown): { id?: string; role?: string; dependsOn?: string[] }[] {
+function looseTasks(json: unknown): { id?: string | undefined; role?: string | undefined; dependsOn?: (string | undefined)[] }[] {
   const raw = json && typeof json === "object" ? (json as { tasks?: unknown }).tasks : undefined;
   if (!Array.isArray(raw)) return [];
+  // Invalid values become undefined in place (the schema already reported them), so indices match the request.
+  const valid = (v: unknown): string | undefined => (Id.safeParse(v).success ? (v as string) : undefined);
   return raw.map((t) => {
     if (!t || typeof t !== "object") return {};
     const { id, role, dependsOn } = t as Record<string, unknown>;
-    return {
-      ...(typeof id === "string" ? { id } : {}),
-      ...(typeof role === "string" ? { role } : {}),
-      ...(Array.isArray(dependsOn) ? { dependsOn: dependsOn.filter((d): d is string => typeof d === "string") } : {}),
-    };
+    return { id: valid(id), role: valid(role), ...(Array.isArray(dependsOn) ? { dependsOn: dependsOn.map(valid) } : {}) };
   });
 }
