@@ -48,6 +48,8 @@ export function names(prefix = "baton") {
     status: (featureId: string, kind: string) => `${prefix}.status.${token("feature id", featureId)}.${kindTokens(kind)}`,
     statusOf: (featureId: string) => `${prefix}.status.${token("feature id", featureId)}.>`,
     statusAll: () => `${prefix}.status.>`,
+    /** One event kind across all features, e.g. every `feature.cancelled`. */
+    statusKindAll: (kind: string) => `${prefix}.status.*.${kindTokens(kind)}`,
     // streams
     streams: {
       features: `${P}_FEATURES`,
