@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
-  ExecutorOutput, FeatureRequest, Json, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted,
+  ControlMessage, ExecutorOutput, FeatureRequest, Json, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted,
 } from "../shared/protocol/index.ts";
 import { ConfigFile } from "../shared/config.ts";
 
@@ -40,6 +40,8 @@ export const SCHEMAS: readonly Entry[] = [
     description: "What an exec executor may write to $BATON_RESULT_FILE." },
   { file: "status-event.json", title: "StatusEvent", io: "output", schema: StatusEvent,
     description: "Published on <prefix>.status.<featureId>.<kind>; replayable from the events stream." },
+  { file: "control-message.json", title: "ControlMessage", io: "input", schema: ControlMessage,
+    description: "Published by clients on <prefix>.control.<featureId>.<verb> (cancel, pause, resume)." },
   { file: "config-file.json", title: "ConfigFile", io: "input", schema: ConfigFile,
     description: "The operator's configuration file (YAML or JSON)." },
 ];

@@ -1,8 +1,8 @@
 // A feature's state as any client sees it, folded from its status events (the public history).
 import type { StatusEvent, ValidationIssue } from "./protocol/index.ts";
 
-export type ViewTaskState = "waiting" | "dispatched" | "running" | "completed" | "failed";
-export type ViewFeatureState = "unknown" | "executing" | "completed" | "failed" | "rejected";
+export type ViewTaskState = "waiting" | "dispatched" | "running" | "completed" | "failed" | "cancelled";
+export type ViewFeatureState = "unknown" | "executing" | "paused" | "completed" | "failed" | "rejected" | "cancelled";
 
 export interface ViewTask {
   id: string;
@@ -41,7 +41,7 @@ export function emptyView(featureId: string): FeatureView {
   return { featureId, state: "unknown", tasks: [], seq: 0, notices: [] };
 }
 
-export const isTerminal = (s: ViewFeatureState): boolean => s === "completed" || s === "failed" || s === "rejected";
+export const isTerminal = (s: ViewFeatureState): boolean => s === "completed" || s === "failed" || s === "rejected" || s === "cancelled";
 
 /** Folds one event in. Duplicates and replays (seq already seen) are ignored; returns whether it was new. */
 export function foldEvent(view: FeatureView, e: StatusEvent): boolean {
@@ -83,6 +83,16 @@ export function foldEvent(view: FeatureView, e: StatusEvent): boolean {
       break;
     case "feature.failed":
       Object.assign(view, { state: "failed", finishedAt: e.at, durationMs: e.durationMs, reason: e.reason });
+      break;
+    case "feature.cancelled":
+      Object.assign(view, { state: "cancelled", finishedAt: e.at, durationMs: e.durationMs, reason: e.reason ?? "cancelled" });
+      for (const t of view.tasks) if (t.state !== "completed" && t.state !== "failed") t.state = "cancelled";
+      break;
+    case "feature.paused":
+      view.state = "paused";
+      break;
+    case "feature.resumed":
+      view.state = "executing";
       break;
     case "message.rejected":
       view.notices.push(`${e.subject}: ${e.error.message}`);

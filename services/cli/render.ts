@@ -38,19 +38,25 @@ export function renderEvent(e: StatusEvent, progress: string): string {
       return `${time(e.at)} ${green(bold("feature completed"))} in ${fmtDuration(e.durationMs)}`;
     case "feature.failed":
       return `${time(e.at)} ${red(bold("feature failed"))} after ${fmtDuration(e.durationMs)}: ${e.reason}`;
+    case "feature.cancelled":
+      return `${time(e.at)} ${red(bold("feature cancelled"))} after ${fmtDuration(e.durationMs)}${e.reason ? `: ${e.reason}` : ""}${e.by ? dim(` (by ${e.by})`) : ""}`;
+    case "feature.paused":
+      return `${time(e.at)} ${yellow("paused")}    no new tasks start until resumed${e.reason ? `: ${e.reason}` : ""}`;
+    case "feature.resumed":
+      return `${time(e.at)} ${cyan("resumed")}`;
     case "message.rejected":
       return `${time(e.at)} ${yellow("notice")}  ${e.subject}: ${e.error.message}`;
   }
 }
 
 const stateColor: Record<ViewTask["state"], (s: string) => string> = {
-  waiting: dim, dispatched: cyan, running: yellow, completed: green, failed: red,
+  waiting: dim, dispatched: cyan, running: yellow, completed: green, failed: red, cancelled: red,
 };
 
 /** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
 export function renderStatus(v: FeatureView, liveWorkers: Map<string, number>): string {
   const out: string[] = [];
-  const featureState = v.state === "completed" ? green(v.state) : v.state === "failed" || v.state === "rejected" ? red(v.state) : yellow(v.state);
+  const featureState = v.state === "completed" ? green(v.state) : v.state === "failed" || v.state === "rejected" || v.state === "cancelled" ? red(v.state) : yellow(v.state);
   out.push(`${bold(v.featureId)}  ${featureState}${v.title ? `  ${v.title}` : ""}`);
   if (v.acceptedAt) out.push(dim(`accepted ${v.acceptedAt}${v.finishedAt ? `, finished ${v.finishedAt} (${fmtDuration(v.durationMs)})` : ""}${v.maxParallel ? `, maxParallel ${v.maxParallel}` : ""}`));
   if (v.workspace) out.push(dim(`workspace ${v.workspace}`));

@@ -1,11 +1,15 @@
 // The feature actor (xstate v5). Pure: it never does I/O; outbound messages are appended to the outbox.
 import { assertEvent, assign, setup } from "xstate";
 import type { FeatureRequest, TaskLog, TaskResult, TaskStarted, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
-import { contextFromRequest, durationMs, emit, emptyContext, type FeatureContext } from "./model.ts";
-import { allCompleted, anyFailed, failedTask, onFlushed, onLog, onResult, onStarted, schedule } from "./scheduling.ts";
+import { contextFromRequest, durationMs, emit, emptyContext, type FeatureContext, type FeatureDefaults } from "./model.ts";
+import { allCompleted, anyFailed, cancelTasks, failedTask, onFlushed, onLog, onResult, onStarted, onTimer, schedule } from "./scheduling.ts";
 
 export type FeatureEvent =
-  | { type: "feature.submit"; request: FeatureRequest; at: string }
+  | { type: "feature.submit"; request: FeatureRequest; at: string; defaults?: FeatureDefaults }
+  | { type: "feature.cancel"; reason?: string | undefined; by?: string | undefined; at: string; subject?: string }
+  | { type: "feature.pause"; reason?: string | undefined; by?: string | undefined; at: string; subject?: string }
+  | { type: "feature.resume"; by?: string | undefined; at: string; subject?: string }
+  | { type: "timer.fired"; at: string }
   | { type: "feature.reject"; errors: ValidationIssue[]; at: string }
   | { type: "task.started"; msg: TaskStarted; at: string; subject?: string }
   | { type: "task.log"; msg: TaskLog; at: string; subject?: string }
@@ -14,13 +18,20 @@ export type FeatureEvent =
   | { type: "outbox.flushed"; msgIds: string[] };
 
 /** States a feature can be in; `received` exists only until its first event. */
-export type FeatureStateValue = "received" | "executing" | "completed" | "failed" | "rejected";
+export type FeatureStateValue = "received" | "executing" | "paused" | "completed" | "failed" | "cancelled" | "rejected";
 
 /** Worker messages are handled the same way in every state after acceptance. */
 const workerMessages = {
   "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
   "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
   "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
+} as const;
+
+/** After the end, control verbs are answered with message.rejected. */
+const controlAfterEnd = {
+  "feature.cancel": { actions: "rejectControl" },
+  "feature.pause": { actions: "rejectControl" },
+  "feature.resume": { actions: "rejectControl" },
 } as const;
 
 export const featureMachine = setup({
@@ -39,7 +50,7 @@ export const featureMachine = setup({
   actions: {
     accept: assign(({ event }) => {
       assertEvent(event, "feature.submit");
-      const ctx = contextFromRequest(event.request.id!, event.request, event.at);
+      const ctx = contextFromRequest(event.request.id!, event.request, event.at, event.defaults);
       const accepted = emit(ctx, {
         kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace,
         tasks: ctx.order.map((id) => {
@@ -56,7 +67,7 @@ export const featureMachine = setup({
     }),
     started: assign(({ context, event }) => {
       assertEvent(event, "task.started");
-      return onStarted(context, event.msg);
+      return onStarted(context, event.msg, event.at);
     }),
     log: assign(({ context, event }) => {
       assertEvent(event, "task.log");
@@ -87,6 +98,33 @@ export const featureMachine = setup({
       const reason = t ? `task "${t.id}" (${t.role}) failed: ${t.error?.message ?? "unknown error"}` : "failed";
       return emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: t?.id }, at);
     }),
+    timer: assign(({ context, event }) => {
+      assertEvent(event, "timer.fired");
+      return onTimer(context, event.at);
+    }),
+    cancel: assign(({ context, event }) => {
+      assertEvent(event, "feature.cancel");
+      const ctx = cancelTasks({ ...context, finishedAt: event.at, reason: event.reason ?? "cancelled" });
+      return emit(ctx, { kind: "feature.cancelled", durationMs: durationMs(context.submittedAt, event.at), reason: event.reason, by: event.by }, event.at);
+    }),
+    pause: assign(({ context, event }) => {
+      assertEvent(event, "feature.pause");
+      return emit({ ...context, paused: true }, { kind: "feature.paused", reason: event.reason, by: event.by }, event.at);
+    }),
+    resume: assign(({ context, event }) => {
+      assertEvent(event, "feature.resume");
+      return schedule(emit({ ...context, paused: false }, { kind: "feature.resumed", by: event.by }, event.at), event.at);
+    }),
+    /** Control verbs that make no sense in a finished feature are answered, not silently dropped. */
+    rejectControl: assign(({ context, event, self }) => {
+      assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume"]);
+      const state = String(self.getSnapshot().value);
+      const verb = event.type.slice("feature.".length);
+      return emit(context, {
+        kind: "message.rejected", subject: event.subject ?? `control.${context.featureId}.${verb}`,
+        error: { name: "InvalidState", code: "INVALID_STATE", message: `feature "${context.featureId}" is ${state}; cannot ${verb} it` },
+      }, event.at);
+    }),
     flushed: assign(({ context, event }) => {
       assertEvent(event, "outbox.flushed");
       return onFlushed(context, event.msgIds);
@@ -110,14 +148,35 @@ export const featureMachine = setup({
         { guard: "anyFailed", target: "failed", actions: "fail" },
         { guard: "allCompleted", target: "completed", actions: "complete" },
       ],
-      on: workerMessages,
+      on: {
+        ...workerMessages,
+        "timer.fired": { actions: "timer" },
+        "feature.cancel": { target: "cancelled", actions: "cancel" },
+        "feature.pause": { target: "paused", actions: "pause" },
+        "feature.resume": {}, // already running: a duplicate or late resume changes nothing
+      },
+    },
+    // Paused: results are still recorded and deadlines still fire; nothing new is dispatched.
+    paused: {
+      always: [
+        { guard: "anyFailed", target: "failed", actions: "fail" },
+        { guard: "allCompleted", target: "completed", actions: "complete" },
+      ],
+      on: {
+        ...workerMessages,
+        "timer.fired": { actions: "timer" },
+        "feature.cancel": { target: "cancelled", actions: "cancel" },
+        "feature.pause": {},
+        "feature.resume": { target: "executing", actions: "resume" },
+      },
     },
     // Terminal states are not xstate `final` states: late worker messages are still recorded
     // (a task that was running when another failed reports its result) and the outbox still drains.
-    completed: { on: workerMessages },
-    failed: { on: workerMessages },
+    completed: { on: { ...workerMessages, ...controlAfterEnd } },
+    failed: { on: { ...workerMessages, ...controlAfterEnd } },
+    cancelled: { on: { ...workerMessages, "feature.cancel": {}, "feature.pause": { actions: "rejectControl" }, "feature.resume": { actions: "rejectControl" } } },
     // A rejected feature has no tasks: every worker message for it is answered with message.rejected.
-    rejected: { on: workerMessages },
+    rejected: { on: { ...workerMessages, ...controlAfterEnd } },
   },
 });
 

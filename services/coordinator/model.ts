@@ -1,7 +1,7 @@
 // The feature's persisted data: tasks, their states, the status-event sequence and the outbox.
 import type { FeatureRequest, TaskAssigned, StatusEvent, EventBody, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
 
-export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "completed", "failed"] as const;
+export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export interface TaskState {
@@ -12,10 +12,16 @@ export interface TaskState {
   dependsOn: string[];
   status: TaskStatus;
   attempt: number;
+  /** Seconds from a (re)start until the coordinator fails the task; timers are data, not setTimeouts. */
+  timeoutSeconds: number;
+  /** ISO time at which a running task times out (set on every start, cleared when it ends). */
+  deadlineAt?: string | undefined;
   dispatchedAt?: string | undefined;
   startedAt?: string | undefined;
   finishedAt?: string | undefined;
   workerId?: string | undefined;
+  /** JetStream delivery of the current attempt that last reported a start. */
+  delivery?: number | undefined;
   summary?: string | undefined;
   handoff?: unknown;
   error?: WireError | undefined;
@@ -39,6 +45,8 @@ export interface FeatureContext {
   /** Last status-event sequence number used. */
   seq: number;
   outbox: OutboxEntry[];
+  /** No new task starts while paused; running ones finish. */
+  paused: boolean;
   submittedAt: string;
   finishedAt?: string | undefined;
   /** Why the feature failed or was rejected. */
@@ -47,21 +55,29 @@ export interface FeatureContext {
 }
 
 export function emptyContext(featureId: string): FeatureContext {
-  return { featureId, title: "", maxParallel: 1, order: [], tasks: {}, seq: 0, outbox: [], submittedAt: "" };
+  return { featureId, title: "", maxParallel: 1, order: [], tasks: {}, seq: 0, outbox: [], paused: false, submittedAt: "" };
 }
 
-export function contextFromRequest(featureId: string, req: FeatureRequest, at: string): FeatureContext {
+export interface FeatureDefaults {
+  /** Deadline for tasks that set no `timeoutSeconds`. */
+  taskTimeoutSeconds: number;
+}
+
+export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };
+
+export function contextFromRequest(featureId: string, req: FeatureRequest, at: string, defaults: FeatureDefaults = DEFAULTS): FeatureContext {
   const tasks: Record<string, TaskState> = {};
   for (const t of req.tasks) {
     tasks[t.id] = {
       id: t.id, role: t.role, title: t.title, instructions: t.instructions,
       dependsOn: [...new Set(t.dependsOn ?? [])], status: "blocked", attempt: 0,
+      timeoutSeconds: t.timeoutSeconds ?? defaults.taskTimeoutSeconds,
     };
   }
   return {
     featureId, title: req.title, description: req.description, workspace: req.workspace,
     maxParallel: req.maxParallel ?? 1, order: req.tasks.map((t) => t.id), tasks,
-    seq: 0, outbox: [], submittedAt: at,
+    seq: 0, outbox: [], paused: false, submittedAt: at,
   };
 }
 

@@ -33,6 +33,7 @@ export function schedule(ctx: FeatureContext, at: string): FeatureContext {
     }
   }
   let next: FeatureContext = tasks === ctx.tasks ? ctx : { ...ctx, tasks };
+  if (next.paused) return next;
   let active = activeCount(next);
   for (const id of next.order) {
     if (active >= next.maxParallel) break;
@@ -75,12 +76,16 @@ function dispatch(ctx: FeatureContext, t: TaskState, at: string): FeatureContext
   return next;
 }
 
-/** A worker began (or, after a redelivery, began again) a task. Stale or late messages change nothing. */
-export function onStarted(ctx: FeatureContext, m: TaskStarted): FeatureContext {
+/**
+ * A worker began (or, after a redelivery, began again) a task; its deadline counts from now.
+ * Stale or late messages, and repeats of the same delivery, change nothing.
+ */
+export function onStarted(ctx: FeatureContext, m: TaskStarted, at: string): FeatureContext {
   const t = ctx.tasks[m.taskId];
   if (!t || t.attempt !== m.attempt || !ACTIVE.has(t.status)) return ctx;
-  if (t.status === "running" && t.workerId === m.workerId) return ctx;
-  const task: TaskState = { ...t, status: "running", startedAt: t.startedAt ?? m.at, workerId: m.workerId };
+  if (t.status === "running" && t.workerId === m.workerId && (t.delivery ?? 0) >= m.delivery) return ctx;
+  const deadlineAt = new Date(Date.parse(at) + t.timeoutSeconds * 1000).toISOString();
+  const task: TaskState = { ...t, status: "running", startedAt: t.startedAt ?? m.at, workerId: m.workerId, delivery: m.delivery, deadlineAt };
   return emit({ ...ctx, tasks: { ...ctx.tasks, [t.id]: task } },
     { kind: "task.started", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, delivery: m.delivery }, m.at);
 }
@@ -102,7 +107,7 @@ export function onLog(ctx: FeatureContext, m: TaskLog, at: string): FeatureConte
 export function onResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
   const t = ctx.tasks[m.taskId];
   if (!t || t.attempt !== m.attempt || !ACTIVE.has(t.status)) return ctx;
-  const base = { ...t, finishedAt: m.finishedAt, startedAt: t.startedAt ?? m.startedAt, workerId: m.workerId, exitCode: m.exitCode };
+  const base = { ...t, finishedAt: m.finishedAt, startedAt: t.startedAt ?? m.startedAt, workerId: m.workerId, exitCode: m.exitCode, deadlineAt: undefined };
   const dur = durationMs(base.startedAt, m.finishedAt);
   if (m.outcome === "completed") {
     const task: TaskState = { ...base, status: "completed", summary: m.summary, handoff: m.handoff };
@@ -127,4 +132,39 @@ export function onFlushed(ctx: FeatureContext, msgIds: readonly string[]): Featu
 export function failedTask(ctx: FeatureContext): TaskState | undefined {
   for (const id of ctx.order) if (ctx.tasks[id]!.status === "failed") return ctx.tasks[id];
   return undefined;
+}
+
+/** Fails every active task whose deadline has passed at `at`. Idempotent; a no-op when none is due. */
+export function onTimer(ctx: FeatureContext, at: string): FeatureContext {
+  let next = ctx;
+  const now = Date.parse(at);
+  for (const id of ctx.order) {
+    const t = next.tasks[id]!;
+    if (!ACTIVE.has(t.status) || !t.deadlineAt || Date.parse(t.deadlineAt) > now) continue;
+    const error = { name: "Timeout", code: "DEADLINE", message: `no result within ${t.timeoutSeconds}s of the task starting (deadline ${t.deadlineAt})` };
+    const task: TaskState = { ...t, status: "failed", finishedAt: at, deadlineAt: undefined, error };
+    next = emit({ ...next, tasks: { ...next.tasks, [id]: task } },
+      { kind: "task.failed", taskId: id, role: t.role, attempt: t.attempt, workerId: t.workerId, durationMs: durationMs(t.startedAt, at), error }, at);
+  }
+  return next;
+}
+
+/** The earliest deadline among active tasks, or undefined: what a coordinator must arm a timer for. */
+export function nextDeadline(ctx: FeatureContext): string | undefined {
+  let min: string | undefined;
+  for (const id of ctx.order) {
+    const t = ctx.tasks[id]!;
+    if (ACTIVE.has(t.status) && t.deadlineAt && (!min || t.deadlineAt < min)) min = t.deadlineAt;
+  }
+  return min;
+}
+
+/** Marks every task that has not ended as cancelled (their late results are then ignored). */
+export function cancelTasks(ctx: FeatureContext): FeatureContext {
+  const tasks = { ...ctx.tasks };
+  for (const id of ctx.order) {
+    const t = tasks[id]!;
+    if (t.status !== "completed" && t.status !== "failed") tasks[id] = { ...t, status: "cancelled", deadlineAt: undefined };
+  }
+  return { ...ctx, tasks };
 }

@@ -52,6 +52,9 @@ export const StatusEvent = z.discriminatedUnion("kind", [
   }),
   z.object({ ...Base, kind: z.literal("feature.completed"), durationMs: z.number() }),
   z.object({ ...Base, kind: z.literal("feature.failed"), durationMs: z.number(), reason: z.string(), taskId: Id.optional() }),
+  z.object({ ...Base, kind: z.literal("feature.cancelled"), durationMs: z.number(), reason: z.string().optional(), by: z.string().optional() }),
+  z.object({ ...Base, kind: z.literal("feature.paused"), reason: z.string().optional(), by: z.string().optional() }),
+  z.object({ ...Base, kind: z.literal("feature.resumed"), by: z.string().optional() }),
   z.object({
     ...Base,
     kind: z.literal("message.rejected"),
@@ -65,4 +68,4 @@ export type StatusKind = StatusEvent["kind"];
 /** A status event before the coordinator stamps it with type, featureId, seq and at. */
 export type EventBody = StatusEvent extends infer E ? (E extends StatusEvent ? Omit<E, "type" | "featureId" | "seq" | "at"> : never) : never;
 
-export const TERMINAL_KINDS = ["feature.completed", "feature.failed", "feature.rejected"] as const satisfies readonly StatusKind[];
+export const TERMINAL_KINDS = ["feature.completed", "feature.failed", "feature.rejected", "feature.cancelled"] as const satisfies readonly StatusKind[];

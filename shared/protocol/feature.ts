@@ -10,6 +10,8 @@ export const TaskSpec = z.strictObject({
   title: z.string().min(1).max(500),
   instructions: z.string().max(100_000).optional(),
   dependsOn: z.array(Id).max(1000).optional(),
+  /** Deadline from the moment a worker starts the task; past it the coordinator fails the task. */
+  timeoutSeconds: z.int().min(1).max(7 * 24 * 3600).optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 

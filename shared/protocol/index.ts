@@ -3,3 +3,4 @@ export * from "./common.ts";
 export * from "./feature.ts";
 export * from "./task.ts";
 export * from "./events.ts";
+export * from "./control.ts";
