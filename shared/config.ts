@@ -45,6 +45,12 @@ export const CoordinatorSettings = z.strictObject({
   concurrency: z.int().min(1).max(1024).default(64),
   /** Status history kept in BATON_EVENTS. */
   eventsMaxAgeHours: z.number().positive().default(24 * 7),
+  /** A message a coordinator took but did not ack (it crashed) is redelivered after this long. */
+  ackWaitSeconds: z.number().min(1).max(600).default(10),
+  /** Deadline for tasks whose request sets no `timeoutSeconds`, counted from each start. */
+  taskTimeoutSeconds: z.int().min(1).max(7 * 24 * 3600).default(4 * 3600),
+  /** How often a coordinator rescans all features for deadlines and unpublished outboxes left by others. */
+  rescanSeconds: z.number().min(1).max(3600).default(30),
 });
 
 export const ConfigFile = z.strictObject({
@@ -61,6 +67,22 @@ export const ConfigFile = z.strictObject({
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
+/** Crash points for fault-injection tests: `BATON_FAULTS="after-write=0.05,before-ack=0.02"`. */
+export const FAULT_POINTS = ["after-write", "mid-publish", "after-publish", "before-ack"] as const;
+const FaultSpec = z.partialRecord(z.enum(FAULT_POINTS), z.number().min(0).max(1));
+
+/** Parses BATON_FAULTS; throws ConfigError naming the bad part. */
+export function parseFaults(spec: string | undefined): Partial<Record<(typeof FAULT_POINTS)[number], number>> {
+  if (!spec) return {};
+  const raw = Object.fromEntries(spec.split(",").filter(Boolean).map((kv) => {
+    const [k, v] = kv.split("=");
+    return [k?.trim(), Number(v)];
+  }));
+  const r = FaultSpec.safeParse(raw);
+  if (!r.success) throw new ConfigError(`BATON_FAULTS="${spec}" is invalid: use point=probability with points ${FAULT_POINTS.join(", ")}`);
+  return r.data;
+}
+
 export interface BatonConfig {
   natsUrl: string;
   prefix: string;
@@ -72,6 +94,8 @@ export interface BatonConfig {
   worker: z.infer<typeof WorkerSettings>;
   coordinator: z.infer<typeof CoordinatorSettings>;
   logLevel: string;
+  /** Fault injection (tests only): probability of SIGKILL at each crash point. */
+  faults: Partial<Record<(typeof FAULT_POINTS)[number], number>>;
 }
 
 /** Reads and validates a config file; YAML or JSON by content. Throws ConfigError naming each problem. */
@@ -121,6 +145,7 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
     worker: file.worker,
     coordinator: file.coordinator,
     logLevel: env.BATON_LOG_LEVEL || file.log.level || "info",
+    faults: parseFaults(env.BATON_FAULTS),
   };
   return Object.freeze(cfg);
 }

@@ -108,7 +108,7 @@ export async function ensureTopology(nc: NatsConnection, n: Names, opts: { event
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(60_000),
+    ack_wait: nanos((opts.ackWaitSeconds ?? 10) * 1000),
     max_deliver: -1,
     max_ack_pending: 10_000,
   });

@@ -80,6 +80,13 @@ export function names(prefix = "baton") {
       const [, , featureId, taskId] = parts as [string, string, string, string];
       return isToken(featureId) && isToken(taskId) ? { featureId, taskId } : null;
     },
+    /** Parses `<prefix>.control.<featureId>.<verb>`; null when the subject is not one. */
+    parseControl(subject: string): { featureId: string; verb: string } | null {
+      const parts = subject.split(".");
+      if (parts.length !== 4 || parts[0] !== prefix || parts[1] !== "control") return null;
+      const [, , featureId, verb] = parts as [string, string, string, string];
+      return isToken(featureId) && isToken(verb) ? { featureId, verb } : null;
+    },
     /** Parses `<prefix>.task.<role>`. */
     parseTask(subject: string): { role: string } | null {
       const parts = subject.split(".");

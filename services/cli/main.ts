@@ -4,6 +4,7 @@ import { loadConfig } from "../../shared/config.ts";
 import { connectNats } from "../../shared/nats.ts";
 import { isToken, names } from "../../shared/subjects.ts";
 import { status, workers } from "./commands/status.ts";
+import { control } from "./commands/control.ts";
 import { submit } from "./commands/submit.ts";
 import { up } from "./commands/up.ts";
 import { watchFeature } from "./commands/watch.ts";
@@ -20,9 +21,10 @@ usage:
   baton watch ID                               replay a feature's history and follow it until it ends
   baton status ID [--json]                     a feature's current state, tasks and timings
   baton workers [--json]                       live workers (from heartbeats)
+  baton cancel|pause|resume ID [--reason TEXT] control a running feature
 
 environment: NATS_URL (default nats://127.0.0.1:4222), BATON_PREFIX (default baton), BATON_CONFIG, BATON_LOG_LEVEL
-exit codes: submit/watch 0 accepted|completed, 1 failed, 2 rejected (every validation error printed)`;
+exit codes: submit/watch 0 accepted|completed, 1 failed|cancelled, 2 rejected (every validation error printed)`;
 
 async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
@@ -40,6 +42,7 @@ async function main(): Promise<number> {
       json: { type: "boolean", default: false },
       timeout: { type: "string", default: "30" },
       "log-dir": { type: "string" },
+      reason: { type: "string" },
     },
   });
   const cfg = loadConfig({ file: values.config });
@@ -56,6 +59,17 @@ async function main(): Promise<number> {
       const file = positionals[0];
       if (!file) throw new UsageError("submit needs a file (JSON or YAML) or - for stdin");
       return submit(cfg, file, { watch: values.watch, timeoutSeconds: Number(values.timeout) || 30, roles: !!values.config });
+    }
+    case "cancel":
+    case "pause":
+    case "resume": {
+      const id = needId();
+      const nc = await connectNats({ url: cfg.natsUrl, name: `baton-${cmd}`, persistent: false });
+      try {
+        return await control(nc, n, id, cmd, values.reason, (Number(values.timeout) || 30) * 1000);
+      } finally {
+        await nc.close();
+      }
     }
     case "watch":
     case "status":

@@ -1,5 +1,5 @@
 // The coordinator process: consumes submissions and worker messages, drives feature actors, answers the API.
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/nats-core";
 import type { BatonConfig } from "../../shared/config.ts";
 import { consumeLoop, type ConsumeLoop } from "../../shared/consume.ts";
@@ -8,13 +8,17 @@ import { ensureTopology, type NatsConnection } from "../../shared/nats.ts";
 import { once, steps } from "../../shared/process.ts";
 import { names as buildNames, type Names } from "../../shared/subjects.ts";
 import { Ingress } from "./ingress.ts";
-import { FeatureLoop } from "./loop.ts";
+import { FeatureLoop, type FaultPoint } from "./loop.ts";
+import { nextDeadline } from "./scheduling.ts";
+import { Timers } from "./timers.ts";
 import { FeatureStore } from "./store.ts";
 
 export interface CoordinatorOptions {
   nc: NatsConnection;
   config: Readonly<BatonConfig>;
   log: Logger;
+  /** Fault injection for crash tests (see faults.ts); absent in normal runs. */
+  fault?: (point: FaultPoint) => void;
 }
 
 export class Coordinator {
@@ -22,6 +26,8 @@ export class Coordinator {
   private readonly js: JetStreamClient;
   private loops: ConsumeLoop[] = [];
   private api?: Subscription;
+  private timers?: Timers;
+  private rescan?: NodeJS.Timeout;
   loop?: FeatureLoop;
 
   constructor(private readonly o: CoordinatorOptions) {
@@ -33,22 +39,36 @@ export class Coordinator {
   async start(): Promise<void> {
     const { nc, config, log } = this.o;
     const n = this.names;
-    const topo = await ensureTopology(nc, n, { eventsMaxAgeHours: config.coordinator.eventsMaxAgeHours });
+    const cc = config.coordinator;
+    const topo = await ensureTopology(nc, n, { eventsMaxAgeHours: cc.eventsMaxAgeHours, ackWaitSeconds: cc.ackWaitSeconds });
     const store = new FeatureStore(topo.features);
-    const loop = new FeatureLoop(store, this.js, n, log);
+    const fault = this.o.fault ?? (() => {});
+    const timers = new Timers(async (featureId) => {
+      await loop.apply(featureId, [{ type: "timer.fired", at: new Date().toISOString() }]);
+    }, log);
+    this.timers = timers;
+    const loop = new FeatureLoop(store, this.js, n, log, {
+      fault,
+      onApplied: (featureId, context, state) =>
+        timers.arm(featureId, state === "executing" || state === "paused" ? nextDeadline(context) : undefined),
+    });
     this.loop = loop;
     const ingress = new Ingress({
       names: n, loop, js: this.js, log,
-      maxRequestBytes: config.coordinator.maxRequestBytes, knownRoles: config.knownRoles,
+      maxRequestBytes: cc.maxRequestBytes, knownRoles: config.knownRoles, taskTimeoutSeconds: cc.taskTimeoutSeconds,
     });
-    const concurrency = config.coordinator.concurrency;
+    const consume = async (stream: string, durable: string, name: string, handler: (m: JsMsg) => Promise<void>) =>
+      consumeLoop(await this.js.consumers.get(stream, durable), {
+        concurrency: cc.concurrency, log, name,
+        handler: async (m) => {
+          await handler(m);
+          fault("before-ack");
+        },
+      });
     this.loops.push(
-      await consumeLoop(await this.js.consumers.get(n.streams.features, n.consumers.coordinatorFeatures), {
-        concurrency, log, name: "submissions", handler: (m) => ingress.onSubmission(m),
-      }),
-      await consumeLoop(await this.js.consumers.get(n.streams.results, n.consumers.coordinatorResults), {
-        concurrency, log, name: "results", handler: (m) => ingress.onWorkerMessage(m),
-      }),
+      await consume(n.streams.features, n.consumers.coordinatorFeatures, "submissions", (m) => ingress.onSubmission(m)),
+      await consume(n.streams.results, n.consumers.coordinatorResults, "results", (m) => ingress.onWorkerMessage(m)),
+      await consume(n.streams.control, n.consumers.coordinatorControl, "control", (m) => ingress.onControl(m)),
     );
     this.api = nc.subscribe(n.apiSubmit(), {
       queue: n.coordinatorQueue,
@@ -58,7 +78,12 @@ export class Coordinator {
       },
     });
     const r = await loop.recover();
-    log.info({ prefix: n.prefix, features: r.scanned, outboxesFlushed: r.flushed, roles: config.knownRoles }, "coordinator ready");
+    timers.start();
+    // Deadlines and outboxes of features last touched by a coordinator that has since died.
+    this.rescan = setInterval(() => {
+      loop.recover().catch((e) => log.warn({ err: e }, "periodic rescan failed"));
+    }, cc.rescanSeconds * 1000);
+    log.info({ prefix: n.prefix, features: r.scanned, outboxesFlushed: r.flushed, timers: timers.size, roles: config.knownRoles }, "coordinator ready");
   }
 
   /** Stops intake, waits for in-flight messages, drains the connection. Same promise on every call. */
@@ -66,6 +91,10 @@ export class Coordinator {
     const { nc, log } = this.o;
     await steps(
       [
+        ["stop timers", () => {
+          this.timers?.stop();
+          clearInterval(this.rescan);
+        }],
         ["stop api", () => this.api?.unsubscribe()],
         ["stop consumers", () => Promise.all(this.loops.map((l) => l.stop()))],
         ["drain nats", () => (nc.isClosed() ? undefined : nc.drain())],

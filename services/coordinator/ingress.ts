@@ -7,7 +7,7 @@ import { newFeatureId } from "../../shared/ids.ts";
 import { ProtocolError, toWireError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { Names } from "../../shared/subjects.ts";
-import { checkFeatureRequest, WorkerMessage, type SubmitReply } from "../../shared/protocol/index.ts";
+import { checkFeatureRequest, ControlMessage, WorkerMessage, type SubmitReply } from "../../shared/protocol/index.ts";
 import type { FeatureEvent } from "./machine.ts";
 import type { FeatureLoop } from "./loop.ts";
 
@@ -18,6 +18,8 @@ export interface IngressOptions {
   log: Logger;
   maxRequestBytes: number;
   knownRoles: readonly string[];
+  /** Deadline for tasks that set none. */
+  taskTimeoutSeconds: number;
   now?: () => Date;
 }
 
@@ -43,7 +45,8 @@ export class Ingress {
     const at = this.at();
     if (check.ok) {
       const id = check.value.id ?? generatedFeatureId(m.info.streamSequence, m.info.timestampNanos);
-      const r = await loop.apply(id, [{ type: "feature.submit", request: { ...check.value, id }, at }], { create: true, onlyIfNew: true });
+      const defaults = { taskTimeoutSeconds: this.o.taskTimeoutSeconds };
+      const r = await loop.apply(id, [{ type: "feature.submit", request: { ...check.value, id }, at, defaults }], { create: true, onlyIfNew: true });
       if (r.kind === "exists") log.info({ featureId: id }, "duplicate submission ignored: feature already exists");
       else log.info({ featureId: id, tasks: check.value.tasks.length }, "feature accepted");
       return;
@@ -88,6 +91,39 @@ export class Ingress {
       log.warn({ featureId: ref.featureId, taskId: ref.taskId }, "worker message for an unknown feature");
       await loop.notice(ref.featureId, at, {
         kind: "message.rejected", subject: m.subject, taskId: ref.taskId,
+        error: { name: "UnknownFeature", code: "UNKNOWN_FEATURE", message: `no feature "${ref.featureId}"` },
+      });
+    }
+  }
+
+  /** A message on `baton.control.<featureId>.<verb>`: cancel, pause or resume. Duplicates are no-ops. */
+  async onControl(m: JsMsg): Promise<void> {
+    const { names, loop, log } = this.o;
+    const at = this.at();
+    const ref = names.parseControl(m.subject);
+    if (!ref) {
+      log.warn({ subject: m.subject }, "control message on a malformed subject dropped");
+      return;
+    }
+    let event: FeatureEvent;
+    try {
+      const c = decode(ControlMessage, m.data, "control message");
+      if (c.featureId !== ref.featureId || c.verb !== ref.verb) {
+        throw new ProtocolError(`control message names ${c.featureId}/${c.verb} but was published on ${m.subject}`);
+      }
+      event =
+        c.verb === "cancel" ? { type: "feature.cancel", reason: c.reason, by: c.by, at, subject: m.subject }
+        : c.verb === "pause" ? { type: "feature.pause", reason: c.reason, by: c.by, at, subject: m.subject }
+        : { type: "feature.resume", by: c.by, at, subject: m.subject };
+      log.info({ featureId: c.featureId, verb: c.verb, by: c.by }, "control message");
+    } catch (e) {
+      log.warn({ subject: m.subject, err: (e as Error).message }, "invalid control message rejected");
+      event = { type: "message.rejected", subject: m.subject, error: toWireError(e), at };
+    }
+    const r = await loop.apply(ref.featureId, [event]);
+    if (r.kind === "missing") {
+      await loop.notice(ref.featureId, at, {
+        kind: "message.rejected", subject: m.subject,
         error: { name: "UnknownFeature", code: "UNKNOWN_FEATURE", message: `no feature "${ref.featureId}"` },
       });
     }

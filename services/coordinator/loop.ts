@@ -2,10 +2,11 @@
 // load snapshot → apply events → CAS write → publish outbox with deterministic msg ids → clear outbox (CAS).
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { encode } from "../../shared/codec.ts";
+import type { FAULT_POINTS } from "../../shared/config.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { Names } from "../../shared/subjects.ts";
 import type { EventBody, StatusEvent } from "../../shared/protocol/index.ts";
-import { step, type StoredFeature } from "./actor.ts";
+import { step, view, type StoredFeature } from "./actor.ts";
 import type { FeatureEvent, FeatureStateValue } from "./machine.ts";
 import type { FeatureContext, OutboxEntry } from "./model.ts";
 import type { FeatureStore } from "./store.ts";
@@ -23,16 +24,33 @@ export interface ApplyOptions {
 
 const MAX_CAS_TRIES = 50;
 
+/** Places where a test may crash the process on purpose (BATON_FAULTS; see docs/reliability.md). */
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+export interface LoopHooks {
+  /** Called with the feature's latest context after every apply (e.g. to arm its deadline timer). */
+  onApplied?: (featureId: string, context: FeatureContext, state: FeatureStateValue) => void;
+  /** Fault injection for crash tests; a no-op in production. */
+  fault?: (point: FaultPoint) => void;
+}
+
 export class FeatureLoop {
   /** Per-feature FIFO so one process never races itself; other processes are handled by CAS. */
   private readonly chains = new Map<string, Promise<unknown>>();
+
+  private readonly onApplied: (featureId: string, context: FeatureContext, state: FeatureStateValue) => void;
+  private readonly fault: (point: FaultPoint) => void;
 
   constructor(
     private readonly store: FeatureStore,
     private readonly js: JetStreamClient,
     private readonly names: Names,
     private readonly log: Logger,
-  ) {}
+    hooks: LoopHooks = {},
+  ) {
+    this.onApplied = hooks.onApplied ?? (() => {});
+    this.fault = hooks.fault ?? (() => {});
+  }
 
   /**
    * Applies `events` to the feature and publishes what they produced. Idempotent: the machine
@@ -58,6 +76,7 @@ export class FeatureLoop {
       if (cur && opts.onlyIfNew) {
         const r = step(featureId, cur.stored, []);
         await this.flush(featureId, r.context.outbox);
+        this.onApplied(featureId, r.context, r.state);
         return { kind: "exists", state: r.state, context: r.context };
       }
       const r = step(featureId, cur?.stored ?? null, events);
@@ -68,8 +87,10 @@ export class FeatureLoop {
           await backoff(i);
           continue;
         }
+        this.fault("after-write");
       }
       await this.flush(featureId, r.context.outbox);
+      this.onApplied(featureId, r.context, r.state);
       return { kind: "applied", state: r.state, context: r.context };
     }
     throw new Error(`feature ${featureId}: gave up after ${MAX_CAS_TRIES} compare-and-swap conflicts`);
@@ -78,7 +99,11 @@ export class FeatureLoop {
   /** Publishes outbox entries (JetStream drops duplicates by msg id), then removes them under CAS. */
   async flush(featureId: string, outbox: readonly OutboxEntry[]): Promise<void> {
     if (!outbox.length) return;
-    await Promise.all(outbox.map((e) => this.publish(e)));
+    // In order: the first entry alone, so a crash can land between two publishes (mid-dispatch).
+    await this.publish(outbox[0]!);
+    this.fault("mid-publish");
+    await Promise.all(outbox.slice(1).map((e) => this.publish(e)));
+    this.fault("after-publish");
     const msgIds = outbox.map((e) => e.msgId);
     for (let i = 0; i < MAX_CAS_TRIES; i++) {
       const cur = await this.store.load(featureId);
@@ -103,17 +128,23 @@ export class FeatureLoop {
     await this.js.publish(this.names.status(featureId, body.kind), encode(payload));
   }
 
-  /** Publishes any outbox left behind by a crashed coordinator. Safe to run on every start. */
+  /**
+   * Visits every feature: publishes any outbox a crashed coordinator left behind and reports each
+   * feature to `onApplied` (which re-arms its deadline). Safe to run at any time, by any number of
+   * coordinators at once.
+   */
   async recover(): Promise<{ scanned: number; flushed: number }> {
     let flushed = 0;
     const keys = await this.store.keys();
     for (const id of keys) {
       const cur = await this.store.load(id);
       if (!cur) continue;
-      const out = (cur.stored.snapshot as unknown as { context: FeatureContext }).context.outbox;
-      if (out.length) {
+      const { context, state } = view(cur.stored);
+      if (context.outbox.length) {
         await this.apply(id, []);
         flushed++;
+      } else {
+        this.onApplied(id, context, state);
       }
     }
     return { scanned: keys.length, flushed };

@@ -67,7 +67,10 @@ describe("loadConfig without a file", () => {
     expect(cfg.worker).toEqual({
       ackWaitSeconds: 30, maxDeliver: 5, drainGraceSeconds: 30, heartbeatSeconds: 5, logLinesPerSecond: 50, logLineMaxChars: 2000,
     });
-    expect(cfg.coordinator).toEqual({ maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7 });
+    expect(cfg.coordinator).toEqual({
+      maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30,
+    });
+    expect(cfg.faults).toEqual({});
   });
 
   it("takes overrides from the given env only", () => {
@@ -149,7 +152,9 @@ describe("loadConfig with a JSON file", () => {
     const cfg = loadConfig({ file: path, env: {} });
     expect(cfg.prefix).toBe("json");
     expect(cfg.roles.qa).toMatchObject({ exec: [join(path, "..", "qa.sh")], replicas: 2 });
-    expect(cfg.coordinator).toEqual({ maxRequestBytes: 256 * 1024, concurrency: 8, eventsMaxAgeHours: 24 * 7 });
+    expect(cfg.coordinator).toEqual({
+      maxRequestBytes: 256 * 1024, concurrency: 8, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30,
+    });
   });
 });
 
@@ -191,5 +196,13 @@ describe("an invalid config file", () => {
   it("rejects a file that is a list, not a mapping", () => {
     const e = configError(() => readConfigFile(file("list.yaml", "- a\n- b\n")));
     expect(e.message).toMatch(/\(root\): .*expected object/);
+  });
+});
+
+describe("BATON_FAULTS", () => {
+  it("parses crash points and rejects unknown ones with a clear error", () => {
+    expect(loadConfig({ env: { BATON_FAULTS: "after-write=0.1,before-ack=0.05" } }).faults).toEqual({ "after-write": 0.1, "before-ack": 0.05 });
+    expect(() => loadConfig({ env: { BATON_FAULTS: "somewhere=0.1" } })).toThrow(/BATON_FAULTS="somewhere=0.1" is invalid/);
+    expect(() => loadConfig({ env: { BATON_FAULTS: "after-write=2" } })).toThrow(/invalid/);
   });
 });
