@@ -1,0 +1,49 @@
+// Reads the agents' ledger: one JSON line when an execution starts and one when it ends.
+import { readFileSync } from "node:fs";
+
+export interface Execution {
+  featureId: string;
+  taskId: string;
+  attempt: number;
+  role: string;
+  pid: number;
+  /** The agent's parent: the worker, or a helper the worker started it through. */
+  ppid: number;
+  /** ppid, its parent, … (up to 4; read from /proc when the agent started). */
+  ancestors?: number[] | undefined;
+  start: number;
+  end?: number | undefined;
+  /** When SIGTERM stopped it (e.g. its worker died and the worker's exec guard killed it). */
+  killed?: number | undefined;
+}
+
+/** True when process `pid` is the agent's parent or an ancestor of it. */
+export function ranUnder(x: Execution, pid: number): boolean {
+  return x.ppid === pid || (x.ancestors ?? []).includes(pid);
+}
+
+/** Every execution recorded so far, in start order; a line still being written is skipped. */
+export function readLedger(path: string): Execution[] {
+  const byRun = new Map<string, Execution>();
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    let r: Execution;
+    try {
+      r = JSON.parse(line) as Execution;
+    } catch {
+      continue;
+    }
+    const key = `${r.pid}:${r.start}`;
+    const seen = byRun.get(key);
+    if (seen) {
+      if (r.end !== undefined) seen.end = r.end;
+      if (r.killed !== undefined) seen.killed = r.killed;
+    } else byRun.set(key, { ...r });
+  }
+  return [...byRun.values()].sort((a, b) => a.start - b.start);
+}
+
+/** Executions started under worker `pid` that were still running at `at`. */
+export function runningUnder(ledger: Execution[], pid: number, at: number): Execution[] {
+  return ledger.filter((e) => ranUnder(e, pid) && e.start <= at && !((e.end ?? Infinity) <= at) && !((e.killed ?? Infinity) <= at));
+}

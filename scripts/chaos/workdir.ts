@@ -1,0 +1,98 @@
+// The chaos run's private work directory: the agent script every role runs, the ledger it writes,
+// the operator config (short timings), the nats store, the workspace and one log file per process.
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigFile, CoordinatorSettings, WorkerSettings } from "../../shared/config.ts";
+import { ROLES } from "./plan.ts";
+
+export interface WorkDir {
+  dir: string;
+  logs: string;
+  store: string;
+  tmp: string;
+  ledger: string;
+  agent: string;
+  config: string;
+  /** Settings written to the config, and wanted settings this version of Baton does not have. */
+  settings: { worker: Record<string, number>; coordinator: Record<string, number>; unsupported: string[] };
+}
+
+/**
+ * The executor for every role. It appends one JSON line when it starts and one when it ends, or one
+ * when SIGTERM stops it (appendFileSync: each line is one write, atomic under O_APPEND). It records its
+ * pid, parent and the parent's ancestors (from /proc), so the run can tell which worker ran it even
+ * through a helper process. It sleeps 100–600 ms derived from the seed and the task (the same task always
+ * sleeps as long), prints nothing (a write to a dead worker's pipe would fail) and exits 0.
+ */
+const AGENT = `// Written by scripts/chaos.ts: the executor of every role in a chaos run.
+import { appendFileSync, readFileSync } from "node:fs";
+const env = process.env;
+// The processes above this one, parent first (the worker may start executors through a helper process).
+const ancestors = [];
+try {
+  for (let p = process.ppid; p > 1 && ancestors.length < 4; ) {
+    ancestors.push(p);
+    const stat = readFileSync("/proc/" + p + "/stat", "utf8");
+    p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  }
+} catch {}
+const rec = { featureId: env.BATON_FEATURE_ID, taskId: env.BATON_TASK_ID, attempt: Number(env.BATON_ATTEMPT), role: env.BATON_ROLE, pid: process.pid, ppid: process.ppid, ancestors };
+const start = Date.now();
+const line = (o) => appendFileSync(env.CHAOS_LEDGER, JSON.stringify({ ...rec, start, ...o }) + "\\n");
+line({});
+process.once("SIGTERM", () => {
+  line({ killed: Date.now(), signal: "SIGTERM" });
+  process.exit(143);
+});
+let h = 0x811c9dc5;
+for (const c of env.CHAOS_SEED + ":" + rec.featureId + ":" + rec.taskId) { h ^= c.charCodeAt(0); h = Math.imul(h, 0x01000193); }
+await new Promise((r) => setTimeout(r, 100 + ((h >>> 0) % 501)));
+line({ end: Date.now() });
+process.exit(0);
+`;
+
+const WANTED_WORKER = { ackWaitSeconds: 3, maxDeliver: 6, drainGraceSeconds: 2, heartbeatSeconds: 1 };
+const WANTED_COORDINATOR = { ackWaitSeconds: 3 };
+
+/** Keeps the wanted keys the schema knows (the config is strict); names the others. */
+function supported(shape: object, wanted: Record<string, number>, section: string, unsupported: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(wanted)) {
+    if (k in shape) out[k] = v;
+    else unsupported.push(`${section}.${k}`);
+  }
+  return out;
+}
+
+/** Creates the work directory under the system temp dir and writes the agent, ledger and config. */
+export function createWorkDir(seed: string): WorkDir {
+  const dir = mkdtempSync(join(tmpdir(), "baton-chaos-"));
+  const w = {
+    dir,
+    logs: join(dir, "logs"),
+    store: join(dir, "nats-store"),
+    tmp: join(dir, "tmp"),
+    ledger: join(dir, "ledger.jsonl"),
+    agent: join(dir, "agent.mjs"),
+    config: join(dir, "baton.json"),
+  };
+  for (const d of [w.logs, w.store, w.tmp, join(dir, "ws")]) mkdirSync(d, { recursive: true });
+  writeFileSync(w.agent, AGENT);
+  writeFileSync(w.ledger, "");
+  const unsupported: string[] = [];
+  const worker = supported(WorkerSettings.shape, WANTED_WORKER, "worker", unsupported);
+  const coordinator = supported(CoordinatorSettings.shape, WANTED_COORDINATOR, "coordinator", unsupported);
+  const role = { exec: ["node", "./agent.mjs"], timeoutSeconds: 60, env: { CHAOS_LEDGER: w.ledger, CHAOS_SEED: seed } };
+  const config = {
+    workspace: "./ws",
+    knownRoles: [...ROLES],
+    roles: Object.fromEntries(ROLES.map((r) => [r, role])),
+    worker,
+    ...(Object.keys(coordinator).length ? { coordinator } : {}),
+  };
+  const check = ConfigFile.safeParse(config);
+  if (!check.success) throw new Error(`the chaos config does not validate: ${check.error.message}`);
+  writeFileSync(w.config, `${JSON.stringify(config, null, 2)}\n`);
+  return { ...w, settings: { worker, coordinator, unsupported } };
+}
