@@ -7,7 +7,10 @@ import type { LogStream } from "./log-batcher.ts";
 import { createExecExecutor } from "./exec.ts";
 
 export interface ExecContext {
-  /** Aborted when the worker gives the task back (drain grace over): stop at once, the outcome is discarded. */
+  /**
+   * Aborted when the worker gives the task back (drain grace over) or the task's feature was cancelled:
+   * stop at once (kill everything the task started); the worker reports the outcome its own way.
+   */
   signal: AbortSignal;
   /** One line of output, without its line break. */
   onLine: (stream: LogStream, line: string) => void;

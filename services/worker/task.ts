@@ -1,5 +1,5 @@
-// Handles one task message end to end: validate, guard (redeliveries, missing executor), publish
-// started → logs → result with deterministic msg ids, and only then ack. A drained task is nak'ed instead.
+// Handles one task message end to end: validate, guard (cancelled feature, redeliveries, missing executor),
+// publish started → logs → result with deterministic msg ids, and only then ack. A drained task is nak'ed instead.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { decode, encode } from "../../shared/codec.ts";
 import type { BatonConfig } from "../../shared/config.ts";
@@ -8,6 +8,7 @@ import type { Logger } from "../../shared/logging.ts";
 import { sleep } from "../../shared/process.ts";
 import { Id, TaskAssigned, type TaskLog, type TaskResult, type TaskStarted, type WireError } from "../../shared/protocol/index.ts";
 import type { Names } from "../../shared/subjects.ts";
+import type { Cancellations } from "./cancellations.ts";
 import type { ExecOutcome, Executor } from "./executor.ts";
 import { LogBatcher } from "./log-batcher.ts";
 import type { TaskRef } from "./machine.ts";
@@ -21,13 +22,28 @@ export interface TaskDeps {
   executor: Executor | undefined;
   /** Why there is no executor (shown to whoever submitted the task). */
   noExecutorMessage: string;
+  cancellations: Pick<Cancellations, "known" | "check">;
   log: Logger;
 }
 
+/** Why the worker aborted a running task: its drain grace is over (hand it back), or its feature was cancelled. */
+export type AbortReason = { kind: "drain" } | { kind: "cancelled"; featureId: string };
+
+const isCancel = (reason: unknown): boolean => (reason as AbortReason | undefined)?.kind === "cancelled";
+
+const cancelled = (featureId: string, exitCode: number | null): ExecOutcome => ({
+  outcome: "failed",
+  exitCode,
+  error: { name: "Cancelled", code: "CANCELLED", message: `feature ${featureId} was cancelled` },
+});
+
 export interface TaskHooks {
-  /** Aborted when the drain grace is over: kill the executor and hand the task back. */
+  /**
+   * Aborted with an AbortReason: `drain` (grace over) kills the executor and hands the task back;
+   * `cancelled` kills it and answers the task CANCELLED.
+   */
   signal: AbortSignal;
-  /** Called once the task is valid and about to run. */
+  /** Called once the task is valid and about to run; a cancellation of its feature from then on aborts `signal`. */
   onRun(ref: TaskRef): void;
 }
 
@@ -50,7 +66,12 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
   const keepAlive = setInterval(() => safely(() => m.working()), (d.settings.ackWaitSeconds * 1000) / 3);
   try {
     let out: ExecOutcome;
-    if (delivery > d.settings.maxDeliver) {
+    const cancelledEarlier = await d.cancellations.check(task.featureId);
+    // No await from this check to onRun: a cancellation that arrives later finds the task registered as running.
+    if (cancelledEarlier || d.cancellations.known(task.featureId)) {
+      log.info("the task's feature was cancelled: answered CANCELLED without running it");
+      out = cancelled(task.featureId, null);
+    } else if (delivery > d.settings.maxDeliver) {
       const message = `worker lost: task was delivered ${delivery - 1} times without finishing (maxDeliver ${d.settings.maxDeliver})`;
       log.error(message);
       out = { outcome: "failed", exitCode: null, error: { name: "WorkerLost", code: "WORKER_LOST", message } };
@@ -63,7 +84,9 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
       if (!(await publish(d, started, `${base}.${delivery}.started`, log, 3))) log.warn("task_started could not be published; running the task anyway");
       log.info({ executor: d.executor.describe }, "task started");
       out = await runExecutor(task, d.executor, d, ref, delivery, hooks.signal, log);
-      if (hooks.signal.aborted) {
+      if (hooks.signal.aborted && isCancel(hooks.signal.reason)) {
+        out = cancelled(task.featureId, out.exitCode);
+      } else if (hooks.signal.aborted) {
         safely(() => m.nak());
         log.warn("task aborted by drain and handed back (nak); no result published");
         return;
@@ -146,7 +169,10 @@ async function publish(d: TaskDeps, msg: TaskStarted | TaskLog | TaskResult, msg
   const subject = d.names.result(msg.featureId, msg.taskId);
   for (let i = 1; ; i++) {
     try {
-      await d.js.publish(subject, encode(msg), { msgID });
+      const ack = await d.js.publish(subject, encode(msg), { msgID });
+      if (ack.duplicate && msg.type === "baton.v1.task_result") {
+        log.info({ msgID }, "task result already published (duplicate msg id): JetStream kept the first one");
+      }
       return true;
     } catch (e) {
       if (i >= tries) {

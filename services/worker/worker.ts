@@ -1,5 +1,5 @@
 // The role worker's runtime: one pull loop per slot on the role's shared durable consumer (a slot asks for
-// one task only when it is free), the heartbeat, and the drain on shutdown, driven by the lifecycle machine.
+// one task only when it is free), cancellations, the heartbeat, and the drain on shutdown, driven by the lifecycle machine.
 import { hostname } from "node:os";
 import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import { createActor, fromCallback, fromPromise, toPromise, waitFor } from "xstate";
@@ -8,10 +8,11 @@ import type { Logger } from "../../shared/logging.ts";
 import { ensureRoleConsumer, type NatsConnection } from "../../shared/nats.ts";
 import { once } from "../../shared/process.ts";
 import type { Names } from "../../shared/subjects.ts";
+import { watchCancellations, type Cancellations } from "./cancellations.ts";
 import type { Executor } from "./executor.ts";
 import { heartbeatKey, openWorkersBucket, startHeartbeat, type Heartbeat } from "./heartbeat.ts";
 import { stateName, workerMachine, type TaskRef } from "./machine.ts";
-import { handleTask } from "./task.ts";
+import { handleTask, type AbortReason } from "./task.ts";
 
 /** How long a pull request waits on the server for a task. */
 export const PULL_EXPIRES_MS = 5000;
@@ -50,6 +51,11 @@ export function createWorker(o: WorkerOptions): Worker {
   const pulls = new Set<ConsumerMessages>();
   let consumer: Consumer | undefined;
   let heartbeat: Heartbeat | undefined;
+  let cancellations: Cancellations | undefined;
+  const cancelled: Pick<Cancellations, "known" | "check"> = {
+    known: (featureId) => cancellations?.known(featureId) ?? false,
+    check: (featureId) => cancellations?.check(featureId) ?? Promise.resolve(false),
+  };
   let pulling = false;
   let wake = new AbortController();
 
@@ -109,7 +115,8 @@ export function createWorker(o: WorkerOptions): Worker {
     running.set(slot, entry);
     entry.done = (async () => {
       try {
-        await handleTask(m, { js, names, role, workerId, settings: o.settings, executor: o.executor, noExecutorMessage: o.noExecutorMessage, log }, {
+        const deps = { js, names, role, workerId, settings: o.settings, executor: o.executor, noExecutorMessage: o.noExecutorMessage, cancellations: cancelled, log };
+        await handleTask(m, deps, {
           signal: entry.ac.signal,
           onRun: (ref) => {
             entry.ref = ref;
@@ -126,9 +133,23 @@ export function createWorker(o: WorkerOptions): Worker {
     return entry;
   }
 
+  /** Kills the running tasks of a cancelled feature; handleTask answers them CANCELLED and acks them. */
+  function cancelRunning(featureId: string): void {
+    for (const t of running.values()) {
+      if (t.ref?.featureId !== featureId || t.ac.signal.aborted) continue;
+      log.warn({ featureId, taskId: t.ref.taskId }, "feature cancelled: killing its running task");
+      t.ac.abort({ kind: "cancelled", featureId } satisfies AbortReason);
+    }
+  }
+
   async function prepare(): Promise<void> {
     await ensureRoleConsumer(nc, names, role, o.settings.ackWaitSeconds);
     await getConsumer();
+    cancellations = await watchCancellations({
+      nc, names, log,
+      onCancel: cancelRunning,
+      running: () => [...running.values()].flatMap((r) => (r.ref ? [r.ref.featureId] : [])),
+    });
     const kv = await openWorkersBucket(nc, names.buckets.workers, log);
     heartbeat = startHeartbeat({
       kv,
@@ -174,13 +195,14 @@ export function createWorker(o: WorkerOptions): Worker {
       const left = [...running.values()];
       if (!inTime && left.length) {
         log.warn({ tasks: left.map((t) => t.ref) }, `drain: grace over, aborting ${left.length} task(s) and handing them back`);
-        for (const t of left) t.ac.abort();
+        for (const t of left) t.ac.abort({ kind: "drain" } satisfies AbortReason);
         await Promise.all(left.map((t) => t.done));
       }
       log.info("drain: no tasks running");
     }
     await Promise.all([...loops]);
     log.info("drain: pull requests closed");
+    await cancellations?.stop();
     await heartbeat?.stop();
   }
 
