@@ -33,6 +33,7 @@ export function readLedger(path: string): Execution[] {
     } catch {
       continue;
     }
+    // One execution = one agent process (pid + start); its lines may come in any order of start/killed.
     const key = `${r.pid}:${r.start}`;
     const seen = byRun.get(key);
     if (seen) {

@@ -40,11 +40,11 @@ try {
 const rec = { featureId: env.BATON_FEATURE_ID, taskId: env.BATON_TASK_ID, attempt: Number(env.BATON_ATTEMPT), role: env.BATON_ROLE, pid: process.pid, ppid: process.ppid, ancestors };
 const start = Date.now();
 const line = (o) => appendFileSync(env.CHAOS_LEDGER, JSON.stringify({ ...rec, start, ...o }) + "\\n");
-line({});
 process.once("SIGTERM", () => {
   line({ killed: Date.now(), signal: "SIGTERM" });
   process.exit(143);
 });
+line({});
 let h = 0x811c9dc5;
 for (const c of env.CHAOS_SEED + ":" + rec.featureId + ":" + rec.taskId) { h ^= c.charCodeAt(0); h = Math.imul(h, 0x01000193); }
 await new Promise((r) => setTimeout(r, 100 + ((h >>> 0) % 501)));

@@ -1,0 +1,71 @@
+// The chaos run, short: 10 features over real processes (own nats-server, 3 coordinators, 8 workers) while
+// coordinators and workers are SIGKILLed every few seconds and nats-server once. Nothing may be lost,
+// stuck, failed or completed twice. Takes about 50 s on two cores (about 10 s of it is starting processes).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "baton-chaos-test-"));
+let child: ChildProcess | undefined;
+
+afterAll(async () => {
+  // If the test timed out, the run is still going: SIGTERM makes it stop everything it started.
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child!.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+}, 30_000);
+
+interface Summary {
+  ok: boolean;
+  reasons: string[];
+  features: { submitted: number; completed: number; failed: number; rejected: number; cancelled: number; stuck: number; lost: number };
+  tasks: { completedTwice: number; executions: number; total: number };
+  terminalEvents: { exactlyOne: number; notOne: unknown[] };
+  history: { gaps: string[]; conflicts: string[] };
+  kills: { coordinator: number; worker: number; nats: number };
+}
+
+describe("chaos (short): npm run chaos -- --features 10 --seconds 30", () => {
+  it("completes every feature exactly once while coordinators, workers and nats-server are killed", async () => {
+    const json = join(dir, "summary.json");
+    // --wait-seconds 45: a stuck run ends with its own report well inside the test timeout.
+    const args = ["--import", "tsx", "scripts/chaos.ts", "--features", "10", "--seconds", "30", "--wait-seconds", "45", "--json", json];
+    child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | string>((r) => child!.once("exit", (c, s) => r(c ?? s ?? -1)));
+
+    expect(code, out).toBe(0);
+    // The printed table, as a user reads it.
+    expect(out).toMatch(/^\| features submitted \| 10 \|$/m);
+    expect(out).toMatch(/^\| features completed \| 10 \|$/m);
+    expect(out).toMatch(/^\| features still running \(stuck\) \| 0 \|$/m);
+    expect(out).toMatch(/^\| tasks completed twice \| 0 \|$/m);
+    expect(out).toMatch(/^RESULT: OK/m);
+    const kills = /^\| kills: coordinator \/ worker \/ nats \| (\d+) \/ (\d+) \/ (\d+) \|$/m.exec(out);
+    expect(kills, out).not.toBeNull();
+    expect(kills!.slice(1).map(Number).every((k) => k >= 1)).toBe(true);
+
+    // The same, from the JSON summary.
+    const s = JSON.parse(readFileSync(json, "utf8")) as Summary;
+    expect(s.ok).toBe(true);
+    expect(s.reasons).toEqual([]);
+    expect(s.features).toMatchObject({ submitted: 10, completed: 10, failed: 0, rejected: 0, cancelled: 0, stuck: 0, lost: 0 });
+    expect(s.tasks.completedTwice).toBe(0);
+    expect(s.tasks.executions).toBeGreaterThanOrEqual(s.tasks.total);
+    expect(s.terminalEvents).toEqual({ exactlyOne: 10, notOne: [] });
+    expect(s.history.gaps).toEqual([]);
+    expect(s.history.conflicts).toEqual([]);
+    expect(s.kills.coordinator).toBeGreaterThanOrEqual(1);
+    expect(s.kills.worker).toBeGreaterThanOrEqual(1);
+    expect(s.kills.nats).toBe(1);
+  }, 150_000);
+});
