@@ -33,7 +33,7 @@ function killGroup(signal) {
 function finish(message, exitCode) {
   if (exiting) return;
   exiting = true;
-  if (process.connected && !orphaned) {
+  if (process.connected) {
     process.send(message, () => process.exit(exitCode));
     setTimeout(() => process.exit(exitCode), 1000).unref();
   } else {

@@ -103,6 +103,18 @@ describe("exec guard", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
   });
 
+  it("terminates the group and still reports the exit when the guard itself gets SIGTERM", async () => {
+    const dir = tmp();
+    const g = spawnGuarded("sh", ["-c", `echo $PPID > ${dir}/guard.pid; echo $$ > ${dir}/agent.pid; sleep 300`], { cwd: dir, env, log: silentLogger });
+    const io = collect(g);
+    g.stdin.end();
+    const [guard, agent] = await pidsIn(dir, "guard.pid", "agent.pid");
+    process.kill(guard!, "SIGTERM");
+    expect(await g.exited).toMatchObject({ code: null, signal: "SIGTERM" });
+    expect(processGone(agent!)).toBe(true);
+    expect(io.err()).toMatch(/exec guard: received SIGTERM; terminating the task's process group/);
+  });
+
   it("is itself no single point of failure: if the guard is killed, the worker kills the group directly", async () => {
     const dir = tmp();
     const g = spawnGuarded("sh", ["-c", `echo $PPID > ${dir}/guard.pid; echo $$ > ${dir}/agent.pid; sleep 300`], { cwd: dir, env, log: silentLogger });
