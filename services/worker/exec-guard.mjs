@@ -15,7 +15,6 @@ const ORPHAN_GRACE_MS = 2000;
 
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let child;
-let orphaned = false;
 let exiting = false;
 
 /** Sends a signal to the command's process group; false when the group is gone (or never started). */
@@ -29,11 +28,11 @@ function killGroup(signal) {
   }
 }
 
-/** Reports to the worker when it is still there, then exits. */
+/** Reports to the worker when it is still there (and there is something to report), then exits. */
 function finish(message, exitCode) {
   if (exiting) return;
   exiting = true;
-  if (process.connected) {
+  if (message && process.connected) {
     process.send(message, () => process.exit(exitCode));
     setTimeout(() => process.exit(exitCode), 1000).unref();
   } else {
@@ -60,7 +59,6 @@ function start({ command, args, cwd, env }) {
 
 /** The worker is gone (or we were told to stop): terminate the group, escalate after the grace, exit. */
 function abandon(why) {
-  orphaned = true;
   if (child?.pid === undefined) return finish(undefined, 0);
   if (exiting) return;
   process.stderr.write(`[baton] exec guard: ${why}; terminating the task's process group\n`);
