@@ -136,7 +136,17 @@ wait`,
     await sleep(1000);
     await suite.server().start();
     await w.waitFor(/"msg":"nats reconnect"/);
-    await t.publish("backend", { taskId: "after-restart" });
+    // this test's own connection may still be reconnecting, or JetStream still recovering: retry (same msg id)
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await jetstream(suite.nc()).publish(t.n.task("backend"), encode(t.task("backend", { taskId: "after-restart" })), { msgID: "after-restart", timeout: 3000 });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await sleep(250);
+      }
+    }
     const [r] = await t.msgs.until(() => t.msgs.results("after-restart").length && t.msgs.results("after-restart"), 25_000);
     expect(r).toMatchObject({ outcome: "completed" });
     expect(w.child.exitCode).toBeNull();
