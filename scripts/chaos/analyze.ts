@@ -180,7 +180,9 @@ export function analyze(input: {
     const causes = xs.slice(1).map((x, i) => {
       const prev = xs[i]!;
       if (killOfWorker(prev, x.start)) return "worker";
-      if (natsKills.some((nk) => nk.at >= prev.start && nk.at <= x.start)) return "nats";
+      // The outage (kill → ready again) overlapped the time between the two starts: the previous run's
+      // result or ack was lost with the server, or never got out while it was down.
+      if (natsKills.some((nk) => nk.at <= x.start && (nk.readyAt ?? nk.at + 10_000) >= prev.start)) return "nats";
       return "other";
     });
     const cause = causes.includes("worker") ? "worker kill" : causes.includes("nats") ? "nats restart" : "other";
