@@ -72,6 +72,7 @@ describe("exec guard", () => {
     const g = spawnGuarded("sh", ["-c", `sleep 300 & echo $! > ${dir}/bg.pid; echo $$ > ${dir}/agent.pid; wait`], { cwd: dir, env, log: silentLogger });
     g.stdin.end();
     const [bg, agent] = await pidsIn(dir, "bg.pid", "agent.pid");
+    await until(() => g.pid() !== undefined, 2000, "the guard's spawned message"); // may come after the files
     expect(g.pid()).toBe(agent);
     expect(g.killGroup("SIGTERM")).toBe(true);
     expect(await g.exited).toMatchObject({ code: null, signal: "SIGTERM" });
