@@ -160,3 +160,13 @@ export function isCasConflict(e: unknown): boolean {
 export async function openKv(nc: NatsConnection, bucket: string): Promise<KV> {
   return new Kvm(nc).open(bucket);
 }
+
+/**
+ * Keys of a KV bucket, read from its stream's subjects (one paged request, no consumer).
+ * nats.js's kv.keys() was seen to hang when a key was updated during the listing.
+ */
+export async function kvKeys(jsm: JetStreamManager, bucket: string): Promise<string[]> {
+  const prefix = `$KV.${bucket}.`;
+  const si = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
+  return Object.keys(si.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+}

@@ -1,6 +1,7 @@
 // Feature snapshots in KV, written only with compare-and-swap on the entry's revision.
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { isCasConflict } from "../../shared/nats.ts";
+import { isCasConflict, kvKeys } from "../../shared/nats.ts";
 import type { StoredFeature } from "./actor.ts";
 
 export interface Loaded {
@@ -9,7 +10,12 @@ export interface Loaded {
 }
 
 export class FeatureStore {
-  constructor(readonly kv: KV) {}
+  /** `jsm` lists keys from the bucket's stream (kv.keys() can hang while keys are being written). */
+  constructor(
+    readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
+  ) {}
 
   /** The feature's snapshot and revision, or null if there is none. */
   async load(featureId: string): Promise<Loaded | null> {
@@ -39,9 +45,7 @@ export class FeatureStore {
   }
 
   /** Every feature id in the bucket. */
-  async keys(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv.keys()) out.push(k);
-    return out;
+  keys(): Promise<string[]> {
+    return kvKeys(this.jsm, this.bucket);
   }
 }

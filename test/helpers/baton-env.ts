@@ -22,7 +22,7 @@ export interface TestEnv {
 }
 
 export async function testEnv(url: string, overrides: Record<string, string> = {}): Promise<TestEnv> {
-  const prefix = uniquePrefix();
+  const prefix = overrides.BATON_PREFIX ?? uniquePrefix();
   const config = loadConfig({ env: { NATS_URL: url, BATON_PREFIX: prefix, ...overrides } });
   const nc = await connect({ servers: url });
   return { nc, js: jetstream(nc), n: names(prefix), prefix, config, close: () => nc.close() };
@@ -76,7 +76,7 @@ export interface Execution {
 export async function protocolWorker(
   env: TestEnv,
   role: string,
-  o: { durationMs?: number; fail?: (t: TaskAssigned) => boolean; log: Execution[]; slots?: number },
+  o: { durationMs?: number; fail?: (t: TaskAssigned) => boolean; hang?: (t: TaskAssigned) => boolean; log: Execution[]; slots?: number },
 ): Promise<() => Promise<void>> {
   await ensureRoleConsumer(env.nc, env.n, role, 30);
   const consumer = await env.js.consumers.get(env.n.streams.tasks, env.n.consumers.role(role));
@@ -90,6 +90,7 @@ export async function protocolWorker(
       const at = () => new Date().toISOString();
       const ref = { featureId: t.featureId, taskId: t.taskId, attempt: t.attempt, role, workerId: `test-${role}` };
       await env.js.publish(env.n.result(t.featureId, t.taskId), encode({ type: "baton.v1.task_started", ...ref, delivery: m.info.deliveryCount, at: at() }));
+      if (o.hang?.(t)) continue; // started, then silence: never a result, never an ack
       await new Promise((r) => setTimeout(r, o.durationMs ?? 20));
       const end = Date.now();
       o.log.push({ featureId: t.featureId, taskId: t.taskId, attempt: t.attempt, start, end });

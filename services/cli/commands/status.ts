@@ -2,7 +2,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { emptyView, foldEvent, type FeatureView } from "../../../shared/feature-view.ts";
 import { featureHistory } from "../../../shared/history.ts";
-import { openKv } from "../../../shared/nats.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { kvKeys, openKv } from "../../../shared/nats.ts";
 import type { Names } from "../../../shared/subjects.ts";
 import { dim, renderStatus } from "../render.ts";
 
@@ -19,13 +20,15 @@ export interface WorkerBeat {
 /** Live workers from the heartbeat bucket (entries expire when a worker stops beating). */
 export async function liveWorkers(nc: NatsConnection, n: Names): Promise<WorkerBeat[]> {
   let kv;
+  let keys: string[];
   try {
     kv = await openKv(nc, n.buckets.workers);
+    keys = await kvKeys(await jetstreamManager(nc), n.buckets.workers);
   } catch {
     return [];
   }
   const out: WorkerBeat[] = [];
-  for await (const k of await kv.keys()) {
+  for (const k of keys) {
     const e = await kv.get(k);
     if (e && e.operation === "PUT" && e.length) {
       try {
