@@ -163,7 +163,9 @@ export function analyze(input: {
   for (const x of ledger) runs.set(key(x.featureId, x.taskId), [...(runs.get(key(x.featureId, x.taskId)) ?? []), x]);
   const workerKills = kills.filter((k) => k.kind === "worker");
   const natsKills = kills.filter((k) => k.kind === "nats");
-  const killOfWorker = (x: Execution, to: number) => workerKills.find((k) => ranUnder(x, k.pid) && k.at >= x.start && k.at <= to);
+  // The worker that ran `x` was SIGKILLed before `to`: while the agent ran, after it ended but before the result
+  // or ack went out, or even just before the agent's first line (the worker died while its guard started it).
+  const killOfWorker = (x: Execution, to: number) => workerKills.find((k) => ranUnder(x, k.pid) && k.at >= x.start - 5000 && k.at <= to);
   const workerName = (x: Execution) => {
     for (const p of [x.ppid, ...(x.ancestors ?? [])]) {
       const name = input.pidNames?.get(p);
