@@ -26,6 +26,7 @@ export interface ConnectOptions {
  */
 export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
   let nc: NatsConnection;
+  o.log?.info({ url: o.url }, o.persistent ? "connecting to NATS (waiting until it answers)" : "connecting to NATS");
   try {
     nc = await connect({
       servers: o.url.split(",").map((s) => s.trim()),
@@ -34,7 +35,8 @@ export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
       maxReconnectAttempts: o.persistent ? -1 : 0,
       reconnect: o.persistent,
       reconnectTimeWait: 500,
-      waitOnFirstConnect: false,
+      // Services started before NATS wait for it instead of exiting; CLI commands fail fast.
+      waitOnFirstConnect: o.persistent,
       pingInterval: o.persistent ? 10_000 : 120_000,
     });
   } catch (e) {
