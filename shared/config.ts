@@ -12,9 +12,18 @@ export const DEFAULT_ROLES = [
   "orchestrator", "database", "api", "backend", "frontend", "qa", "reviewer", "devops", "docs", "bugfix",
 ] as const;
 
+export const EXECUTORS = ["exec", "noop", "sleep"] as const;
+
 export const ExecRoleConfig = z.strictObject({
+  /**
+   * `exec` (default) runs `exec` as a process. `noop` completes at once and `sleep` waits (the task's
+   * instructions as milliseconds, e.g. "50", else `sleepMs`): built-ins for benchmarks and tests.
+   */
+  executor: z.enum(EXECUTORS).default("exec"),
   /** argv run for each task; `./x` and `../x` resolve against the config file's folder, `${configDir}` is replaced by it. */
-  exec: z.array(z.string().min(1)).min(1),
+  exec: z.array(z.string().min(1)).min(1).optional(),
+  /** `sleep` executor: duration when the task's instructions do not give one. */
+  sleepMs: z.int().min(0).max(3_600_000).default(100),
   timeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(1800),
   /** Extra environment for the executor (operator-chosen, never from a message). */
   env: z.record(z.string(), z.string()).default({}),
@@ -22,7 +31,7 @@ export const ExecRoleConfig = z.strictObject({
   replicas: z.int().min(0).max(64).default(1),
   /** Concurrent tasks per worker process. */
   concurrency: z.int().min(1).max(256).default(1),
-});
+}).refine((r) => r.executor !== "exec" || r.exec !== undefined, { message: "`exec` (an argv) is required for the exec executor", path: ["exec"] });
 export type ExecRoleConfig = z.infer<typeof ExecRoleConfig>;
 
 export const WorkerSettings = z.strictObject({
@@ -131,7 +140,7 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
   const configDir = path ? dirname(resolve(path)) : process.cwd();
   const roles: Record<string, ExecRoleConfig> = {};
   for (const [role, rc] of Object.entries(file.roles)) {
-    roles[role] = { ...rc, exec: rc.exec.map((a) => resolveArg(a, configDir)) };
+    roles[role] = rc.exec ? { ...rc, exec: rc.exec.map((a) => resolveArg(a, configDir)) } : rc;
   }
   const knownRoles = [...new Set([...(file.knownRoles ?? DEFAULT_ROLES), ...Object.keys(roles)])];
   const cfg: BatonConfig = {

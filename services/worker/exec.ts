@@ -25,7 +25,7 @@ const fail = (error: WireError, exitCode: number | null = null): ExecOutcome => 
 export function createExecExecutor(role: string, rc: ExecRoleConfig, deps: ExecutorDeps): Executor {
   const [command, ...args] = rc.exec as [string, ...string[]];
   return {
-    describe: `exec ${rc.exec.join(" ")}`,
+    describe: `exec ${rc.exec!.join(" ")}`,
     async run(task, ctx) {
       const ws = await workspaceFor(task, deps);
       if ("error" in ws) return fail(ws.error);

@@ -4,6 +4,7 @@ import type { Logger } from "../../shared/logging.ts";
 import type { TaskAssigned, TaskResult, WireError } from "../../shared/protocol/index.ts";
 import type { ExecRoleConfig } from "../../shared/config.ts";
 import type { LogStream } from "./log-batcher.ts";
+import { createNoopExecutor, createSleepExecutor } from "./builtin.ts";
 import { createExecExecutor } from "./exec.ts";
 
 export interface ExecContext {
@@ -45,5 +46,8 @@ export interface ExecutorDeps {
 /** The executor the operator configured for `role`, or undefined when there is none. */
 export function executorFor(role: string, roles: Readonly<Record<string, ExecRoleConfig>>, deps: ExecutorDeps): Executor | undefined {
   const rc = roles[role];
-  return rc ? createExecExecutor(role, rc, deps) : undefined;
+  if (!rc) return undefined;
+  if (rc.executor === "noop") return createNoopExecutor();
+  if (rc.executor === "sleep") return createSleepExecutor(rc.sleepMs);
+  return createExecExecutor(role, rc, deps);
 }

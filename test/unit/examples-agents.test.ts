@@ -189,9 +189,9 @@ describe("example and deploy configuration", () => {
   it("examples/baton.config.yaml loads: six roles, ./agents resolved, backend ×2", () => {
     expect(Object.keys(config.roles).sort()).toEqual(["api", "backend", "database", "frontend", "qa", "reviewer"]);
     for (const [role, rc] of Object.entries(config.roles)) {
-      expect(rc.exec[0]).toBe("node");
-      expect(rc.exec[1]).toBe(join(ROOT, "examples/agents", `${role}.mjs`));
-      expect(existsSync(rc.exec[1]!), rc.exec[1]).toBe(true);
+      expect(rc.exec![0]).toBe("node");
+      expect(rc.exec![1]).toBe(join(ROOT, "examples/agents", `${role}.mjs`));
+      expect(existsSync(rc.exec![1]!), rc.exec![1]).toBe(true);
       expect(rc.timeoutSeconds).toBe(120);
       expect(rc.replicas).toBe(role === "backend" ? 2 : 1);
     }
@@ -207,7 +207,7 @@ describe("example and deploy configuration", () => {
     expect(Object.keys(w.roles).sort()).toEqual(Object.keys(config.roles).sort());
     for (const [role, rc] of Object.entries(w.roles)) {
       expect(rc.exec).toEqual(["node", `/app/examples/agents/${role}.mjs`]);
-      expect(existsSync(join(ROOT, "examples/agents", basename(rc.exec[1]!)))).toBe(true);
+      expect(existsSync(join(ROOT, "examples/agents", basename(rc.exec![1]!)))).toBe(true);
     }
   });
 
