@@ -38,6 +38,8 @@ export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
       // Services started before NATS wait for it instead of exiting; CLI commands fail fast.
       waitOnFirstConnect: o.persistent,
       pingInterval: o.persistent ? 10_000 : 120_000,
+      // Stack capture on every request costs ~0.5 ms of CPU per JetStream publish (seen in profiles).
+      noAsyncTraces: true,
     });
   } catch (e) {
     throw new Error(`cannot connect to NATS at ${o.url}: ${(e as Error).message}. Is nats-server running (with -js)? Set NATS_URL to point elsewhere.`, { cause: e });

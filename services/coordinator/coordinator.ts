@@ -97,6 +97,7 @@ export class Coordinator {
         }],
         ["stop api", () => this.api?.unsubscribe()],
         ["stop consumers", () => Promise.all(this.loops.map((l) => l.stop()))],
+        ["clear published outboxes", () => this.loop?.settle()],
         ["drain nats", () => (nc.isClosed() ? undefined : nc.drain())],
       ],
       (name, e) => log.error({ err: e }, `close: ${name} failed`),

@@ -28,18 +28,35 @@ const MAX_CAS_TRIES = 50;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 export interface LoopHooks {
+  /** Features kept in the hot cache (default 20,000). */
+  cacheSize?: number;
+  /** Delay before a write whose only purpose is to clear a published outbox (default 50 ms). */
+  clearDelayMs?: number;
   /** Called with the feature's latest context after every apply (e.g. to arm its deadline timer). */
   onApplied?: (featureId: string, context: FeatureContext, state: FeatureStateValue) => void;
   /** Fault injection for crash tests; a no-op in production. */
   fault?: (point: FaultPoint) => void;
 }
 
+/** What this process last wrote or read for a feature, and which outbox entries it already published. */
+interface Cached {
+  stored: StoredFeature;
+  revision: number;
+  /** Published but still in the stored outbox; removed by the next write (or a debounced one). */
+  published: string[];
+}
+
 export class FeatureLoop {
   /** Per-feature FIFO so one process never races itself; other processes are handled by CAS. */
   private readonly chains = new Map<string, Promise<unknown>>();
-
+  /** Hot cache (LRU by insertion order). The KV revision is the truth: a CAS conflict drops the entry. */
+  private readonly cache = new Map<string, Cached>();
+  private readonly clearTimers = new Map<string, NodeJS.Timeout>();
   private readonly onApplied: (featureId: string, context: FeatureContext, state: FeatureStateValue) => void;
   private readonly fault: (point: FaultPoint) => void;
+  private readonly faultsEnabled: boolean;
+  private readonly cacheSize: number;
+  private readonly clearDelayMs: number;
 
   constructor(
     private readonly store: FeatureStore,
@@ -50,13 +67,16 @@ export class FeatureLoop {
   ) {
     this.onApplied = hooks.onApplied ?? (() => {});
     this.fault = hooks.fault ?? (() => {});
+    this.faultsEnabled = hooks.fault !== undefined;
+    this.cacheSize = hooks.cacheSize ?? 20_000;
+    this.clearDelayMs = hooks.clearDelayMs ?? 50;
   }
 
   /**
    * Applies `events` to the feature and publishes what they produced. Idempotent: the machine
    * ignores duplicate events, and outbox messages carry deterministic msg ids. A crash at any
    * point leaves either the old snapshot (the redelivered message re-applies) or the new one
-   * with a non-empty outbox (the next apply or the start-up scan publishes it again).
+   * with a non-empty outbox (the next apply or any coordinator's rescan publishes it again).
    */
   apply(featureId: string, events: FeatureEvent[], opts: ApplyOptions = {}): Promise<ApplyResult> {
     const prev = this.chains.get(featureId) ?? Promise.resolve();
@@ -70,51 +90,100 @@ export class FeatureLoop {
   }
 
   private async applyNow(featureId: string, events: FeatureEvent[], opts: ApplyOptions): Promise<ApplyResult> {
+    let useCache = true;
     for (let i = 0; i < MAX_CAS_TRIES; i++) {
-      const cur = await this.store.load(featureId);
+      const cached = useCache ? this.cache.get(featureId) : undefined;
+      const cur: Cached | null = cached ?? (await this.load(featureId));
       if (!cur && !opts.create) return { kind: "missing" };
       if (cur && opts.onlyIfNew) {
         const r = step(featureId, cur.stored, []);
-        await this.flush(featureId, r.context.outbox);
+        await this.publishAll(featureId, cur, r.stored, cur.revision, r.context.outbox);
         this.onApplied(featureId, r.context, r.state);
         return { kind: "exists", state: r.state, context: r.context };
       }
-      const r = step(featureId, cur?.stored ?? null, events);
+      const before = cur ? view(cur.stored) : undefined;
+      // Entries this process already published leave the outbox in the same write as the new events.
+      const flushed: FeatureEvent[] = cur?.published.length ? [{ type: "outbox.flushed", msgIds: cur.published }] : [];
+      const r = step(featureId, cur?.stored ?? null, [...flushed, ...events]);
+      const progressed = !before || r.context.seq !== before.context.seq || r.state !== before.state;
+      if (cached && events.length && !progressed) {
+        // A no-op against the cache may only mean the cache is behind another coordinator: check the truth.
+        useCache = false;
+        continue;
+      }
+      let revision = cur?.revision ?? 0;
       if (r.changed) {
         const rev = cur ? await this.store.update(featureId, r.stored, cur.revision) : await this.store.create(featureId, r.stored);
         if (rev === null) {
           this.log.debug({ featureId, try: i }, "snapshot write lost compare-and-swap; reloading");
+          this.cache.delete(featureId);
+          useCache = false;
           await backoff(i);
           continue;
         }
+        revision = rev;
         this.fault("after-write");
       }
-      await this.flush(featureId, r.context.outbox);
+      await this.publishAll(featureId, cur && !r.changed ? cur : null, r.stored, revision, r.context.outbox);
       this.onApplied(featureId, r.context, r.state);
       return { kind: "applied", state: r.state, context: r.context };
     }
     throw new Error(`feature ${featureId}: gave up after ${MAX_CAS_TRIES} compare-and-swap conflicts`);
   }
 
-  /** Publishes outbox entries (JetStream drops duplicates by msg id), then removes them under CAS. */
-  async flush(featureId: string, outbox: readonly OutboxEntry[]): Promise<void> {
-    if (!outbox.length) return;
-    // In order: the first entry alone, so a crash can land between two publishes (mid-dispatch).
-    await this.publish(outbox[0]!);
-    this.fault("mid-publish");
-    await Promise.all(outbox.slice(1).map((e) => this.publish(e)));
-    this.fault("after-publish");
-    const msgIds = outbox.map((e) => e.msgId);
-    for (let i = 0; i < MAX_CAS_TRIES; i++) {
-      const cur = await this.store.load(featureId);
-      if (!cur) return;
-      const r = step(featureId, cur.stored, [{ type: "outbox.flushed", msgIds }]);
-      if (!r.changed) return;
-      if ((await this.store.update(featureId, r.stored, cur.revision)) !== null) return;
-      await backoff(i);
+  private async load(featureId: string): Promise<Cached | null> {
+    const l = await this.store.load(featureId);
+    return l ? { ...l, published: [] } : null;
+  }
+
+  /**
+   * Publishes the outbox (JetStream drops duplicates by msg id), remembers the entries as published,
+   * and arranges for them to leave the stored outbox: with the next write, or a debounced one.
+   */
+  private async publishAll(featureId: string, unchanged: Cached | null, stored: StoredFeature, revision: number, outbox: readonly OutboxEntry[]): Promise<void> {
+    const alreadyPublished = new Set(unchanged?.published ?? []);
+    const todo = outbox.filter((e) => !alreadyPublished.has(e.msgId));
+    if (todo.length) {
+      if (this.faultsEnabled) {
+        // In order, the first alone, so that a test crash can land between two publishes (mid-dispatch).
+        await this.publish(todo[0]!);
+        this.fault("mid-publish");
+        await Promise.all(todo.slice(1).map((e) => this.publish(e)));
+      } else {
+        await Promise.all(todo.map((e) => this.publish(e)));
+      }
+      this.fault("after-publish");
     }
-    // Leaving entries in the outbox is safe: they are republished with the same msg ids later.
-    this.log.warn({ featureId }, "could not clear outbox after repeated conflicts; it will be retried");
+    this.remember(featureId, { stored, revision, published: outbox.map((e) => e.msgId) });
+    if (outbox.length) this.scheduleClear(featureId);
+  }
+
+  private remember(featureId: string, c: Cached): void {
+    this.cache.delete(featureId);
+    this.cache.set(featureId, c);
+    if (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+
+  /** If no other event writes the feature soon, write once just to clear its published outbox. */
+  private scheduleClear(featureId: string): void {
+    if (this.clearTimers.has(featureId)) return;
+    const t = setTimeout(() => {
+      this.clearTimers.delete(featureId);
+      if (!this.cache.get(featureId)?.published.length) return;
+      this.apply(featureId, []).catch((e) => this.log.warn({ err: e, featureId }, "clearing a published outbox failed; a rescan will retry"));
+    }, this.clearDelayMs);
+    this.clearTimers.set(featureId, t);
+  }
+
+  /** Writes every pending outbox clear now (graceful shutdown). */
+  async settle(): Promise<void> {
+    const ids = [...this.clearTimers.keys()];
+    for (const t of this.clearTimers.values()) clearTimeout(t);
+    this.clearTimers.clear();
+    await Promise.allSettled(ids.map((id) => this.apply(id, [])));
   }
 
   private async publish(e: OutboxEntry): Promise<void> {
