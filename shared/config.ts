@@ -42,6 +42,8 @@ export const WorkerSettings = z.strictObject({
   /** SIGTERM: how long running tasks may finish before they are handed back. */
   drainGraceSeconds: z.number().min(0).max(3600).default(30),
   heartbeatSeconds: z.number().min(1).max(300).default(5),
+  /** A task reports task_started only after running this long (or printing output); shorter ones report only their result. */
+  startedDelayMs: z.int().min(0).max(60_000).default(50),
   /** Log lines per task per second forwarded as task.log events; the rest are counted as dropped. */
   logLinesPerSecond: z.int().min(1).max(10_000).default(50),
   /** Longest log line forwarded; longer lines are truncated. */

@@ -105,8 +105,14 @@ export function onLog(ctx: FeatureContext, m: TaskLog, at: string): FeatureConte
  * stale attempts are no-ops. Completion schedules dependents; failure stops further dispatch.
  */
 export function onResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
-  const t = ctx.tasks[m.taskId];
-  if (!t || t.attempt !== m.attempt || !ACTIVE.has(t.status)) return ctx;
+  const t0 = ctx.tasks[m.taskId];
+  if (!t0 || t0.attempt !== m.attempt || !ACTIVE.has(t0.status)) return ctx;
+  // A short task reports only its result (the worker skips task_started): record its start from it.
+  if (t0.status === "dispatched") {
+    ctx = emit({ ...ctx, tasks: { ...ctx.tasks, [t0.id]: { ...t0, status: "running", startedAt: m.startedAt, workerId: m.workerId, delivery: m.delivery ?? 1 } } },
+      { kind: "task.started", taskId: t0.id, role: t0.role, attempt: t0.attempt, workerId: m.workerId, delivery: m.delivery ?? 1 }, m.startedAt);
+  }
+  const t = ctx.tasks[m.taskId]!;
   const base = { ...t, finishedAt: m.finishedAt, startedAt: t.startedAt ?? m.startedAt, workerId: m.workerId, exitCode: m.exitCode, deadlineAt: undefined };
   const dur = durationMs(base.startedAt, m.finishedAt);
   if (m.outcome === "completed") {

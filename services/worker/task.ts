@@ -80,10 +80,22 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
       out = { outcome: "failed", exitCode: null, error: { name: "NoExecutor", code: "NO_EXECUTOR", message: d.noExecutorMessage } };
     } else {
       hooks.onRun({ featureId: task.featureId, taskId: task.taskId });
+      // task_started goes out only once the task has run for startedDelayMs (or printed output): a
+      // short task is reported by its result alone, and the coordinator records its start from it.
       const started: TaskStarted = { type: "baton.v1.task_started", ...ref, delivery, at: startedAt };
-      if (!(await publish(d, started, `${base}.${delivery}.started`, log, 3))) log.warn("task_started could not be published; running the task anyway");
+      let startedSent: Promise<void> | undefined;
+      const sendStarted = (): Promise<void> =>
+        (startedSent ??= publish(d, started, `${base}.${delivery}.started`, log, 3).then((ok) => {
+          if (!ok) log.warn("task_started could not be published; running the task anyway");
+        }));
+      const startedTimer = setTimeout(() => void sendStarted(), d.settings.startedDelayMs);
       log.info({ executor: d.executor.describe }, "task started");
-      out = await runExecutor(task, d.executor, d, ref, delivery, hooks.signal, log);
+      try {
+        out = await runExecutor(task, d.executor, d, ref, delivery, hooks.signal, log, sendStarted);
+      } finally {
+        clearTimeout(startedTimer);
+      }
+      if (startedSent) await startedSent; // keep the order: started before the result
       if (hooks.signal.aborted && isCancel(hooks.signal.reason)) {
         out = cancelled(task.featureId, out.exitCode);
       } else if (hooks.signal.aborted) {
@@ -92,7 +104,7 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
         return;
       }
     }
-    const result: TaskResult = { type: "baton.v1.task_result", ...ref, ...out, startedAt, finishedAt: new Date().toISOString() };
+    const result: TaskResult = { type: "baton.v1.task_result", ...ref, ...out, delivery, startedAt, finishedAt: new Date().toISOString() };
     if (!(await publish(d, result, `${base}.result`, log, 8))) {
       log.error("task result could not be published; leaving the task unacked so that it is delivered again");
       return;
@@ -108,14 +120,14 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
 }
 
 /** Runs the executor with its output batched into TaskLog messages; all logs are published before it returns. */
-async function runExecutor(task: TaskAssigned, ex: Executor, d: TaskDeps, ref: Ref, delivery: number, signal: AbortSignal, log: Logger): Promise<ExecOutcome> {
+async function runExecutor(task: TaskAssigned, ex: Executor, d: TaskDeps, ref: Ref, delivery: number, signal: AbortSignal, log: Logger, beforeLogs: () => Promise<void>): Promise<ExecOutcome> {
   let chain: Promise<unknown> = Promise.resolve();
   const batcher = new LogBatcher({
     maxLineChars: d.settings.logLineMaxChars,
     linesPerSecond: d.settings.logLinesPerSecond,
     onBatch: (b) => {
       const msg: TaskLog = { type: "baton.v1.task_log", ...ref, delivery, ...b, at: new Date().toISOString() };
-      chain = chain.then(() => publish(d, msg, `${ref.featureId}.${ref.taskId}.${ref.attempt}.${delivery}.log.${b.batch}`, log, 1));
+      chain = chain.then(beforeLogs).then(() => publish(d, msg, `${ref.featureId}.${ref.taskId}.${ref.attempt}.${delivery}.log.${b.batch}`, log, 1));
     },
   });
   let out: ExecOutcome;

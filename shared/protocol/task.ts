@@ -70,6 +70,8 @@ export const TaskResult = z.object({
   type: z.literal("baton.v1.task_result"),
   ...TaskRef,
   outcome: z.enum(["completed", "failed"]),
+  /** JetStream delivery of the task message that produced this result. */
+  delivery: z.int().min(1).optional(),
   startedAt: Timestamp,
   finishedAt: Timestamp,
   exitCode: z.int().nullable().optional(),

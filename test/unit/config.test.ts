@@ -65,7 +65,7 @@ describe("loadConfig without a file", () => {
       logLevel: "info",
     });
     expect(cfg.worker).toEqual({
-      ackWaitSeconds: 30, maxDeliver: 5, drainGraceSeconds: 30, heartbeatSeconds: 5, logLinesPerSecond: 50, logLineMaxChars: 2000,
+      ackWaitSeconds: 30, maxDeliver: 5, drainGraceSeconds: 30, heartbeatSeconds: 5, startedDelayMs: 50, logLinesPerSecond: 50, logLineMaxChars: 2000,
     });
     expect(cfg.coordinator).toEqual({
       maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30,

@@ -260,6 +260,8 @@ describe("task results", () => {
     c.flush();
     c.result("a");
     c.flush();
+    c.started("b");
+    c.flush();
     const r = c.result("b");
     expect(r.state).toBe("completed");
     expect(statusKinds(r.context.outbox)).toEqual(["task.completed", "feature.completed"]);
@@ -303,7 +305,8 @@ describe("task results", () => {
     c.result("a", "failed", { exitCode: 1 });
     c.flush();
     const r = c.result("b", "failed", { exitCode: 1 });
-    expect(statusKinds(r.context.outbox)).toEqual(["task.failed"]);
+    // b never reported task_started (a short task): its start is recorded from the result
+    expect(statusKinds(r.context.outbox)).toEqual(["task.started", "task.failed"]);
     expect(r.context.reason).toBe('task "a" (backend) failed: exit code 1');
   });
 
@@ -312,7 +315,8 @@ describe("task results", () => {
     c.submit({ title: "T", tasks: [task("a")] });
     c.flush();
     const r = c.result("a", "failed", { exitCode: null });
-    expect(r.context.outbox[0]!.payload).toMatchObject({ kind: "task.failed", error: { name: "TaskFailed", message: "exit code unknown" } });
+    expect(r.context.outbox[0]!.payload).toMatchObject({ kind: "task.started", taskId: "a" });
+    expect(r.context.outbox[1]!.payload).toMatchObject({ kind: "task.failed", error: { name: "TaskFailed", message: "exit code unknown" } });
   });
 });
 
@@ -387,7 +391,7 @@ describe("the outbox", () => {
     expect(c.last.context.outbox).toEqual([]);
     c.result("a", "failed");
     expect(c.last.state).toBe("failed");
-    expect(c.flush().length).toBe(2);
+    expect(c.flush().length).toBe(3); // task.started (recorded from the result), task.failed, feature.failed
     expect(c.last.context.outbox).toEqual([]);
   });
 
