@@ -53,8 +53,12 @@ export class RecentSet {
 export interface Cancellations {
   /** True when the feature is known to be cancelled (no I/O; safe to use right before starting a task). */
   known(featureId: string): boolean;
-  /** `known`, else looks for a `feature.cancelled` event of the feature in the stream. Never rejects (false on errors). */
-  check(featureId: string): Promise<boolean>;
+  /**
+   * `known`, else looks for a `feature.cancelled` event of the feature in the stream — unless the
+   * task was dispatched while this worker's subscription was live (then the subscription would have
+   * seen the event, and the look-up is skipped). Never rejects (false on errors).
+   */
+  check(featureId: string, dispatchedAt?: string): Promise<boolean>;
   /** Unsubscribes. Same promise on every call. */
   stop(): Promise<void>;
 }
@@ -120,11 +124,17 @@ export async function watchCancellations(o: CancellationOptions): Promise<Cancel
   });
   await nc.flush();
 
+  // Since when the subscription has surely seen every event (Infinity while disconnected). A margin
+  // covers clock skew between the coordinator that stamped dispatchedAt and this worker.
+  const SKEW_MS = 5000;
+  let liveSince = Date.now();
   // Events published while this worker was disconnected are lost to the subscription: re-check what runs.
   const statuses = nc.status();
   void (async () => {
     for await (const s of statuses) {
+      if (s.type === "disconnect") liveSince = Infinity;
       if (s.type !== "reconnect") continue;
+      liveSince = Date.now();
       for (const featureId of new Set(o.running())) void lookup(featureId);
     }
   })().catch(() => {});
@@ -132,7 +142,12 @@ export async function watchCancellations(o: CancellationOptions): Promise<Cancel
   let stopping: Promise<void> | undefined;
   return {
     known: (featureId) => set.has(featureId),
-    check: async (featureId) => set.has(featureId) || (await lookup(featureId)),
+    check: async (featureId, dispatchedAt) => {
+      if (set.has(featureId)) return true;
+      const dispatched = dispatchedAt ? Date.parse(dispatchedAt) : NaN;
+      if (dispatched - SKEW_MS > liveSince) return false; // the live subscription covers it
+      return lookup(featureId);
+    },
     stop: () =>
       (stopping ??= (async () => {
         // nats.js types status() as a plain AsyncIterable; its iterator can be stopped (else it ends with the connection).

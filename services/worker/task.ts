@@ -66,7 +66,7 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
   const keepAlive = setInterval(() => safely(() => m.working()), (d.settings.ackWaitSeconds * 1000) / 3);
   try {
     let out: ExecOutcome;
-    const cancelledEarlier = await d.cancellations.check(task.featureId);
+    const cancelledEarlier = await d.cancellations.check(task.featureId, task.dispatchedAt);
     // No await from this check to onRun: a cancellation that arrives later finds the task registered as running.
     if (cancelledEarlier || d.cancellations.known(task.featureId)) {
       log.info("the task's feature was cancelled: answered CANCELLED without running it");

@@ -54,7 +54,7 @@ export function createWorker(o: WorkerOptions): Worker {
   let cancellations: Cancellations | undefined;
   const cancelled: Pick<Cancellations, "known" | "check"> = {
     known: (featureId) => cancellations?.known(featureId) ?? false,
-    check: (featureId) => cancellations?.check(featureId) ?? Promise.resolve(false),
+    check: (featureId, dispatchedAt) => cancellations?.check(featureId, dispatchedAt) ?? Promise.resolve(false),
   };
   let pulling = false;
   let wake = new AbortController();
