@@ -49,6 +49,8 @@ interface Cached {
 export class FeatureLoop {
   /** Per-feature FIFO so one process never races itself; other processes are handled by CAS. */
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Per feature, the batch of events waiting for the running apply to finish. */
+  private readonly batches = new Map<string, { events: FeatureEvent[]; result: Promise<ApplyResult> }>();
   /** Hot cache (LRU by insertion order). The KV revision is the truth: a CAS conflict drops the entry. */
   private readonly cache = new Map<string, Cached>();
   private readonly clearTimers = new Map<string, NodeJS.Timeout>();
@@ -79,8 +81,22 @@ export class FeatureLoop {
    * with a non-empty outbox (the next apply or any coordinator's rescan publishes it again).
    */
   apply(featureId: string, events: FeatureEvent[], opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const plain = !opts.create && !opts.onlyIfNew;
+    // Events that arrive while the feature is busy join one batch: one snapshot write for all of them.
+    const waiting = plain ? this.batches.get(featureId) : undefined;
+    if (waiting) {
+      waiting.events.push(...events);
+      return waiting.result;
+    }
+    const batch = { events: [...events] } as { events: FeatureEvent[]; result: Promise<ApplyResult> };
+    if (plain) this.batches.set(featureId, batch);
+    const start = () => {
+      if (this.batches.get(featureId) === batch) this.batches.delete(featureId);
+      return this.applyNow(featureId, batch.events, opts);
+    };
     const prev = this.chains.get(featureId) ?? Promise.resolve();
-    const run = prev.then(() => this.applyNow(featureId, events, opts), () => this.applyNow(featureId, events, opts));
+    const run = prev.then(start, start);
+    batch.result = run;
     const tail = run.catch(() => {});
     this.chains.set(featureId, tail);
     void tail.then(() => {
