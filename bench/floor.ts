@@ -36,7 +36,7 @@ export async function measureFloor(world: World, o: { samples: number; warmup: n
   const prefix = world.prefix("floor");
   const payload = new Uint8Array(o.payloadBytes).fill(120);
   const nc = world.nc;
-  const responder = await connect({ servers: world.natsUrl, name: "baton-bench-responder" });
+  const responder = await connect({ servers: world.natsUrl, name: "baton-bench-responder", noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
   const stream = prefix.toUpperCase();
   const bucket = `${prefix}-cas`;

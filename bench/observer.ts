@@ -18,8 +18,6 @@ export interface FeatureEvents {
   completed: Map<string, StoredMs>;
   /** For task.completed: the event's own `at` (when the coordinator received the worker's result), ms. */
   completedAt: Map<string, number>;
-  startedAt: Map<string, number>;
-  dispatchedAt: Map<string, number>;
 }
 
 const TERMINAL = new Set(["feature.completed", "feature.failed", "feature.rejected", "feature.cancelled"]);
@@ -90,7 +88,7 @@ export class ScenarioObserver {
   feature(id: string): FeatureEvents {
     let f = this.features.get(id);
     if (!f) {
-      f = { dispatched: new Map(), started: new Map(), completed: new Map(), completedAt: new Map(), startedAt: new Map(), dispatchedAt: new Map() };
+      f = { dispatched: new Map(), started: new Map(), completed: new Map(), completedAt: new Map() };
       this.features.set(id, f);
     }
     return f;
@@ -140,18 +138,18 @@ export class ScenarioObserver {
       const taskId = body.taskId;
       if (taskId === undefined) return;
       const at = Date.parse(body.at ?? "");
-      const put = (times: Map<string, number>, ats: Map<string, number>): boolean => {
+      const put = (times: Map<string, number>): boolean => {
         if (times.has(taskId)) return false;
         times.set(taskId, storedMs);
-        if (Number.isFinite(at)) ats.set(taskId, at);
         return true;
       };
       if (kind === "task.dispatched") {
-        if (put(f.dispatched, f.dispatchedAt) && f.dispatched.size === 1 && g) g.held++;
+        if (put(f.dispatched) && f.dispatched.size === 1 && g) g.held++;
       } else if (kind === "task.started") {
-        if (put(f.started, f.startedAt) && g) g.tasksStarted++;
-      } else if (kind === "task.completed") {
-        if (put(f.completed, f.completedAt) && g) g.tasksCompleted++;
+        if (put(f.started) && g) g.tasksStarted++;
+      } else if (kind === "task.completed" && put(f.completed)) {
+        if (Number.isFinite(at)) f.completedAt.set(taskId, at);
+        if (g) g.tasksCompleted++;
       }
     }
   }

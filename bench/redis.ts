@@ -14,6 +14,8 @@ export interface RedisTarget {
   version: string;
   /** What the server does to persist data (AOF and RDB settings), since that changes what a write costs. */
   persistence: string;
+  /** redis-server's pid (INFO process_id), to measure its CPU when it runs on this machine. */
+  pid?: number | undefined;
 }
 
 /** Connects once and answers PING within a second, or throws. */
@@ -30,9 +32,10 @@ async function ping(host: string, port: number): Promise<Redis> {
   }
 }
 
-async function describe(r: Redis): Promise<{ version: string; persistence: string }> {
+async function describe(r: Redis): Promise<{ version: string; persistence: string; pid: number | undefined }> {
   const info = await r.info("server");
   const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown";
+  const pid = Number(/process_id:(\d+)/.exec(info)?.[1]) || undefined;
   let persistence = "unknown (CONFIG GET refused)";
   try {
     const aof = (await r.config("GET", "appendonly")) as string[];
@@ -42,7 +45,7 @@ async function describe(r: Redis): Promise<{ version: string; persistence: strin
   } catch {
     // a managed server may refuse CONFIG
   }
-  return { version, persistence };
+  return { version, persistence, pid };
 }
 
 /** Finds or starts Redis; returns why not when neither is possible. */

@@ -4,6 +4,7 @@ import type { FloorResult } from "./floor.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { PeerChainResult, PeerThroughputResult } from "./peer.ts";
 import type { ScalingResult, StateResult, StepResult, ThroughputResult } from "./scenarios.ts";
+import type { CpuFigures } from "./cpu.ts";
 import { ratio, type Summary } from "./stats.ts";
 
 export interface Sizes {
@@ -20,6 +21,8 @@ export interface Sizes {
   drainWorkers: number;
   drainConcurrency: number;
   floorSamples: number;
+  /** Repetitions of the chain and of each throughput configuration, on the same processes. */
+  rounds: number;
 }
 
 export interface Target {
@@ -58,6 +61,8 @@ export interface Results {
 const f2 = (x: number | null | undefined) => (x === null || x === undefined ? "–" : x.toFixed(2));
 const f0 = (x: number | null | undefined) => (x === null || x === undefined ? "–" : Math.round(x).toLocaleString("en-US"));
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? "–" : x.toFixed(3));
+/** "median (min–max)" of a summary of rounds, or just the value when there was one round. */
+const span = (s: Summary | undefined, f: (x: number) => string) => (!s ? "–" : s.n > 1 ? `${f(s.p50)} (${f(s.min)}–${f(s.max)})` : f(s.p50));
 const us = (x: number) => Math.round(x).toLocaleString("en-US");
 
 /** Judges every target from the figures of this run. */
@@ -73,10 +78,10 @@ export function judge(r: Results): Target[] {
   }
   for (const b of r.throughput) {
     const p = r.peer.throughput.find((x) => x.workers === b.workers);
-    const x = ratio(b.tasksPerSecond, p?.jobsPerSecond);
+    const x = ratio(b.tasksPerSecond.p50, p?.jobsPerSecond.p50);
     t.push({
       target: `throughput ≥ BullMQ's, ${b.workers} worker(s) × ${b.concurrency}`,
-      value: x === null ? `${f0(b.tasksPerSecond)} tasks/s; BullMQ not measured` : `${f0(b.tasksPerSecond)} vs ${f0(p!.jobsPerSecond)} /s (${f2(x)} ×)`,
+      value: x === null ? `${f0(b.tasksPerSecond.p50)} tasks/s; BullMQ not measured` : `${f0(b.tasksPerSecond.p50)} vs ${f0(p!.jobsPerSecond.p50)} /s (${f2(x)} ×)`,
       met: x === null ? null : x >= 1,
     });
   }
@@ -133,27 +138,27 @@ export function renderReport(r: Results): string {
     const rows: (string | number)[][] = [
       ["step p50 (ms)", f2(s?.step.p50), f2(p?.step.p50), f2(ratio(s?.step.p50, p?.step.p50))],
       ["step p99 (ms)", f2(s?.step.p99), f2(p?.step.p99), f2(ratio(s?.step.p99, p?.step.p99))],
-      [`total / ${sz.chainSteps} (ms)`, f2(s?.perStepTotalMs), f2(p?.perStepTotalMs), f2(ratio(s?.perStepTotalMs, p?.perStepTotalMs))],
+      [`total / ${sz.chainSteps}, median of rounds (ms)`, span(s?.perStepTotal, f2), span(p?.perStepTotal, f2), f2(ratio(s?.perStepTotal.p50, p?.perStepTotal.p50))],
     ];
-    out.push(`### 2. Step overhead: a chain of ${sz.chainSteps} dependent no-op tasks (1 coordinator, 1 worker × 1)`, "", table(["figure", "Baton", "BullMQ", "Baton / BullMQ"], rows), "");
+    out.push(`### 2. Step overhead: a chain of ${sz.chainSteps} dependent no-op tasks, ${sz.rounds} round(s) (1 coordinator, 1 worker × 1)`, "", table(["figure", "Baton", "BullMQ", "Baton / BullMQ"], rows), "",
+      "p50 and p99 are over the gaps of all rounds pooled; the total per step is the median of the rounds (min–max in brackets).", "");
     if (s && r.floor) {
       out.push(`Baton step p50 = **${f2(ratio(s.step.p50, r.floor.jsPublish.p50 / 1000))} ×** the JetStream publish p50 and **${f2(ratio(s.step.p50, r.floor.kvCas.p50 / 1000))} ×** the KV CAS p50 of this run.`, "");
     }
     if (s) {
       const seg = s.segments;
+      const row = (what: string, x: Summary) => [what, f2(x.p50), f2(x.p99), f2(x.mean)];
       out.push(
-        "Baton's step, split at the stored times of the next task's events (ms):",
+        "Baton's step split in three (ms), from the stored times of the next task's task.dispatched and task.completed and that event's `at` (when the coordinator received the worker's result):",
         "",
-        table(["segment", "p50", "p99", "mean"], [
-          ["task.completed → next task.dispatched", f2(seg.completedToDispatched.p50), f2(seg.completedToDispatched.p99), f2(seg.completedToDispatched.mean)],
-          ["task.dispatched → task.started", f2(seg.dispatchedToStarted.p50), f2(seg.dispatchedToStarted.p99), f2(seg.dispatchedToStarted.mean)],
-          ["task.started → task.completed", f2(seg.startedToCompleted.p50), f2(seg.startedToCompleted.p99), f2(seg.startedToCompleted.mean)],
-          ["coordinator: result received (`at`) → task.completed stored", f2(s.coordinatorLag.completed.p50), f2(s.coordinatorLag.completed.p99), f2(s.coordinatorLag.completed.mean)],
-          ["coordinator: started received (`at`) → task.started stored", f2(s.coordinatorLag.started.p50), f2(s.coordinatorLag.started.p99), f2(s.coordinatorLag.started.mean)],
+        table(["part of a step", "p50", "p99", "mean"], [
+          row("task.dispatched stored → result received by the coordinator (worker side, NATS both ways)", seg.workerSide),
+          row("result received → task.completed stored (coordinator apply)", seg.coordinatorApply),
+          row("task.completed stored → next task.dispatched stored", seg.completedToNextDispatched),
         ]),
         "",
         `The chain feature's snapshot in KV at the end: ${s.snapshotBytes === null ? "unknown" : `${f0(s.snapshotBytes)} bytes`}. ` +
-          "`at` has millisecond resolution, so the last two rows read up to 1 ms high.",
+          "`at` has millisecond resolution (truncated): the first row reads up to 1 ms low and the second up to 1 ms high; the sum is exact.",
         "",
       );
     }
@@ -163,10 +168,11 @@ export function renderReport(r: Results): string {
     const rows = ws.map((w) => {
       const b = r.throughput.find((x) => x.workers === w);
       const p = r.peer.throughput.find((x) => x.workers === w);
-      return [`${w} × ${sz.concurrency}`, f0(b?.tasksPerSecond), f2(b ? b.elapsedMs / 1000 : null), b ? `${f2(b.latency.p50)} / ${f2(b.latency.p99)}` : "–", f0(p?.jobsPerSecond), f2(p ? p.elapsedMs / 1000 : null), f2(ratio(b?.tasksPerSecond, p?.jobsPerSecond))];
+      return [`${w} × ${sz.concurrency}`, span(b?.tasksPerSecond, f0), b ? `${f0(b.latency.p50)} / ${f0(b.latency.p99)}` : "–", span(p?.jobsPerSecond, f0), f2(ratio(b?.tasksPerSecond.p50, p?.jobsPerSecond.p50))];
     });
-    out.push(`### 3. Throughput: ${f0(sz.throughputTasks)} independent no-op tasks (${sz.throughputFeatures} features × ${sz.throughputTasks / sz.throughputFeatures}, maxParallel ${sz.throughputTasks / sz.throughputFeatures})`, "",
-      table(["workers × slots", "Baton tasks/s", "Baton s", "dispatched→completed p50 / p99 ms", "BullMQ jobs/s", "BullMQ s", "Baton / BullMQ"], rows), "");
+    out.push(`### 3. Throughput: ${f0(sz.throughputTasks)} independent no-op tasks (${sz.throughputFeatures} features × ${sz.throughputTasks / sz.throughputFeatures}, maxParallel ${sz.throughputTasks / sz.throughputFeatures}), ${sz.rounds} round(s)`, "",
+      table(["workers × slots", "Baton tasks/s", "Baton dispatched→completed p50 / p99 ms", "BullMQ jobs/s", "Baton / BullMQ"], rows), "",
+      "Rates are the median of the rounds (min–max in brackets); each round starts at the first publish (addBulk) and ends at the last completion.", "");
   }
   if (r.scaling.length) {
     out.push(`### 4. Scaling: ${sz.scalingTasks} sleep ${sz.scalingTaskMs} ms tasks (${sz.scalingFeatures} features), one worker process with --concurrency k`, "",
@@ -185,6 +191,36 @@ export function renderReport(r: Results): string {
         [`drain with ${s.drainWorkers} worker(s) × ${s.drainConcurrency} (first task.started → last task.completed)`, `${f2(s.drainMs / 1000)} s (${f0(s.drainPerSecond)} tasks/s)`],
         ["drain from spawning the workers to the last feature.completed", `${f2(s.drainFromSpawnMs / 1000)} s`],
       ], true), "");
+  }
+  const cpuRows: (string | number)[][] = [];
+  const cpuRow = (what: string, c: CpuFigures | undefined, unit: string) => {
+    if (!c) return;
+    const g = (k: string) => (c.perUnitMs[k] === undefined ? "–" : `${f2(c.perUnitMs[k])} (${f0(c.pctOfCore[k])}%)`);
+    cpuRows.push([what, unit, g("coordinator"), g("workers"), c.perUnitMs.nats !== undefined ? g("nats") : g("redis"), g("bench")]);
+  };
+  cpuRow("Baton step (chain)", r.step?.cpu, "step");
+  cpuRow("BullMQ step (chain)", r.peer.chain?.cpu, "step");
+  for (const w of [...new Set([...r.throughput, ...r.peer.throughput].map((x) => x.workers))].sort((a, b) => a - b)) {
+    cpuRow(`Baton throughput ${w} × ${sz.concurrency}`, r.throughput.find((x) => x.workers === w)?.cpu, "task");
+    cpuRow(`BullMQ throughput ${w} × ${sz.concurrency}`, r.peer.throughput.find((x) => x.workers === w)?.cpu, "job");
+  }
+  for (const s of r.scaling) cpuRow(`Baton scaling, ${s.slots} slot(s)`, s.cpu, "task");
+  cpuRow("Baton state: submit until all held", r.state?.cpuSubmit, "feature");
+  cpuRow("Baton state: drain", r.state?.cpuDrain, "task");
+  if (cpuRows.length) {
+    out.push("### CPU per unit of work: ms (and % of one core over the measured time)", "",
+      table(["scenario", "unit", "coordinator", "workers (all)", "nats-server / redis-server", "bench process"], cpuRows), "",
+      "From /proc/<pid>/stat (10 ms ticks) over the measured rounds. 100% = one core busy all the time; the machine has " +
+        `${r.machine.cores}. Redis's CPU is counted when its pid is known (INFO process_id on this machine).`, "");
+  }
+  const wRows: [string, Record<string, number>][] = [];
+  if (r.step) wRows.push(["Baton step (chain), per step", r.step.writes]);
+  for (const b of r.throughput) wRows.push([`Baton throughput ${b.workers} × ${b.concurrency}, per task`, b.writes]);
+  for (const s of r.scaling) wRows.push([`Baton scaling, ${s.slots} slot(s), per task`, s.writes]);
+  if (wRows.length) {
+    const kinds = Object.keys(wRows[0]![1]);
+    out.push("### NATS messages written per unit of work", "", table(["scenario", ...kinds], wRows.map(([k, w]) => [k, ...kinds.map((x) => f2(w[x]))])), "",
+      "Last-sequence deltas of each stream and KV bucket over the measured rounds (a KV write is one message; heartbeats are the workers' KV entries).", "");
   }
   if (r.peer.skipped) out.push(`### 6. Peer: BullMQ — skipped: ${r.peer.skipped}`, "");
   out.push("### Targets", "", table(["target", "this run", "met?"], r.targets.map((t) => [t.target, t.value, t.met === null ? "n/a" : t.met ? "met" : "**missed**"]), true), "");

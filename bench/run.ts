@@ -24,10 +24,10 @@ const RESERVE_MS = 25_000;
 const FULL: Sizes = {
   chainSteps: 200, throughputTasks: 2000, throughputFeatures: 20, throughputWorkers: [1, 2, 4], concurrency: 8,
   scalingTasks: 400, scalingTaskMs: 50, scalingFeatures: 8, scalingSlots: [1, 2, 4, 8],
-  stateFeatures: 10_000, drainWorkers: 2, drainConcurrency: 8, floorSamples: 3000,
+  stateFeatures: 10_000, drainWorkers: 2, drainConcurrency: 8, floorSamples: 3000, rounds: 3,
 };
 const QUICK: Sizes = {
-  ...FULL, chainSteps: 50, throughputTasks: 500, throughputFeatures: 5, scalingTasks: 100, scalingFeatures: 4, stateFeatures: 1000, floorSamples: 1000,
+  ...FULL, chainSteps: 50, throughputTasks: 500, throughputFeatures: 5, scalingTasks: 100, scalingFeatures: 4, stateFeatures: 1000, floorSamples: 1000, rounds: 3,
 };
 
 function parseOptions(argv: string[]) {
@@ -146,7 +146,7 @@ async function main(): Promise<number> {
   if (want("step")) {
     say(`step: chain of ${sizes.chainSteps} dependent noop tasks`);
     await attempt("step", async () => {
-      results.step = await stepScenario(ctx, sizes.chainSteps);
+      results.step = await stepScenario(ctx, sizes.chainSteps, sizes.rounds);
       if (results.step.snapshotBytes) {
         const cas = await measureKvCas(world, { samples: 500, warmup: 100, bytes: results.step.snapshotBytes });
         results.snapshotCas = { ...cas, bytes: results.step.snapshotBytes };
@@ -157,11 +157,11 @@ async function main(): Promise<number> {
   if (want("peer") && (want("step") || o.only?.length === 1)) {
     await attempt("peer chain", async () => {
       const p = await peer();
-      if (p) results.peer.chain = await peerChain(p, sizes.chainSteps);
+      if (p) results.peer.chain = await peerChain(p, sizes.chainSteps, sizes.rounds);
     });
   }
   for (const workers of sizes.throughputWorkers) {
-    const spec = { workers, concurrency: sizes.concurrency, features: sizes.throughputFeatures, tasksPerFeature: sizes.throughputTasks / sizes.throughputFeatures };
+    const spec = { workers, concurrency: sizes.concurrency, features: sizes.throughputFeatures, tasksPerFeature: sizes.throughputTasks / sizes.throughputFeatures, rounds: sizes.rounds };
     if (want("throughput")) {
       say(`throughput: ${sizes.throughputTasks} noop tasks, ${workers} worker(s) × ${sizes.concurrency}`);
       await attempt(`throughput ${workers}`, async () => void results.throughput.push(await throughputScenario(ctx, spec)));
@@ -169,7 +169,7 @@ async function main(): Promise<number> {
     if (want("peer") && (want("throughput") || o.only?.length === 1)) {
       await attempt(`peer throughput ${workers}`, async () => {
         const p = await peer();
-        if (p) results.peer.throughput.push(await peerThroughput(p, { workers, concurrency: sizes.concurrency, jobs: sizes.throughputTasks }));
+        if (p) results.peer.throughput.push(await peerThroughput(p, { workers, concurrency: sizes.concurrency, jobs: sizes.throughputTasks, rounds: sizes.rounds }));
       });
     }
   }

@@ -5,6 +5,7 @@
 import { Kvm } from "@nats-io/kv";
 import { efficiency, gaps, idealMs, perSecond, speedup, summarize, type Summary } from "./stats.ts";
 import type { Group } from "./observer.ts";
+import { cpuFigures, type CpuFigures } from "./cpu.ts";
 import { memoryOf, Stack, type FeatureRequest, type RoleConfig, type World } from "./world.ts";
 
 export interface Ctx {
@@ -67,51 +68,78 @@ async function withStack<T>(ctx: Ctx, name: string, roles: Record<string, RoleCo
 }
 
 const ms = (x: number) => `${x.toFixed(2)} ms`;
+const maxOf = (xs: Iterable<number>) => {
+  let m = -Infinity;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+};
+const minOf = (xs: Iterable<number>) => -maxOf([...xs].map((x) => -x));
 
 export interface StepResult {
   steps: number;
-  /** Gaps between consecutive task.completed stored times (ms): steps − 1 samples. */
+  rounds: number;
+  /** Gaps between consecutive task.completed stored times (ms): rounds × (steps − 1) samples, pooled. */
   step: Summary;
-  /** From the submission's publish to the last task.completed stored, divided by the steps (ms). */
-  perStepTotalMs: number;
-  totalMs: number;
-  /** The same gap split at the stored times of task.dispatched and task.started of the next task (ms). */
-  segments: { completedToDispatched: Summary; dispatchedToStarted: Summary; startedToCompleted: Summary };
-  /** Stored time − the event's own `at` (when the coordinator took the inbound message), ms; `at` has ms resolution. */
-  coordinatorLag: { completed: Summary; started: Summary };
+  /** Per round: from the submission's publish to the last task.completed stored, divided by the steps (ms). */
+  perStepTotal: Summary;
+  /**
+   * Each gap split in three (ms): the next task's task.dispatched stored → the coordinator received its result (the
+   * task.completed event's `at`: the worker's side, NATS both ways included) → its task.completed stored (the
+   * coordinator's apply) → the next task.dispatched stored. `at` has millisecond resolution (truncated), so the
+   * first part reads up to 1 ms low and the second up to 1 ms high; their sum is exact.
+   */
+  segments: { workerSide: Summary; coordinatorApply: Summary; completedToNextDispatched: Summary };
   /** Size of the chain feature's KV snapshot at the end (bytes). */
   snapshotBytes: number | null;
+  /** CPU per step over all rounds. */
+  cpu: CpuFigures;
+  /** Messages written per step to each stream and bucket. */
+  writes: Record<string, number>;
 }
 
-export async function stepScenario(ctx: Ctx, steps: number): Promise<StepResult> {
+export async function stepScenario(ctx: Ctx, steps: number, rounds: number): Promise<StepResult> {
   return withStack(ctx, "step", { [ROLE]: { executor: "noop" } }, async (s) => {
     await s.addWorkers([{ role: ROLE, concurrency: 1 }]);
     await warmUp(ctx, s, makeFeature("warm", 20, { chain: true }));
-    ctx.say(`  step: warmed up; chain of ${steps} dependent noop tasks`);
-    const f = makeFeature("chain", steps, { chain: true });
-    const t0 = wall();
-    await run(ctx, s, `chain of ${steps}`, [f], 300_000);
-    const ev = s.observer.features.get(f.id)!;
-    const ids = f.tasks.map((t) => t.id);
-    const completed = ids.map((id) => ev.completed.get(id)!);
-    const seg = (from: (i: number) => number, to: (i: number) => number) => summarize(ids.slice(1).map((_, j) => to(j + 1) - from(j + 1)));
-    const lag = (stored: Map<string, number>, at: Map<string, number>) => summarize(ids.filter((id) => at.has(id)).map((id) => stored.get(id)! - at.get(id)!));
-    const entry = await (await new Kvm(ctx.world.nc).open(s.n.buckets.features)).get(f.id).catch(() => null);
-    const totalMs = completed.at(-1)! - t0;
+    ctx.say(`  step: warmed up; ${rounds} round(s) of a chain of ${steps} dependent noop tasks`);
+    const pooled: number[] = [];
+    const totals: number[] = [];
+    const seg = { worker: [] as number[], apply: [] as number[], next: [] as number[] };
+    let last = "";
+    const writes = await s.writes();
+    const meter = s.cpu();
+    for (let r = 1; r <= rounds; r++) {
+      const f = makeFeature(`chain-${r}`, steps, { chain: true });
+      const t0 = wall();
+      await run(ctx, s, `chain of ${steps} (round ${r})`, [f], 300_000);
+      const ev = s.observer.features.get(f.id)!;
+      const ids = f.tasks.map((t) => t.id);
+      const completed = ids.map((id) => ev.completed.get(id)!);
+      pooled.push(...gaps(completed));
+      totals.push((completed.at(-1)! - t0) / steps);
+      for (let i = 1; i < ids.length; i++) {
+        const [prev, id] = [ids[i - 1]!, ids[i]!];
+        const received = ev.completedAt.get(id);
+        if (received === undefined) continue;
+        seg.next.push(ev.dispatched.get(id)! - ev.completed.get(prev)!);
+        seg.worker.push(received - ev.dispatched.get(id)!);
+        seg.apply.push(ev.completed.get(id)! - received);
+      }
+      last = f.id;
+    }
+    const cpu = cpuFigures(meter.stop(), rounds * steps);
+    const perStep = await writes.stop(rounds * steps);
+    const entry = await (await new Kvm(ctx.world.nc).open(s.n.buckets.features)).get(last).catch(() => null);
     const r: StepResult = {
-      steps,
-      step: summarize(gaps(completed)),
-      perStepTotalMs: totalMs / steps,
-      totalMs,
-      segments: {
-        completedToDispatched: seg((i) => ev.completed.get(ids[i - 1]!)!, (i) => ev.dispatched.get(ids[i]!)!),
-        dispatchedToStarted: seg((i) => ev.dispatched.get(ids[i]!)!, (i) => ev.started.get(ids[i]!)!),
-        startedToCompleted: seg((i) => ev.started.get(ids[i]!)!, (i) => ev.completed.get(ids[i]!)!),
-      },
-      coordinatorLag: { completed: lag(ev.completed, ev.completedAt), started: lag(ev.started, ev.startedAt) },
+      steps, rounds,
+      step: summarize(pooled),
+      perStepTotal: summarize(totals),
+      segments: { workerSide: summarize(seg.worker), coordinatorApply: summarize(seg.apply), completedToNextDispatched: summarize(seg.next) },
       snapshotBytes: entry?.length ?? null,
+      cpu,
+      writes: perStep,
     };
-    ctx.say(`  step: p50 ${ms(r.step.p50)}, p99 ${ms(r.step.p99)}, total/${steps} ${ms(r.perStepTotalMs)}`);
+    ctx.say(`  step: p50 ${ms(r.step.p50)}, p99 ${ms(r.step.p99)}, total/${steps} ${ms(r.perStepTotal.p50)} (median of ${rounds}); coordinator CPU ${ms(cpu.perUnitMs.coordinator!)} per step`);
     return r;
   });
 }
@@ -121,29 +149,41 @@ export interface ThroughputResult {
   concurrency: number;
   tasks: number;
   features: number;
-  /** From the first submission's publish to the last task.completed stored (ms). */
-  elapsedMs: number;
-  tasksPerSecond: number;
-  /** task.dispatched → task.completed per task (ms). */
+  rounds: number;
+  /** Per round: tasks / (first submission's publish → last task.completed stored). */
+  tasksPerSecond: Summary;
+  /** task.dispatched → task.completed per task, all rounds pooled (ms). */
   latency: Summary;
+  /** CPU per task and % of one core, over all rounds. */
+  cpu: CpuFigures;
+  writes: Record<string, number>;
 }
 
-export async function throughputScenario(ctx: Ctx, o: { workers: number; concurrency: number; features: number; tasksPerFeature: number }): Promise<ThroughputResult> {
+export async function throughputScenario(ctx: Ctx, o: { workers: number; concurrency: number; features: number; tasksPerFeature: number; rounds: number }): Promise<ThroughputResult> {
   const name = `tp${o.workers}`;
   return withStack(ctx, name, { [ROLE]: { executor: "noop" } }, async (s) => {
     await s.addWorkers(Array.from({ length: o.workers }, () => ({ role: ROLE, concurrency: o.concurrency })));
     await warmUp(ctx, s, makeFeature("warm", 10 * o.workers * o.concurrency, { maxParallel: 1000 }));
     const total = o.features * o.tasksPerFeature;
-    const fs = Array.from({ length: o.features }, (_, i) => makeFeature(`tp-${pad(i + 1, 2)}`, o.tasksPerFeature, { maxParallel: o.tasksPerFeature }));
-    ctx.say(`  ${name}: warmed up; ${total} noop tasks in ${o.features} features, ${o.workers} worker(s) × ${o.concurrency} slots`);
-    const t0 = wall();
-    await run(ctx, s, `${total} tasks`, fs, 300_000);
-    const evs = fs.map((f) => s.observer.features.get(f.id)!);
-    const end = Math.max(...evs.flatMap((e) => [...e.completed.values()]));
-    const latency = summarize(evs.flatMap((e) => [...e.completed].map(([id, t]) => t - e.dispatched.get(id)!)));
-    const elapsedMs = end - t0;
-    const r = { workers: o.workers, concurrency: o.concurrency, tasks: total, features: o.features, elapsedMs, tasksPerSecond: perSecond(total, elapsedMs), latency };
-    ctx.say(`  ${name}: ${r.tasksPerSecond.toFixed(0)} tasks/s (${(elapsedMs / 1000).toFixed(2)} s)`);
+    ctx.say(`  ${name}: warmed up; ${o.rounds} round(s) of ${total} noop tasks in ${o.features} features, ${o.workers} worker(s) × ${o.concurrency} slots`);
+    const rates: number[] = [];
+    const latency: number[] = [];
+    const writes = await s.writes();
+    const meter = s.cpu();
+    for (let r = 1; r <= o.rounds; r++) {
+      const fs = Array.from({ length: o.features }, (_, i) => makeFeature(`r${r}-tp-${pad(i + 1, 2)}`, o.tasksPerFeature, { maxParallel: o.tasksPerFeature }));
+      const t0 = wall();
+      await run(ctx, s, `${total} tasks (round ${r})`, fs, 300_000);
+      const evs = fs.map((f) => s.observer.features.get(f.id)!);
+      rates.push(perSecond(total, maxOf(evs.flatMap((e) => [...e.completed.values()])) - t0));
+      for (const e of evs) for (const [id, t] of e.completed) latency.push(t - e.dispatched.get(id)!);
+    }
+    const r: ThroughputResult = {
+      workers: o.workers, concurrency: o.concurrency, tasks: total, features: o.features, rounds: o.rounds,
+      tasksPerSecond: summarize(rates), latency: summarize(latency), cpu: cpuFigures(meter.stop(), o.rounds * total),
+      writes: await writes.stop(o.rounds * total),
+    };
+    ctx.say(`  ${name}: ${r.tasksPerSecond.p50.toFixed(0)} tasks/s (median of ${o.rounds}: ${rates.map((x) => x.toFixed(0)).join(", ")}); coordinator CPU ${r.cpu.pctOfCore.coordinator!.toFixed(0)}% of a core`);
     return r;
   });
 }
@@ -157,6 +197,8 @@ export interface ScalingResult {
   /** Ideal single-slot time / actual. */
   speedup: number;
   efficiency: number;
+  cpu: CpuFigures;
+  writes: Record<string, number>;
 }
 
 export async function scalingScenario(ctx: Ctx, o: { slots: number; tasks: number; taskMs: number; features: number }): Promise<ScalingResult> {
@@ -167,12 +209,17 @@ export async function scalingScenario(ctx: Ctx, o: { slots: number; tasks: numbe
     const per = Math.ceil(o.tasks / o.features);
     const fs = Array.from({ length: o.features }, (_, i) => makeFeature(`sc-${pad(i + 1, 2)}`, per, { maxParallel: per, instructions: String(o.taskMs) }));
     const tasks = per * o.features;
+    const writes = await s.writes();
+    const meter = s.cpu();
     const t0 = wall();
     await run(ctx, s, `${tasks} sleep tasks`, fs, 300_000);
-    const end = Math.max(...fs.flatMap((f) => [...s.observer.features.get(f.id)!.completed.values()]));
-    const actualMs = end - t0;
+    const cpu = cpuFigures(meter.stop(), tasks);
+    const actualMs = maxOf(fs.flatMap((f) => [...s.observer.features.get(f.id)!.completed.values()])) - t0;
     const ideal = idealMs(tasks, o.taskMs, o.slots);
-    const r = { slots: o.slots, tasks, taskMs: o.taskMs, idealMs: ideal, actualMs, speedup: speedup(idealMs(tasks, o.taskMs, 1), actualMs), efficiency: efficiency(ideal, actualMs) };
+    const r: ScalingResult = {
+      slots: o.slots, tasks, taskMs: o.taskMs, idealMs: ideal, actualMs, speedup: speedup(idealMs(tasks, o.taskMs, 1), actualMs), efficiency: efficiency(ideal, actualMs),
+      cpu, writes: await writes.stop(tasks),
+    };
     ctx.say(`  ${name}: ${(actualMs / 1000).toFixed(2)} s for ideal ${(ideal / 1000).toFixed(2)} s: efficiency ${r.efficiency.toFixed(3)}`);
     return r;
   });
@@ -199,6 +246,9 @@ export interface StateResult {
   drainPerSecond: number;
   /** From spawning the drain workers to the last feature.completed (includes their start-up), ms. */
   drainFromSpawnMs: number;
+  /** CPU per feature while submitting (until all held) and per task while draining. */
+  cpuSubmit: CpuFigures;
+  cpuDrain: CpuFigures;
 }
 
 export async function stateScenario(ctx: Ctx, o: { features: number; drainWorkers: number; drainConcurrency: number }): Promise<StateResult> {
@@ -209,12 +259,14 @@ export async function stateScenario(ctx: Ctx, o: { features: number; drainWorker
     const [warmWorker] = await s.addWorkers([{ role: "warm", concurrency: 1 }]);
     await warmUp(ctx, s, makeFeature("warm", 20, { role: "warm", maxParallel: 20 }));
     await ctx.world.stop([warmWorker!]);
+    s.workers.length = 0;
     const w = String(o.features).length;
     const fs = Array.from({ length: o.features }, (_, i) => makeFeature(`h${pad(i + 1, w)}`, 1, { role: HELD }));
     const ids = fs.map((f) => f.id);
     ctx.say(`  state: warmed up; submitting ${o.features} features, each one task for a role with no worker`);
     const obs = s.observer;
     const g = obs.group(ids);
+    const submitMeter = s.cpu();
     const t0 = wall();
     await s.submit(fs);
     const publishMs = wall() - t0;
@@ -224,19 +276,20 @@ export async function stateScenario(ctx: Ctx, o: { features: number; drainWorker
       progress: () => `${g.accepted}/${g.size} accepted, ${g.held}/${g.size} tasks queued`,
       onTick: (line) => ctx.say(`  … state: ${line}`),
     });
+    const cpuSubmit = cpuFigures(submitMeter.stop(), o.features);
     const mem = memoryOf(pid);
-    const accepted = ids.map((id) => obs.features.get(id)!.accepted!);
-    const dispatched = ids.map((id) => obs.features.get(id)!.dispatched.values().next().value!);
-    const acceptMs = Math.max(...accepted) - t0;
-    const heldMs = Math.max(...dispatched) - t0;
+    const evs = ids.map((id) => obs.features.get(id)!);
+    const acceptMs = maxOf(evs.map((e) => e.accepted!)) - t0;
+    const heldMs = maxOf(evs.flatMap((e) => [...e.dispatched.values()])) - t0;
     ctx.say(`  state: ${o.features} held; ${perSecond(o.features, acceptMs).toFixed(0)} accepted/s; coordinator RSS ${mem?.rssMiB.toFixed(0)} MiB; draining with ${o.drainWorkers} worker(s) × ${o.drainConcurrency}`);
     const spawned = wall();
     await s.addWorkers(Array.from({ length: o.drainWorkers }, () => ({ role: HELD, concurrency: o.drainConcurrency })));
+    const drainMeter = s.cpu();
     await untilCompleted(ctx, s, "drain", g, 600_000);
-    const evs = ids.map((id) => obs.features.get(id)!);
-    const firstStart = Math.min(...evs.flatMap((e) => [...e.started.values()]));
-    const lastDone = Math.max(...evs.flatMap((e) => [...e.completed.values()]));
-    const lastEnd = Math.max(...evs.map((e) => e.terminal!.at));
+    const cpuDrain = cpuFigures(drainMeter.stop(), o.features);
+    const firstStart = minOf(evs.flatMap((e) => [...e.started.values()]));
+    const lastDone = maxOf(evs.flatMap((e) => [...e.completed.values()]));
+    const lastEnd = maxOf(evs.map((e) => e.terminal!.at));
     const drainMs = lastDone - firstStart;
     const r: StateResult = {
       features: o.features,
@@ -245,6 +298,7 @@ export async function stateScenario(ctx: Ctx, o: { features: number; drainWorker
       rssAtReadyMiB: rssAtReady, rssHeldMiB: mem?.rssMiB ?? null, peakHeldMiB: mem?.peakMiB ?? null, rssDrainedMiB: memoryOf(pid)?.rssMiB ?? null,
       drainWorkers: o.drainWorkers, drainConcurrency: o.drainConcurrency,
       drainMs, drainPerSecond: perSecond(o.features, drainMs), drainFromSpawnMs: lastEnd - spawned,
+      cpuSubmit, cpuDrain,
     };
     ctx.say(`  state: drained in ${(drainMs / 1000).toFixed(2)} s (${r.drainPerSecond.toFixed(0)} tasks/s)`);
     return r;

@@ -12,6 +12,7 @@ import { ConfigFile } from "../shared/config.ts";
 import { encode } from "../shared/codec.ts";
 import { names, type Names } from "../shared/subjects.ts";
 import { Supervisor, type Slot } from "../scripts/chaos/processes.ts";
+import { cpuMeter, type CpuUse } from "./cpu.ts";
 import { ScenarioObserver } from "./observer.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -92,7 +93,8 @@ export class World {
     slot.start();
     await this.sup.waitReady(["nats"], 20_000);
     this.exits.length = 0;
-    this.nc = await connect({ servers: this.natsUrl, name: "baton-bench" });
+    // No async stack traces, like Baton's own connections (shared/nats.ts): the floor is then like for like.
+    this.nc = await connect({ servers: this.natsUrl, name: "baton-bench", noAsyncTraces: true });
     this.js = jetstream(this.nc);
   }
 
@@ -213,6 +215,35 @@ export class Stack {
       }
     };
     await Promise.all(Array.from({ length: Math.min(window, features.length) }, lane));
+  }
+
+  /** Measures the CPU of this stack's coordinator, its workers and nats-server (and the bench process itself). */
+  cpu(): { stop(): CpuUse } {
+    const pid = (s: Slot) => (s.current ? [s.current.pid] : []);
+    return cpuMeter({ coordinator: pid(this.coordinator), workers: this.workers.flatMap(pid), nats: pid(this.world.sup.get("nats")) });
+  }
+
+  /**
+   * Counts the messages written to each of its streams and buckets from now until `stop()` (last sequence
+   * deltas), per `units` of work: how many NATS writes a task or step costs, by kind.
+   */
+  async writes(): Promise<{ stop(units: number): Promise<Record<string, number>> }> {
+    const jsm = await jetstreamManager(this.world.nc);
+    const b = this.n.buckets;
+    const st = this.n.streams;
+    const names: Record<string, string> = {
+      "tasks (dispatches)": st.tasks, "results (worker messages)": st.results, "events (status events)": st.events,
+      "KV features (snapshot writes)": `KV_${b.features}`, "KV workers (heartbeats)": `KV_${b.workers}`,
+    };
+    const read = async () =>
+      Object.fromEntries(await Promise.all(Object.entries(names).map(async ([k, name]) => [k, (await jsm.streams.info(name).catch(() => null))?.state.last_seq ?? 0] as const)));
+    const start = await read();
+    return {
+      async stop(units) {
+        const end = await read();
+        return Object.fromEntries(Object.keys(names).map((k) => [k, (end[k]! - start[k]!) / units]));
+      },
+    };
   }
 
   /** Stops its processes and observer, then deletes its streams and KV buckets so that later scenarios start clean. */
