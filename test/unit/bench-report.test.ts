@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { judge, renderReport, type Results } from "../../bench/report.ts";
+import { makeFeature } from "../../bench/scenarios.ts";
+import { summarize } from "../../bench/stats.ts";
+import { checkFeatureRequest } from "../../shared/protocol/index.ts";
+import { sleepDuration } from "../../services/worker/builtin.ts";
+
+const s = (x: number) => summarize([x]);
+const cpu = { wallMs: 1000, perUnitMs: { coordinator: 1 }, pctOfCore: { coordinator: 50 } };
+
+function results(o: { stepMs?: number; pubUs?: number; casUs?: number; baton?: number; bull?: number; eff4?: number; eff8?: number; held?: number; rss?: number }): Results {
+  return {
+    startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "", durationSeconds: 1, mode: "full", only: null,
+    sizes: {
+      chainSteps: 200, throughputTasks: 2000, throughputFeatures: 20, throughputWorkers: [1], concurrency: 8, scalingTasks: 400, scalingTaskMs: 50,
+      scalingFeatures: 8, scalingSlots: [4, 8], stateFeatures: 10_000, drainWorkers: 2, drainConcurrency: 8, floorSamples: 10, rounds: 1,
+    },
+    machine: { host: "h", cpuModel: "cpu", cores: 2, memoryGiB: 1, os: "linux", loadAtStart: [0, 0, 0], node: "v20", natsServer: "2.9", redisServer: "7", commit: "abc", uncommittedRuntime: [], packages: {} },
+    ...(o.pubUs !== undefined ? { floor: { payloadBytes: 256, requestReply: s(200), jsPublish: s(o.pubUs), kvCas: s(o.casUs ?? o.pubUs) } } : {}),
+    ...(o.stepMs !== undefined
+      ? {
+          step: {
+            steps: 200, rounds: 1, step: s(o.stepMs), perStepTotal: s(o.stepMs),
+            segments: { workerSide: s(1), coordinatorApply: s(1), completedToNextDispatched: s(0.1) }, snapshotBytes: 1000, cpu, writes: { events: 3 },
+          },
+        }
+      : {}),
+    throughput: o.baton !== undefined ? [{ workers: 1, concurrency: 8, tasks: 2000, features: 20, rounds: 1, tasksPerSecond: s(o.baton), latency: s(5), cpu, writes: {} }] : [],
+    scaling: [
+      ...(o.eff4 !== undefined ? [{ slots: 4, tasks: 400, taskMs: 50, idealMs: 5000, actualMs: 5000 / o.eff4, speedup: 4 * o.eff4, efficiency: o.eff4, cpu, writes: {} }] : []),
+      ...(o.eff8 !== undefined ? [{ slots: 8, tasks: 400, taskMs: 50, idealMs: 2500, actualMs: 2500 / o.eff8, speedup: 8 * o.eff8, efficiency: o.eff8, cpu, writes: {} }] : []),
+    ],
+    ...(o.held !== undefined
+      ? {
+          state: {
+            features: o.held, publishMs: 1, publishPerSecond: 1, acceptMs: 1, acceptedPerSecond: 1, heldMs: 1, rssAtReadyMiB: 100, rssHeldMiB: o.rss ?? 100, peakHeldMiB: o.rss ?? 100,
+            rssDrainedMiB: 100, drainWorkers: 2, drainConcurrency: 8, drainMs: 1, drainPerSecond: 1, drainFromSpawnMs: 1, cpuSubmit: cpu, cpuDrain: cpu,
+          },
+        }
+      : {}),
+    peer: { throughput: o.bull !== undefined ? [{ workers: 1, concurrency: 8, jobs: 2000, rounds: 1, jobsPerSecond: s(o.bull), cpu }] : [] },
+    errors: [],
+    targets: [],
+  };
+}
+
+const metOf = (r: Results, prefix: string) => judge(r).find((t) => t.target.startsWith(prefix))?.met;
+
+describe("bench targets", () => {
+  it("step overhead: ≤ 1 ms, and ≤ 4 × each floor of the same run", () => {
+    expect(metOf(results({ stepMs: 0.9, pubUs: 300, casUs: 250 }), "step overhead p50 ≤ 1 ms")).toBe(true);
+    expect(metOf(results({ stepMs: 1.1, pubUs: 300 }), "step overhead p50 ≤ 1 ms")).toBe(false);
+    expect(metOf(results({ stepMs: 0.9, pubUs: 300, casUs: 200 }), "step p50 ≤ 4 × JetStream publish")).toBe(true);
+    expect(metOf(results({ stepMs: 0.9, pubUs: 300, casUs: 200 }), "step p50 ≤ 4 × KV CAS")).toBe(false);
+    expect(metOf(results({ stepMs: 0.9 }), "step p50 ≤ 4 × KV CAS")).toBeNull();
+  });
+
+  it("throughput is judged against BullMQ with the same workers, and not at all without it", () => {
+    expect(metOf(results({ baton: 5000, bull: 4000 }), "throughput")).toBe(true);
+    expect(metOf(results({ baton: 1000, bull: 4000 }), "throughput")).toBe(false);
+    expect(metOf(results({ baton: 1000 }), "throughput")).toBeNull();
+  });
+
+  it("scaling: 0.9 at 4 slots, 0.8 at 8; exactly the goal is met", () => {
+    expect(metOf(results({ eff4: 0.9, eff8: 0.8 }), "scaling efficiency ≥ 0.9 at 4")).toBe(true);
+    expect(metOf(results({ eff4: 0.899, eff8: 0.79 }), "scaling efficiency ≥ 0.9 at 4")).toBe(false);
+    expect(metOf(results({ eff4: 0.899, eff8: 0.79 }), "scaling efficiency ≥ 0.8 at 8")).toBe(false);
+    expect(metOf(results({}), "scaling efficiency ≥ 0.8 at 8")).toBeNull();
+  });
+
+  it("held features: judged only with 10,000 of them, against 512 MiB", () => {
+    expect(metOf(results({ held: 10_000, rss: 300 }), "10,000 held")).toBe(true);
+    expect(metOf(results({ held: 10_000, rss: 600 }), "10,000 held")).toBe(false);
+    expect(metOf(results({ held: 1000, rss: 100 }), "10,000 held")).toBeNull();
+  });
+
+  it("the report names every missed target as missed", () => {
+    const r = results({ stepMs: 5, pubUs: 100, baton: 1000, bull: 4000, eff4: 0.95, eff8: 0.85, held: 10_000, rss: 200 });
+    r.targets = judge(r);
+    const md = renderReport(r);
+    expect(md.match(/\*\*missed\*\*/g)).toHaveLength(4);
+    expect(md).toContain("| scaling efficiency ≥ 0.9 at 4 slots | 0.950 | met |");
+  });
+});
+
+describe("bench features", () => {
+  const limits = { maxBytes: 256 * 1024, roles: ["bench", "held"] };
+
+  it("a chain of 200 is a valid request in which each task depends on the one before", () => {
+    const f = makeFeature("chain-1", 200, { chain: true });
+    const check = checkFeatureRequest(JSON.stringify(f), limits);
+    expect(check.ok).toBe(true);
+    expect(f.maxParallel).toBe(1);
+    expect(f.tasks[0]!.dependsOn).toBeUndefined();
+    expect(f.tasks.slice(1).every((t, i) => t.dependsOn?.[0] === f.tasks[i]!.id)).toBe(true);
+    expect(new Set(f.tasks.map((t) => t.id)).size).toBe(200);
+  });
+
+  it("independent sleep tasks carry their duration where the sleep executor reads it", () => {
+    const f = makeFeature("sc-01", 50, { maxParallel: 50, instructions: "50" });
+    expect(checkFeatureRequest(JSON.stringify(f), limits).ok).toBe(true);
+    expect(f.tasks.every((t) => !t.dependsOn && sleepDuration(t, 100) === 50)).toBe(true);
+  });
+});
