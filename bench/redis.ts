@@ -48,20 +48,20 @@ async function describe(r: Redis): Promise<{ version: string; persistence: strin
   return { version, persistence, pid };
 }
 
-/** Finds or starts Redis; returns why not when neither is possible. */
-export async function findRedis(world: World, say: (line: string) => void): Promise<RedisTarget | { skipped: string }> {
+/** Finds (on `probePort`, 6379 unless testing) or starts Redis; returns why not when neither is possible. */
+export async function findRedis(world: World, say: (line: string) => void, probePort = 6379): Promise<RedisTarget | { skipped: string }> {
   try {
-    const r = await ping("127.0.0.1", 6379);
+    const r = await ping("127.0.0.1", probePort);
     const d = await describe(r);
     r.disconnect();
-    say(`  peer: using the Redis ${d.version} that answers on 127.0.0.1:6379 (${d.persistence}); queues get a unique prefix and are removed after`);
-    return { host: "127.0.0.1", port: 6379, ownServer: false, ...d };
+    say(`  peer: using the Redis ${d.version} that answers on 127.0.0.1:${probePort} (${d.persistence}); queues get a unique prefix and are removed after`);
+    return { host: "127.0.0.1", port: probePort, ownServer: false, ...d };
   } catch {
     // nothing answers there: start our own
   }
   const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
-    return { skipped: `no Redis answers on 127.0.0.1:6379 and redis-server is not installed; install it with: ${REDIS_INSTALL_HINT}` };
+    return { skipped: `no Redis answers on 127.0.0.1:${probePort} and redis-server is not installed; install it with: ${REDIS_INSTALL_HINT}` };
   }
   const port = await freePort();
   await world.spawn({
