@@ -23,6 +23,7 @@ export interface ApplyOptions {
 }
 
 const MAX_CAS_TRIES = 50;
+const TERMINAL = new Set<FeatureStateValue>(["completed", "failed", "cancelled", "rejected"]);
 
 /** Places where a test may crash the process on purpose (BATON_FAULTS; see docs/reliability.md). */
 export type FaultPoint = (typeof FAULT_POINTS)[number];
@@ -49,6 +50,8 @@ interface Cached {
 export class FeatureLoop {
   /** Per-feature FIFO so one process never races itself; other processes are handled by CAS. */
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Features seen finished with an empty outbox: rescans skip them. */
+  private readonly finished = new Set<string>();
   /** Per feature, the batch of events waiting for the running apply to finish. */
   private readonly batches = new Map<string, { events: FeatureEvent[]; result: Promise<ApplyResult> }>();
   /** Hot cache (LRU by insertion order). The KV revision is the truth: a CAS conflict drops the entry. */
@@ -222,14 +225,19 @@ export class FeatureLoop {
     let flushed = 0;
     const keys = await this.store.keys();
     for (const id of keys) {
+      if (this.finished.has(id)) continue;
       const cur = await this.store.load(id);
       if (!cur) continue;
       const { context, state } = view(cur.stored);
-      if (context.outbox.length) {
+      const mine = this.cache.get(id);
+      if (context.outbox.length && mine?.revision !== cur.revision) {
+        // Left by a coordinator that died (entries this process published itself are cleared by its own timer).
         await this.apply(id, []);
         flushed++;
       } else {
         this.onApplied(id, context, state);
+        // A finished feature with nothing left to publish never needs another visit.
+        if (!context.outbox.length && TERMINAL.has(state)) this.finished.add(id);
       }
     }
     return { scanned: keys.length, flushed };
