@@ -172,6 +172,9 @@ export async function peerThroughput(ctx: PeerCtx, o: { workers: number; concurr
     let done = 10 * o.workers * o.concurrency;
     await q.queue.addBulk(Array.from({ length: done }, (_, i) => ({ name: "warm", data: { i } })));
     await q.untilCompleted(done, "warm-up", 60_000);
+    // One unmeasured full-size round, as for Baton.
+    await q.queue.addBulk(Array.from({ length: o.jobs }, (_, i) => ({ name: "warm", data: { i } })));
+    await q.untilCompleted((done += o.jobs), `${o.jobs} jobs (warm-up round)`, 300_000);
     const rates: number[] = [];
     const meter = q.cpu();
     for (let r = 1; r <= o.rounds; r++) {
