@@ -48,10 +48,8 @@ interface Waiter {
 
 export class ScenarioObserver {
   readonly features = new Map<string, FeatureEvents>();
-  readonly counts = new Map<string, number>();
   /** Unexpected events (failures, rejections), kept for the report: "<featureId> <kind> <detail>". */
   readonly problems: string[] = [];
-  events = 0;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private waiters: Waiter[] = [];
@@ -101,18 +99,12 @@ export class ScenarioObserver {
     return g;
   }
 
-  count(kind: string): number {
-    return this.counts.get(kind) ?? 0;
-  }
-
   private take(subject: string, data: Uint8Array, storedMs: number): void {
-    this.events++;
     // <prefix>.status.<featureId>.<kind…>: the feature id and kind are in the subject; only task events need the body.
     const rest = subject.slice(this.statusPrefix.length);
     const dot = rest.indexOf(".");
     const featureId = rest.slice(0, dot);
     const kind = rest.slice(dot + 1);
-    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
     const f = this.feature(featureId);
     const g = this.groups.get(featureId);
     if (kind === "feature.accepted" && f.accepted === undefined) {
