@@ -5,6 +5,7 @@ import { connectNats } from "../../shared/nats.ts";
 import { isToken, names } from "../../shared/subjects.ts";
 import { status, workers } from "./commands/status.ts";
 import { control } from "./commands/control.ts";
+import { ls } from "./commands/ls.ts";
 import { submit } from "./commands/submit.ts";
 import { up } from "./commands/up.ts";
 import { watchFeature } from "./commands/watch.ts";
@@ -20,6 +21,7 @@ usage:
                                                submit a feature request (JSON or YAML); prints its id
   baton watch ID                               replay a feature's history and follow it until it ends
   baton status ID [--json]                     a feature's current state, tasks and timings
+  baton ls [--all] [--json]                    features, newest first, with state and progress
   baton workers [--json]                       live workers (from heartbeats)
   baton cancel|pause|resume ID [--reason TEXT] control a running feature
 
@@ -43,6 +45,7 @@ async function main(): Promise<number> {
       timeout: { type: "string", default: "30" },
       "log-dir": { type: "string" },
       reason: { type: "string" },
+      all: { type: "boolean", default: false },
     },
   });
   const cfg = loadConfig({ file: values.config });
@@ -73,12 +76,14 @@ async function main(): Promise<number> {
     }
     case "watch":
     case "status":
+    case "ls":
     case "workers": {
-      const id = cmd === "workers" ? "" : needId();
+      const id = cmd === "workers" || cmd === "ls" ? "" : needId();
       const nc = await connectNats({ url: cfg.natsUrl, name: `baton-${cmd}`, persistent: cmd === "watch" });
       try {
         if (cmd === "watch") return (await watchFeature(nc, n, id)).code;
         if (cmd === "status") return await status(nc, n, id, values.json);
+        if (cmd === "ls") return await ls(nc, n, { all: values.all, json: values.json });
         return await workers(nc, n, values.json);
       } finally {
         await nc.close();

@@ -130,6 +130,11 @@ describe("e2e: diamond DAG over real processes", () => {
     const v = JSON.parse(json.output());
     expect(v.tasks.map((t: { state: string }) => t.state)).toEqual(["completed", "completed"]);
 
+    const list = baton(["ls"], env);
+    expect(await list.exited).toBe(0);
+    expect(list.output()).toMatch(/cli-e2e\s+completed\s+2\/2/);
+    expect(list.output()).toMatch(/diamond-e2e\s+completed\s+6\/6/);
+
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ title: "", tasks: [{ id: "x", role: "backend", title: "X", dependsOn: ["x"] }, { id: "y", role: "qa", title: "Y", dependsOn: ["z"] }] }));
     const rej = baton(["submit", bad], env);
