@@ -1,6 +1,7 @@
 // Feature snapshots in KV, written only with compare-and-swap on the entry's revision.
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import { z } from "zod";
 import { isCasConflict, kvKeys } from "../../shared/nats.ts";
 import type { StoredFeature } from "./actor.ts";
 
@@ -8,6 +9,12 @@ export interface Loaded {
   stored: StoredFeature;
   revision: number;
 }
+
+/** A shallow check of what KV holds (the snapshot itself is the machine's own output). */
+const StoredShape = z.looseObject({
+  v: z.literal(1),
+  snapshot: z.looseObject({ value: z.string(), context: z.looseObject({ featureId: z.string(), tasks: z.record(z.string(), z.unknown()) }) }),
+});
 
 export class FeatureStore {
   /** `jsm` lists keys from the bucket's stream (kv.keys() can hang while keys are being written). */
@@ -21,7 +28,12 @@ export class FeatureStore {
   async load(featureId: string): Promise<Loaded | null> {
     const e = await this.kv.get(featureId);
     if (!e || e.operation !== "PUT" || e.length === 0) return null;
-    return { stored: e.json<StoredFeature>(), revision: e.revision };
+    const r = StoredShape.safeParse(e.json());
+    if (!r.success) {
+      // Not written by this version of Baton (or damaged): refuse to act on it rather than guess.
+      throw new Error(`feature ${featureId}: stored snapshot (revision ${e.revision}) is not one this coordinator can read: ${r.error.issues[0]?.message ?? "invalid"}`);
+    }
+    return { stored: r.data as unknown as StoredFeature, revision: e.revision };
   }
 
   /** Creates the entry; null if it already exists (someone else created it). */

@@ -3,9 +3,21 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { emptyView, foldEvent, type FeatureView } from "../../../shared/feature-view.ts";
 import { featureHistory } from "../../../shared/history.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { z } from "zod";
 import { kvKeys, openKv } from "../../../shared/nats.ts";
 import type { Names } from "../../../shared/subjects.ts";
 import { dim, renderStatus } from "../render.ts";
+
+/** A heartbeat as the CLI reads it (workers write more fields; unknown ones are kept). */
+const WorkerBeatShape = z.looseObject({
+  workerId: z.string(),
+  role: z.string(),
+  pid: z.number().optional(),
+  host: z.string().optional(),
+  slots: z.number().optional(),
+  busy: z.number().optional(),
+  at: z.string().optional(),
+});
 
 export interface WorkerBeat {
   workerId: string;
@@ -32,7 +44,8 @@ export async function liveWorkers(nc: NatsConnection, n: Names): Promise<WorkerB
     const e = await kv.get(k);
     if (e && e.operation === "PUT" && e.length) {
       try {
-        out.push(e.json<WorkerBeat>());
+        const beat = WorkerBeatShape.safeParse(e.json());
+        if (beat.success) out.push(beat.data);
       } catch {
         /* a malformed heartbeat is not a live worker */
       }
