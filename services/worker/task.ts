@@ -89,7 +89,7 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
           if (!ok) log.warn("task_started could not be published; running the task anyway");
         }));
       const startedTimer = setTimeout(() => void sendStarted(), d.settings.startedDelayMs);
-      log.info({ executor: d.executor.describe }, "task started");
+      log.debug({ executor: d.executor.describe }, "task started");
       try {
         out = await runExecutor(task, d.executor, d, ref, delivery, hooks.signal, log, sendStarted);
       } finally {
