@@ -231,7 +231,9 @@ export class FeatureLoop {
       const { context, state } = view(cur.stored);
       const mine = this.cache.get(id);
       if (context.outbox.length && mine?.revision !== cur.revision) {
-        // Left by a coordinator that died (entries this process published itself are cleared by its own timer).
+        // Left by a coordinator that died (entries this process published itself are cleared by its own
+        // timer). Our cached copy, if any, is older than KV: drop it so the apply works on what KV holds.
+        this.cache.delete(id);
         await this.apply(id, []);
         flushed++;
       } else {
