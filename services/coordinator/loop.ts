@@ -186,9 +186,13 @@ export class FeatureLoop {
     }
   }
 
-  /** If no other event writes the feature soon, write once just to clear its published outbox. */
+  /**
+   * If no other event writes the feature for `clearDelayMs`, write once just to clear its published
+   * outbox. Re-armed by every apply, so a busy feature never pays for a clear-only write.
+   */
   private scheduleClear(featureId: string): void {
-    if (this.clearTimers.has(featureId)) return;
+    const old = this.clearTimers.get(featureId);
+    if (old) clearTimeout(old);
     const t = setTimeout(() => {
       this.clearTimers.delete(featureId);
       if (!this.cache.get(featureId)?.published.length) return;
