@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
-  ControlMessage, ExecutorOutput, FeatureRequest, Json, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted,
+  BoundedHandoff, ControlMessage, ExecutorOutput, MAX_HANDOFF_BYTES, FeatureRequest, Json, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted,
 } from "../shared/protocol/index.ts";
 import { ConfigFile } from "../shared/config.ts";
 
@@ -56,6 +56,8 @@ function refinementOverride(ctx: { zodSchema: unknown; jsonSchema: Record<string
     ctx.jsonSchema.description = "absolute path of the workspace on the workers' file system";
   } else if (ctx.zodSchema === Json) {
     ctx.jsonSchema.description = "any JSON value";
+  } else if (ctx.zodSchema === BoundedHandoff) {
+    ctx.jsonSchema.description = `any JSON value of at most ${MAX_HANDOFF_BYTES} bytes (as JSON)`;
   }
 }
 

@@ -28,10 +28,19 @@ export const TaskAssigned = z.object({
 });
 export type TaskAssigned = z.infer<typeof TaskAssigned>;
 
+/** Largest handoff a task may produce (its JSON); handoffs are kept in the feature's state. */
+export const MAX_HANDOFF_BYTES = 64 * 1024;
+
+/** A handoff document: any JSON up to MAX_HANDOFF_BYTES. */
+export const BoundedHandoff = Json.refine(
+  (v) => v === undefined || Buffer.byteLength(JSON.stringify(v)) <= MAX_HANDOFF_BYTES,
+  { message: `handoff is larger than ${MAX_HANDOFF_BYTES} bytes of JSON; put large artifacts in the workspace and hand off their paths` },
+);
+
 /** What an executor may write to `$BATON_RESULT_FILE`. */
 export const ExecutorOutput = z.strictObject({
   summary: z.string().max(20_000).optional(),
-  handoff: Json.optional(),
+  handoff: BoundedHandoff.optional(),
 });
 export type ExecutorOutput = z.infer<typeof ExecutorOutput>;
 
@@ -76,8 +85,8 @@ export const TaskResult = z.object({
   finishedAt: Timestamp,
   exitCode: z.int().nullable().optional(),
   error: WireError.optional(),
-  summary: z.string().optional(),
-  handoff: Json.optional(),
+  summary: z.string().max(20_000).optional(),
+  handoff: BoundedHandoff.optional(),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 

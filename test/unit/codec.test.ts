@@ -101,3 +101,13 @@ describe("validate / encode / decodeText", () => {
     expect(JSON.parse(decodeText(encode(v)))).toEqual(v);
   });
 });
+
+describe("handoff size limit", () => {
+  it("accepts a handoff up to 64 KiB of JSON and rejects a larger one with a clear message", async () => {
+    const { ExecutorOutput, MAX_HANDOFF_BYTES } = await import("../../shared/protocol/index.ts");
+    expect(ExecutorOutput.safeParse({ handoff: { text: "x".repeat(MAX_HANDOFF_BYTES - 20) } }).success).toBe(true);
+    const r = ExecutorOutput.safeParse({ handoff: { text: "x".repeat(MAX_HANDOFF_BYTES) } });
+    expect(r.success).toBe(false);
+    expect(r.success ? "" : r.error.issues[0]!.message).toMatch(/handoff is larger than 65536 bytes/);
+  });
+});
