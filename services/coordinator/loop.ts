@@ -29,8 +29,10 @@ const TERMINAL = new Set<FeatureStateValue>(["completed", "failed", "cancelled",
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 export interface LoopHooks {
-  /** Features kept in the hot cache (default 20,000). */
+  /** Features kept in the hot cache (default 20,000) … */
   cacheSize?: number;
+  /** … and at most this many bytes of encoded snapshots (default 256 MiB). */
+  cacheMaxBytes?: number;
   /** Delay before a write whose only purpose is to clear a published outbox (default 50 ms). */
   clearDelayMs?: number;
   /** Called with the feature's latest context after every apply (e.g. to arm its deadline timer). */
@@ -45,6 +47,8 @@ interface Cached {
   revision: number;
   /** Published but still in the stored outbox; removed by the next write (or a debounced one). */
   published: string[];
+  /** Encoded size, for the cache's byte bound. */
+  bytes?: number;
 }
 
 export class FeatureLoop {
@@ -61,6 +65,8 @@ export class FeatureLoop {
   private readonly fault: (point: FaultPoint) => void;
   private readonly faultsEnabled: boolean;
   private readonly cacheSize: number;
+  private readonly cacheMaxBytes: number;
+  private cacheBytes = 0;
   private readonly clearDelayMs: number;
 
   constructor(
@@ -74,6 +80,7 @@ export class FeatureLoop {
     this.fault = hooks.fault ?? (() => {});
     this.faultsEnabled = hooks.fault !== undefined;
     this.cacheSize = hooks.cacheSize ?? 20_000;
+    this.cacheMaxBytes = hooks.cacheMaxBytes ?? 256 * 1024 * 1024;
     this.clearDelayMs = hooks.clearDelayMs ?? 50;
   }
 
@@ -135,7 +142,7 @@ export class FeatureLoop {
         const rev = cur ? await this.store.update(featureId, r.stored, cur.revision) : await this.store.create(featureId, r.stored);
         if (rev === null) {
           this.log.debug({ featureId, try: i }, "snapshot write lost compare-and-swap; reloading");
-          this.cache.delete(featureId);
+          this.forget(featureId);
           useCache = false;
           await backoff(i);
           continue;
@@ -177,13 +184,24 @@ export class FeatureLoop {
     if (outbox.length) this.scheduleClear(featureId);
   }
 
+  /** Keeps `c` as the newest entry; evicts the oldest while over the entry or byte bound. */
   private remember(featureId: string, c: Cached): void {
-    this.cache.delete(featureId);
+    this.forget(featureId);
+    c.bytes = this.store.sizeOf(c.stored);
     this.cache.set(featureId, c);
-    if (this.cache.size > this.cacheSize) {
+    this.cacheBytes += c.bytes;
+    while (this.cache.size > this.cacheSize || (this.cacheBytes > this.cacheMaxBytes && this.cache.size > 1)) {
       const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+      if (oldest === undefined) break;
+      this.forget(oldest);
     }
+  }
+
+  private forget(featureId: string): void {
+    const old = this.cache.get(featureId);
+    if (!old) return;
+    this.cacheBytes -= old.bytes ?? 0;
+    this.cache.delete(featureId);
   }
 
   /**
@@ -237,7 +255,7 @@ export class FeatureLoop {
       if (context.outbox.length && mine?.revision !== cur.revision) {
         // Left by a coordinator that died (entries this process published itself are cleared by its own
         // timer). Our cached copy, if any, is older than KV: drop it so the apply works on what KV holds.
-        this.cache.delete(id);
+        this.forget(id);
         await this.apply(id, []);
         flushed++;
       } else {

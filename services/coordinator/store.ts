@@ -17,6 +17,9 @@ const StoredShape = z.looseObject({
 });
 
 export class FeatureStore {
+  /** Encoded size of every snapshot this store read or wrote, for byte-bounded caches. */
+  private readonly sizes = new WeakMap<object, number>();
+
   /** `jsm` lists keys from the bucket's stream (kv.keys() can hang while keys are being written). */
   constructor(
     readonly kv: KV,
@@ -33,13 +36,22 @@ export class FeatureStore {
       // Not written by this version of Baton (or damaged): refuse to act on it rather than guess.
       throw new Error(`feature ${featureId}: stored snapshot (revision ${e.revision}) is not one this coordinator can read: ${r.error.issues[0]?.message ?? "invalid"}`);
     }
-    return { stored: r.data as unknown as StoredFeature, revision: e.revision };
+    const stored = r.data as unknown as StoredFeature;
+    this.sizes.set(stored, e.length);
+    return { stored, revision: e.revision };
+  }
+
+  /** Bytes of `stored` as last read or written here (0 when unknown). */
+  sizeOf(stored: StoredFeature): number {
+    return this.sizes.get(stored) ?? 0;
   }
 
   /** Creates the entry; null if it already exists (someone else created it). */
   async create(featureId: string, stored: StoredFeature): Promise<number | null> {
     try {
-      return await this.kv.create(featureId, JSON.stringify(stored));
+      const data = JSON.stringify(stored);
+      this.sizes.set(stored, data.length);
+      return await this.kv.create(featureId, data);
     } catch (e) {
       if (isCasConflict(e)) return null;
       throw e;
@@ -49,7 +61,9 @@ export class FeatureStore {
   /** Replaces the entry if it is still at `revision`; null if another writer got there first. */
   async update(featureId: string, stored: StoredFeature, revision: number): Promise<number | null> {
     try {
-      return await this.kv.update(featureId, JSON.stringify(stored), revision);
+      const data = JSON.stringify(stored);
+      this.sizes.set(stored, data.length);
+      return await this.kv.update(featureId, data, revision);
     } catch (e) {
       if (isCasConflict(e)) return null;
       throw e;

@@ -191,6 +191,39 @@ describe("several coordinators", () => {
   });
 });
 
+describe("the coordinator's snapshot cache", () => {
+  it("stays within its byte bound by evicting, and features still complete correctly", async () => {
+    const env = await testEnv(server.url);
+    const topo = await ensureTopology(env.nc, env.n);
+    const store = new FeatureStore(topo.features, topo.jsm, env.n.buckets.features);
+    // 1 byte: every apply evicts every other feature, so each event starts from a KV load.
+    const loop = new FeatureLoop(store, env.js, env.n, silentLogger, { cacheMaxBytes: 1 });
+    try {
+      const at = () => new Date().toISOString();
+      const ids = ["cb1", "cb2", "cb3"];
+      for (const id of ids) {
+        await loop.apply(id, [{ type: "feature.submit", at: at(), request: { id, title: id, maxParallel: 2, tasks: [{ id: "a", role: "backend", title: "a" }, { id: "b", role: "backend", title: "b" }] } }], { create: true });
+      }
+      for (const t of ["a", "b"]) {
+        for (const id of ids) {
+          await loop.apply(id, [{
+            type: "task.result", at: at(),
+            msg: { type: "baton.v1.task_result", featureId: id, taskId: t, attempt: 1, role: "backend", workerId: "w", outcome: "completed", startedAt: at(), finishedAt: at() },
+          }]);
+        }
+      }
+      for (const id of ids) {
+        const events = await eventsOf(env, id);
+        expect(events.filter((e) => e.kind === "feature.completed"), id).toHaveLength(1);
+        expect(events.filter((e) => e.kind === "task.completed"), id).toHaveLength(2);
+      }
+    } finally {
+      await loop.settle();
+      await env.close();
+    }
+  });
+});
+
 describe("timers and control", () => {
   it("a task deadline is data: it fires after the coordinator that armed it was killed and another started", async () => {
     const env = await testEnv(server.url);
