@@ -2,7 +2,6 @@
 // (tracked by the chaos run's Supervisor, so cleanup signals exactly those). A Stack is one scenario's Baton:
 // a fresh prefix, one coordinator and its workers, an event observer; stopping it deletes its streams and buckets.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +10,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigFile } from "../shared/config.ts";
 import { encode } from "../shared/codec.ts";
 import { names, type Names } from "../shared/subjects.ts";
-import { Supervisor, type Slot } from "../scripts/chaos/processes.ts";
+import { freePort, Supervisor, type Slot } from "../scripts/chaos/processes.ts";
+export { freePort };
 import { cpuMeter, type CpuUse } from "./cpu.ts";
 import { ScenarioObserver } from "./observer.ts";
 
@@ -19,20 +19,6 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BATON_BIN = join(ROOT, "bin", "baton.mjs");
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5000;
-
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const srv = createServer();
-      srv.once("error", rej);
-      srv.listen(0, "127.0.0.1", () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => res(p));
-      });
-    });
-    if (port !== 4222 && port !== 6379) return port; // never the system NATS or Redis ports
-  }
-}
 
 /** VmRSS and VmHWM (peak) of a process in MiB, from /proc/<pid>/status; undefined when unreadable. */
 export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } | undefined {

@@ -4,7 +4,6 @@
 // exactly once. Exit code: 0 all good, 1 a problem was found (the reasons are printed), 2 the run itself failed,
 // 130 interrupted. See docs/reliability.md for what each figure means.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -15,7 +14,7 @@ import { analyze, type KillRecord, type Submission } from "./chaos/analyze.ts";
 import { readLedger, runningUnder } from "./chaos/ledger.ts";
 import { EventObserver } from "./chaos/observer.ts";
 import { coordinatorSlots, makePlan, workerSlots, type PlannedKill } from "./chaos/plan.ts";
-import { Supervisor, type Slot } from "./chaos/processes.ts";
+import { freePort, Supervisor, type Slot } from "./chaos/processes.ts";
 import { describeMachine, renderKills, renderMachine, renderTable } from "./chaos/report.ts";
 import { createWorkDir, type WorkDir } from "./chaos/workdir.ts";
 
@@ -66,20 +65,6 @@ function parseOptions(argv: string[]): Options {
     json: values.json ? resolve(values.json) : undefined,
     keep: values.keep,
   };
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const srv = createServer();
-      srv.once("error", rej);
-      srv.listen(0, "127.0.0.1", () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => res(p));
-      });
-    });
-    if (port !== 4222) return port; // never the system NATS
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));

@@ -2,6 +2,7 @@
 // going to a file, SIGKILL, restart, readiness from the log, and cleanup. It signals only its own children.
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, closeSync, openSync, readSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import type { ProcessKind } from "./plan.ts";
 
@@ -226,5 +227,20 @@ export class Supervisor {
     this.autoRestart = false;
     for (const t of this.timers) clearTimeout(t);
     for (const s of this.slots.values()) s.killNow();
+  }
+}
+
+/** A free TCP port on 127.0.0.1, never one of the well-known ports of this machine's services (NATS 4222, Redis 6379). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const srv = createServer();
+      srv.once("error", rej);
+      srv.listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => res(p));
+      });
+    });
+    if (port !== 4222 && port !== 6379) return port;
   }
 }

@@ -22,7 +22,7 @@ export interface Stepped {
  */
 export function step(featureId: string, prev: StoredFeature | null, events: readonly FeatureEvent[]): Stepped {
   const actor = prev
-    ? createActor(featureMachine, { snapshot: prev.snapshot as never, input: { featureId } })
+    ? createActor(featureMachine, { snapshot: prev.snapshot, input: { featureId } })
     : createActor(featureMachine, { input: { featureId } });
   actor.start();
   const before = actor.getSnapshot();
