@@ -1,5 +1,6 @@
-// Runs one event through the feature machine: restore from a persisted snapshot, send, persist again.
-import { createActor, type Snapshot } from "xstate";
+// Runs events through the feature machine with xstate's pure transition function: no actor is started
+// per event, and a snapshot this process already holds is used as it is (no restore, no persist copy).
+import { createActor, type ActorScope, type Snapshot, type SnapshotFrom } from "xstate";
 import { featureMachine, type FeatureEvent, type FeatureStateValue } from "./machine.ts";
 import type { FeatureContext } from "./model.ts";
 
@@ -9,36 +10,77 @@ export interface StoredFeature {
   snapshot: Snapshot<unknown>;
 }
 
+/** A feature's snapshot as the machine holds it in memory (what the coordinator's hot cache keeps). */
+export type FeatureSnapshot = SnapshotFrom<typeof featureMachine>;
+
 export interface Stepped {
-  stored: StoredFeature;
+  /** The new in-memory snapshot, to be passed to the next step. */
+  snapshot: FeatureSnapshot;
+  /** What to write to KV (built lazily: it shares the context with `snapshot`). */
+  readonly stored: StoredFeature;
   context: FeatureContext;
   state: FeatureStateValue;
   changed: boolean;
 }
 
+type Scope = ActorScope<FeatureSnapshot, FeatureEvent>;
+
 /**
- * Applies `events` in order to the feature stored as `prev` (or a new feature when null).
- * Pure and deterministic: same inputs, same output. `changed` is false when nothing moved.
+ * One inert scope for every transition. The machine's actions are all `assign` (pure, run inside the
+ * transition); nothing is spawned, emitted or deferred, so the scope's hooks are never used for real.
  */
-export function step(featureId: string, prev: StoredFeature | null, events: readonly FeatureEvent[]): Stepped {
-  const actor = prev
-    ? createActor(featureMachine, { snapshot: prev.snapshot, input: { featureId } })
-    : createActor(featureMachine, { input: { featureId } });
-  actor.start();
-  const before = actor.getSnapshot();
-  for (const e of events) actor.send(e);
-  const snap = actor.getSnapshot();
+const scope: Scope = (() => {
+  const self = createActor(featureMachine, { input: { featureId: "" } });
+  return {
+    self, id: "", sessionId: "", system: self.system,
+    defer: () => {}, emit: () => {}, logger: () => {}, stopChild: () => {}, actionExecutor: () => {},
+  } as unknown as Scope;
+})();
+
+/** The in-memory snapshot of a stored feature (what a cache miss costs: reviving the context). */
+export function restore(stored: StoredFeature): FeatureSnapshot {
+  return featureMachine.restoreSnapshot(stored.snapshot, scope) as FeatureSnapshot;
+}
+
+/** The persisted form of a snapshot, as `actor.getPersistedSnapshot()` gives it for this machine (no child actors). */
+export function persist(s: FeatureSnapshot): StoredFeature {
+  return { v: 1, snapshot: { status: s.status, output: s.output, error: s.error, value: s.value, historyValue: {}, context: s.context, children: {} } as Snapshot<unknown> };
+}
+
+function isLive(prev: StoredFeature | FeatureSnapshot): prev is FeatureSnapshot {
+  return "machine" in prev;
+}
+
+/**
+ * Applies `events` in order to the feature in `prev` (in memory or as stored; a new feature when null).
+ * Pure and deterministic: same inputs, same output; `prev` is never modified. `changed` is false when
+ * nothing moved. An action that throws throws here (the caller leaves the inbound message unacked).
+ */
+export function step(featureId: string, prev: StoredFeature | FeatureSnapshot | null, events: readonly FeatureEvent[]): Stepped {
+  const before: FeatureSnapshot = prev === null
+    ? featureMachine.getInitialSnapshot(scope, { featureId })
+    : isLive(prev) ? prev : restore(prev);
+  let snap = before;
+  for (const e of events) {
+    snap = featureMachine.transition(snap, e, scope);
+    if (snap.status === "error") throw snap.error instanceof Error ? snap.error : new Error(`feature ${featureId}: machine error: ${String(snap.error)}`);
+  }
   // Every reducer that changes anything either emits an event (seq moves), edits the outbox, or
   // moves the state; assign() always copies the context, so compare those, not references.
   const changed =
     !prev || snap.context.seq !== before.context.seq || snap.context.outbox.length !== before.context.outbox.length || snap.value !== before.value;
-  const stored: StoredFeature = { v: 1, snapshot: actor.getPersistedSnapshot() };
-  actor.stop();
-  return { stored, context: snap.context, state: snap.value as FeatureStateValue, changed };
+  let stored: StoredFeature | undefined;
+  return {
+    snapshot: snap,
+    get stored() {
+      return (stored ??= persist(snap));
+    },
+    context: snap.context, state: snap.value as FeatureStateValue, changed,
+  };
 }
 
-/** Reads the context and state out of a stored feature without running anything. */
-export function view(stored: StoredFeature): { context: FeatureContext; state: FeatureStateValue } {
-  const s = stored.snapshot as unknown as { context: FeatureContext; value: FeatureStateValue };
-  return { context: s.context, state: s.value };
+/** Reads the context and state out of a stored or in-memory feature without running anything. */
+export function view(s: StoredFeature | FeatureSnapshot): { context: FeatureContext; state: FeatureStateValue } {
+  const snap = (isLive(s) ? s : s.snapshot) as unknown as { context: FeatureContext; value: FeatureStateValue };
+  return { context: snap.context, state: snap.value };
 }

@@ -48,7 +48,8 @@ export class Coordinator {
     }, log);
     this.timers = timers;
     const loop = new FeatureLoop(store, this.js, n, log, {
-      fault,
+      // Only when faults are injected: the loop then publishes the first outbox entry alone (a crash point).
+      fault: this.o.fault,
       onApplied: (featureId, context, state) =>
         timers.arm(featureId, state === "executing" || state === "paused" ? nextDeadline(context) : undefined),
     });

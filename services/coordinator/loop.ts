@@ -6,7 +6,7 @@ import type { FAULT_POINTS } from "../../shared/config.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { Names } from "../../shared/subjects.ts";
 import type { EventBody, StatusEvent } from "../../shared/protocol/index.ts";
-import { step, view, type StoredFeature } from "./actor.ts";
+import { restore, step, view, type FeatureSnapshot, type StoredFeature } from "./actor.ts";
 import type { FeatureEvent, FeatureStateValue } from "./machine.ts";
 import type { FeatureContext, OutboxEntry } from "./model.ts";
 import type { FeatureStore } from "./store.ts";
@@ -43,12 +43,13 @@ export interface LoopHooks {
 
 /** What this process last wrote or read for a feature, and which outbox entries it already published. */
 interface Cached {
-  stored: StoredFeature;
+  /** The machine's snapshot as of `revision`, kept in memory as it is (never modified: steps copy). */
+  snapshot: FeatureSnapshot;
   revision: number;
   /** Published but still in the stored outbox; removed by the next write (or a debounced one). */
   published: string[];
   /** Encoded size, for the cache's byte bound. */
-  bytes?: number;
+  bytes: number;
 }
 
 export class FeatureLoop {
@@ -122,15 +123,15 @@ export class FeatureLoop {
       const cur: Cached | null = cached ?? (await this.load(featureId));
       if (!cur && !opts.create) return { kind: "missing" };
       if (cur && opts.onlyIfNew) {
-        const r = step(featureId, cur.stored, []);
-        await this.publishAll(featureId, cur, r.stored, cur.revision, r.context.outbox);
+        const r = step(featureId, cur.snapshot, []);
+        await this.publishAll(featureId, cur, r.snapshot, cur.revision, cur.bytes, r.context.outbox);
         this.onApplied(featureId, r.context, r.state);
         return { kind: "exists", state: r.state, context: r.context };
       }
-      const before = cur ? view(cur.stored) : undefined;
+      const before = cur ? view(cur.snapshot) : undefined;
       // Entries this process already published leave the outbox in the same write as the new events.
       const flushed: FeatureEvent[] = cur?.published.length ? [{ type: "outbox.flushed", msgIds: cur.published }] : [];
-      const r = step(featureId, cur?.stored ?? null, [...flushed, ...events]);
+      const r = step(featureId, cur?.snapshot ?? null, [...flushed, ...events]);
       const progressed = !before || r.context.seq !== before.context.seq || r.state !== before.state;
       if (cached && events.length && !progressed) {
         // A no-op against the cache may only mean the cache is behind another coordinator: check the truth.
@@ -138,6 +139,7 @@ export class FeatureLoop {
         continue;
       }
       let revision = cur?.revision ?? 0;
+      let bytes = cur?.bytes ?? 0;
       if (r.changed) {
         const rev = cur ? await this.store.update(featureId, r.stored, cur.revision) : await this.store.create(featureId, r.stored);
         if (rev === null) {
@@ -148,9 +150,10 @@ export class FeatureLoop {
           continue;
         }
         revision = rev;
+        bytes = this.store.sizeOf(r.stored);
         this.fault("after-write");
       }
-      await this.publishAll(featureId, cur && !r.changed ? cur : null, r.stored, revision, r.context.outbox);
+      await this.publishAll(featureId, cur && !r.changed ? cur : null, r.snapshot, revision, bytes, r.context.outbox);
       this.onApplied(featureId, r.context, r.state);
       return { kind: "applied", state: r.state, context: r.context };
     }
@@ -159,14 +162,14 @@ export class FeatureLoop {
 
   private async load(featureId: string): Promise<Cached | null> {
     const l = await this.store.load(featureId);
-    return l ? { ...l, published: [] } : null;
+    return l ? { snapshot: restore(l.stored), revision: l.revision, published: [], bytes: this.store.sizeOf(l.stored) } : null;
   }
 
   /**
    * Publishes the outbox (JetStream drops duplicates by msg id), remembers the entries as published,
    * and arranges for them to leave the stored outbox: with the next write, or a debounced one.
    */
-  private async publishAll(featureId: string, unchanged: Cached | null, stored: StoredFeature, revision: number, outbox: readonly OutboxEntry[]): Promise<void> {
+  private async publishAll(featureId: string, unchanged: Cached | null, snapshot: FeatureSnapshot, revision: number, bytes: number, outbox: readonly OutboxEntry[]): Promise<void> {
     const alreadyPublished = new Set(unchanged?.published ?? []);
     const todo = outbox.filter((e) => !alreadyPublished.has(e.msgId));
     if (todo.length) {
@@ -180,14 +183,13 @@ export class FeatureLoop {
       }
       this.fault("after-publish");
     }
-    this.remember(featureId, { stored, revision, published: outbox.map((e) => e.msgId) });
+    this.remember(featureId, { snapshot, revision, bytes, published: outbox.map((e) => e.msgId) });
     if (outbox.length) this.scheduleClear(featureId);
   }
 
   /** Keeps `c` as the newest entry; evicts the oldest while over the entry or byte bound. */
   private remember(featureId: string, c: Cached): void {
     this.forget(featureId);
-    c.bytes = this.store.sizeOf(c.stored);
     this.cache.set(featureId, c);
     this.cacheBytes += c.bytes;
     while (this.cache.size > this.cacheSize || (this.cacheBytes > this.cacheMaxBytes && this.cache.size > 1)) {
@@ -200,7 +202,7 @@ export class FeatureLoop {
   private forget(featureId: string): void {
     const old = this.cache.get(featureId);
     if (!old) return;
-    this.cacheBytes -= old.bytes ?? 0;
+    this.cacheBytes -= old.bytes;
     this.cache.delete(featureId);
   }
 

@@ -27,12 +27,15 @@ const workerMessages = {
   "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
 } as const;
 
+/** The answer (message.rejected) to a control verb that makes no sense in `state`. */
+const rejectIn = (state: FeatureStateValue) => ({ actions: { type: "rejectControl", params: { state } } }) as const;
+
 /** After the end, control verbs are answered with message.rejected. */
-const controlAfterEnd = {
-  "feature.cancel": { actions: "rejectControl" },
-  "feature.pause": { actions: "rejectControl" },
-  "feature.resume": { actions: "rejectControl" },
-} as const;
+const controlAfterEnd = (state: FeatureStateValue) => ({
+  "feature.cancel": rejectIn(state),
+  "feature.pause": rejectIn(state),
+  "feature.resume": rejectIn(state),
+}) as const;
 
 export const featureMachine = setup({
   types: {
@@ -116,9 +119,8 @@ export const featureMachine = setup({
       return schedule(emit({ ...context, paused: false }, { kind: "feature.resumed", by: event.by }, event.at), event.at);
     }),
     /** Control verbs that make no sense in a finished feature are answered, not silently dropped. */
-    rejectControl: assign(({ context, event, self }) => {
+    rejectControl: assign(({ context, event }, { state }: { state: FeatureStateValue }) => {
       assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume"]);
-      const state = String(self.getSnapshot().value);
       const verb = event.type.slice("feature.".length);
       return emit(context, {
         kind: "message.rejected", subject: event.subject ?? `control.${context.featureId}.${verb}`,
@@ -172,11 +174,11 @@ export const featureMachine = setup({
     },
     // Terminal states are not xstate `final` states: late worker messages are still recorded
     // (a task that was running when another failed reports its result) and the outbox still drains.
-    completed: { on: { ...workerMessages, ...controlAfterEnd } },
-    failed: { on: { ...workerMessages, ...controlAfterEnd } },
-    cancelled: { on: { ...workerMessages, "feature.cancel": {}, "feature.pause": { actions: "rejectControl" }, "feature.resume": { actions: "rejectControl" } } },
+    completed: { on: { ...workerMessages, ...controlAfterEnd("completed") } },
+    failed: { on: { ...workerMessages, ...controlAfterEnd("failed") } },
+    cancelled: { on: { ...workerMessages, "feature.cancel": {}, "feature.pause": rejectIn("cancelled"), "feature.resume": rejectIn("cancelled") } },
     // A rejected feature has no tasks: every worker message for it is answered with message.rejected.
-    rejected: { on: { ...workerMessages, ...controlAfterEnd } },
+    rejected: { on: { ...workerMessages, ...controlAfterEnd("rejected") } },
   },
 });
 

@@ -1,5 +1,5 @@
 // Pure scheduling of a feature's task DAG: readiness, the parallel bound, results. No I/O, no clocks.
-import type { TaskLog, TaskResult, TaskStarted } from "../../shared/protocol/index.ts";
+import type { EventBody, TaskLog, TaskResult, TaskStarted } from "../../shared/protocol/index.ts";
 import { durationMs, emit, type FeatureContext, type TaskState } from "./model.ts";
 
 const ACTIVE = new Set(["dispatched", "running"]);
@@ -19,61 +19,85 @@ export function anyFailed(ctx: FeatureContext): boolean {
 }
 
 /**
- * Marks blocked tasks whose dependencies all completed as ready, then dispatches ready tasks in
- * request order while fewer than `maxParallel` are active. Dispatches nothing once a task failed.
- * Idempotent: calling it twice in a row changes nothing the second time.
+ * A working copy of `ctx` for one reducer: the task map and the outbox are copied once, then changed in
+ * place (task entries are replaced, never edited), so an event costs one copy of the map, not one per change.
  */
-export function schedule(ctx: FeatureContext, at: string): FeatureContext {
-  if (anyFailed(ctx)) return ctx;
-  let tasks = ctx.tasks;
-  for (const id of ctx.order) {
-    const t = tasks[id]!;
-    if (t.status === "blocked" && t.dependsOn.every((d) => tasks[d]!.status === "completed")) {
-      tasks = { ...tasks, [id]: { ...t, status: "ready" } };
-    }
-  }
-  let next: FeatureContext = tasks === ctx.tasks ? ctx : { ...ctx, tasks };
-  if (next.paused) return next;
-  let active = activeCount(next);
-  for (const id of next.order) {
-    if (active >= next.maxParallel) break;
-    const t = next.tasks[id]!;
-    if (t.status !== "ready") continue;
-    next = dispatch(next, t, at);
-    active++;
-  }
-  return next;
+function draft(ctx: FeatureContext): FeatureContext {
+  return { ...ctx, tasks: { ...ctx.tasks }, outbox: [...ctx.outbox] };
 }
 
-function dispatch(ctx: FeatureContext, t: TaskState, at: string): FeatureContext {
+/** `emit` for a draft: appends the status event to the draft's own outbox. */
+function emitInto(d: FeatureContext, body: EventBody, at: string): void {
+  const e = emit({ ...d, outbox: [] }, body, at);
+  d.seq = e.seq;
+  d.outbox.push(e.outbox[0]!);
+}
+
+/**
+ * Marks blocked tasks whose dependencies all completed as ready, then dispatches ready tasks in
+ * request order while fewer than `maxParallel` are active. Dispatches nothing once a task failed.
+ * Idempotent: calling it twice in a row changes nothing the second time (and returns `ctx` itself).
+ */
+export function schedule(ctx: FeatureContext, at: string): FeatureContext {
+  if (anyFailed(ctx) || !needsScheduling(ctx)) return ctx;
+  const d = draft(ctx);
+  scheduleInto(d, at);
+  return d;
+}
+
+/** Whether `scheduleInto` would change anything: a blocked task is unblocked, or a ready one fits. */
+function needsScheduling(ctx: FeatureContext): boolean {
+  let active = 0;
+  let ready = false;
+  for (const id of ctx.order) {
+    const t = ctx.tasks[id]!;
+    if (t.status === "blocked" && t.dependsOn.every((dep) => ctx.tasks[dep]!.status === "completed")) return true;
+    if (ACTIVE.has(t.status)) active++;
+    else if (t.status === "ready") ready = true;
+  }
+  return ready && !ctx.paused && active < ctx.maxParallel;
+}
+
+/** `schedule` on a draft. */
+function scheduleInto(d: FeatureContext, at: string): void {
+  const tasks = d.tasks;
+  let active = 0;
+  for (const id of d.order) {
+    const t = tasks[id]!;
+    if (t.status === "blocked" && t.dependsOn.every((dep) => tasks[dep]!.status === "completed")) tasks[id] = { ...t, status: "ready" };
+    else if (ACTIVE.has(t.status)) active++;
+  }
+  if (d.paused) return;
+  for (const id of d.order) {
+    if (active >= d.maxParallel) break;
+    const t = tasks[id]!;
+    if (t.status !== "ready") continue;
+    dispatchInto(d, t, at);
+    active++;
+  }
+}
+
+function dispatchInto(d: FeatureContext, t: TaskState, at: string): void {
   const attempt = t.attempt + 1;
-  const task: TaskState = { ...t, status: "dispatched", attempt, dispatchedAt: at };
-  const handoffs = t.dependsOn.map((d) => {
-    const dep = ctx.tasks[d]!;
-    return { taskId: dep.id, role: dep.role, summary: dep.summary, handoff: dep.handoff };
+  d.tasks[t.id] = { ...t, status: "dispatched", attempt, dispatchedAt: at };
+  const handoffs = t.dependsOn.map((dep) => {
+    const x = d.tasks[dep]!;
+    return { taskId: x.id, role: x.role, summary: x.summary, handoff: x.handoff };
   });
-  let next: FeatureContext = {
-    ...ctx,
-    tasks: { ...ctx.tasks, [t.id]: task },
-    outbox: [
-      ...ctx.outbox,
-      {
-        // four tokens, so it can never equal a status event id (`<feature>.ev.<seq>`, three tokens)
-        msgId: `${ctx.featureId}.task.${t.id}.${attempt}`,
-        to: "task",
-        role: t.role,
-        payload: {
-          type: "baton.v1.task_assigned",
-          featureId: ctx.featureId, taskId: t.id, attempt, role: t.role, title: t.title,
-          instructions: t.instructions, dependsOn: t.dependsOn, workspace: ctx.workspace,
-          feature: { title: ctx.title, description: ctx.description },
-          handoffs, dispatchedAt: at,
-        },
-      },
-    ],
-  };
-  next = emit(next, { kind: "task.dispatched", taskId: t.id, role: t.role, attempt }, at);
-  return next;
+  d.outbox.push({
+    // four tokens, so it can never equal a status event id (`<feature>.ev.<seq>`, three tokens)
+    msgId: `${d.featureId}.task.${t.id}.${attempt}`,
+    to: "task",
+    role: t.role,
+    payload: {
+      type: "baton.v1.task_assigned",
+      featureId: d.featureId, taskId: t.id, attempt, role: t.role, title: t.title,
+      instructions: t.instructions, dependsOn: t.dependsOn, workspace: d.workspace,
+      feature: { title: d.title, description: d.description },
+      handoffs, dispatchedAt: at,
+    },
+  });
+  emitInto(d, { kind: "task.dispatched", taskId: t.id, role: t.role, attempt }, at);
 }
 
 /**
@@ -107,24 +131,25 @@ export function onLog(ctx: FeatureContext, m: TaskLog, at: string): FeatureConte
 export function onResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
   const t0 = ctx.tasks[m.taskId];
   if (!t0 || t0.attempt !== m.attempt || !ACTIVE.has(t0.status)) return ctx;
+  const d = draft(ctx);
   // A short task reports only its result (the worker skips task_started): record its start from it.
   if (t0.status === "dispatched") {
-    ctx = emit({ ...ctx, tasks: { ...ctx.tasks, [t0.id]: { ...t0, status: "running", startedAt: m.startedAt, workerId: m.workerId, delivery: m.delivery ?? 1 } } },
-      { kind: "task.started", taskId: t0.id, role: t0.role, attempt: t0.attempt, workerId: m.workerId, delivery: m.delivery ?? 1 }, m.startedAt);
+    d.tasks[t0.id] = { ...t0, status: "running", startedAt: m.startedAt, workerId: m.workerId, delivery: m.delivery ?? 1 };
+    emitInto(d, { kind: "task.started", taskId: t0.id, role: t0.role, attempt: t0.attempt, workerId: m.workerId, delivery: m.delivery ?? 1 }, m.startedAt);
   }
-  const t = ctx.tasks[m.taskId]!;
+  const t = d.tasks[m.taskId]!;
   const base = { ...t, finishedAt: m.finishedAt, startedAt: t.startedAt ?? m.startedAt, workerId: m.workerId, exitCode: m.exitCode, deadlineAt: undefined };
   const dur = durationMs(base.startedAt, m.finishedAt);
   if (m.outcome === "completed") {
-    const task: TaskState = { ...base, status: "completed", summary: m.summary, handoff: m.handoff };
-    const next = emit({ ...ctx, tasks: { ...ctx.tasks, [t.id]: task } },
-      { kind: "task.completed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, summary: m.summary }, at);
-    return schedule(next, at);
+    d.tasks[t.id] = { ...base, status: "completed", summary: m.summary, handoff: m.handoff };
+    emitInto(d, { kind: "task.completed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, summary: m.summary }, at);
+    if (!anyFailed(d)) scheduleInto(d, at);
+    return d;
   }
   const error = m.error ?? { name: "TaskFailed", message: `exit code ${m.exitCode ?? "unknown"}` };
-  const task: TaskState = { ...base, status: "failed", error };
-  return emit({ ...ctx, tasks: { ...ctx.tasks, [t.id]: task } },
-    { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, exitCode: m.exitCode, error }, at);
+  d.tasks[t.id] = { ...base, status: "failed", error };
+  emitInto(d, { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, exitCode: m.exitCode, error }, at);
+  return d;
 }
 
 /** Removes published entries from the outbox (by msg id); unknown ids are ignored. */
