@@ -25,7 +25,7 @@ describe("the request resolver workaround", () => {
   });
 
   it("answers requests, many at once, and leaves no request behind", async () => {
-    const sub = nc.subscribe("echo", { callback: (_e, m) => m.respond(m.data) });
+    const sub = nc.subscribe("echo", { callback: (_e, m) => void m.respond(m.data) });
     const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => nc.request("echo", new TextEncoder().encode(String(i)), { timeout: 5000 })));
     expect(replies.map((r) => r.string())).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
     sub.unsubscribe();
@@ -40,7 +40,7 @@ describe("the request resolver workaround", () => {
     sub.unsubscribe();
     const e = await nc.request("nobody.home", undefined, { timeout: 2000 }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(errors.RequestError);
-    expect((e as errors.RequestError).isNoResponders()).toBe(true);
+    expect((e as InstanceType<typeof errors.RequestError>).isNoResponders()).toBe(true);
   });
 
   it("JetStream publish acks and API errors come through", async () => {
