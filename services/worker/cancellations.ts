@@ -78,6 +78,10 @@ export interface CancellationOptions {
 /** Subscribes to every feature's `feature.cancelled` events. Resolves once the subscription is registered with the server. */
 export async function watchCancellations(o: CancellationOptions): Promise<Cancellations> {
   const set = new RecentSet({ max: o.max ?? 10_000, ttlMs: o.ttlMs ?? 3_600_000 });
+  // Since when the subscription has surely seen every event (Infinity while disconnected). A margin
+  // covers clock skew between the coordinator that stamped dispatchedAt and this worker.
+  const SKEW_MS = 5000;
+  let liveSince = Infinity; // set once the subscription is registered
   const { nc, names, log } = o;
   let jsm: JetStreamManager | undefined;
   let lookupFailing = false;
@@ -100,12 +104,21 @@ export async function watchCancellations(o: CancellationOptions): Promise<Cancel
     o.onCancel(featureId);
   };
 
+  // Features looked up and found not cancelled while the subscription was live: any later event reaches
+  // the subscription, so they need no further look-up until the connection drops (then this is emptied).
+  let clear = new RecentSet({ max: o.max ?? 10_000, ttlMs: o.ttlMs ?? 3_600_000 });
+  let epoch = 0; // counts disconnects
   const lookup = async (featureId: string): Promise<boolean> => {
+    const since = epoch;
+    const live = liveSince !== Infinity;
     try {
       jsm ??= await jetstreamManager(nc);
       const m = await jsm.streams.getMessage(names.streams.events, { last_by_subj: names.status(featureId, CANCELLED_KIND) });
       lookupFailing = false;
-      if (!m || parse(m.subject, m.data) !== featureId) return false;
+      if (!m || parse(m.subject, m.data) !== featureId) {
+        if (live && since === epoch) clear.add(featureId);
+        return false;
+      }
       cancel(featureId, "found in the event history");
       return true;
     } catch (err) {
@@ -123,16 +136,17 @@ export async function watchCancellations(o: CancellationOptions): Promise<Cancel
     },
   });
   await nc.flush();
+  liveSince = Date.now();
 
-  // Since when the subscription has surely seen every event (Infinity while disconnected). A margin
-  // covers clock skew between the coordinator that stamped dispatchedAt and this worker.
-  const SKEW_MS = 5000;
-  let liveSince = Date.now();
   // Events published while this worker was disconnected are lost to the subscription: re-check what runs.
   const statuses = nc.status();
   void (async () => {
     for await (const s of statuses) {
-      if (s.type === "disconnect") liveSince = Infinity;
+      if (s.type === "disconnect") {
+        liveSince = Infinity;
+        epoch++;
+        clear = new RecentSet({ max: o.max ?? 10_000, ttlMs: o.ttlMs ?? 3_600_000 });
+      }
       if (s.type !== "reconnect") continue;
       liveSince = Date.now();
       for (const featureId of new Set(o.running())) void lookup(featureId);
@@ -146,6 +160,7 @@ export async function watchCancellations(o: CancellationOptions): Promise<Cancel
       if (set.has(featureId)) return true;
       const dispatched = dispatchedAt ? Date.parse(dispatchedAt) : NaN;
       if (dispatched - SKEW_MS > liveSince) return false; // the live subscription covers it
+      if (clear.has(featureId)) return false; // looked up while live; the subscription covers the rest
       return lookup(featureId);
     },
     stop: () =>
