@@ -33,7 +33,12 @@ export interface LoopHooks {
   cacheSize?: number;
   /** … and at most this many bytes of encoded snapshots (default 256 MiB). */
   cacheMaxBytes?: number;
-  /** Delay before a write whose only purpose is to clear a published outbox (default 50 ms). */
+  /**
+   * Delay before a write whose only purpose is to clear a published outbox (default 500 ms). Re-armed by
+   * every apply, so a feature with an event at least this often never pays for one. Must stay far below
+   * the streams' duplicate window (10 min): a crash before the clear republishes the entries, and only
+   * the window makes that harmless.
+   */
   clearDelayMs?: number;
   /** Called with the feature's latest context after every apply (e.g. to arm its deadline timer). */
   onApplied?: (featureId: string, context: FeatureContext, state: FeatureStateValue) => void;
@@ -82,7 +87,7 @@ export class FeatureLoop {
     this.faultsEnabled = hooks.fault !== undefined;
     this.cacheSize = hooks.cacheSize ?? 20_000;
     this.cacheMaxBytes = hooks.cacheMaxBytes ?? 256 * 1024 * 1024;
-    this.clearDelayMs = hooks.clearDelayMs ?? 50;
+    this.clearDelayMs = hooks.clearDelayMs ?? 500;
   }
 
   /**
