@@ -1,5 +1,6 @@
 // The benchmark's results: one object (written as JSON), the targets judged from it, and the markdown report
 // (printed at the end and written beside the JSON). Only rendering here; every figure is measured elsewhere.
+import type { DesignFloorResult } from "./design-floor.ts";
 import type { FloorResult } from "./floor.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { PeerChainResult, PeerThroughputResult } from "./peer.ts";
@@ -44,6 +45,10 @@ export interface Results {
   /** KV CAS with a value as large as the chain feature's snapshot (µs). */
   snapshotCas?: Summary & { bytes: number };
   step?: StepResult;
+  /** The cheapest 3-hop durable step built from the same primitives, with no Baton logic (bench/design-floor.ts). */
+  designFloor?: DesignFloorResult;
+  /** Ratios of the design floor to the floor and of Baton's step to the design floor (see designFloorRatios). */
+  designFloorRatios?: DesignFloorRatios;
   throughput: ThroughputResult[];
   scaling: ScalingResult[];
   state?: StateResult;
@@ -64,6 +69,33 @@ const f3 = (x: number | null | undefined) => (x === null || x === undefined ? "�
 /** "median (min–max)" of a summary of rounds, or just the value when there was one round. */
 const span = (s: Summary | undefined, f: (x: number) => string) => (!s ? "–" : s.n > 1 ? `${f(s.p50)} (${f(s.min)}–${f(s.max)})` : f(s.p50));
 const us = (x: number) => Math.round(x).toLocaleString("en-US");
+
+/** Step p50 ratios around the design floor; null where a figure is missing. */
+export interface DesignFloorRatios {
+  /** The design floor's minimal step p50 / the JetStream publish p50: what the design itself costs in single publishes. */
+  minimalOverJsPublish: number | null;
+  /** The same / the KV CAS p50. */
+  minimalOverKvCas: number | null;
+  /** Baton's step p50 / the design floor's minimal step p50: what Baton adds to the cheapest step of its design. */
+  batonOverMinimal: number | null;
+  /** Baton's step p50 / the design floor's step p50 with Baton's writes (snapshot-sized CAS + 3 status events). */
+  batonOverSameWrites: number | null;
+}
+
+/** The ratios between Baton's step, the design floor and the single-operation floor of one run. */
+export function designFloorRatios(r: Pick<Results, "floor" | "step" | "designFloor">): DesignFloorRatios {
+  const runs = r.designFloor?.runs ?? [];
+  const min = runs.find((x) => x.name === "min")?.step.p50;
+  const same = runs.find((x) => x.name === "all")?.step.p50;
+  const pub = r.floor ? r.floor.jsPublish.p50 / 1000 : undefined;
+  const cas = r.floor ? r.floor.kvCas.p50 / 1000 : undefined;
+  return {
+    minimalOverJsPublish: ratio(min, pub),
+    minimalOverKvCas: ratio(min, cas),
+    batonOverMinimal: ratio(r.step?.step.p50, min),
+    batonOverSameWrites: ratio(r.step?.step.p50, same),
+  };
+}
 
 /** Judges every target from the figures of this run. */
 export function judge(r: Results): Target[] {
@@ -132,6 +164,20 @@ export function renderReport(r: Results): string {
     if (r.peer.redisPing) rows.push(["Redis PING (peer's floor)", us(r.peer.redisPing.p50), us(r.peer.redisPing.p99), r.peer.redisPing.n]);
     out.push(`### 1. Floor (${fl.payloadBytes}-byte payloads, sequential, after warm-up)`, "", table(["operation", "p50 µs", "p99 µs", "n"], rows), "");
   }
+  const df = r.designFloor;
+  const dfr = designFloorRatios(r);
+  if (df) {
+    const pub = r.floor ? r.floor.jsPublish.p50 / 1000 : undefined;
+    const cpuSum = (c: CpuFigures) => (c.perUnitMs.coordinator ?? 0) + (c.perUnitMs.workers ?? 0) + (c.perUnitMs.nats ?? 0);
+    const rows = df.runs.map((x) => [x.label, f2(x.step.p50), f2(x.step.p99), span(x.perStepTotal, f2), f2(ratio(x.step.p50, pub)), f2(ratio(r.step?.step.p50, x.step.p50)), f2(cpuSum(x.cpu))]);
+    out.push(`#### Design floor: a 3-hop durable step with no Baton logic (chains of ${df.steps}, ${df.rounds} round(s) after ${f0(df.processWarmupSteps)} steps of warm-up on the fresh processes and ${df.warmupSteps} before each variant, ${df.payloadBytes}-byte messages)`, "",
+      table(["variant", "step p50 ms", "step p99 ms", `total / ${df.steps} ms`, "÷ JS publish p50", "Baton step p50 ÷ this", "CPU ms per step (its 2 processes + nats-server)"], rows), "",
+      "Two processes of their own: a worker (pull consumer → result published, ack awaited → task acked) and a coordinator (result → KV CAS with the revision it holds → next task " +
+        "published, ack awaited, status events in parallel with it → result acked), file storage and work-queue streams like Baton's. A step is the gap between the stored times of consecutive results.",
+      "");
+    if (dfr.minimalOverJsPublish !== null) out.push(`The design's own minimal step is **${f2(dfr.minimalOverJsPublish)} ×** the JetStream publish p50 and **${f2(dfr.minimalOverKvCas)} ×** the KV CAS p50 of this run.`, "");
+    for (const n of df.notes) out.push(`Design floor: ${n}.`, "");
+  }
   if (r.step || r.peer.chain) {
     const s = r.step;
     const p = r.peer.chain;
@@ -144,6 +190,11 @@ export function renderReport(r: Results): string {
       "p50 and p99 are over the gaps of all rounds pooled; the total per step is the median of the rounds (min–max in brackets).", "");
     if (s && r.floor) {
       out.push(`Baton step p50 = **${f2(ratio(s.step.p50, r.floor.jsPublish.p50 / 1000))} ×** the JetStream publish p50 and **${f2(ratio(s.step.p50, r.floor.kvCas.p50 / 1000))} ×** the KV CAS p50 of this run.`, "");
+    }
+    if (s && dfr.batonOverMinimal !== null) {
+      out.push(`Baton step p50 = **${f2(dfr.batonOverMinimal)} ×** the design floor's minimal step p50` +
+        (dfr.batonOverSameWrites !== null ? ` and **${f2(dfr.batonOverSameWrites)} ×** the design floor with Baton's writes (snapshot-sized CAS + 3 status events)` : "") +
+        (dfr.minimalOverJsPublish !== null ? `; the design floor itself is ${f2(dfr.minimalOverJsPublish)} × the JetStream publish p50` : "") + ".", "");
     }
     if (s) {
       const seg = s.segments;
@@ -200,6 +251,7 @@ export function renderReport(r: Results): string {
   };
   cpuRow("Baton step (chain)", r.step?.cpu, "step");
   cpuRow("BullMQ step (chain)", r.peer.chain?.cpu, "step");
+  for (const x of r.designFloor?.runs ?? []) cpuRow(`Design floor step, ${x.label}`, x.cpu, "step");
   for (const w of [...new Set([...r.throughput, ...r.peer.throughput].map((x) => x.workers))].sort((a, b) => a - b)) {
     cpuRow(`Baton throughput ${w} × ${sz.concurrency}`, r.throughput.find((x) => x.workers === w)?.cpu, "task");
     cpuRow(`BullMQ throughput ${w} × ${sz.concurrency}`, r.peer.throughput.find((x) => x.workers === w)?.cpu, "job");

@@ -1,5 +1,6 @@
 // `npm run bench -- [--quick] [--only floor,step,throughput,scaling,state,peer] [--budget-seconds S] [--out DIR] [--keep]`
-// Measures Baton against its own floor (NATS round trips) and a peer (BullMQ on Redis) on this machine, in one run:
+// Measures Baton against its own floor (NATS round trips), the design floor (the cheapest 3-hop durable step with no
+// Baton logic, bench/design-floor.ts) and a peer (BullMQ on Redis) on this machine, in one run:
 // its own nats-server, real `baton coordinator` / `baton worker` processes with a fresh prefix per scenario, every
 // figure read from JetStream stored times. Prints progress and a table, writes bench/results/<date>-<host>.{md,json}.
 // Stops by itself within the time budget and stops exactly the processes it started. See docs/performance.md.
@@ -7,11 +8,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { designFloor } from "./design-floor.ts";
 import { measureFloor, measureKvCas } from "./floor.ts";
 import { machineInfo } from "./machine.ts";
 import { peerChain, peerThroughput, redisFloor, type PeerCtx } from "./peer.ts";
 import { findRedis, type RedisTarget } from "./redis.ts";
-import { judge, renderReport, type Results, type Sizes } from "./report.ts";
+import { designFloorRatios, judge, renderReport, type Results, type Sizes } from "./report.ts";
 import { scalingScenario, stateScenario, stepScenario, throughputScenario, type Ctx } from "./scenarios.ts";
 import { ROOT, World } from "./world.ts";
 
@@ -154,6 +156,13 @@ async function main(): Promise<number> {
       }
     });
   }
+  if (want("floor")) {
+    // After the step scenario, whose chain gives the snapshot size of the snapshot-sized variants.
+    say(`design floor: a 3-hop durable step with no Baton logic, chains of ${sizes.chainSteps}`);
+    await attempt("design floor", async () => {
+      results.designFloor = await designFloor(ctx, { steps: sizes.chainSteps, rounds: sizes.rounds, snapshotBytes: results.step?.snapshotBytes });
+    });
+  }
   if (want("peer") && (want("step") || o.only?.length === 1)) {
     await attempt("peer chain", async () => {
       const p = await peer();
@@ -194,6 +203,7 @@ async function main(): Promise<number> {
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = (Date.now() - t0) / 1000;
   results.targets = judge(results);
+  if (results.designFloor) results.designFloorRatios = designFloorRatios(results);
   const report = renderReport(results);
   process.stdout.write(`\n${report}\n`);
   mkdirSync(o.out, { recursive: true });

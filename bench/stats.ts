@@ -67,3 +67,29 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
   if (a === null || a === undefined || b === null || b === undefined || !(b > 0)) return null;
   return a / b;
 }
+
+/** One round of a chain: when it was started (ms, any clock shared with `stored`) and the stored time of each step's end. */
+export interface ChainRound {
+  t0: number;
+  stored: readonly number[];
+}
+
+/**
+ * The step figures of a chain measured in rounds of `steps` steps: `step` summarises the gaps between consecutive
+ * stored times of every round, pooled (rounds × (steps − 1) gaps; a round's first step is not a gap, it includes the
+ * start); `perStepTotal` summarises, per round, (last stored − t0) / steps. Throws when a round does not have exactly
+ * `steps` times or when its times go backwards (the chain's steps are dependent: each ends after the one before).
+ */
+export function chainFigures(rounds: readonly ChainRound[], steps: number): { step: Summary; perStepTotal: Summary } {
+  if (!(Number.isInteger(steps) && steps >= 2)) throw new RangeError(`a chain needs at least 2 steps; got ${steps}`);
+  const pooled: number[] = [];
+  const totals: number[] = [];
+  rounds.forEach((r, i) => {
+    if (r.stored.length !== steps) throw new RangeError(`round ${i + 1}: ${r.stored.length} stored times for ${steps} steps`);
+    const g = gaps(r.stored);
+    if (g.some((x) => x < 0)) throw new RangeError(`round ${i + 1}: stored times go backwards`);
+    pooled.push(...g);
+    totals.push((r.stored.at(-1)! - r.t0) / steps);
+  });
+  return { step: summarize(pooled), perStepTotal: summarize(totals) };
+}

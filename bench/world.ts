@@ -17,6 +17,11 @@ import { ScenarioObserver } from "./observer.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BATON_BIN = join(ROOT, "bin", "baton.mjs");
+/**
+ * Extra node flags for the coordinator and worker processes (Baton's and the design floor's), e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to profile them (not allowed in NODE_OPTIONS).
+ */
+export const NODE_ARGS = (process.env.BATON_BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5000;
 
@@ -169,7 +174,7 @@ export class Stack {
     const crashed = world.crashWatch();
     const coordinator = await world.spawn({
       name: `${name}-coordinator`, kind: "coordinator", command: process.execPath,
-      args: [BATON_BIN, "coordinator", "--config", config], env: world.batonEnv(prefix), ready: /coordinator ready/,
+      args: [...NODE_ARGS, BATON_BIN, "coordinator", "--config", config], env: world.batonEnv(prefix), ready: /coordinator ready/,
     });
     const n = names(prefix);
     const observer = new ScenarioObserver(world.nc, n);
@@ -183,7 +188,7 @@ export class Stack {
     const slots = await Promise.all(specs.map((w, i) =>
       this.world.spawn({
         name: `${this.name}-worker-${base + i + 1}`, kind: "worker", command: process.execPath,
-        args: [BATON_BIN, "worker", "--role", w.role, "--config", this.config, "--concurrency", String(w.concurrency), "--id", `${this.name}-w${base + i + 1}`],
+        args: [...NODE_ARGS, BATON_BIN, "worker", "--role", w.role, "--config", this.config, "--concurrency", String(w.concurrency), "--id", `${this.name}-w${base + i + 1}`],
         env: this.world.batonEnv(this.prefix), ready: /worker ready/,
       })));
     this.workers.push(...slots);

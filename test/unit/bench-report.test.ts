@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { judge, renderReport, type Results } from "../../bench/report.ts";
+import { designFloorVariants, type DesignFloorResult } from "../../bench/design-floor.ts";
+import { designFloorRatios, judge, renderReport, type Results } from "../../bench/report.ts";
 import { makeFeature } from "../../bench/scenarios.ts";
 import { summarize } from "../../bench/stats.ts";
 import { checkFeatureRequest } from "../../shared/protocol/index.ts";
@@ -100,5 +101,43 @@ describe("bench features", () => {
     const f = makeFeature("sc-01", 50, { maxParallel: 50, instructions: "50" });
     expect(checkFeatureRequest(JSON.stringify(f), limits).ok).toBe(true);
     expect(f.tasks.every((t) => !t.dependsOn && sleepDuration(t, 100) === 50)).toBe(true);
+  });
+});
+
+describe("bench design floor", () => {
+  const dcpu = { wallMs: 1000, perUnitMs: { coordinator: 0.4, workers: 0.3, nats: 0.5, bench: 0 }, pctOfCore: { coordinator: 40, workers: 30, nats: 50, bench: 0 } };
+  const designFloor = (p50: Record<string, number>): DesignFloorResult => ({
+    steps: 200, rounds: 3, warmupSteps: 20, processWarmupSteps: 2000, payloadBytes: 256, notes: [],
+    runs: designFloorVariants(64_000).filter((v) => p50[v.name] !== undefined).map((v) => ({ ...v, step: s(p50[v.name]!), perStepTotal: s(p50[v.name]!), cpu: dcpu })),
+  });
+
+  it("variants: the minimum and + 3 status events always; the snapshot-sized ones only with a snapshot size", () => {
+    expect(designFloorVariants(null).map((v) => [v.name, v.valueBytes, v.events])).toEqual([["min", 256, 0], ["ev", 256, 3]]);
+    expect(designFloorVariants(64_000).map((v) => [v.name, v.valueBytes, v.events])).toEqual([["min", 256, 0], ["ev", 256, 3], ["snap", 64_000, 0], ["all", 64_000, 3]]);
+    for (const v of designFloorVariants(64_000)) expect(v.name).toMatch(/^[a-z0-9]+$/); // a subject token and a KV key
+  });
+
+  it("ratios: Baton's step over the minimal and over the same-writes design floor; the minimal over the single-operation floor", () => {
+    const r = { ...results({ stepMs: 3, pubUs: 100, casUs: 120 }), designFloor: designFloor({ min: 0.5, ev: 0.6, snap: 0.7, all: 1.2 }) };
+    const x = designFloorRatios(r);
+    expect(x.batonOverMinimal).toBeCloseTo(6, 12);
+    expect(x.batonOverSameWrites).toBeCloseTo(2.5, 12);
+    expect(x.minimalOverJsPublish).toBeCloseTo(5, 12);
+    expect(x.minimalOverKvCas).toBeCloseTo(0.5 / 0.12, 12);
+    const partial = designFloorRatios({ designFloor: designFloor({ min: 0.5, ev: 0.6 }) });
+    expect(partial).toEqual({ minimalOverJsPublish: null, minimalOverKvCas: null, batonOverMinimal: null, batonOverSameWrites: null });
+    expect(designFloorRatios({ ...results({ stepMs: 3 }), designFloor: designFloor({ min: 0.5 }) }).batonOverSameWrites).toBeNull();
+  });
+
+  it("the report shows the design floor in the floor, step and CPU sections", () => {
+    const r = { ...results({ stepMs: 3, pubUs: 100, casUs: 120 }), designFloor: designFloor({ min: 0.5, ev: 0.6, snap: 0.7, all: 1.2 }) };
+    r.targets = judge(r);
+    const md = renderReport(r);
+    expect(md).toContain("#### Design floor: a 3-hop durable step with no Baton logic");
+    expect(md).toContain("| minimal (256-byte CAS) | 0.50 | 0.50 | 0.50 | 5.00 | 6.00 | 1.20 |");
+    expect(md).toContain("The design's own minimal step is **5.00 ×** the JetStream publish p50");
+    expect(md).toContain("Baton step p50 = **6.00 ×** the design floor's minimal step p50 and **2.50 ×** the design floor with Baton's writes");
+    expect(md).toContain("| Design floor step, minimal (256-byte CAS) | step | 0.40 (40%) | 0.30 (30%) | 0.50 (50%) | 0.00 (0%) |");
+    expect(md.match(/\*\*missed\*\*/g)).toHaveLength(3); // the design floor is a yardstick, not a target
   });
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { efficiency, gaps, idealMs, percentile, perSecond, ratio, speedup, summarize } from "../../bench/stats.ts";
+import { chainFigures, efficiency, gaps, idealMs, percentile, perSecond, ratio, speedup, summarize } from "../../bench/stats.ts";
 
 describe("percentile (nearest rank)", () => {
   const ten = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -119,5 +119,37 @@ describe("rates and scaling", () => {
     expect(ratio(null, 2)).toBeNull();
     expect(ratio(2, undefined)).toBeNull();
     expect(ratio(2, 0)).toBeNull();
+  });
+});
+
+describe("chainFigures (a chain's step figures from stored times, in rounds)", () => {
+  it("pools the gaps of every round and divides each round's total by the steps", () => {
+    const f = chainFigures([{ t0: 100, stored: [101, 103, 104, 108] }, { t0: 200, stored: [202, 203, 204, 205] }], 4);
+    expect(f.step.n).toBe(6); // rounds × (steps − 1): a round's first step includes the start, it is not a gap
+    expect(f.step.min).toBe(1);
+    expect(f.step.max).toBe(4);
+    expect(f.step.mean).toBeCloseTo((2 + 1 + 4 + 1 + 1 + 1) / 6, 12);
+    expect(f.perStepTotal.n).toBe(2);
+    expect(f.perStepTotal.min).toBe(5 / 4); // (205 − 200) / 4
+    expect(f.perStepTotal.max).toBe(8 / 4); // (108 − 100) / 4
+  });
+
+  it("refuses a round with a step missing, times that go backwards, fewer than 2 steps and no rounds", () => {
+    expect(() => chainFigures([{ t0: 0, stored: [1, 2, 3] }], 4)).toThrow(/3 stored times for 4 steps/);
+    expect(() => chainFigures([{ t0: 0, stored: [1, 3, 2] }], 3)).toThrow(/backwards/);
+    expect(() => chainFigures([{ t0: 0, stored: [1] }], 1)).toThrow(RangeError);
+    expect(() => chainFigures([], 3)).toThrow(RangeError);
+  });
+
+  it("the mean gap of a round times (steps − 1) is its last − first stored time", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 1e6 }), { minLength: 2, maxLength: 100 }), fc.integer({ min: 0, max: 1e6 }), (xs, t0) => {
+        const stored = [...xs].sort((a, b) => a - b);
+        const f = chainFigures([{ t0, stored }], stored.length);
+        expect(f.step.n).toBe(stored.length - 1);
+        expect(f.step.mean * (stored.length - 1)).toBeCloseTo(stored.at(-1)! - stored[0]!, 6);
+        expect(f.perStepTotal.p50).toBeCloseTo((stored.at(-1)! - t0) / stored.length, 9);
+      }),
+    );
   });
 });
