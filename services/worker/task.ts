@@ -45,6 +45,12 @@ export interface TaskHooks {
   signal: AbortSignal;
   /** Called once the task is valid and about to run; a cancellation of its feature from then on aborts `signal`. */
   onRun(ref: TaskRef): void;
+  /**
+   * Called right after the message is acked, nak'ed or terminated, in the same tick: the worker frees the slot
+   * there, so that its next pull request leaves in the same socket write as the ack. Not called when the
+   * message is left unacked (the result could not be published).
+   */
+  onSettled?(): void;
 }
 
 type Ref = Pick<TaskResult, "featureId" | "taskId" | "attempt" | "role" | "workerId">;
@@ -57,7 +63,7 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
     task = decode(TaskAssigned, m.data, `task message on ${m.subject}`);
     if (task.role !== d.role) throw new ProtocolError(`task message on ${m.subject} names role "${task.role}", but this worker serves role "${d.role}"`);
   } catch (e) {
-    return rejectInvalid(m, e, d);
+    return rejectInvalid(m, e, d, hooks);
   }
   const ref: Ref = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: d.role, workerId: d.workerId };
   const log = d.log.child({ featureId: task.featureId, taskId: task.taskId, role: d.role, attempt: task.attempt, delivery });
@@ -100,6 +106,7 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
         out = cancelled(task.featureId, out.exitCode);
       } else if (hooks.signal.aborted) {
         safely(() => m.nak());
+        hooks.onSettled?.();
         log.warn("task aborted by drain and handed back (nak); no result published");
         return;
       }
@@ -110,6 +117,7 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
       return;
     }
     safely(() => m.ack());
+    hooks.onSettled?.();
     const durationMs = Date.now() - Date.parse(startedAt);
     const fields = { outcome: out.outcome, exitCode: out.exitCode, durationMs, error: out.error };
     if (out.outcome === "completed") log.info(fields, "task finished");
@@ -144,7 +152,7 @@ async function runExecutor(task: TaskAssigned, ex: Executor, d: TaskDeps, ref: R
 }
 
 /** A message that is not a valid task: fail it back when it names a task, then terminate it. */
-async function rejectInvalid(m: JsMsg, e: unknown, d: TaskDeps): Promise<void> {
+async function rejectInvalid(m: JsMsg, e: unknown, d: TaskDeps, hooks: Pick<TaskHooks, "onSettled">): Promise<void> {
   const error: WireError = { ...toWireError(e), name: "ProtocolError", code: "PROTOCOL" };
   const raw = readRef(m.data);
   d.log.error({ subject: m.subject, seq: m.seq, delivery: m.info.deliveryCount, error, task: raw }, "invalid task message");
@@ -157,6 +165,7 @@ async function rejectInvalid(m: JsMsg, e: unknown, d: TaskDeps): Promise<void> {
     await publish(d, result, `${raw.featureId}.${raw.taskId}.${raw.attempt}.result`, d.log, 3);
   }
   safely(() => m.term());
+  hooks.onSettled?.();
 }
 
 /** featureId, taskId and attempt of a message that failed validation, when they can be read. */

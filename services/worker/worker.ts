@@ -1,7 +1,7 @@
-// The role worker's runtime: one pull loop per slot on the role's shared durable consumer (a slot asks for
-// one task only when it is free), cancellations, the heartbeat, and the drain on shutdown, driven by the lifecycle machine.
+// The role worker's runtime: the puller on the role's shared durable consumer (it asks for tasks only for free
+// slots), one slot per running task, cancellations, the heartbeat, and the drain on shutdown, driven by the lifecycle machine.
 import { hostname } from "node:os";
-import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { createActor, fromCallback, fromPromise, toPromise, waitFor } from "xstate";
 import type { BatonConfig } from "../../shared/config.ts";
 import type { Logger } from "../../shared/logging.ts";
@@ -12,10 +12,8 @@ import { watchCancellations, type Cancellations } from "./cancellations.ts";
 import type { Executor } from "./executor.ts";
 import { heartbeatKey, openWorkersBucket, startHeartbeat, type Heartbeat } from "./heartbeat.ts";
 import { stateName, workerMachine, type TaskRef } from "./machine.ts";
+import { startPuller, type Puller } from "./puller.ts";
 import { handleTask, type AbortReason } from "./task.ts";
-
-/** How long a pull request waits on the server for a task. */
-export const PULL_EXPIRES_MS = 5000;
 
 export interface WorkerOptions {
   nc: NatsConnection;
@@ -47,72 +45,50 @@ export function createWorker(o: WorkerOptions): Worker {
   const js = jetstream(nc);
   const startedAt = new Date().toISOString();
   const running = new Map<number, Running>();
-  const loops = new Set<Promise<void>>();
-  const pulls = new Set<ConsumerMessages>();
-  let consumer: Consumer | undefined;
+  let jsm: JetStreamManager | undefined;
+  let puller: Puller | undefined;
+  /** Resolves once the puller's inbox is closed (set when the drain begins). */
+  let pullerStopped: Promise<void> = Promise.resolve();
   let heartbeat: Heartbeat | undefined;
   let cancellations: Cancellations | undefined;
   const cancelled: Pick<Cancellations, "known" | "check"> = {
     known: (featureId) => cancellations?.known(featureId) ?? false,
     check: (featureId, dispatchedAt) => cancellations?.check(featureId, dispatchedAt) ?? Promise.resolve(false),
   };
-  let pulling = false;
-  let wake = new AbortController();
-
-  const getConsumer = async (): Promise<Consumer> => (consumer ??= await js.consumers.get(names.streams.tasks, names.consumers.role(role)));
 
   /**
-   * Asks for one task (what `consumer.next()` does, but cancellable: a drain stops idle requests at once;
-   * the server skips a pull request nobody listens to any more). A watchdog ends a request lost in a disconnect.
+   * Makes sure the role consumer exists: one info request, and the consumer is created again when it is gone
+   * (deleted, or lost with the server's store). Throws when JetStream does not answer (the puller retries).
    */
-  async function pullOne(): Promise<JsMsg | null> {
-    const iter = await (await getConsumer()).fetch({ max_messages: 1, expires: PULL_EXPIRES_MS });
-    pulls.add(iter);
-    let stuck = false;
-    const watchdog = setTimeout(() => ((stuck = true), iter.stop()), PULL_EXPIRES_MS + 10_000);
+  async function ensureConsumer(): Promise<void> {
+    jsm ??= await js.jetstreamManager(false);
     try {
-      for await (const m of iter) return m;
-      if (stuck) throw new Error(`pull request got no answer within ${(PULL_EXPIRES_MS + 10_000) / 1000}s`);
-      return null;
-    } finally {
-      clearTimeout(watchdog);
-      pulls.delete(iter);
+      await jsm.consumers.info(names.streams.tasks, names.consumers.role(role));
+    } catch (e) {
+      if (!/not found/i.test(String((e as Error).message))) throw e;
+      log.warn({ err: e }, "the role consumer is gone: creating it again");
+      await ensureRoleConsumer(nc, names, role, o.settings.ackWaitSeconds);
     }
   }
 
-  async function slotLoop(slot: number): Promise<void> {
-    let failures = 0;
-    while (pulling) {
-      let m: JsMsg | null;
-      try {
-        m = await pullOne();
-        if (failures) log.info({ slot }, "pulling again");
-        failures = 0;
-      } catch (e) {
-        if (!pulling) break;
-        failures++;
-        const delay = Math.min(5000, 250 * 2 ** failures);
-        log.warn({ err: e, slot, retryInMs: delay }, "pull failed; retrying");
-        consumer = undefined; // the consumer may have been recreated: look it up again
-        await pause(delay, wake.signal);
-        if (/not found|deleted/i.test(String((e as Error).message))) {
-          await ensureRoleConsumer(nc, names, role, o.settings.ackWaitSeconds).catch((err) => log.warn({ err }, "could not recreate the role consumer"));
-        }
-        continue;
-      }
-      if (!m) continue;
-      if (!pulling) {
-        m.nak();
-        log.info({ slot, subject: m.subject }, "a task arrived while draining: handed back (nak)");
-        break;
-      }
-      await runSlot(slot, m).done;
-    }
+  /** Runs a delivered task in the lowest free slot key (the puller counted it: at most `slots` run at once). */
+  function onTask(m: JsMsg): void {
+    let slot = 0;
+    while (running.has(slot)) slot++;
+    runSlot(slot, m);
   }
 
-  function runSlot(slot: number, m: JsMsg): Running {
+  function runSlot(slot: number, m: JsMsg): void {
     const entry: Running = { ac: new AbortController(), done: Promise.resolve() };
     running.set(slot, entry);
+    // The slot is free once the message is settled (the ack and the next pull request share a socket write),
+    // or at the latest when handling ends (a task left unacked for redelivery).
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      puller?.release();
+    };
     entry.done = (async () => {
       try {
         const deps = { js, names, role, workerId, settings: o.settings, executor: o.executor, noExecutorMessage: o.noExecutorMessage, cancellations: cancelled, log };
@@ -122,15 +98,16 @@ export function createWorker(o: WorkerOptions): Worker {
             entry.ref = ref;
             actor.send({ type: "task.begin", slot: String(slot), ...ref });
           },
+          onSettled: release,
         });
       } catch (e) {
         log.error({ err: e, slot }, "unexpected error handling a task; it will be delivered again");
       } finally {
         running.delete(slot);
         if (entry.ref) actor.send({ type: "task.end", slot: String(slot) });
+        release();
       }
     })();
-    return entry;
   }
 
   /** Kills the running tasks of a cancelled feature; handleTask answers them CANCELLED and acks them. */
@@ -144,7 +121,6 @@ export function createWorker(o: WorkerOptions): Worker {
 
   async function prepare(): Promise<void> {
     await ensureRoleConsumer(nc, names, role, o.settings.ackWaitSeconds);
-    await getConsumer();
     cancellations = await watchCancellations({
       nc, names, log,
       onCancel: cancelRunning,
@@ -165,23 +141,23 @@ export function createWorker(o: WorkerOptions): Worker {
   }
 
   function startPulling(): () => void {
-    pulling = true;
-    wake = new AbortController();
-    for (let slot = 0; slot < o.slots; slot++) {
-      const p = slotLoop(slot).catch((e) => log.error({ err: e, slot }, "pull loop ended unexpectedly"));
-      loops.add(p);
-      void p.finally(() => loops.delete(p));
-    }
+    const p = startPuller({
+      nc, log, onTask, ensureConsumer,
+      apiPrefix: js.apiPrefix,
+      stream: names.streams.tasks,
+      consumer: names.consumers.role(role),
+      slots: o.slots,
+      ackTimeoutMs: js.getOptions().timeout ?? 5000,
+    });
+    puller = p;
     log.info({ role, workerId, slots: o.slots }, "worker ready");
     return () => {
-      pulling = false;
-      wake.abort();
-      for (const p of pulls) p.stop();
+      pullerStopped = p.stop();
       log.info("drain: stopped pulling new tasks");
     };
   }
 
-  /** Grace for running tasks, then abort + nak the rest; wait for open pull requests; delete the heartbeat. */
+  /** Grace for running tasks, then abort + nak the rest; wait until the pull inbox is closed; delete the heartbeat. */
   async function drain(): Promise<void> {
     const graceMs = o.settings.drainGraceSeconds * 1000;
     const tasks = [...running.values()];
@@ -200,7 +176,7 @@ export function createWorker(o: WorkerOptions): Worker {
       }
       log.info("drain: no tasks running");
     }
-    await Promise.all([...loops]);
+    await pullerStopped;
     log.info("drain: pull requests closed");
     await cancellations?.stop();
     await heartbeat?.stop();
@@ -262,12 +238,4 @@ export function createWorker(o: WorkerOptions): Worker {
       return actor.getSnapshot().matches("failed") ? "failed" : "stopped";
     }),
   };
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
 }

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { processGone, workerSuite } from "./worker-harness.ts";
 
@@ -152,6 +152,28 @@ printf '{"summary":"did %s","handoff":{"task":%s,"cwd":"%s","env":["%s","%s","%s
     const runs = results.map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt)] as const);
     const busyAt = (t: number) => runs.filter(([s, e]) => s <= t && t < e).length;
     expect(Math.max(...runs.map(([s]) => busyAt(s)))).toBe(2);
+  });
+
+  it("never has more tasks delivered than its slots while more wait in the stream (a busy worker does not hoard)", async () => {
+    const t = await setup({ roles: { backend: { exec: ["./agent.sh"] } } }, { "agent.sh": "sleep 0.3" });
+    await t.worker("backend", ["--concurrency", "2"]);
+    const ids = ["t1", "t2", "t3", "t4", "t5", "t6"];
+    for (const id of ids) await t.publish("backend", { taskId: id });
+    const jsm = await jetstreamManager(nc());
+    let maxDelivered = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const ci = await jsm.consumers.info(t.n.streams.tasks, t.n.consumers.role("backend"));
+        maxDelivered = Math.max(maxDelivered, ci.num_ack_pending);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const results = await t.msgs.until(() => t.msgs.results().length === ids.length && t.msgs.results(), 30_000);
+    sampling = false;
+    await sampler;
+    expect(maxDelivered).toBe(2); // delivered and not yet acked: both slots used, never a third task held
+    expect(results.every((r) => r.outcome === "completed" && r.delivery === 1)).toBe(true);
   });
 });
 
