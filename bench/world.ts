@@ -224,7 +224,8 @@ export class Stack {
     const st = this.n.streams;
     const names: Record<string, string> = {
       "tasks (dispatches)": st.tasks, "results (worker messages)": st.results, "events (status events)": st.events,
-      "KV features (snapshot writes)": `KV_${b.features}`, "KV workers (heartbeats)": `KV_${b.workers}`,
+      "journal (coordinator commits)": st.journal,
+      "KV features (checkpoints)": `KV_${b.features}`, "KV workers (heartbeats)": `KV_${b.workers}`,
     };
     const read = async () =>
       Object.fromEntries(await Promise.all(Object.entries(names).map(async ([k, name]) => [k, (await jsm.streams.info(name).catch(() => null))?.state.last_seq ?? 0] as const)));

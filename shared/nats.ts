@@ -99,6 +99,14 @@ function streamConfigs(n: Names, eventsMaxAgeHours: number): NamedStream[] {
       duplicate_window: nanos(10 * MIN),
       num_replicas: 1,
     },
+    {
+      // Kept until a checkpoint in KV covers it (then trimmed to its last entry), never by age.
+      name: n.streams.journal,
+      subjects: [n.journalAll()],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: 1,
+    },
   ];
 }
 

@@ -50,6 +50,9 @@ export function names(prefix = "baton") {
     statusAll: () => `${prefix}.status.>`,
     /** One event kind across all features, e.g. every `feature.cancelled`. */
     statusKindAll: (kind: string) => `${prefix}.status.*.${kindTokens(kind)}`,
+    /** A feature's journal: the events each coordinator apply committed, in order (see docs/design.md). */
+    journal: (featureId: string) => `${prefix}.journal.${token("feature id", featureId)}`,
+    journalAll: () => `${prefix}.journal.>`,
     // streams
     streams: {
       features: `${P}_FEATURES`,
@@ -57,6 +60,7 @@ export function names(prefix = "baton") {
       results: `${P}_RESULTS`,
       control: `${P}_CONTROL`,
       events: `${P}_EVENTS`,
+      journal: `${P}_JOURNAL`,
     },
     // durable consumers
     consumers: {

@@ -4,10 +4,14 @@ import { createActor, type ActorScope, type Snapshot, type SnapshotFrom } from "
 import { featureMachine, type FeatureEvent, type FeatureStateValue } from "./machine.ts";
 import type { FeatureContext } from "./model.ts";
 
-/** The JSON stored in KV for one feature. `v` lets later versions migrate old snapshots. */
+/**
+ * The JSON stored in KV for one feature: a checkpoint. `journal` is the stream sequence of the last journal
+ * entry it includes (0 or absent: none); entries after it are applied on top. `v` lets later versions migrate.
+ */
 export interface StoredFeature {
   v: 1;
   snapshot: Snapshot<unknown>;
+  journal?: number;
 }
 
 /** A feature's snapshot as the machine holds it in memory (what the coordinator's hot cache keeps). */
@@ -43,8 +47,8 @@ export function restore(stored: StoredFeature): FeatureSnapshot {
 }
 
 /** The persisted form of a snapshot, as `actor.getPersistedSnapshot()` gives it for this machine (no child actors). */
-export function persist(s: FeatureSnapshot): StoredFeature {
-  return { v: 1, snapshot: { status: s.status, output: s.output, error: s.error, value: s.value, historyValue: {}, context: s.context, children: {} } as Snapshot<unknown> };
+export function persist(s: FeatureSnapshot, journal = 0): StoredFeature {
+  return { v: 1, journal, snapshot: { status: s.status, output: s.output, error: s.error, value: s.value, historyValue: {}, context: s.context, children: {} } as Snapshot<unknown> };
 }
 
 function isLive(prev: StoredFeature | FeatureSnapshot): prev is FeatureSnapshot {

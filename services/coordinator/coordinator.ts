@@ -41,7 +41,7 @@ export class Coordinator {
     const n = this.names;
     const cc = config.coordinator;
     const topo = await ensureTopology(nc, n, { eventsMaxAgeHours: cc.eventsMaxAgeHours, ackWaitSeconds: cc.ackWaitSeconds });
-    const store = new FeatureStore(topo.features, topo.jsm, n.buckets.features);
+    const store = new FeatureStore(topo.features, topo.jsm, n);
     const fault = this.o.fault ?? (() => {});
     const timers = new Timers(async (featureId) => {
       await loop.apply(featureId, [{ type: "timer.fired", at: new Date().toISOString() }]);

@@ -152,16 +152,17 @@ describe("several coordinators", () => {
     }
   }, 90_000);
 
-  it("concurrent updates of one feature from two coordinators resolve by compare-and-swap", async () => {
+  it("concurrent updates of one feature from two coordinators resolve by compare-and-set on the journal", async () => {
     const env = await testEnv(server.url);
     const topo = await ensureTopology(env.nc, env.n);
-    const store = new FeatureStore(topo.features, topo.jsm, env.n.buckets.features);
+    const store = new FeatureStore(topo.features, topo.jsm, env.n);
     const loops = [0, 1].map(() => new FeatureLoop(store, env.js, env.n, silentLogger));
     let conflicts = 0;
-    const counting = new FeatureStore(topo.features, topo.jsm, env.n.buckets.features);
-    const update = counting.update.bind(counting);
-    counting.update = async (...args) => {
-      const r = await update(...args);
+    const counting = new FeatureStore(topo.features, topo.jsm, env.n);
+    // every apply commits by appending to the feature's journal with the expected last sequence
+    const append = counting.append.bind(counting);
+    counting.append = async (...args) => {
+      const r = await append(...args);
       if (r === null) conflicts++;
       return r;
     };
@@ -195,7 +196,7 @@ describe("the coordinator's snapshot cache", () => {
   it("stays within its byte bound by evicting, and features still complete correctly", async () => {
     const env = await testEnv(server.url);
     const topo = await ensureTopology(env.nc, env.n);
-    const store = new FeatureStore(topo.features, topo.jsm, env.n.buckets.features);
+    const store = new FeatureStore(topo.features, topo.jsm, env.n);
     // 1 byte: every apply evicts every other feature, so each event starts from a KV load.
     const loop = new FeatureLoop(store, env.js, env.n, silentLogger, { cacheMaxBytes: 1 });
     try {

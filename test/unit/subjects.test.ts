@@ -66,6 +66,7 @@ describe("names()", () => {
       results: "IT-RUN_7_RESULTS",
       control: "IT-RUN_7_CONTROL",
       events: "IT-RUN_7_EVENTS",
+      journal: "IT-RUN_7_JOURNAL",
     });
     // a valid NATS stream name: no separators, wildcards or whitespace
     for (const s of Object.values(t.streams)) expect(s).toMatch(/^[A-Za-z0-9_-]+$/);

@@ -1,26 +1,12 @@
 // `baton ls [--all] [--json]`: the features in the store, newest first, with their state and progress.
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { z } from "zod";
+import { view } from "../../coordinator/actor.ts";
+import { loadFeature, type Cached } from "../../coordinator/loop.ts";
+import { FeatureStore } from "../../coordinator/store.ts";
 import { kvKeys, openKv } from "../../../shared/nats.ts";
 import type { Names } from "../../../shared/subjects.ts";
 import { dim, green, red, yellow } from "../render.ts";
-
-/**
- * The few fields of a stored feature snapshot that a listing needs. Read leniently: a snapshot this
- * version cannot read is listed as "unreadable" rather than failing the whole listing.
- */
-const StoredSummary = z.object({
-  snapshot: z.object({
-    value: z.string(),
-    context: z.object({
-      title: z.string(),
-      submittedAt: z.string(),
-      finishedAt: z.string().optional(),
-      tasks: z.record(z.string(), z.object({ status: z.string() })),
-    }),
-  }),
-});
 
 export interface FeatureRow {
   featureId: string;
@@ -34,25 +20,29 @@ export interface FeatureRow {
 
 export async function listFeatures(nc: NatsConnection, n: Names): Promise<FeatureRow[]> {
   let keys: string[];
+  const jsm = await jetstreamManager(nc);
   try {
-    keys = await kvKeys(await jetstreamManager(nc), n.buckets.features);
+    keys = await kvKeys(jsm, n.buckets.features);
   } catch {
     return [];
   }
-  const kv = await openKv(nc, n.buckets.features);
+  // A feature's state is its checkpoint in KV plus the journal entries after it (docs/design.md).
+  const store = new FeatureStore(await openKv(nc, n.buckets.features), jsm, n);
+  const counts = await store.journalCounts().catch(() => new Map<string, number>());
   const rows: FeatureRow[] = [];
   for (const featureId of keys) {
-    const e = await kv.get(featureId);
-    if (!e || e.operation !== "PUT" || !e.length) continue;
-    const r = StoredSummary.safeParse(e.json());
-    if (!r.success) {
+    let cur: Cached | null;
+    try {
+      cur = await loadFeature(store, featureId, counts.get(featureId) ?? 0);
+    } catch {
       rows.push({ featureId, state: "unreadable", title: "", submittedAt: "", tasks: 0, completed: 0 });
       continue;
     }
-    const { value, context } = r.data.snapshot;
+    if (!cur) continue;
+    const { state, context } = view(cur.snapshot);
     const statuses = Object.values(context.tasks).map((t) => t.status);
     rows.push({
-      featureId, state: value, title: context.title, submittedAt: context.submittedAt, finishedAt: context.finishedAt,
+      featureId, state, title: context.title, submittedAt: context.submittedAt, finishedAt: context.finishedAt,
       tasks: statuses.length, completed: statuses.filter((s) => s === "completed").length,
     });
   }
