@@ -120,7 +120,8 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
     hooks.onSettled?.();
     const durationMs = Date.now() - Date.parse(startedAt);
     const fields = { outcome: out.outcome, exitCode: out.exitCode, durationMs, error: out.error };
-    if (out.outcome === "completed") log.info(fields, "task finished");
+    // A success is recorded durably as task.completed (`baton watch`); the log line is for debugging.
+    if (out.outcome === "completed") log.debug(fields, "task finished");
     else log.warn(fields, "task finished");
   } finally {
     clearInterval(keepAlive);
