@@ -45,27 +45,63 @@ export function schedule(ctx: FeatureContext, at: string): FeatureContext {
   return d;
 }
 
+/** Whether every task `t` depends on has completed (a loop, not `every`: this runs for every task on every event). */
+function depsDone(tasks: FeatureContext["tasks"], t: TaskState): boolean {
+  for (const dep of t.dependsOn) if (tasks[dep]!.status !== "completed") return false;
+  return true;
+}
+
+/** Per task order (the same array for the life of a feature in memory), who depends on each task. */
+const dependentsByOrder = new WeakMap<readonly string[], Map<string, string[]>>();
+
+function dependentsOf(ctx: FeatureContext, taskId: string): readonly string[] {
+  let m = dependentsByOrder.get(ctx.order);
+  if (!m) {
+    m = new Map();
+    for (const id of ctx.order) {
+      for (const dep of ctx.tasks[id]!.dependsOn) {
+        const list = m.get(dep);
+        if (list) list.push(id);
+        else m.set(dep, [id]);
+      }
+    }
+    dependentsByOrder.set(ctx.order, m);
+  }
+  return m.get(taskId) ?? [];
+}
+
 /** Whether `scheduleInto` would change anything: a blocked task is unblocked, or a ready one fits. */
 function needsScheduling(ctx: FeatureContext): boolean {
   let active = 0;
   let ready = false;
   for (const id of ctx.order) {
     const t = ctx.tasks[id]!;
-    if (t.status === "blocked" && t.dependsOn.every((dep) => ctx.tasks[dep]!.status === "completed")) return true;
+    if (t.status === "blocked" && depsDone(ctx.tasks, t)) return true;
     if (ACTIVE.has(t.status)) active++;
     else if (t.status === "ready") ready = true;
   }
   return ready && !ctx.paused && active < ctx.maxParallel;
 }
 
-/** `schedule` on a draft. */
-function scheduleInto(d: FeatureContext, at: string): void {
+/**
+ * `schedule` on a draft. After `completed` finished, only its dependents can have become ready (every
+ * other blocked task was checked when its last dependency completed, or at acceptance/resume).
+ */
+function scheduleInto(d: FeatureContext, at: string, completed?: string): void {
   const tasks = d.tasks;
   let active = 0;
-  for (const id of d.order) {
-    const t = tasks[id]!;
-    if (t.status === "blocked" && t.dependsOn.every((dep) => tasks[dep]!.status === "completed")) tasks[id] = { ...t, status: "ready" };
-    else if (ACTIVE.has(t.status)) active++;
+  if (completed !== undefined) {
+    for (const id of dependentsOf(d, completed)) {
+      const t = tasks[id]!;
+      if (t.status === "blocked" && depsDone(tasks, t)) tasks[id] = { ...t, status: "ready" };
+    }
+    for (const id of d.order) if (ACTIVE.has(tasks[id]!.status)) active++;
+  } else {
+    for (const id of d.order) {
+      const t = tasks[id]!;
+      if (t.status === "blocked" && depsDone(tasks, t)) tasks[id] = { ...t, status: "ready" };
+      else if (ACTIVE.has(t.status)) active++;
+    }
   }
   if (d.paused) return;
   for (const id of d.order) {
@@ -143,7 +179,7 @@ export function onResult(ctx: FeatureContext, m: TaskResult, at: string): Featur
   if (m.outcome === "completed") {
     d.tasks[t.id] = { ...base, status: "completed", summary: m.summary, handoff: m.handoff };
     emitInto(d, { kind: "task.completed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, summary: m.summary }, at);
-    if (!anyFailed(d)) scheduleInto(d, at);
+    if (!anyFailed(d)) scheduleInto(d, at, t.id);
     return d;
   }
   const error = m.error ?? { name: "TaskFailed", message: `exit code ${m.exitCode ?? "unknown"}` };
