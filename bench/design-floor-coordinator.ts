@@ -7,6 +7,7 @@
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type Msg } from "@nats-io/transport-node";
+import { exitOnSignals } from "./child-process.ts";
 
 interface Args {
   url: string;
@@ -90,15 +91,7 @@ async function main(): Promise<void> {
   };
 
   const messages = await (await js.consumers.get(a.stream, a.consumer)).consume({ max_messages: 64, expires: 5000 });
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      await messages.close().catch(() => {});
-      await nc.drain().catch(() => {});
-      process.exit(0);
-    })());
-  process.on("SIGTERM", () => void close());
-  process.on("SIGINT", () => void close());
+  exitOnSignals(messages, nc);
   await nc.flush();
   process.stdout.write(`design-floor coordinator ready (stream ${a.stream}, consumer ${a.consumer}, bucket ${a.bucket})\n`);
   for await (const m of messages) {

@@ -9,6 +9,7 @@
 // more CPU for the same single slot, so consume() is the cheaper of the two correct choices.
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { exitOnSignals } from "./child-process.ts";
 
 interface Args {
   url: string;
@@ -25,15 +26,7 @@ async function main(): Promise<void> {
   const js = jetstream(nc);
   const payload = new Uint8Array(a.payloadBytes).fill(114);
   const messages = await (await js.consumers.get(a.stream, a.consumer)).consume({ max_messages: 1, expires: 5000 });
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      await messages.close().catch(() => {});
-      await nc.drain().catch(() => {});
-      process.exit(0);
-    })());
-  process.on("SIGTERM", () => void close());
-  process.on("SIGINT", () => void close());
+  exitOnSignals(messages, nc);
   process.stdout.write(`design-floor worker ready (stream ${a.stream}, consumer ${a.consumer})\n`);
   for await (const m of messages) {
     const s = m.subject;
