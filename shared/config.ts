@@ -7,6 +7,9 @@ import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { formatPath } from "./protocol/feature.ts";
 import { Role } from "./protocol/common.ts";
+import { GateName } from "./protocol/gates.ts";
+import { GATE_PRESET_NAMES, GATE_PRESETS } from "./gates/presets.ts";
+import { COVERAGE_FORMATS, COVERAGE_METRICS, TEST_RUNNERS } from "./gates/types.ts";
 
 export const DEFAULT_ROLES = [
   "orchestrator", "database", "api", "backend", "frontend", "qa", "reviewer", "devops", "docs", "bugfix",
@@ -64,6 +67,24 @@ export const CoordinatorSettings = z.strictObject({
   rescanSeconds: z.number().min(1).max(3600).default(30),
 });
 
+/** A gate as the operator defines it (docs/gates.md); `run` is an argv, never a shell line. */
+export const GateConfig = z.strictObject({
+  run: z.array(z.string().min(1)).min(1),
+  timeoutSeconds: z.number().positive().max(24 * 3600).default(600),
+  /** `pass`: exit 0 passes. `fail`: the gate passes when the command fails (a TDD red phase). */
+  expect: z.enum(["pass", "fail"]).default("pass"),
+  /** Parse the runner's test counts from the output: a run of zero tests fails the gate. */
+  tests: z.enum([...TEST_RUNNERS, "auto"]).optional(),
+  /** Read the coverage report the command wrote (relative to the workspace) and require a minimum. */
+  coverage: z.strictObject({
+    file: z.string().min(1),
+    format: z.enum(COVERAGE_FORMATS).optional(),
+    metric: z.enum(COVERAGE_METRICS).default("lines"),
+    min: z.number().min(0).max(100),
+  }).optional(),
+});
+export type GateConfig = z.infer<typeof GateConfig>;
+
 export const ConfigFile = z.strictObject({
   nats: z.strictObject({ url: z.string().optional() }).default({}),
   prefix: z.string().optional(),
@@ -72,6 +93,9 @@ export const ConfigFile = z.strictObject({
   /** Default workspace for features that do not name one (relative: against the config file's folder). */
   workspace: z.string().optional(),
   roles: z.record(Role, ExecRoleConfig).default({}),
+  /** Named gates features may ask for; `gatePresets` add a stack's usual ones (a gate here overrides a preset's). */
+  gates: z.record(GateName, GateConfig).default({}),
+  gatePresets: z.array(z.enum(GATE_PRESET_NAMES)).default([]),
   worker: WorkerSettings.default(WorkerSettings.parse({})),
   coordinator: CoordinatorSettings.default(CoordinatorSettings.parse({})),
   log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional() }).default({}),
@@ -102,6 +126,8 @@ export interface BatonConfig {
   knownRoles: string[];
   workspace?: string | undefined;
   roles: Record<string, ExecRoleConfig>;
+  /** Every gate a request may name: presets first, then the file's own (argv resolved like `exec`). */
+  gates: Record<string, GateConfig>;
   worker: z.infer<typeof WorkerSettings>;
   coordinator: z.infer<typeof CoordinatorSettings>;
   logLevel: string;
@@ -145,6 +171,11 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
     roles[role] = rc.exec ? { ...rc, exec: rc.exec.map((a) => resolveArg(a, configDir)) } : rc;
   }
   const knownRoles = [...new Set([...(file.knownRoles ?? DEFAULT_ROLES), ...Object.keys(roles)])];
+  const gates: Record<string, GateConfig> = {};
+  for (const preset of file.gatePresets) {
+    for (const [name, spec] of Object.entries(GATE_PRESETS[preset])) gates[name] = GateConfig.parse(spec);
+  }
+  for (const [name, g] of Object.entries(file.gates)) gates[name] = { ...g, run: g.run.map((a) => resolveArg(a, configDir)) };
   const cfg: BatonConfig = {
     natsUrl: env.NATS_URL || file.nats.url || "nats://127.0.0.1:4222",
     prefix: env.BATON_PREFIX || file.prefix || "baton",
@@ -153,6 +184,7 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
     knownRoles,
     workspace: file.workspace ? (isAbsolute(file.workspace) ? file.workspace : resolve(configDir, file.workspace)) : undefined,
     roles,
+    gates,
     worker: file.worker,
     coordinator: file.coordinator,
     logLevel: env.BATON_LOG_LEVEL || file.log.level || "info",

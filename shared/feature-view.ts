@@ -1,8 +1,18 @@
 // A feature's state as any client sees it, folded from its status events (the public history).
 import type { StatusEvent, ValidationIssue } from "./protocol/index.ts";
 
-export type ViewTaskState = "waiting" | "dispatched" | "running" | "completed" | "failed" | "cancelled";
-export type ViewFeatureState = "unknown" | "executing" | "paused" | "completed" | "failed" | "rejected" | "cancelled";
+export type ViewTaskState = "waiting" | "dispatched" | "running" | "verifying" | "completed" | "failed" | "cancelled";
+export type ViewFeatureState = "unknown" | "executing" | "paused" | "verifying" | "completed" | "failed" | "rejected" | "cancelled";
+
+/** The latest run of one gate, as its gate.passed / gate.failed event told it. */
+export interface ViewGate {
+  name: string;
+  passed: boolean;
+  at: string;
+  reason?: string | undefined;
+  tests?: { passed: number; failed: number; total: number } | undefined;
+  coverage?: { metric: string; pct: number; min: number } | undefined;
+}
 
 export interface ViewTask {
   id: string;
@@ -18,6 +28,9 @@ export interface ViewTask {
   durationMs?: number | undefined;
   summary?: string | undefined;
   error?: string | undefined;
+  /** Gates the task must pass (from task.verifying) and the latest result of each. */
+  gates?: string[] | undefined;
+  gateResults?: ViewGate[] | undefined;
 }
 
 export interface FeatureView {
@@ -32,6 +45,9 @@ export interface FeatureView {
   reason?: string | undefined;
   errors?: ValidationIssue[] | undefined;
   tasks: ViewTask[];
+  /** The feature's own gates (from feature.verifying) and the latest result of each. */
+  gates?: string[] | undefined;
+  gateResults?: ViewGate[] | undefined;
   /** Highest feature-history seq folded in; events at or below it are duplicates. */
   seq: number;
   notices: string[];
@@ -97,6 +113,23 @@ export function foldEvent(view: FeatureView, e: StatusEvent): boolean {
     case "message.rejected":
       view.notices.push(`${e.subject}: ${e.error.message}`);
       break;
+    case "task.verifying":
+      if (task) Object.assign(task, { state: "verifying", gates: e.gates, workerId: e.workerId });
+      break;
+    case "feature.verifying":
+      Object.assign(view, { state: "verifying", gates: e.gates });
+      break;
+    case "gate.passed":
+    case "gate.failed": {
+      const g: ViewGate = {
+        name: e.gate, passed: e.kind === "gate.passed", at: e.at, reason: e.reason,
+        tests: e.tests && { passed: e.tests.passed, failed: e.tests.failed, total: e.tests.total },
+        coverage: e.coverage && { metric: e.coverage.metric, pct: e.coverage.pct, min: e.coverage.min },
+      };
+      const holder: { gateResults?: ViewGate[] | undefined } | undefined = e.scope === "feature" ? view : task;
+      if (holder) holder.gateResults = [...(holder.gateResults ?? []).filter((x) => x.name !== g.name), g];
+      break;
+    }
     case "task.log":
       break;
   }

@@ -1,5 +1,5 @@
 // Human-readable rendering of status events (for `watch`) and of a feature view (for `status`).
-import type { FeatureView, ViewTask } from "../../shared/feature-view.ts";
+import type { FeatureView, ViewGate, ViewTask } from "../../shared/feature-view.ts";
 import type { StatusEvent } from "../../shared/protocol/index.ts";
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -34,6 +34,24 @@ export function renderEvent(e: StatusEvent, progress: string): string {
       return `${time(e.at)} ${p} ${green("completed")}  ${who} ${dim(fmtDuration(e.durationMs))}${e.summary ? ` — ${e.summary}` : ""}`;
     case "task.failed":
       return `${time(e.at)} ${p} ${red("failed")}     ${who} ${dim(fmtDuration(e.durationMs))} — ${e.error.message}`;
+    case "task.verifying":
+      return `${time(e.at)} ${p} ${cyan("verifying")}  ${who} ${dim(`gates: ${e.gates.join(", ")}`)}`;
+    case "feature.verifying":
+      return `${time(e.at)} ${cyan("verifying")} feature gates: ${e.gates.join(", ")}`;
+    case "gate.passed":
+    case "gate.failed": {
+      const whose = e.taskId ? `${bold(e.taskId)}` : "feature";
+      const verdict = e.kind === "gate.passed" ? green("gate passed") : red("gate failed");
+      const figures = [
+        e.tests ? `${e.tests.passed}/${e.tests.total} tests passed${e.tests.failed ? `, ${e.tests.failed} failed` : ""}` : "",
+        e.coverage ? `coverage ${e.coverage.pct.toFixed(1)}% ${e.coverage.metric} (min ${e.coverage.min}%)` : "",
+        e.expect === "fail" ? "expected to fail" : "",
+      ].filter(Boolean).join(", ");
+      const head = `${time(e.at)} ${verdict} ${bold(e.gate)} ${dim("for")} ${whose} ${dim(`${fmtDuration(e.durationMs)}, exit ${e.exitCode ?? "none"}`)}${figures ? ` — ${figures}` : ""}`;
+      if (e.kind === "gate.passed") return head;
+      const tail = e.outputTail.split("\n").slice(-10).map((l) => `${dim("    │")} ${l}`);
+      return [head + (e.reason ? `: ${e.reason}` : ""), ...tail].join("\n");
+    }
     case "feature.completed":
       return `${time(e.at)} ${green(bold("feature completed"))} in ${fmtDuration(e.durationMs)}`;
     case "feature.failed":
@@ -50,7 +68,7 @@ export function renderEvent(e: StatusEvent, progress: string): string {
 }
 
 const stateColor: Record<ViewTask["state"], (s: string) => string> = {
-  waiting: dim, dispatched: cyan, running: yellow, completed: green, failed: red, cancelled: red,
+  waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, completed: green, failed: red, cancelled: red,
 };
 
 /** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
@@ -74,6 +92,8 @@ export function renderStatus(v: FeatureView, liveWorkers: Map<string, number>): 
       if (t.state === "dispatched" && !(liveWorkers.get(t.role) ?? 0)) detail = `waiting: no live ${t.role} worker`;
       else if (t.state === "dispatched") detail = `queued for a ${t.role} worker`;
       else if (t.state === "running") detail = `on ${t.workerId ?? "?"}`;
+      else if (t.state === "verifying") detail = `gates ${gateLine(t.gates, t.gateResults)}`;
+      if (t.state === "completed" && t.gateResults?.length) detail = `${detail ? `${detail} ` : ""}${dim(`(gates ${gateLine(t.gates, t.gateResults)})`)}`;
       else if (t.state === "waiting") detail = t.dependsOn.length ? `after ${t.dependsOn.join(", ")}` : "";
       const dur = t.durationMs !== undefined ? fmtDuration(t.durationMs) : t.startedAt ? fmtDuration(Date.now() - Date.parse(t.startedAt)) : "";
       out.push(`${t.id.padEnd(w.id)}  ${t.role.padEnd(w.role)}  ${stateColor[t.state](t.state.padEnd(10))}  ${dur.padEnd(7)}  ${detail}`);
@@ -82,8 +102,19 @@ export function renderStatus(v: FeatureView, liveWorkers: Map<string, number>): 
     out.push("");
     out.push(dim(`${done}/${v.tasks.length} tasks completed`));
   }
+  if (v.gates?.length) out.push(`feature gates ${gateLine(v.gates, v.gateResults)}`);
   for (const n of v.notices) out.push(yellow(`notice: ${n}`));
   return out.join("\n");
+}
+
+/** "unit ✓, coverage ✗ (coverage 71.0% lines, min 80%), lint …" */
+function gateLine(names: readonly string[] | undefined, results: readonly ViewGate[] | undefined): string {
+  const all = [...new Set([...(names ?? []), ...(results ?? []).map((r) => r.name)])];
+  return all.map((n) => {
+    const r = results?.find((x) => x.name === n);
+    if (!r) return `${n} …`;
+    return r.passed ? `${n} ${green("✓")}` : `${n} ${red("✗")}${r.reason ? dim(` (${r.reason})`) : ""}`;
+  }).join(", ");
 }
 
 export function progressOf(v: FeatureView): string {

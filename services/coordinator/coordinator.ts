@@ -56,7 +56,7 @@ export class Coordinator {
     this.loop = loop;
     const ingress = new Ingress({
       names: n, loop, js: this.js, log,
-      maxRequestBytes: cc.maxRequestBytes, knownRoles: config.knownRoles, taskTimeoutSeconds: cc.taskTimeoutSeconds,
+      maxRequestBytes: cc.maxRequestBytes, knownRoles: config.knownRoles, knownGates: Object.keys(config.gates), taskTimeoutSeconds: cc.taskTimeoutSeconds,
     });
     const consume = async (stream: string, durable: string, name: string, handler: (m: JsMsg) => Promise<void>) =>
       consumeLoop(await this.js.consumers.get(stream, durable), {
@@ -84,7 +84,7 @@ export class Coordinator {
     this.rescan = setInterval(() => {
       loop.recover().catch((e) => log.warn({ err: e }, "periodic rescan failed"));
     }, cc.rescanSeconds * 1000);
-    log.info({ prefix: n.prefix, features: r.scanned, outboxesFlushed: r.flushed, timers: timers.size, roles: config.knownRoles }, "coordinator ready");
+    log.info({ prefix: n.prefix, features: r.scanned, outboxesFlushed: r.flushed, timers: timers.size, roles: config.knownRoles, gates: Object.keys(config.gates) }, "coordinator ready");
   }
 
   /** Stops intake, waits for in-flight messages, drains the connection. Same promise on every call. */

@@ -18,6 +18,8 @@ export interface IngressOptions {
   log: Logger;
   maxRequestBytes: number;
   knownRoles: readonly string[];
+  /** Gate names the operator configured: a request naming another is rejected. */
+  knownGates: readonly string[];
   /** Deadline for tasks that set none. */
   taskTimeoutSeconds: number;
   now?: () => Date;
@@ -41,7 +43,7 @@ export class Ingress {
   /** A message on `baton.feature.submit`. Accepts, ignores a duplicate, or rejects with every reason. */
   async onSubmission(m: JsMsg): Promise<void> {
     const { loop, log } = this.o;
-    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles });
+    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles, gates: this.o.knownGates });
     const at = this.at();
     if (check.ok) {
       const id = check.value.id ?? generatedFeatureId(m.info.streamSequence, m.info.timestampNanos);
@@ -136,7 +138,7 @@ export class Ingress {
   async onApiSubmit(m: Msg): Promise<void> {
     const { names, js, log } = this.o;
     let reply: SubmitReply;
-    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles });
+    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles, gates: this.o.knownGates });
     if (!check.ok) {
       reply = { ok: false, errors: check.errors };
       log.warn({ errors: check.errors }, "api submit rejected");

@@ -2,7 +2,7 @@
 import { assertEvent, assign, setup } from "xstate";
 import type { FeatureRequest, TaskLog, TaskResult, TaskStarted, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
 import { contextFromRequest, durationMs, emit, emptyContext, type FeatureContext, type FeatureDefaults } from "./model.ts";
-import { allCompleted, anyFailed, cancelTasks, failedTask, onFlushed, onLog, onResult, onStarted, onTimer, schedule } from "./scheduling.ts";
+import { allCompleted, anyFailed, cancelTasks, failedTask, featureGatesDue, onFlushed, onLog, onResult, onStarted, onTimer, schedule, startFeatureGates } from "./scheduling.ts";
 
 export type FeatureEvent =
   | { type: "feature.submit"; request: FeatureRequest; at: string; defaults?: FeatureDefaults }
@@ -18,7 +18,7 @@ export type FeatureEvent =
   | { type: "outbox.flushed"; msgIds: string[] };
 
 /** States a feature can be in; `received` exists only until its first event. */
-export type FeatureStateValue = "received" | "executing" | "paused" | "completed" | "failed" | "cancelled" | "rejected";
+export type FeatureStateValue = "received" | "executing" | "paused" | "verifying" | "completed" | "failed" | "cancelled" | "rejected";
 
 /** Worker messages are handled the same way in every state after acceptance. */
 const workerMessages = {
@@ -44,11 +44,14 @@ export const featureMachine = setup({
     input: {} as { featureId: string },
   },
   guards: {
-    allCompleted: ({ context }) => allCompleted(context),
-    anyFailed: ({ context }) => anyFailed(context),
-    /** A worker message for a task this feature does not have. */
+    /** Every task completed and the feature's gates, if any, passed. */
+    allCompleted: ({ context }) => allCompleted(context) && (!context.gates?.length || !!context.gatesPassed),
+    anyFailed: ({ context }) => anyFailed(context) || !!context.gateFailure,
+    gatesDue: ({ context }) => featureGatesDue(context),
+    /** A worker message for a task this feature does not have (feature-gate runs name no task). */
     unknownTask: ({ context, event }) =>
-      (event.type === "task.started" || event.type === "task.log" || event.type === "task.result") && !context.tasks[event.msg.taskId],
+      (event.type === "task.started" || event.type === "task.log" || event.type === "task.result") &&
+      !context.tasks[event.msg.taskId] && event.msg.gate?.scope !== "feature",
   },
   actions: {
     accept: assign(({ event }) => {
@@ -58,8 +61,9 @@ export const featureMachine = setup({
         kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace,
         tasks: ctx.order.map((id) => {
           const t = ctx.tasks[id]!;
-          return { id, role: t.role, title: t.title, dependsOn: t.dependsOn };
+          return { id, role: t.role, title: t.title, dependsOn: t.dependsOn, ...(t.gates ? { gates: t.gates } : {}) };
         }),
+        ...(ctx.gates ? { gates: ctx.gates } : {}),
       }, event.at);
       return schedule(accepted, event.at);
     }),
@@ -98,9 +102,10 @@ export const featureMachine = setup({
     fail: assign(({ context, event }) => {
       const at = "at" in event ? event.at : context.submittedAt;
       const t = failedTask(context);
-      const reason = t ? `task "${t.id}" (${t.role}) failed: ${t.error?.message ?? "unknown error"}` : "failed";
+      const reason = t ? `task "${t.id}" (${t.role}) failed: ${t.error?.message ?? "unknown error"}` : (context.gateFailure ?? "failed");
       return emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: t?.id }, at);
     }),
+    startGates: assign(({ context, event }) => startFeatureGates(context, "at" in event ? event.at : new Date(0).toISOString())),
     timer: assign(({ context, event }) => {
       assertEvent(event, "timer.fired");
       return onTimer(context, event.at);
@@ -148,6 +153,7 @@ export const featureMachine = setup({
     executing: {
       always: [
         { guard: "anyFailed", target: "failed", actions: "fail" },
+        { guard: "gatesDue", target: "verifying", actions: "startGates" },
         { guard: "allCompleted", target: "completed", actions: "complete" },
       ],
       on: {
@@ -162,6 +168,7 @@ export const featureMachine = setup({
     paused: {
       always: [
         { guard: "anyFailed", target: "failed", actions: "fail" },
+        { guard: "gatesDue", target: "verifying", actions: "startGates" },
         { guard: "allCompleted", target: "completed", actions: "complete" },
       ],
       on: {
@@ -170,6 +177,21 @@ export const featureMachine = setup({
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
         "feature.resume": { target: "executing", actions: "resume" },
+      },
+    },
+    // Every task completed; the feature's gates run one after another on qa workers. Pause has nothing to
+    // hold here (no task starts), so it is a no-op; cancel ends the feature.
+    verifying: {
+      always: [
+        { guard: "anyFailed", target: "failed", actions: "fail" },
+        { guard: "allCompleted", target: "completed", actions: "complete" },
+      ],
+      on: {
+        ...workerMessages,
+        "timer.fired": { actions: "timer" },
+        "feature.cancel": { target: "cancelled", actions: "cancel" },
+        "feature.pause": {},
+        "feature.resume": {},
       },
     },
     // Terminal states are not xstate `final` states: late worker messages are still recorded

@@ -1,7 +1,7 @@
 // The feature's persisted data: tasks, their states, the status-event sequence and the outbox.
 import type { FeatureRequest, TaskAssigned, StatusEvent, EventBody, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
 
-export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "completed", "failed", "cancelled"] as const;
+export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export interface TaskState {
@@ -26,6 +26,10 @@ export interface TaskState {
   handoff?: unknown;
   error?: WireError | undefined;
   exitCode?: number | null | undefined;
+  /** Gates (config names) that must pass, in order, after the work before the task counts as completed. */
+  gates?: string[] | undefined;
+  /** While verifying: which gate runs now (index into `gates`) and its run number (counts every gate run of this attempt). */
+  gate?: { index: number; run: number } | undefined;
 }
 
 /** An outbound message waiting to be published; `msgId` is deterministic so republishing is harmless. */
@@ -49,6 +53,14 @@ export interface FeatureContext {
   paused: boolean;
   submittedAt: string;
   finishedAt?: string | undefined;
+  /** The feature's own gates, run in order once every task completed. */
+  gates?: string[] | undefined;
+  /** While the feature's gates run: which one (index into `gates`) and its run number. */
+  featureGate?: { index: number; run: number } | undefined;
+  /** Every feature gate passed. */
+  gatesPassed?: boolean | undefined;
+  /** Why a feature gate failed (the feature fails with it). */
+  gateFailure?: string | undefined;
   /** Why the feature failed or was rejected. */
   reason?: string | undefined;
   rejection?: ValidationIssue[] | undefined;
@@ -72,12 +84,14 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       id: t.id, role: t.role, title: t.title, instructions: t.instructions,
       dependsOn: [...new Set(t.dependsOn ?? [])], status: "blocked", attempt: 0,
       timeoutSeconds: t.timeoutSeconds ?? defaults.taskTimeoutSeconds,
+      ...(t.gates?.length ? { gates: [...t.gates] } : {}),
     };
   }
   return {
     featureId, title: req.title, description: req.description, workspace: req.workspace,
     maxParallel: req.maxParallel ?? 1, order: req.tasks.map((t) => t.id), tasks,
     seq: 0, outbox: [], paused: false, submittedAt: at,
+    ...(req.gates?.length ? { gates: [...req.gates] } : {}),
   };
 }
 

@@ -1,8 +1,15 @@
 // Pure scheduling of a feature's task DAG: readiness, the parallel bound, results. No I/O, no clocks.
-import type { EventBody, TaskLog, TaskResult, TaskStarted } from "../../shared/protocol/index.ts";
+import type { EventBody, GateReport, TaskLog, TaskResult, TaskStarted } from "../../shared/protocol/index.ts";
 import { durationMs, emit, type FeatureContext, type TaskState } from "./model.ts";
 
-const ACTIVE = new Set(["dispatched", "running"]);
+/** Statuses that hold one of the feature's `maxParallel` places (a task's gates run in its workspace). */
+const ACTIVE = new Set(["dispatched", "running", "verifying"]);
+/** Statuses in which the task's own work (not its gates) is under way. */
+const WORKING = new Set(["dispatched", "running"]);
+/** The role gates run on. */
+export const GATE_ROLE = "qa";
+/** Task id that feature-gate runs carry on the wire (messages are routed by their `gate.scope`). */
+export const FEATURE_GATES_TASK_ID = "feature-gates";
 
 export function activeCount(ctx: FeatureContext): number {
   let n = 0;
@@ -142,7 +149,7 @@ function dispatchInto(d: FeatureContext, t: TaskState, at: string): void {
  */
 export function onStarted(ctx: FeatureContext, m: TaskStarted, at: string): FeatureContext {
   const t = ctx.tasks[m.taskId];
-  if (!t || t.attempt !== m.attempt || !ACTIVE.has(t.status)) return ctx;
+  if (m.gate || !t || t.attempt !== m.attempt || !WORKING.has(t.status)) return ctx;
   if (t.status === "running" && t.workerId === m.workerId && (t.delivery ?? 0) >= m.delivery) return ctx;
   const deadlineAt = new Date(Date.parse(at) + t.timeoutSeconds * 1000).toISOString();
   const task: TaskState = { ...t, status: "running", startedAt: t.startedAt ?? m.at, workerId: m.workerId, delivery: m.delivery, deadlineAt };
@@ -153,7 +160,7 @@ export function onStarted(ctx: FeatureContext, m: TaskStarted, at: string): Feat
 /** Output lines become task.log events; the feature's state is untouched. */
 export function onLog(ctx: FeatureContext, m: TaskLog, at: string): FeatureContext {
   const t = ctx.tasks[m.taskId];
-  if (!t) return ctx;
+  if (!t || m.gate) return ctx; // a gate's output is reported in its gate event
   return emit(ctx, {
     kind: "task.log", taskId: t.id, role: t.role, attempt: m.attempt, workerId: m.workerId,
     stream: m.stream, lines: m.lines, dropped: m.dropped,
@@ -165,8 +172,9 @@ export function onLog(ctx: FeatureContext, m: TaskLog, at: string): FeatureConte
  * stale attempts are no-ops. Completion schedules dependents; failure stops further dispatch.
  */
 export function onResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
+  if (m.gate) return m.gate.scope === "feature" ? onFeatureGateResult(ctx, m, at) : onTaskGateResult(ctx, m, at);
   const t0 = ctx.tasks[m.taskId];
-  if (!t0 || t0.attempt !== m.attempt || !ACTIVE.has(t0.status)) return ctx;
+  if (!t0 || t0.attempt !== m.attempt || !WORKING.has(t0.status)) return ctx;
   const d = draft(ctx);
   // A short task reports only its result (the worker skips task_started): record its start from it.
   if (t0.status === "dispatched") {
@@ -176,6 +184,13 @@ export function onResult(ctx: FeatureContext, m: TaskResult, at: string): Featur
   const t = d.tasks[m.taskId]!;
   const base = { ...t, finishedAt: m.finishedAt, startedAt: t.startedAt ?? m.startedAt, workerId: m.workerId, exitCode: m.exitCode, deadlineAt: undefined };
   const dur = durationMs(base.startedAt, m.finishedAt);
+  if (m.outcome === "completed" && t.gates?.length) {
+    // The work is done; it counts only once its gates pass (run one after another on qa workers).
+    d.tasks[t.id] = { ...base, status: "verifying", summary: m.summary, handoff: m.handoff, gate: { index: 0, run: 1 } };
+    emitInto(d, { kind: "task.verifying", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, gates: t.gates }, at);
+    dispatchGate(d, { name: t.gates[0]!, scope: "task", run: 1 }, t.id, t.attempt, at);
+    return d;
+  }
   if (m.outcome === "completed") {
     d.tasks[t.id] = { ...base, status: "completed", summary: m.summary, handoff: m.handoff };
     emitInto(d, { kind: "task.completed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, summary: m.summary }, at);
@@ -185,6 +200,104 @@ export function onResult(ctx: FeatureContext, m: TaskResult, at: string): Featur
   const error = m.error ?? { name: "TaskFailed", message: `exit code ${m.exitCode ?? "unknown"}` };
   d.tasks[t.id] = { ...base, status: "failed", error };
   emitInto(d, { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, exitCode: m.exitCode, error }, at);
+  return d;
+}
+
+/** Puts a gate run for the qa role in the outbox: a task message naming the gate, never its command. */
+function dispatchGate(d: FeatureContext, gate: { name: string; scope: "task" | "feature"; run: number }, taskId: string | undefined, attempt: number, at: string): void {
+  const wireTaskId = taskId ?? FEATURE_GATES_TASK_ID;
+  d.outbox.push({
+    // six tokens (four for a feature gate, with "fgate"): never equal to a dispatch or a status event id
+    msgId: taskId ? `${d.featureId}.gate.${taskId}.${attempt}.${gate.name}.${gate.run}` : `${d.featureId}.fgate.${gate.name}.${gate.run}`,
+    to: "task",
+    role: GATE_ROLE,
+    payload: {
+      type: "baton.v1.task_assigned",
+      featureId: d.featureId, taskId: wireTaskId, attempt, role: GATE_ROLE,
+      title: taskId ? `gate ${gate.name} for task ${taskId}` : `feature gate ${gate.name}`,
+      dependsOn: [], workspace: d.workspace,
+      feature: { title: d.title, description: d.description },
+      handoffs: [], dispatchedAt: at, gate,
+    },
+  });
+}
+
+/** The status event body for a gate run's outcome (a result without a report — e.g. the qa worker failed — counts as failed). */
+function gateEvent(m: TaskResult, passed: boolean, taskId: string | undefined, attempt: number | undefined): EventBody {
+  const r: Partial<GateReport> = m.gateReport ?? {};
+  return {
+    kind: passed ? "gate.passed" : "gate.failed",
+    gate: m.gate!.name, scope: m.gate!.scope, run: m.gate!.run, taskId, attempt, workerId: m.workerId,
+    expect: r.expect ?? "pass", command: r.command ?? [], exitCode: r.exitCode ?? m.exitCode ?? null,
+    durationMs: r.durationMs ?? durationMs(m.startedAt, m.finishedAt),
+    tests: r.tests, coverage: r.coverage,
+    reason: passed ? undefined : (r.reason ?? m.error?.message ?? "the gate did not pass"),
+    outputTail: r.outputTail ?? "",
+  } as EventBody;
+}
+
+const gatePassed = (m: TaskResult): boolean => m.outcome === "completed" && m.gateReport?.passed === true;
+
+/**
+ * A gate run for a task came back. Only the run the task waits for counts (duplicates and stale runs are
+ * no-ops). Passed: the next gate, or the task completes. Failed: the task fails with the gate's reason.
+ */
+function onTaskGateResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
+  const t = ctx.tasks[m.taskId];
+  const g = m.gate!;
+  if (!t || t.status !== "verifying" || !t.gate || t.attempt !== m.attempt || t.gate.run !== g.run || t.gates?.[t.gate.index] !== g.name) return ctx;
+  const d = draft(ctx);
+  const passed = gatePassed(m);
+  emitInto(d, gateEvent(m, passed, t.id, t.attempt), at);
+  if (passed && t.gate.index + 1 < t.gates.length) {
+    const next = { index: t.gate.index + 1, run: t.gate.run + 1 };
+    d.tasks[t.id] = { ...t, gate: next };
+    dispatchGate(d, { name: t.gates[next.index]!, scope: "task", run: next.run }, t.id, t.attempt, at);
+    return d;
+  }
+  if (passed) {
+    d.tasks[t.id] = { ...t, status: "completed", gate: undefined };
+    emitInto(d, { kind: "task.completed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: t.workerId ?? m.workerId, durationMs: durationMs(t.startedAt, t.finishedAt ?? at), summary: t.summary }, at);
+    if (!anyFailed(d)) scheduleInto(d, at, t.id);
+    return d;
+  }
+  const reason = (gateEvent(m, false, t.id, t.attempt) as { reason: string }).reason;
+  const error = { name: "GateFailed", code: "GATE_FAILED", message: `gate "${g.name}" failed: ${reason}` };
+  d.tasks[t.id] = { ...t, status: "failed", gate: undefined, error };
+  emitInto(d, { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: t.workerId, durationMs: durationMs(t.startedAt, at), error }, at);
+  return d;
+}
+
+/** Whether the feature's gates should start now: every task completed, gates configured, none started. */
+export function featureGatesDue(ctx: FeatureContext): boolean {
+  return !!ctx.gates?.length && !ctx.featureGate && !ctx.gatesPassed && !ctx.gateFailure && allCompleted(ctx);
+}
+
+/** Starts the feature's gates (the machine's `verifying` state entry). */
+export function startFeatureGates(ctx: FeatureContext, at: string): FeatureContext {
+  if (!featureGatesDue(ctx)) return ctx;
+  const d = draft(ctx);
+  d.featureGate = { index: 0, run: 1 };
+  emitInto(d, { kind: "feature.verifying", gates: ctx.gates! }, at);
+  dispatchGate(d, { name: ctx.gates![0]!, scope: "feature", run: 1 }, undefined, 1, at);
+  return d;
+}
+
+function onFeatureGateResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
+  const fg = ctx.featureGate;
+  const g = m.gate!;
+  if (!fg || ctx.gatesPassed || ctx.gateFailure || fg.run !== g.run || ctx.gates?.[fg.index] !== g.name) return ctx;
+  const d = draft(ctx);
+  const passed = gatePassed(m);
+  emitInto(d, gateEvent(m, passed, undefined, undefined), at);
+  if (passed && fg.index + 1 < ctx.gates!.length) {
+    d.featureGate = { index: fg.index + 1, run: fg.run + 1 };
+    dispatchGate(d, { name: ctx.gates![fg.index + 1]!, scope: "feature", run: fg.run + 1 }, undefined, 1, at);
+  } else if (passed) {
+    d.gatesPassed = true;
+  } else {
+    d.gateFailure = `feature gate "${g.name}" failed: ${(gateEvent(m, false, undefined, undefined) as { reason: string }).reason}`;
+  }
   return d;
 }
 

@@ -70,7 +70,7 @@ export function createExecExecutor(role: string, rc: ExecRoleConfig, deps: Execu
 }
 
 /** Resolves (and for default workspaces creates) the task's working directory. */
-async function workspaceFor(task: TaskAssigned, deps: ExecutorDeps): Promise<{ dir: string } | { error: WireError }> {
+export async function workspaceFor(task: TaskAssigned, deps: ExecutorDeps): Promise<{ dir: string } | { error: WireError }> {
   const error = (message: string): { error: WireError } => ({ error: { name: "WorkspaceError", code: "WORKSPACE", message } });
   if (task.workspace !== undefined) {
     if (!isAbsolute(task.workspace)) return error(`workspace "${task.workspace}" named by the task is not an absolute path`);
@@ -102,7 +102,7 @@ async function readResultFile(path: string): Promise<{ output?: ExecutorOutput }
   }
 }
 
-interface ProcessRun {
+export interface ProcessRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   spawnError?: WireError;
@@ -118,7 +118,7 @@ interface ProcessRun {
  * when it exits; if this worker dies, the guard kills the group. Measured cost of the guard: one `node`
  * start before the command starts (~45 ms median on a loaded 2-core box), and ~42 MB RSS while the task runs.
  */
-function runProcess(
+export function runProcess(
   command: string,
   args: string[],
   o: { cwd: string; env: Record<string, string>; stdin: string; timeoutMs: number },

@@ -9,6 +9,7 @@ import { connectNats } from "../../shared/nats.ts";
 import { once, onShutdown, steps } from "../../shared/process.ts";
 import { isToken, names } from "../../shared/subjects.ts";
 import { executorFor } from "./executor.ts";
+import { createGateRunner } from "./gates.ts";
 import { createWorker } from "./worker.ts";
 
 const USAGE = "usage: baton worker --role <role> [--concurrency N] [--config FILE] [--id NAME]";
@@ -47,12 +48,14 @@ async function main() {
   const role = args.role;
   const workerId = args.id ?? `${role}-${hostname()}-${process.pid}`;
   const slots = args.concurrency ?? cfg.roles[role]?.concurrency ?? 1;
-  const executor = executorFor(role, cfg.roles, { workspace: cfg.workspace, env: process.env, cwd: process.cwd() });
+  const execDeps = { workspace: cfg.workspace, env: process.env, cwd: process.cwd() };
+  const executor = executorFor(role, cfg.roles, execDeps);
+  const gates = createGateRunner(cfg.gates, execDeps);
   const noExecutorMessage = `no executor configured for role "${role}" on worker ${workerId} (config ${cfg.configPath ?? "none"})`;
   if (!executor) log.warn({ role, config: cfg.configPath ?? null }, `${noExecutorMessage}: its tasks will fail with NO_EXECUTOR`);
 
   const nc = await connectNats({ url: cfg.natsUrl, name: `baton-worker-${workerId}`, persistent: true, log });
-  const worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, executor, noExecutorMessage, log });
+  const worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, executor, gates, noExecutorMessage, log });
 
   const close = once(async () => {
     let code = 0;

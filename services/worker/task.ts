@@ -10,6 +10,7 @@ import { Id, TaskAssigned, type TaskLog, type TaskResult, type TaskStarted, type
 import type { Names } from "../../shared/subjects.ts";
 import type { Cancellations } from "./cancellations.ts";
 import type { ExecOutcome, Executor } from "./executor.ts";
+import type { GateRunner } from "./gates.ts";
 import { LogBatcher } from "./log-batcher.ts";
 import type { TaskRef } from "./machine.ts";
 
@@ -20,6 +21,8 @@ export interface TaskDeps {
   workerId: string;
   settings: BatonConfig["worker"];
   executor: Executor | undefined;
+  /** Runs the gates a task message names (qa workers); from the operator's config. */
+  gates: GateRunner;
   /** Why there is no executor (shown to whoever submitted the task). */
   noExecutorMessage: string;
   cancellations: Pick<Cancellations, "known" | "check">;
@@ -53,7 +56,7 @@ export interface TaskHooks {
   onSettled?(): void;
 }
 
-type Ref = Pick<TaskResult, "featureId" | "taskId" | "attempt" | "role" | "workerId">;
+type Ref = Pick<TaskResult, "featureId" | "taskId" | "attempt" | "role" | "workerId" | "gate">;
 
 /** Processes one delivery of a task message. Never throws; leaves the message unacked only if the result could not be published. */
 export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promise<void> {
@@ -65,9 +68,10 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
   } catch (e) {
     return rejectInvalid(m, e, d, hooks);
   }
-  const ref: Ref = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: d.role, workerId: d.workerId };
-  const log = d.log.child({ featureId: task.featureId, taskId: task.taskId, role: d.role, attempt: task.attempt, delivery });
-  const base = `${ref.featureId}.${ref.taskId}.${ref.attempt}`;
+  const ref: Ref = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: d.role, workerId: d.workerId, ...(task.gate ? { gate: task.gate } : {}) };
+  const log = d.log.child({ featureId: task.featureId, taskId: task.taskId, role: d.role, attempt: task.attempt, delivery, ...(task.gate ? { gate: task.gate.name } : {}) });
+  // A gate run's messages get msg ids of their own: the task's work has the same feature, task and attempt.
+  const base = `${ref.featureId}.${ref.taskId}.${ref.attempt}` + (task.gate ? `.gate.${task.gate.scope}.${task.gate.name}.${task.gate.run}` : "");
   const startedAt = new Date().toISOString();
   const keepAlive = setInterval(() => safely(() => m.working()), (d.settings.ackWaitSeconds * 1000) / 3);
   try {
@@ -81,6 +85,18 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
       const message = `worker lost: task was delivered ${delivery - 1} times without finishing (maxDeliver ${d.settings.maxDeliver})`;
       log.error(message);
       out = { outcome: "failed", exitCode: null, error: { name: "WorkerLost", code: "WORKER_LOST", message } };
+    } else if (task.gate) {
+      // A gate run: its output goes into its report (gate.passed / gate.failed), not into task.log events.
+      hooks.onRun({ featureId: task.featureId, taskId: task.taskId });
+      log.debug("gate run started");
+      out = await d.gates.run(task, { signal: hooks.signal, onLine: () => {}, log });
+      if (hooks.signal.aborted && !isCancel(hooks.signal.reason)) {
+        safely(() => m.nak());
+        hooks.onSettled?.();
+        log.warn("gate run aborted by drain and handed back (nak); no result published");
+        return;
+      }
+      if (hooks.signal.aborted) out = { ...cancelled(task.featureId, out.exitCode), gateReport: out.gateReport };
     } else if (!d.executor) {
       log.error(d.noExecutorMessage);
       out = { outcome: "failed", exitCode: null, error: { name: "NoExecutor", code: "NO_EXECUTOR", message: d.noExecutorMessage } };

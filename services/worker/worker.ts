@@ -10,6 +10,7 @@ import { once } from "../../shared/process.ts";
 import type { Names } from "../../shared/subjects.ts";
 import { watchCancellations, type Cancellations } from "./cancellations.ts";
 import type { Executor } from "./executor.ts";
+import type { GateRunner } from "./gates.ts";
 import { heartbeatKey, openWorkersBucket, startHeartbeat, type Heartbeat } from "./heartbeat.ts";
 import { stateName, workerMachine, type TaskRef } from "./machine.ts";
 import { startPuller, type Puller } from "./puller.ts";
@@ -23,6 +24,8 @@ export interface WorkerOptions {
   slots: number;
   settings: BatonConfig["worker"];
   executor: Executor | undefined;
+  /** Runs the gates that task messages name (they are sent to the qa role). */
+  gates: GateRunner;
   noExecutorMessage: string;
   log: Logger;
 }
@@ -91,7 +94,7 @@ export function createWorker(o: WorkerOptions): Worker {
     };
     entry.done = (async () => {
       try {
-        const deps = { js, names, role, workerId, settings: o.settings, executor: o.executor, noExecutorMessage: o.noExecutorMessage, cancellations: cancelled, log };
+        const deps = { js, names, role, workerId, settings: o.settings, executor: o.executor, gates: o.gates, noExecutorMessage: o.noExecutorMessage, cancellations: cancelled, log };
         await handleTask(m, deps, {
           signal: entry.ac.signal,
           onRun: (ref) => {

@@ -1,6 +1,7 @@
 // Status events on `baton.status.<featureId>.<kind>`: the public, replayable history of a feature.
 import { z } from "zod";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
+import { CoverageWire, GateName, GateScope, TestCountsWire } from "./gates.ts";
 
 export const STATUS_EVENT = "baton.v1.status_event" as const;
 
@@ -13,7 +14,7 @@ const Base = {
 };
 const TaskBase = { ...Base, taskId: Id, role: Role, attempt: z.int().min(1) };
 
-export const TaskSummary = z.object({ id: Id, role: Role, title: z.string(), dependsOn: z.array(Id) });
+export const TaskSummary = z.object({ id: Id, role: Role, title: z.string(), dependsOn: z.array(Id), gates: z.array(GateName).optional() });
 
 export const StatusEvent = z.discriminatedUnion("kind", [
   z.object({
@@ -23,6 +24,7 @@ export const StatusEvent = z.discriminatedUnion("kind", [
     maxParallel: z.int(),
     workspace: z.string().optional(),
     tasks: z.array(TaskSummary),
+    gates: z.array(GateName).optional(),
   }),
   z.object({ ...Base, kind: z.literal("feature.rejected"), errors: z.array(ValidationIssue) }),
   z.object({ ...TaskBase, kind: z.literal("task.dispatched") }),
@@ -50,6 +52,30 @@ export const StatusEvent = z.discriminatedUnion("kind", [
     exitCode: z.int().nullable().optional(),
     error: WireError,
   }),
+  // The task's work is done; its gates run now (in order, on qa workers). task.completed follows when all pass.
+  z.object({ ...TaskBase, kind: z.literal("task.verifying"), workerId: z.string(), gates: z.array(GateName) }),
+  // Every task is completed; the feature's gates run before feature.completed.
+  z.object({ ...Base, kind: z.literal("feature.verifying"), gates: z.array(GateName) }),
+  ...(["gate.passed", "gate.failed"] as const).map((kind) =>
+    z.object({
+      ...Base,
+      kind: z.literal(kind),
+      gate: GateName,
+      scope: GateScope,
+      run: z.int().min(1),
+      /** The task whose gate this is (absent for a feature gate). */
+      taskId: Id.optional(),
+      attempt: z.int().min(1).optional(),
+      workerId: z.string(),
+      expect: z.enum(["pass", "fail"]),
+      command: z.array(z.string()),
+      exitCode: z.int().nullable(),
+      durationMs: z.number(),
+      tests: TestCountsWire.optional(),
+      coverage: CoverageWire.optional(),
+      reason: z.string().optional(),
+      outputTail: z.string(),
+    })),
   z.object({ ...Base, kind: z.literal("feature.completed"), durationMs: z.number() }),
   z.object({ ...Base, kind: z.literal("feature.failed"), durationMs: z.number(), reason: z.string(), taskId: Id.optional() }),
   z.object({ ...Base, kind: z.literal("feature.cancelled"), durationMs: z.number(), reason: z.string().optional(), by: z.string().optional() }),

@@ -1,6 +1,7 @@
 // Feature requests: what a client publishes on `baton.feature.submit` or sends to `baton.api.submit`.
 import { z } from "zod";
 import { Id, Role, ValidationIssue } from "./common.ts";
+import { GateName } from "./gates.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
 
@@ -12,6 +13,8 @@ export const TaskSpec = z.strictObject({
   dependsOn: z.array(Id).max(1000).optional(),
   /** Deadline from the moment a worker starts the task; past it the coordinator fails the task. */
   timeoutSeconds: z.int().min(1).max(7 * 24 * 3600).optional(),
+  /** Gates (names from the operator's config) run in order after the task's work; all must pass before it counts as completed. */
+  gates: z.array(GateName).max(20).optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -26,6 +29,8 @@ export const FeatureRequest = z.strictObject({
     .optional(),
   maxParallel: z.int().min(1).max(1000).optional().describe("tasks of this feature running at once; default 1"),
   tasks: z.array(TaskSpec).min(1, "a feature needs at least one task").max(1000),
+  /** Gates run in order once every task is completed; all must pass before the feature completes. */
+  gates: z.array(GateName).max(20).optional(),
 });
 export type FeatureRequest = z.infer<typeof FeatureRequest>;
 
@@ -109,6 +114,8 @@ export interface RequestLimits {
   maxBytes: number;
   /** Roles a task may name; undefined = any well-formed role. */
   roles?: readonly string[] | undefined;
+  /** Gates a request may name (the operator's config); undefined = any well-formed name. */
+  gates?: readonly string[] | undefined;
 }
 
 export type RequestCheck = { ok: true; value: FeatureRequest } | { ok: false; errors: ValidationIssue[]; id?: string };
@@ -149,9 +156,29 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
       if (typeof t.role === "string" && !known.has(t.role)) errors.push({ path: `tasks[${i}].role`, message: `unknown role "${t.role}" (known roles: ${[...known].join(", ")})` });
     });
   }
+  if (limits.gates) errors.push(...gateIssues(json, limits.gates));
   errors.push(...graphIssues(tasks));
   if (!parsed.success || errors.length) return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
   return { ok: true, value: parsed.data };
+}
+
+/** Gate names in the request (feature's and tasks') that the operator's config does not define. */
+function gateIssues(json: unknown, gates: readonly string[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const known = new Set(gates);
+  const hint = known.size ? `configured gates: ${[...known].join(", ")}` : "no gates are configured (config `gates:` or `gatePresets:`)";
+  const check = (names: unknown, path: string) => {
+    if (!Array.isArray(names)) return;
+    names.forEach((g, j) => {
+      if (typeof g === "string" && !known.has(g)) issues.push({ path: `${path}[${j}]`, message: `unknown gate "${g}" (${hint})` });
+    });
+  };
+  if (json && typeof json === "object") {
+    check((json as { gates?: unknown }).gates, "gates");
+    const tasks = (json as { tasks?: unknown }).tasks;
+    if (Array.isArray(tasks)) tasks.forEach((t, i) => t && typeof t === "object" && check((t as { gates?: unknown }).gates, `tasks[${i}].gates`));
+  }
+  return issues;
 }
 
 /** The tasks of an invalid request, reduced to what graph checks need (ids and string deps). */

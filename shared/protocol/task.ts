@@ -1,6 +1,7 @@
 // Coordinator → worker (task assignments) and worker → coordinator (progress and results).
 import { z } from "zod";
 import { Id, Json, Role, Timestamp, WireError } from "./common.ts";
+import { GateRef, GateReport } from "./gates.ts";
 
 /** What a finished dependency hands to the tasks that depend on it. */
 export const Handoff = z.object({
@@ -25,6 +26,8 @@ export const TaskAssigned = z.object({
   feature: z.object({ title: z.string(), description: z.string().optional() }),
   handoffs: z.array(Handoff),
   dispatchedAt: Timestamp,
+  /** Present on a gate run (role qa): run this configured gate instead of the role's executor. */
+  gate: GateRef.optional(),
 });
 export type TaskAssigned = z.infer<typeof TaskAssigned>;
 
@@ -50,6 +53,8 @@ const TaskRef = {
   attempt: z.int().min(1),
   role: Role,
   workerId: z.string().min(1).max(200),
+  /** Echoes the task message's `gate` on every message about a gate run. */
+  gate: GateRef.optional(),
 };
 
 export const TaskStarted = z.object({
@@ -87,6 +92,8 @@ export const TaskResult = z.object({
   error: WireError.optional(),
   summary: z.string().max(20_000).optional(),
   handoff: BoundedHandoff.optional(),
+  /** A gate run's findings (with `outcome` "completed" when the gate passed, "failed" otherwise). */
+  gateReport: GateReport.optional(),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 

@@ -208,3 +208,39 @@ describe("BATON_FAULTS", () => {
     expect(() => loadConfig({ env: { BATON_FAULTS: "after-write=2" } })).toThrow(/invalid/);
   });
 });
+
+describe("gates in the config", () => {
+  it("merges presets with the file's own gates (the file's win), applies defaults and resolves ./ paths", () => {
+    const path = file("gates.yaml", [
+      "gatePresets: [node]",
+      "gates:",
+      "  test: { run: [\"./scripts/test.sh\", \"--ci\"], tests: node-test }",
+      "  cov: { run: [npm, run, cov], coverage: { file: coverage/lcov.info, min: 85 } }",
+      "  red: { run: [npm, test], expect: fail, timeoutSeconds: 30 }",
+    ].join("\n"));
+    const cfg = loadConfig({ file: path, env: {} });
+    expect(Object.keys(cfg.gates).sort()).toEqual(["cov", "coverage", "format", "lint", "red", "test", "types"]);
+    expect(cfg.gates.test).toEqual({ run: [join(root, `c${n}`, "etc", "scripts", "test.sh"), "--ci"], tests: "node-test", timeoutSeconds: 600, expect: "pass" });
+    expect(cfg.gates.cov!.coverage).toEqual({ file: "coverage/lcov.info", metric: "lines", min: 85 });
+    expect(cfg.gates.red).toMatchObject({ expect: "fail", timeoutSeconds: 30 });
+    expect(cfg.gates.types!.run.length).toBeGreaterThan(0); // from the node preset
+  });
+
+  it("has no gates unless configured", () => {
+    expect(loadConfig({ env: {} }).gates).toEqual({});
+  });
+
+  it("rejects a gate without an argv, a shell string, an unknown parser, a coverage minimum over 100 and an unknown preset", () => {
+    const path = file("bad-gates.yaml", [
+      "gatePresets: [ruby]",
+      "gates:",
+      "  a: { run: [] }",
+      "  b: { run: \"npm test\" }",
+      "  c: { run: [x], tests: mocha }",
+      "  d: { run: [x], coverage: { file: c.json, min: 120 } }",
+      "  \"bad name\": { run: [x] }",
+    ].join("\n"));
+    const e = configError(() => readConfigFile(path));
+    for (const where of ["gatePresets[0]", "gates.a.run", "gates.b.run", "gates.c.tests", "gates.d.coverage.min", "gates.bad name"]) expect(e.message).toContain(where);
+  });
+});

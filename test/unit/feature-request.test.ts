@@ -343,3 +343,28 @@ describe("graphIssues (property)", () => {
     );
   });
 });
+
+describe("gate names in a request", () => {
+  const req = { title: "t", gates: ["coverage", "nope"], tasks: [{ id: "a", role: "backend", title: "a", gates: ["unit", "lnt"] }] };
+  it("are checked against the configured gates, each unknown one reported where it is", () => {
+    const r = checkFeatureValue(req, { gates: ["unit", "coverage"] });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.errors).toEqual([
+      { path: "gates[1]", message: 'unknown gate "nope" (configured gates: unit, coverage)' },
+      { path: "tasks[0].gates[1]", message: 'unknown gate "lnt" (configured gates: unit, coverage)' },
+    ]);
+  });
+  it("say so when no gates are configured at all", () => {
+    const r = checkFeatureValue({ title: "t", tasks: [{ id: "a", role: "backend", title: "a", gates: ["unit"] }] }, { gates: [] });
+    expect(!r.ok && r.errors[0]!.message).toMatch(/no gates are configured/);
+  });
+  it("must be tokens, at most 20", () => {
+    const bad = checkFeatureValue({ title: "t", tasks: [{ id: "a", role: "backend", title: "a", gates: ["has space"] }] }, {});
+    expect(!bad.ok && bad.errors.map((e) => e.path)).toEqual(["tasks[0].gates[0]"]);
+    const many = checkFeatureValue({ title: "t", tasks: [{ id: "a", role: "backend", title: "a", gates: Array.from({ length: 21 }, (_, i) => `g${i}`) }] }, {});
+    expect(!many.ok && many.errors.map((e) => e.path)).toEqual(["tasks[0].gates"]);
+  });
+  it("pass when known", () => {
+    expect(checkFeatureValue({ ...req, gates: ["coverage"], tasks: [{ ...req.tasks[0], gates: ["unit"] }] }, { gates: ["unit", "coverage"] }).ok).toBe(true);
+  });
+});

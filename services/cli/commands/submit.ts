@@ -25,7 +25,9 @@ export async function submit(cfg: Readonly<BatonConfig>, file: string, o: { watc
     console.error(red(`cannot read feature request ${file}: ${(e as Error).message}`));
     return 2;
   }
-  const check = checkFeatureValue(raw, { roles: o.roles ? cfg.knownRoles : undefined });
+  // Gates are checked here only when this config defines some; the coordinator's config is the authority.
+  const gates = Object.keys(cfg.gates);
+  const check = checkFeatureValue(raw, { roles: o.roles ? cfg.knownRoles : undefined, gates: o.roles && gates.length ? gates : undefined });
   const size = Buffer.byteLength(JSON.stringify(raw ?? null));
   const errors = check.ok ? [] : [...check.errors];
   if (size > cfg.coordinator.maxRequestBytes) errors.push({ path: "(root)", message: `request is ${size} bytes; the limit is ${cfg.coordinator.maxRequestBytes} bytes` });

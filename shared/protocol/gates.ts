@@ -1,0 +1,51 @@
+// Quality gates on the wire: which gate run a qa task message asks for, and what the gate found.
+// A gate's command is never in a message: the qa worker looks the name up in its operator's config.
+import { z } from "zod";
+import { Id } from "./common.ts";
+
+/** Gate names are config keys and appear in msg ids: subject-token characters only. */
+export const GateName = Id.describe("gate name from the operator's config, e.g. unit");
+
+/** Whose gate this run is: a task's (after the task's work) or the feature's (before it completes). */
+export const GateScope = z.enum(["task", "feature"]);
+
+/** On a task message for the qa role: run gate `name` (run `run` of it) for the task or the feature. */
+export const GateRef = z.object({
+  name: GateName,
+  scope: GateScope,
+  /** Counts the runs of this gate for this task attempt (or the feature), from 1. */
+  run: z.int().min(1),
+});
+export type GateRef = z.infer<typeof GateRef>;
+
+export const TestCountsWire = z.object({
+  runner: z.string(),
+  passed: z.int().min(0),
+  failed: z.int().min(0),
+  skipped: z.int().min(0),
+  total: z.int().min(0),
+});
+
+export const CoverageWire = z.object({
+  file: z.string(),
+  metric: z.string(),
+  /** Measured percentage, 0–100. */
+  pct: z.number(),
+  min: z.number(),
+});
+
+/** What a qa worker found when it ran a gate; carried by its task_result and by gate.passed / gate.failed. */
+export const GateReport = GateRef.extend({
+  passed: z.boolean(),
+  expect: z.enum(["pass", "fail"]),
+  command: z.array(z.string()),
+  exitCode: z.int().nullable(),
+  durationMs: z.number().min(0),
+  tests: TestCountsWire.optional(),
+  coverage: CoverageWire.optional(),
+  /** Why it failed, in one line (e.g. "ran zero tests", "coverage 71.2% (lines) is under the minimum 80%"). */
+  reason: z.string().max(2000).optional(),
+  /** The last lines of the command's output. */
+  outputTail: z.string().max(8000),
+});
+export type GateReport = z.infer<typeof GateReport>;

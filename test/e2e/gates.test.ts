@@ -1,0 +1,201 @@
+// Quality gates end to end (issue 5): real nats-server, `baton coordinator`, a backend and a qa worker
+// process, and real temporary git workspaces holding a small Node project whose gates are real commands
+// (`node --test`, with node's own coverage reporter). The backend "agent" writes the files its task's
+// instructions give it, so each test decides whether the code it gates is right, wrong or untested.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encode } from "../../shared/codec.ts";
+import { emptyView, foldEvent, isTerminal, type FeatureView } from "../../shared/feature-view.ts";
+import { featureHistory } from "../../shared/history.ts";
+import type { StatusEvent } from "../../shared/protocol/index.ts";
+import { names } from "../../shared/subjects.ts";
+import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
+import { baton, type Proc } from "../helpers/procs.ts";
+
+/** Writes the files in the task's instructions ({"files": {path: content}}) into the workspace. */
+const AGENT = `
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+const task = JSON.parse(readFileSync(0, "utf8"));
+const { files = {} } = JSON.parse(task.instructions || "{}");
+for (const [path, content] of Object.entries(files)) {
+  const p = join(process.env.BATON_WORKSPACE, path);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, content);
+}
+console.log("wrote " + Object.keys(files).join(", "));
+`;
+
+const CONFIG = `
+workspace: ./ws
+roles:
+  backend:
+    exec: ["node", "./agent.mjs"]
+    timeoutSeconds: 60
+gates:
+  unit:
+    run: ["node", "--test"]
+    timeoutSeconds: 120
+    tests: node-test
+  nothing:
+    run: ["node", "--test", "no-tests-here/"]
+    tests: node-test
+  coverage:
+    run: ["node", "--test", "--experimental-test-coverage", "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=lcov", "--test-reporter-destination=lcov.info"]
+    tests: node-test
+    coverage: { file: lcov.info, metric: functions, min: 80 }
+`;
+
+const ADD = "export const add = (a, b) => a + b;\n";
+const ADD_BUGGY = "export const add = (a, b) => a - b;\n";
+const MATH = "export const add = (a, b) => a + b;\nexport const sub = (a, b) => a - b;\nexport const mul = (a, b) => a * b;\n";
+const testOf = (fns: string[]) =>
+  `import { test } from "node:test";\nimport assert from "node:assert";\nimport { ${fns.join(", ")} } from "../src/math.js";\n` +
+  fns.map((f) => `test("${f}", () => assert.equal(${f}(6, 3), ${({ add: 9, sub: 3, mul: 18 } as Record<string, number>)[f]}));\n`).join("");
+
+let server: NatsServer;
+let dir: string;
+let prefix: string;
+let nc: NatsConnection;
+const procs: Proc[] = [];
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  dir = mkdtempSync(join(tmpdir(), "baton-gates-"));
+  prefix = uniquePrefix("gates");
+  writeFileSync(join(dir, "agent.mjs"), AGENT);
+  writeFileSync(join(dir, "baton.yaml"), CONFIG);
+  const env = { NATS_URL: server.url, BATON_PREFIX: prefix };
+  const cfg = join(dir, "baton.yaml");
+  procs.push(baton(["coordinator", "--config", cfg], env));
+  procs.push(baton(["worker", "--role", "backend", "--config", cfg, "--id", "backend-1"], env));
+  procs.push(baton(["worker", "--role", "qa", "--config", cfg, "--id", "qa-1"], env));
+  await procs[0]!.waitFor(/coordinator ready/, 30_000);
+  await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
+  nc = await connect({ servers: server.url });
+}, 90_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all(procs.map((p) => p.kill("SIGTERM")));
+  await server?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh git repository with a package.json (ESM) and the given files, committed. */
+function gitWorkspace(name: string, files: Record<string, string> = {}): string {
+  const ws = join(dir, "workspaces", name);
+  mkdirSync(ws, { recursive: true });
+  for (const [p, content] of Object.entries({ "package.json": '{ "type": "module" }\n', ...files })) {
+    mkdirSync(dirname(join(ws, p)), { recursive: true });
+    writeFileSync(join(ws, p), content);
+  }
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: ws, stdio: "pipe" });
+  git("init", "-q");
+  git("add", "-A");
+  git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "start");
+  return ws;
+}
+
+/** Submits `request` and folds its history until the feature ends. */
+async function run(request: Record<string, unknown>): Promise<{ view: FeatureView; events: StatusEvent[] }> {
+  const n = names(prefix);
+  await jetstream(nc).publish(n.featureSubmit(), encode(request));
+  const view = emptyView(request.id as string);
+  const events: StatusEvent[] = [];
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), 90_000);
+  try {
+    for await (const e of featureHistory(nc, n, request.id as string, { follow: true, signal: ac.signal })) {
+      events.push(e);
+      foldEvent(view, e);
+      if (isTerminal(view.state)) break;
+    }
+  } finally {
+    clearTimeout(t);
+  }
+  if (!isTerminal(view.state)) throw new Error(`feature ${String(request.id)} did not end: ${events.map((e) => e.kind).join(", ")}`);
+  return { view, events };
+}
+
+const writes = (files: Record<string, string>) => JSON.stringify({ files });
+
+describe("e2e: quality gates on real git workspaces", () => {
+  it("a passing task gate: the task completes only after it, then its dependent runs", async () => {
+    const ws = gitWorkspace("pass");
+    const { view, events } = await run({
+      id: "gate-pass", title: "add", workspace: ws,
+      tasks: [
+        { id: "impl", role: "backend", title: "add()", gates: ["unit"], instructions: writes({ "src/math.js": ADD, "test/math.test.js": testOf(["add"]) }) },
+        { id: "docs", role: "backend", title: "docs", dependsOn: ["impl"], instructions: writes({ "README.md": "# add\n" }) },
+      ],
+    });
+    expect(view.state).toBe("completed");
+    const at = (k: string, id?: string) => events.findIndex((e) => e.kind === k && (!id || ("taskId" in e && e.taskId === id)));
+    expect(at("task.verifying", "impl")).toBeLessThan(at("gate.passed"));
+    expect(at("gate.passed")).toBeLessThan(at("task.completed", "impl"));
+    expect(at("task.completed", "impl")).toBeLessThan(at("task.dispatched", "docs"));
+    const gate = events.find((e) => e.kind === "gate.passed");
+    expect(gate).toMatchObject({ gate: "unit", scope: "task", taskId: "impl", workerId: "qa-1", command: ["node", "--test"], exitCode: 0, tests: { runner: "node-test", passed: 1, failed: 0, total: 1 } });
+  }, 120_000);
+
+  it("a failing task gate fails the task and the feature, with the runner's output in the event", async () => {
+    const ws = gitWorkspace("fail");
+    const { view, events } = await run({
+      id: "gate-fail", title: "add", workspace: ws,
+      tasks: [
+        { id: "impl", role: "backend", title: "add()", gates: ["unit"], instructions: writes({ "src/math.js": ADD_BUGGY, "test/math.test.js": testOf(["add"]) }) },
+        { id: "docs", role: "backend", title: "docs", dependsOn: ["impl"] },
+      ],
+    });
+    expect(view.state).toBe("failed");
+    const failed = events.find((e) => e.kind === "gate.failed");
+    expect(failed).toMatchObject({ gate: "unit", taskId: "impl", exitCode: 1, reason: "1 of 1 tests failed", tests: { failed: 1, total: 1 } });
+    expect(failed && "outputTail" in failed && failed.outputTail).toMatch(/add/);
+    expect(view.tasks.find((t) => t.id === "impl")).toMatchObject({ state: "failed", error: 'gate "unit" failed: 1 of 1 tests failed' });
+    expect(events.some((e) => e.kind === "task.dispatched" && e.taskId === "docs")).toBe(false);
+  }, 120_000);
+
+  it("a gate that ran zero tests fails", async () => {
+    const ws = gitWorkspace("none", { "no-tests-here/README.md": "nothing\n" });
+    const { view, events } = await run({
+      id: "gate-none", title: "x", workspace: ws,
+      tasks: [{ id: "impl", role: "backend", title: "x", gates: ["nothing"], instructions: writes({ "src/math.js": ADD }) }],
+    });
+    expect(view.state).toBe("failed");
+    expect(events.find((e) => e.kind === "gate.failed")).toMatchObject({ gate: "nothing", reason: "ran zero tests", tests: { total: 0 } });
+  }, 120_000);
+
+  it("a coverage feature gate fails under its threshold and passes over it", async () => {
+    // math.js has three functions; testing one covers 1/3 of them (plus the test file's own functions)
+    const under = await run({
+      id: "cov-under", title: "math", workspace: gitWorkspace("cov-under"), gates: ["coverage"],
+      tasks: [{ id: "impl", role: "backend", title: "math", instructions: writes({ "src/math.js": MATH, "test/math.test.js": testOf(["add"]) }) }],
+    });
+    expect(under.view.state).toBe("failed");
+    const failed = under.events.find((e) => e.kind === "gate.failed");
+    expect(failed).toMatchObject({ gate: "coverage", scope: "feature", coverage: { file: "lcov.info", metric: "functions", min: 80 } });
+    expect(failed && "coverage" in failed && failed.coverage!.pct).toBeLessThan(80);
+    expect(under.view.reason).toMatch(/feature gate "coverage" failed: coverage .*% \(functions\) is under the minimum 80%/);
+
+    const over = await run({
+      id: "cov-over", title: "math", workspace: gitWorkspace("cov-over"), gates: ["coverage"],
+      tasks: [{ id: "impl", role: "backend", title: "math", instructions: writes({ "src/math.js": MATH, "test/math.test.js": testOf(["add", "sub", "mul"]) }) }],
+    });
+    expect(over.view.state).toBe("completed");
+    const passed = over.events.find((e) => e.kind === "gate.passed");
+    expect(passed && "coverage" in passed && passed.coverage!.pct).toBeGreaterThanOrEqual(80);
+    expect(over.events.map((e) => e.kind).slice(-4)).toEqual(["task.completed", "feature.verifying", "gate.passed", "feature.completed"]);
+  }, 180_000);
+
+  it("a request naming a gate the config does not define is rejected at submission", async () => {
+    const { view } = await run({ id: "gate-unknown", title: "x", tasks: [{ id: "a", role: "backend", title: "a", gates: ["unit", "lnt"] }] });
+    expect(view.state).toBe("rejected");
+    expect(view.errors).toEqual([{ path: "tasks[0].gates[1]", message: 'unknown gate "lnt" (configured gates: unit, nothing, coverage)' }]);
+  }, 60_000);
+});

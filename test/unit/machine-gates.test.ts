@@ -1,0 +1,193 @@
+// Quality gates in the pure feature machine: a task with gates is `verifying` after its work, each gate
+// runs as a qa task message naming the gate (never its command), in order; only when all pass is the task
+// completed and its dependents dispatched. Feature gates run once every task completed.
+import { describe, expect, it } from "vitest";
+import { step, type Stepped, type StoredFeature } from "../../services/coordinator/actor.ts";
+import type { FeatureEvent } from "../../services/coordinator/machine.ts";
+import type { OutboxEntry } from "../../services/coordinator/model.ts";
+import { FEATURE_GATES_TASK_ID } from "../../services/coordinator/scheduling.ts";
+import { StatusEvent, TaskAssigned, type FeatureRequest, type GateReport, type TaskResult } from "../../shared/protocol/index.ts";
+
+const T0 = Date.parse("2025-01-01T00:00:00.000Z");
+const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+class Coordinator {
+  stored: StoredFeature | null = null;
+  last!: Stepped;
+  private clock = 0;
+  readonly published: OutboxEntry[] = [];
+  constructor(readonly featureId = "feat") {}
+  now(): string {
+    return new Date(T0 + ++this.clock * 1000).toISOString();
+  }
+  send(...events: FeatureEvent[]): Stepped {
+    this.last = step(this.featureId, this.stored && json(this.stored), events);
+    this.stored = json(this.last.stored);
+    const out = this.last.context.outbox;
+    if (out.length) {
+      this.published.push(...out);
+      this.last = step(this.featureId, json(this.stored), [{ type: "outbox.flushed", msgIds: out.map((e) => e.msgId) }]);
+      this.stored = json(this.last.stored);
+    }
+    return this.last;
+  }
+  submit(req: Omit<FeatureRequest, "id">): Stepped {
+    return this.send({ type: "feature.submit", request: { ...req, id: this.featureId }, at: this.now() });
+  }
+  get events(): StatusEvent[] {
+    return this.published.flatMap((e) => (e.to === "status" ? [StatusEvent.parse(e.payload)] : []));
+  }
+  get assigned(): TaskAssigned[] {
+    return this.published.flatMap((e) => (e.to === "task" ? [TaskAssigned.parse(e.payload)] : []));
+  }
+  last_assigned(pred: (a: TaskAssigned) => boolean): TaskAssigned {
+    const a = this.assigned.filter(pred).at(-1);
+    if (!a) throw new Error("no such task message");
+    return a;
+  }
+  work(taskId: string, outcome: "completed" | "failed" = "completed"): Stepped {
+    const a = this.last_assigned((x) => x.taskId === taskId && !x.gate);
+    return this.send({ type: "task.result", at: this.now(), msg: result(a, outcome, this.now()) });
+  }
+  gate(name: string, passed: boolean, extra: Partial<GateReport> = {}, taskId?: string): Stepped {
+    const a = this.last_assigned((x) => x.gate?.name === name && (taskId ? x.taskId === taskId : true));
+    const report: GateReport = {
+      ...a.gate!, passed, expect: "pass", command: ["npm", "test"], exitCode: passed ? 0 : 1, durationMs: 1200,
+      outputTail: passed ? "ok" : "1 failing", ...(passed ? {} : { reason: "exit code 1" }), ...extra,
+    };
+    return this.send({ type: "task.result", at: this.now(), msg: { ...result(a, passed ? "completed" : "failed", this.now()), gate: a.gate, gateReport: report } });
+  }
+}
+
+function result(a: TaskAssigned, outcome: "completed" | "failed", now: string): TaskResult {
+  return { type: "baton.v1.task_result", featureId: a.featureId, taskId: a.taskId, attempt: a.attempt, role: a.role, workerId: `w-${a.role}`, outcome, startedAt: a.dispatchedAt, finishedAt: now, summary: "did it" };
+}
+
+const kinds = (c: Coordinator) => c.events.map((e) => e.kind);
+
+describe("task gates", () => {
+  it("a task with gates is verifying after its work; its gates run in order on qa; it completes and its dependent starts only when all pass", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit", "lint"] }, { id: "ui", role: "frontend", title: "ui", dependsOn: ["api"] }] });
+    let r = c.work("api");
+    expect(r.context.tasks.api!.status).toBe("verifying");
+    const g1 = c.last_assigned((x) => !!x.gate);
+    // a gate run is a qa task message that names the gate — never a command
+    expect(g1).toMatchObject({ role: "qa", taskId: "api", attempt: 1, gate: { name: "unit", scope: "task", run: 1 }, workspace: undefined });
+    expect(JSON.stringify(g1)).not.toContain("npm");
+    expect(c.assigned.some((x) => x.taskId === "ui")).toBe(false);
+
+    r = c.gate("unit", true);
+    expect(c.last_assigned((x) => !!x.gate).gate).toEqual({ name: "lint", scope: "task", run: 2 });
+    expect(r.context.tasks.api!.status).toBe("verifying");
+    expect(c.assigned.some((x) => x.taskId === "ui")).toBe(false);
+
+    r = c.gate("lint", true);
+    expect(r.context.tasks.api!.status).toBe("completed");
+    expect(c.assigned.some((x) => x.taskId === "ui")).toBe(true);
+    expect(kinds(c)).toEqual([
+      "feature.accepted", "task.dispatched", "task.started", "task.verifying", "gate.passed", "gate.passed", "task.completed", "task.dispatched",
+    ]);
+    const completed = c.events.find((e) => e.kind === "task.completed");
+    expect(completed).toMatchObject({ taskId: "api", workerId: "w-backend", summary: "did it" });
+    const passed = c.events.find((e) => e.kind === "gate.passed");
+    expect(passed).toMatchObject({ gate: "unit", scope: "task", taskId: "api", attempt: 1, workerId: "w-qa", command: ["npm", "test"], exitCode: 0 });
+  });
+
+  it("a failing gate fails the task with the gate's reason and output, and the feature with it", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit"] }, { id: "ui", role: "frontend", title: "ui", dependsOn: ["api"] }] });
+    c.work("api");
+    const r = c.gate("unit", false, { reason: "1 of 3 tests failed", tests: { runner: "node-test", passed: 2, failed: 1, skipped: 0, total: 3 }, outputTail: "not ok 3 - adds" });
+    expect(r.state).toBe("failed");
+    expect(r.context.tasks.api).toMatchObject({ status: "failed", error: { code: "GATE_FAILED", message: 'gate "unit" failed: 1 of 3 tests failed' } });
+    const failed = c.events.find((e) => e.kind === "gate.failed");
+    expect(failed).toMatchObject({ gate: "unit", reason: "1 of 3 tests failed", outputTail: "not ok 3 - adds", tests: { failed: 1, total: 3 } });
+    expect(c.events.at(-1)).toMatchObject({ kind: "feature.failed", reason: 'task "api" (backend) failed: gate "unit" failed: 1 of 3 tests failed' });
+    expect(c.assigned.some((x) => x.taskId === "ui")).toBe(false);
+  });
+
+  it("a gate run without a report (its qa worker failed) counts as failed, with the worker's error", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit"] }] });
+    c.work("api");
+    const a = c.last_assigned((x) => !!x.gate);
+    const r = c.send({ type: "task.result", at: c.now(), msg: { ...result(a, "failed", c.now()), gate: a.gate, error: { name: "NoExecutor", code: "UNKNOWN_GATE", message: 'gate "unit" is not configured on this worker' } } });
+    expect(r.state).toBe("failed");
+    expect(c.events.find((e) => e.kind === "gate.failed")).toMatchObject({ reason: 'gate "unit" is not configured on this worker' });
+  });
+
+  it("duplicate and stale gate results, and a repeated work result, change nothing", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit", "lint"] }] });
+    c.work("api");
+    c.gate("unit", true);
+    const before = c.events.length;
+    c.gate("unit", true); // the same run again (a redelivery): its run number is not the current one
+    c.work("api"); // the work result again
+    expect(c.events.length).toBe(before);
+    expect(c.last.context.tasks.api!.status).toBe("verifying");
+  });
+
+  it("worker start and log messages of a gate run do not touch the task", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit"] }] });
+    c.work("api");
+    const a = c.last_assigned((x) => !!x.gate);
+    const before = c.events.length;
+    c.send({ type: "task.started", at: c.now(), msg: { type: "baton.v1.task_started", featureId: "feat", taskId: "api", attempt: 1, role: "qa", workerId: "w-qa", delivery: 1, at: c.now(), gate: a.gate } });
+    expect(c.events.length).toBe(before);
+    expect(c.last.context.tasks.api!.status).toBe("verifying");
+  });
+
+  it("a verifying task holds its place under maxParallel", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", maxParallel: 1, tasks: [{ id: "a", role: "backend", title: "a", gates: ["unit"] }, { id: "b", role: "backend", title: "b" }] });
+    c.work("a");
+    expect(c.assigned.some((x) => x.taskId === "b")).toBe(false);
+    c.gate("unit", true);
+    expect(c.assigned.some((x) => x.taskId === "b")).toBe(true);
+  });
+
+  it("cancel while verifying cancels the task", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "a", role: "backend", title: "a", gates: ["unit"] }] });
+    c.work("a");
+    const r = c.send({ type: "feature.cancel", at: c.now() });
+    expect(r.state).toBe("cancelled");
+    expect(r.context.tasks.a!.status).toBe("cancelled");
+  });
+});
+
+describe("feature gates", () => {
+  it("run in order once every task completed; the feature completes when all pass", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", gates: ["unit", "coverage"], tasks: [{ id: "a", role: "backend", title: "a" }] });
+    let r = c.work("a");
+    expect(r.state).toBe("verifying");
+    const g = c.last_assigned((x) => !!x.gate);
+    expect(g).toMatchObject({ role: "qa", taskId: FEATURE_GATES_TASK_ID, gate: { name: "unit", scope: "feature", run: 1 } });
+    r = c.gate("unit", true);
+    expect(r.state).toBe("verifying");
+    r = c.gate("coverage", true, { coverage: { file: "coverage/coverage-summary.json", metric: "lines", pct: 91.5, min: 80 } });
+    expect(r.state).toBe("completed");
+    expect(kinds(c).slice(-5)).toEqual(["task.completed", "feature.verifying", "gate.passed", "gate.passed", "feature.completed"]);
+    expect(c.events.find((e) => e.kind === "gate.passed" && e.gate === "coverage")).toMatchObject({ scope: "feature", coverage: { pct: 91.5 } });
+    expect(c.events.find((e) => e.kind === "gate.passed" && e.scope === "feature")).toMatchObject({ taskId: undefined });
+  });
+
+  it("a failing feature gate fails the feature with the gate's reason", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", gates: ["coverage"], tasks: [{ id: "a", role: "backend", title: "a" }] });
+    c.work("a");
+    const r = c.gate("coverage", false, { reason: "coverage 71.0% (lines) is under the minimum 80%" });
+    expect(r.state).toBe("failed");
+    expect(c.events.at(-1)).toMatchObject({ kind: "feature.failed", reason: 'feature gate "coverage" failed: coverage 71.0% (lines) is under the minimum 80%' });
+  });
+
+  it("a feature without gates completes as before", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "a", role: "backend", title: "a" }] });
+    expect(c.work("a").state).toBe("completed");
+  });
+});
