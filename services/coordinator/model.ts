@@ -26,6 +26,9 @@ export interface TaskState {
   handoff?: unknown;
   error?: WireError | undefined;
   exitCode?: number | null | undefined;
+  /** Phantom-completion check, passed on to the worker: globs the task must change, or any change at all. */
+  files?: string[] | undefined;
+  expectChanges?: boolean | undefined;
   /** Gates (config names) that must pass, in order, after the work before the task counts as completed. */
   gates?: string[] | undefined;
   /** While verifying: which gate runs now (index into `gates`) and its run number (counts every gate run of this attempt). */
@@ -85,6 +88,8 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       dependsOn: [...new Set(t.dependsOn ?? [])], status: "blocked", attempt: 0,
       timeoutSeconds: t.timeoutSeconds ?? defaults.taskTimeoutSeconds,
       ...(t.gates?.length ? { gates: [...t.gates] } : {}),
+      ...(t.files?.length ? { files: [...t.files] } : {}),
+      ...(t.expectChanges ? { expectChanges: true } : {}),
     };
   }
   return {

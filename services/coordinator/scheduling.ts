@@ -138,6 +138,8 @@ function dispatchInto(d: FeatureContext, t: TaskState, at: string): void {
       instructions: t.instructions, dependsOn: t.dependsOn, workspace: d.workspace,
       feature: { title: d.title, description: d.description },
       handoffs, dispatchedAt: at,
+      ...(t.files ? { files: t.files } : {}),
+      ...(t.expectChanges || t.files ? { expectChanges: true } : {}),
     },
   });
   emitInto(d, { kind: "task.dispatched", taskId: t.id, role: t.role, attempt }, at);

@@ -15,6 +15,10 @@ export const TaskSpec = z.strictObject({
   timeoutSeconds: z.int().min(1).max(7 * 24 * 3600).optional(),
   /** Gates (names from the operator's config) run in order after the task's work; all must pass before it counts as completed. */
   gates: z.array(GateName).max(20).optional(),
+  /** Files the task is expected to change (globs, relative to the workspace): if none of them changed, it fails "no changes". */
+  files: z.array(z.string().min(1).max(500)).max(100).optional(),
+  /** The task must change something in the workspace, else it fails "no changes" (implied by `files`). */
+  expectChanges: z.boolean().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 

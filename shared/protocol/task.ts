@@ -28,6 +28,10 @@ export const TaskAssigned = z.object({
   dispatchedAt: Timestamp,
   /** Present on a gate run (role qa): run this configured gate instead of the role's executor. */
   gate: GateRef.optional(),
+  /** Phantom-completion check: the worker fails the task "no changes" if it changed none of these globs … */
+  files: z.array(z.string()).optional(),
+  /** … or, without globs, nothing at all in the workspace. */
+  expectChanges: z.boolean().optional(),
 });
 export type TaskAssigned = z.infer<typeof TaskAssigned>;
 
