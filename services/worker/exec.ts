@@ -26,6 +26,7 @@ export function createExecExecutor(role: string, rc: ExecRoleConfig, deps: Execu
   const [command, ...args] = rc.exec as [string, ...string[]];
   return {
     describe: `exec ${rc.exec!.join(" ")}`,
+    workspace: (task) => workspaceFor(task, deps),
     async run(task, ctx) {
       const ws = await workspaceFor(task, deps);
       if ("error" in ws) return fail(ws.error);

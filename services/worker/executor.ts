@@ -34,6 +34,11 @@ export interface Executor {
   readonly describe: string;
   /** Runs one task to an outcome. Never rejects: every failure becomes a failed outcome with an error. */
   run(task: TaskAssigned, ctx: ExecContext): Promise<ExecOutcome>;
+  /**
+   * The folder the task runs in, for executors that have one (the phantom-completion check snapshots it
+   * before and after). Safe to call before `run`; never rejects.
+   */
+  workspace?(task: TaskAssigned): Promise<{ dir: string } | { error: WireError }>;
 }
 
 export interface ExecutorDeps {

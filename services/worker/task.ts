@@ -9,6 +9,7 @@ import { sleep } from "../../shared/process.ts";
 import { Id, TaskAssigned, type TaskLog, type TaskResult, type TaskStarted, type WireError } from "../../shared/protocol/index.ts";
 import type { Names } from "../../shared/subjects.ts";
 import type { Cancellations } from "./cancellations.ts";
+import { expectsChanges, startChangeCheck, type ChangeCheck } from "./changes.ts";
 import type { ExecOutcome, Executor } from "./executor.ts";
 import type { GateRunner } from "./gates.ts";
 import { LogBatcher } from "./log-batcher.ts";
@@ -112,7 +113,9 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
         }));
       const startedTimer = setTimeout(() => void sendStarted(), d.settings.startedDelayMs);
       log.debug({ executor: d.executor.describe }, "task started");
+      let changes: ChangeCheck | undefined;
       try {
+        if (expectsChanges(task)) changes = await watchWorkspace(task, d.executor, log);
         out = await runExecutor(task, d.executor, d, ref, delivery, hooks.signal, log, sendStarted);
       } finally {
         clearTimeout(startedTimer);
@@ -125,6 +128,11 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
         hooks.onSettled?.();
         log.warn("task aborted by drain and handed back (nak); no result published");
         return;
+      }
+      // Phantom completion: a task that had to change files and changed none fails; a failure keeps its own error.
+      if (changes && out.outcome === "completed") {
+        const error = await changes.verdict();
+        if (error) out = { ...out, outcome: "failed", error };
       }
     }
     const result: TaskResult = { type: "baton.v1.task_result", ...ref, ...out, delivery, startedAt, finishedAt: new Date().toISOString() };
@@ -166,6 +174,13 @@ async function runExecutor(task: TaskAssigned, ex: Executor, d: TaskDeps, ref: R
   await chain;
   if (batcher.totals.dropped || batcher.totals.truncated) log.info(batcher.totals, "task output limited");
   return out;
+}
+
+/** Starts the phantom-completion check in the executor's workspace; undefined when it has none (built-ins). */
+async function watchWorkspace(task: TaskAssigned, ex: Executor, log: Logger): Promise<ChangeCheck | undefined> {
+  const ws = await ex.workspace?.(task);
+  if (!ws || "error" in ws) return undefined; // no folder to look at; a bad workspace fails the task in `run`
+  return startChangeCheck(task, ws.dir, log);
 }
 
 /** A message that is not a valid task: fail it back when it names a task, then terminate it. */
