@@ -1,7 +1,7 @@
 // A feature's state as any client sees it, folded from its status events (the public history).
 import type { StatusEvent, ValidationIssue } from "./protocol/index.ts";
 
-export type ViewTaskState = "waiting" | "dispatched" | "running" | "verifying" | "completed" | "failed" | "cancelled";
+export type ViewTaskState = "waiting" | "dispatched" | "running" | "verifying" | "fixing" | "retrying" | "completed" | "failed" | "cancelled";
 export type ViewFeatureState = "unknown" | "executing" | "paused" | "verifying" | "completed" | "failed" | "rejected" | "cancelled";
 
 /** The latest run of one gate, as its gate.passed / gate.failed event told it. */
@@ -31,6 +31,10 @@ export interface ViewTask {
   /** Gates the task must pass (from task.verifying) and the latest result of each. */
   gates?: string[] | undefined;
   gateResults?: ViewGate[] | undefined;
+  /** While retrying: when the next attempt starts, and why the last one failed. */
+  retryAt?: string | undefined;
+  /** A fix task: whose gate it fixes ("feature" for a feature gate). */
+  fixes?: string | undefined;
 }
 
 export interface FeatureView {
@@ -83,7 +87,7 @@ export function foldEvent(view: FeatureView, e: StatusEvent): boolean {
       view.finishedAt = e.at;
       break;
     case "task.dispatched":
-      if (task) Object.assign(task, { state: "dispatched", attempt: e.attempt, dispatchedAt: e.at });
+      if (task) Object.assign(task, { state: "dispatched", attempt: e.attempt, dispatchedAt: e.at, error: undefined, retryAt: undefined });
       break;
     case "task.started":
       if (task && task.state !== "completed" && task.state !== "failed") Object.assign(task, { state: "running", startedAt: task.startedAt ?? e.at, workerId: e.workerId });
@@ -118,6 +122,15 @@ export function foldEvent(view: FeatureView, e: StatusEvent): boolean {
       break;
     case "feature.verifying":
       Object.assign(view, { state: "verifying", gates: e.gates });
+      break;
+    case "task.retrying":
+      if (task) Object.assign(task, { state: "retrying", retryAt: e.retryAt, error: e.reason });
+      break;
+    case "task.fixing":
+      if (task) task.state = "fixing";
+      if (!view.tasks.some((t) => t.id === e.fixTaskId)) {
+        view.tasks.push({ id: e.fixTaskId, role: e.fixRole, title: e.title, dependsOn: [], state: "waiting", attempt: 0, fixes: e.taskId ?? "feature" });
+      }
       break;
     case "gate.passed":
     case "gate.failed": {

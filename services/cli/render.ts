@@ -36,6 +36,10 @@ export function renderEvent(e: StatusEvent, progress: string): string {
       return `${time(e.at)} ${p} ${red("failed")}     ${who} ${dim(fmtDuration(e.durationMs))} — ${e.error.message}`;
     case "task.verifying":
       return `${time(e.at)} ${p} ${cyan("verifying")}  ${who} ${dim(`gates: ${e.gates.join(", ")}`)}`;
+    case "task.retrying":
+      return `${time(e.at)} ${p} ${yellow("retrying")}   ${who} ${dim(`attempt ${e.nextAttempt} at ${e.retryAt.slice(11, 19)}`)} — ${e.reason}`;
+    case "task.fixing":
+      return `${time(e.at)} ${p} ${yellow("fixing")}     ${e.taskId ? bold(e.taskId) : "feature"} ${dim(`gate ${e.gate}, round ${e.round}: task ${e.fixTaskId} (${e.fixRole})`)} — ${e.reason}`;
     case "feature.verifying":
       return `${time(e.at)} ${cyan("verifying")} feature gates: ${e.gates.join(", ")}`;
     case "gate.passed":
@@ -68,7 +72,7 @@ export function renderEvent(e: StatusEvent, progress: string): string {
 }
 
 const stateColor: Record<ViewTask["state"], (s: string) => string> = {
-  waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, completed: green, failed: red, cancelled: red,
+  waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, fixing: yellow, retrying: yellow, completed: green, failed: red, cancelled: red,
 };
 
 /** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
@@ -93,6 +97,9 @@ export function renderStatus(v: FeatureView, liveWorkers: Map<string, number>): 
       else if (t.state === "dispatched") detail = `queued for a ${t.role} worker`;
       else if (t.state === "running") detail = `on ${t.workerId ?? "?"}`;
       else if (t.state === "verifying") detail = `gates ${gateLine(t.gates, t.gateResults)}`;
+      else if (t.state === "retrying") detail = `attempt ${t.attempt + 1} at ${t.retryAt?.slice(11, 19) ?? "?"} — ${t.error ?? ""}`;
+      else if (t.state === "fixing") detail = `a fix task runs; then gates ${gateLine(t.gates, t.gateResults)}`;
+      if (t.fixes && t.state !== "failed") detail = `fixes ${t.fixes}${detail ? ` — ${detail}` : ""}`;
       if (t.state === "completed" && t.gateResults?.length) detail = `${detail ? `${detail} ` : ""}${dim(`(gates ${gateLine(t.gates, t.gateResults)})`)}`;
       else if (t.state === "waiting") detail = t.dependsOn.length ? `after ${t.dependsOn.join(", ")}` : "";
       const dur = t.durationMs !== undefined ? fmtDuration(t.durationMs) : t.startedAt ? fmtDuration(Date.now() - Date.parse(t.startedAt)) : "";

@@ -51,7 +51,7 @@ export class Coordinator {
       // Only when faults are injected: the loop then publishes the first outbox entry alone (a crash point).
       fault: this.o.fault,
       onApplied: (featureId, context, state) =>
-        timers.arm(featureId, state === "executing" || state === "paused" ? nextDeadline(context) : undefined),
+        timers.arm(featureId, state === "executing" || state === "paused" || state === "verifying" ? nextDeadline(context) : undefined),
     });
     this.loop = loop;
     const ingress = new Ingress({

@@ -1,7 +1,7 @@
 // The feature's persisted data: tasks, their states, the status-event sequence and the outbox.
-import type { FeatureRequest, TaskAssigned, StatusEvent, EventBody, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
+import type { FailurePolicy, FeatureRequest, TaskAssigned, StatusEvent, EventBody, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
 
-export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "completed", "failed", "cancelled"] as const;
+export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "fixing", "retrying", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export interface TaskState {
@@ -33,6 +33,15 @@ export interface TaskState {
   gates?: string[] | undefined;
   /** While verifying: which gate runs now (index into `gates`) and its run number (counts every gate run of this attempt). */
   gate?: { index: number; run: number } | undefined;
+  /** The task's failure policy (its own, else the feature's). */
+  policy?: FailurePolicy | undefined;
+  /** While retrying: when the next attempt is dispatched. */
+  retryAt?: string | undefined;
+  /** Fix rounds used so far, and the one under way (status `fixing`). */
+  fixRounds?: number | undefined;
+  fixing?: { fixTaskId: string; gate: string; round: number } | undefined;
+  /** On a fix task: whose gate it fixes (`taskId` absent for a feature gate). */
+  fixFor?: { taskId?: string | undefined; gate: string; round: number } | undefined;
 }
 
 /** An outbound message waiting to be published; `msgId` is deterministic so republishing is harmless. */
@@ -64,6 +73,10 @@ export interface FeatureContext {
   gatesPassed?: boolean | undefined;
   /** Why a feature gate failed (the feature fails with it). */
   gateFailure?: string | undefined;
+  /** The feature's default failure policy; its `fix` also covers the feature's gates. */
+  policy?: FailurePolicy | undefined;
+  featureFixRounds?: number | undefined;
+  featureFixing?: { fixTaskId: string; gate: string; round: number } | undefined;
   /** Why the feature failed or was rejected. */
   reason?: string | undefined;
   rejection?: ValidationIssue[] | undefined;
@@ -90,6 +103,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       ...(t.gates?.length ? { gates: [...t.gates] } : {}),
       ...(t.files?.length ? { files: [...t.files] } : {}),
       ...(t.expectChanges ? { expectChanges: true } : {}),
+      ...(t.onFailure ?? req.onFailure ? { policy: t.onFailure ?? req.onFailure } : {}),
     };
   }
   return {
@@ -97,6 +111,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
     maxParallel: req.maxParallel ?? 1, order: req.tasks.map((t) => t.id), tasks,
     seq: 0, outbox: [], paused: false, submittedAt: at,
     ...(req.gates?.length ? { gates: [...req.gates] } : {}),
+    ...(req.onFailure ? { policy: req.onFailure } : {}),
   };
 }
 

@@ -1,9 +1,9 @@
 // Pure scheduling of a feature's task DAG: readiness, the parallel bound, results. No I/O, no clocks.
-import type { EventBody, GateReport, TaskLog, TaskResult, TaskStarted } from "../../shared/protocol/index.ts";
+import type { EventBody, GateReport, TaskLog, TaskResult, TaskStarted, WireError } from "../../shared/protocol/index.ts";
 import { durationMs, emit, type FeatureContext, type TaskState } from "./model.ts";
 
 /** Statuses that hold one of the feature's `maxParallel` places (a task's gates run in its workspace). */
-const ACTIVE = new Set(["dispatched", "running", "verifying"]);
+const ACTIVE = new Set(["dispatched", "running", "verifying", "retrying"]);
 /** Statuses in which the task's own work (not its gates) is under way. */
 const WORKING = new Set(["dispatched", "running"]);
 /** The role gates run on. */
@@ -122,7 +122,11 @@ function scheduleInto(d: FeatureContext, at: string, completed?: string): void {
 
 function dispatchInto(d: FeatureContext, t: TaskState, at: string): void {
   const attempt = t.attempt + 1;
-  d.tasks[t.id] = { ...t, status: "dispatched", attempt, dispatchedAt: at };
+  d.tasks[t.id] = {
+    ...t, status: "dispatched", attempt, dispatchedAt: at,
+    // a retry starts clean: nothing of the previous attempt's run carries over
+    retryAt: undefined, error: undefined, startedAt: undefined, finishedAt: undefined, workerId: undefined, delivery: undefined, gate: undefined, exitCode: undefined,
+  };
   const handoffs = t.dependsOn.map((dep) => {
     const x = d.tasks[dep]!;
     return { taskId: x.id, role: x.role, summary: x.summary, handoff: x.handoff };
@@ -196,13 +200,93 @@ export function onResult(ctx: FeatureContext, m: TaskResult, at: string): Featur
   if (m.outcome === "completed") {
     d.tasks[t.id] = { ...base, status: "completed", summary: m.summary, handoff: m.handoff };
     emitInto(d, { kind: "task.completed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, summary: m.summary }, at);
+    if (t.fixFor) afterFix(d, d.tasks[t.id]!, at);
     if (!anyFailed(d)) scheduleInto(d, at, t.id);
     return d;
   }
   const error = m.error ?? { name: "TaskFailed", message: `exit code ${m.exitCode ?? "unknown"}` };
-  d.tasks[t.id] = { ...base, status: "failed", error };
-  emitInto(d, { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: m.workerId, durationMs: dur, exitCode: m.exitCode, error }, at);
+  failTask(d, { ...base, error }, error, at, { workerId: m.workerId, durationMs: dur, exitCode: m.exitCode });
   return d;
+}
+
+/**
+ * A task failed (work, deadline or gate): its policy retries it (status `retrying` until `retryAt`, then a
+ * new attempt), or it fails — `escalate` fails too until questions to humans exist, and says so. A failed
+ * fix task also fails the task whose gate it was fixing.
+ */
+function failTask(d: FeatureContext, t: TaskState, error: WireError, at: string, extra: { workerId?: string | undefined; durationMs?: number | undefined; exitCode?: number | null | undefined } = {}): void {
+  const retry = t.policy?.retry;
+  if (retry && t.attempt < retry.maxAttempts) {
+    const backoffMs = Math.min(3600_000, (retry.backoffSeconds ?? 5) * 1000 * 2 ** (t.attempt - 1));
+    const retryAt = new Date(Date.parse(at) + backoffMs).toISOString();
+    d.tasks[t.id] = { ...t, status: "retrying", retryAt, error, finishedAt: at, deadlineAt: undefined, gate: undefined, fixing: undefined };
+    emitInto(d, { kind: "task.retrying", taskId: t.id, role: t.role, attempt: t.attempt, nextAttempt: t.attempt + 1, retryAt, reason: error.message }, at);
+    return;
+  }
+  const escalated = t.policy?.then === "escalate"
+    ? { ...error, message: `${error.message} (policy "escalate": questions to a human are not available yet, so the task fails)` }
+    : error;
+  d.tasks[t.id] = { ...t, status: "failed", error: escalated, finishedAt: at, deadlineAt: undefined, gate: undefined, fixing: undefined };
+  emitInto(d, { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: extra.workerId ?? t.workerId, durationMs: extra.durationMs ?? durationMs(t.startedAt, at), exitCode: extra.exitCode, error: escalated }, at);
+  const owner = t.fixFor?.taskId ? d.tasks[t.fixFor.taskId] : undefined;
+  if (owner && owner.status === "fixing") {
+    const e = { name: "FixFailed", code: "FIX_FAILED", message: `fix round ${t.fixFor!.round} for gate "${t.fixFor!.gate}" (task ${t.id}) failed: ${escalated.message}` };
+    d.tasks[owner.id] = { ...owner, status: "failed", error: e, finishedAt: at, fixing: undefined, gate: undefined };
+    emitInto(d, { kind: "task.failed", taskId: owner.id, role: owner.role, attempt: owner.attempt, workerId: owner.workerId, error: e }, at);
+  }
+}
+
+/** A task id for a fix task that no task of the feature has: `<task>-fix-<round>`. */
+function freshId(d: FeatureContext, base: string): string {
+  let id = base;
+  for (let i = 2; d.tasks[id]; i++) id = `${base}-${i}`;
+  return id;
+}
+
+/**
+ * A gate failed and the policy has fix rounds left: a new task for the fix role, given the gate's output,
+ * runs now (it takes the gated task's place under maxParallel); when it completes the gate runs again.
+ */
+function startFix(d: FeatureContext, owner: TaskState | undefined, m: TaskResult, reason: string, role: string, round: number, at: string): void {
+  const gate = m.gate!.name;
+  const r = m.gateReport;
+  const fixId = freshId(d, `${(owner?.id ?? "feature").slice(0, 48)}-fix-${round}`);
+  const title = `Fix gate ${gate} for ${owner ? `task ${owner.id}` : "the feature"} (round ${round})`;
+  const instructions = [
+    `The gate "${gate}" failed${owner ? ` for task "${owner.id}" (${owner.title})` : " for the feature"}: ${reason}.`,
+    r?.command.length ? `Command: ${r.command.join(" ")} (exit code ${r.exitCode ?? "none"})` : "",
+    r?.outputTail ? `Its output (last lines):\n${r.outputTail}` : "",
+    "Change the code in the workspace so that this gate passes; it runs again when you are done.",
+    owner?.instructions ? `The task's own instructions were:\n${owner.instructions}` : "",
+  ].filter(Boolean).join("\n\n");
+  d.tasks[fixId] = {
+    id: fixId, role, title, instructions, dependsOn: [], status: "ready", attempt: 0,
+    timeoutSeconds: owner?.timeoutSeconds ?? 4 * 3600, fixFor: { taskId: owner?.id, gate, round },
+  };
+  d.order = [...d.order, fixId];
+  if (owner) d.tasks[owner.id] = { ...owner, status: "fixing", fixRounds: round, fixing: { fixTaskId: fixId, gate, round } };
+  else Object.assign(d, { featureFixRounds: round, featureFixing: { fixTaskId: fixId, gate, round } });
+  emitInto(d, { kind: "task.fixing", taskId: owner?.id, attempt: owner?.attempt, gate, round, fixTaskId: fixId, fixRole: role, title, reason }, at);
+  scheduleInto(d, at);
+}
+
+/** A fix task completed: the gate it was fixing runs again (the gated task is verifying again). */
+function afterFix(d: FeatureContext, fix: TaskState, at: string): void {
+  const f = fix.fixFor!;
+  if (f.taskId) {
+    const t = d.tasks[f.taskId];
+    if (!t || t.status !== "fixing" || !t.gate || !t.gates) return;
+    const gate = { index: t.gate.index, run: t.gate.run + 1 };
+    d.tasks[t.id] = { ...t, status: "verifying", fixing: undefined, gate };
+    emitInto(d, { kind: "task.verifying", taskId: t.id, role: t.role, attempt: t.attempt, workerId: t.workerId ?? "", gates: t.gates }, at);
+    dispatchGate(d, { name: t.gates[gate.index]!, scope: "task", run: gate.run }, t.id, t.attempt, at);
+    return;
+  }
+  const fg = d.featureGate;
+  if (!d.featureFixing || !fg || !d.gates) return;
+  d.featureFixing = undefined;
+  d.featureGate = { index: fg.index, run: fg.run + 1 };
+  dispatchGate(d, { name: d.gates[fg.index]!, scope: "feature", run: fg.run + 1 }, undefined, 1, at);
 }
 
 /** Puts a gate run for the qa role in the outbox: a task message naming the gate, never its command. */
@@ -264,9 +348,14 @@ function onTaskGateResult(ctx: FeatureContext, m: TaskResult, at: string): Featu
     return d;
   }
   const reason = (gateEvent(m, false, t.id, t.attempt) as { reason: string }).reason;
-  const error = { name: "GateFailed", code: "GATE_FAILED", message: `gate "${g.name}" failed: ${reason}` };
-  d.tasks[t.id] = { ...t, status: "failed", gate: undefined, error };
-  emitInto(d, { kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: t.workerId, durationMs: durationMs(t.startedAt, at), error }, at);
+  const fix = t.policy?.fix;
+  if (fix && (t.fixRounds ?? 0) < fix.maxRounds) {
+    startFix(d, t, m, reason, fix.role ?? "bugfix", (t.fixRounds ?? 0) + 1, at);
+    return d;
+  }
+  const rounds = t.fixRounds ? ` (after ${t.fixRounds} fix round${t.fixRounds > 1 ? "s" : ""})` : "";
+  const error = { name: "GateFailed", code: "GATE_FAILED", message: `gate "${g.name}" failed${rounds}: ${reason}` };
+  failTask(d, t, error, at);
   return d;
 }
 
@@ -288,7 +377,7 @@ export function startFeatureGates(ctx: FeatureContext, at: string): FeatureConte
 function onFeatureGateResult(ctx: FeatureContext, m: TaskResult, at: string): FeatureContext {
   const fg = ctx.featureGate;
   const g = m.gate!;
-  if (!fg || ctx.gatesPassed || ctx.gateFailure || fg.run !== g.run || ctx.gates?.[fg.index] !== g.name) return ctx;
+  if (!fg || ctx.featureFixing || ctx.gatesPassed || ctx.gateFailure || fg.run !== g.run || ctx.gates?.[fg.index] !== g.name) return ctx;
   const d = draft(ctx);
   const passed = gatePassed(m);
   emitInto(d, gateEvent(m, passed, undefined, undefined), at);
@@ -298,7 +387,15 @@ function onFeatureGateResult(ctx: FeatureContext, m: TaskResult, at: string): Fe
   } else if (passed) {
     d.gatesPassed = true;
   } else {
-    d.gateFailure = `feature gate "${g.name}" failed: ${(gateEvent(m, false, undefined, undefined) as { reason: string }).reason}`;
+    const reason = (gateEvent(m, false, undefined, undefined) as { reason: string }).reason;
+    const fix = ctx.policy?.fix;
+    if (fix && (ctx.featureFixRounds ?? 0) < fix.maxRounds) {
+      startFix(d, undefined, m, reason, fix.role ?? "bugfix", (ctx.featureFixRounds ?? 0) + 1, at);
+      return d;
+    }
+    const rounds = ctx.featureFixRounds ? ` (after ${ctx.featureFixRounds} fix round${ctx.featureFixRounds > 1 ? "s" : ""})` : "";
+    const escalate = ctx.policy?.then === "escalate" ? ' (policy "escalate": questions to a human are not available yet, so the feature fails)' : "";
+    d.gateFailure = `feature gate "${g.name}" failed${rounds}: ${reason}${escalate}`;
   }
   return d;
 }
@@ -316,19 +413,29 @@ export function failedTask(ctx: FeatureContext): TaskState | undefined {
   return undefined;
 }
 
-/** Fails every active task whose deadline has passed at `at`. Idempotent; a no-op when none is due. */
+/**
+ * Fails every active task whose deadline has passed at `at` (through its failure policy), and sends the
+ * tasks whose retry is due back to `ready`. Idempotent; a no-op when nothing is due.
+ */
 export function onTimer(ctx: FeatureContext, at: string): FeatureContext {
-  let next = ctx;
   const now = Date.parse(at);
-  for (const id of ctx.order) {
-    const t = next.tasks[id]!;
-    if (!ACTIVE.has(t.status) || !t.deadlineAt || Date.parse(t.deadlineAt) > now) continue;
+  const due = ctx.order.filter((id) => {
+    const t = ctx.tasks[id]!;
+    return (ACTIVE.has(t.status) && t.deadlineAt && Date.parse(t.deadlineAt) <= now) || (t.status === "retrying" && t.retryAt && Date.parse(t.retryAt) <= now);
+  });
+  if (!due.length) return ctx;
+  const d = draft(ctx);
+  for (const id of due) {
+    const t = d.tasks[id]!;
+    if (t.status === "retrying") {
+      d.tasks[id] = { ...t, status: "ready", retryAt: undefined };
+      continue;
+    }
     const error = { name: "Timeout", code: "DEADLINE", message: `no result within ${t.timeoutSeconds}s of the task starting (deadline ${t.deadlineAt})` };
-    const task: TaskState = { ...t, status: "failed", finishedAt: at, deadlineAt: undefined, error };
-    next = emit({ ...next, tasks: { ...next.tasks, [id]: task } },
-      { kind: "task.failed", taskId: id, role: t.role, attempt: t.attempt, workerId: t.workerId, durationMs: durationMs(t.startedAt, at), error }, at);
+    failTask(d, { ...t, finishedAt: at, deadlineAt: undefined }, error, at, { durationMs: durationMs(t.startedAt, at) });
   }
-  return next;
+  if (!anyFailed(d)) scheduleInto(d, at);
+  return d;
 }
 
 /** The earliest deadline among active tasks, or undefined: what a coordinator must arm a timer for. */
@@ -337,6 +444,7 @@ export function nextDeadline(ctx: FeatureContext): string | undefined {
   for (const id of ctx.order) {
     const t = ctx.tasks[id]!;
     if (ACTIVE.has(t.status) && t.deadlineAt && (!min || t.deadlineAt < min)) min = t.deadlineAt;
+    if (t.status === "retrying" && t.retryAt && (!min || t.retryAt < min)) min = t.retryAt;
   }
   return min;
 }

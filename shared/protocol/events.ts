@@ -54,6 +54,22 @@ export const StatusEvent = z.discriminatedUnion("kind", [
   }),
   // The task's work is done; its gates run now (in order, on qa workers). task.completed follows when all pass.
   z.object({ ...TaskBase, kind: z.literal("task.verifying"), workerId: z.string(), gates: z.array(GateName) }),
+  // The task failed (its work, its deadline or a gate) and its policy retries it: attempt `attempt + 1` at `retryAt`.
+  z.object({ ...TaskBase, kind: z.literal("task.retrying"), nextAttempt: z.int().min(2), retryAt: Timestamp, reason: z.string() }),
+  // A gate failed and the policy fixes: task `fixTaskId` (a new task of the fix role, given the gate's output)
+  // runs, then the gate again. For a feature gate, `taskId` is absent.
+  z.object({
+    ...Base,
+    kind: z.literal("task.fixing"),
+    taskId: Id.optional(),
+    attempt: z.int().min(1).optional(),
+    gate: GateName,
+    round: z.int().min(1),
+    fixTaskId: Id,
+    fixRole: Role,
+    title: z.string(),
+    reason: z.string(),
+  }),
   // Every task is completed; the feature's gates run before feature.completed.
   z.object({ ...Base, kind: z.literal("feature.verifying"), gates: z.array(GateName) }),
   ...(["gate.passed", "gate.failed"] as const).map((kind) =>

@@ -5,6 +5,27 @@ import { GateName } from "./gates.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
 
+/**
+ * What happens when a task fails (its work, its deadline, or one of its gates): `fix` rounds first for a
+ * failed gate (a task for the fix role, given the gate's output, then the gate again), then `retry` (the
+ * task's work again as a new attempt, after a growing backoff), then `then`.
+ */
+export const FailurePolicy = z.strictObject({
+  retry: z.strictObject({
+    /** Attempts in all, the first included (2 = one retry). */
+    maxAttempts: z.int().min(1).max(20),
+    /** Wait before the first retry; doubled for each further one (at most 1 h). */
+    backoffSeconds: z.number().min(0).max(3600).default(5),
+  }).optional(),
+  fix: z.strictObject({
+    maxRounds: z.int().min(1).max(10),
+    role: Role.default("bugfix"),
+  }).optional(),
+  /** When nothing above is left: `fail`, or `escalate` (a question for a human; until those exist it fails too). */
+  then: z.enum(["fail", "escalate"]).default("fail"),
+});
+export type FailurePolicy = z.infer<typeof FailurePolicy>;
+
 export const TaskSpec = z.strictObject({
   id: Id,
   role: Role,
@@ -19,6 +40,8 @@ export const TaskSpec = z.strictObject({
   files: z.array(z.string().min(1).max(500)).max(100).optional(),
   /** The task must change something in the workspace, else it fails "no changes" (implied by `files`). */
   expectChanges: z.boolean().optional(),
+  /** Overrides the feature's `onFailure` for this task. */
+  onFailure: FailurePolicy.optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -35,6 +58,8 @@ export const FeatureRequest = z.strictObject({
   tasks: z.array(TaskSpec).min(1, "a feature needs at least one task").max(1000),
   /** Gates run in order once every task is completed; all must pass before the feature completes. */
   gates: z.array(GateName).max(20).optional(),
+  /** Default failure policy of its tasks; its `fix` also applies to the feature's own gates. Default: fail. */
+  onFailure: FailurePolicy.optional(),
 });
 export type FeatureRequest = z.infer<typeof FeatureRequest>;
 
@@ -159,6 +184,13 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
     tasks.forEach((t, i) => {
       if (typeof t.role === "string" && !known.has(t.role)) errors.push({ path: `tasks[${i}].role`, message: `unknown role "${t.role}" (known roles: ${[...known].join(", ")})` });
     });
+    if (parsed.success) {
+      const fixRole = (p: FailurePolicy | undefined, path: string) => {
+        if (p?.fix && !known.has(p.fix.role)) errors.push({ path, message: `unknown role "${p.fix.role}" for fix tasks (known roles: ${[...known].join(", ")})` });
+      };
+      fixRole(parsed.data.onFailure, "onFailure.fix.role");
+      parsed.data.tasks.forEach((t, i) => fixRole(t.onFailure, `tasks[${i}].onFailure.fix.role`));
+    }
   }
   if (limits.gates) errors.push(...gateIssues(json, limits.gates));
   errors.push(...graphIssues(tasks));

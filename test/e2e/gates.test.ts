@@ -31,11 +31,39 @@ for (const [path, content] of Object.entries(files)) {
 console.log("wrote " + Object.keys(files).join(", "));
 `;
 
+/** A bug fixer: in mode "fix" (the workspace's .fix-mode file) it turns the subtraction back into an addition. */
+const FIXER = `
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+const ws = process.env.BATON_WORKSPACE;
+const task = JSON.parse(readFileSync(0, "utf8"));
+const mode = existsSync(join(ws, ".fix-mode")) ? readFileSync(join(ws, ".fix-mode"), "utf8").trim() : "fix";
+if (!task.instructions.includes("not ok")) { console.error("no failing output given"); process.exit(3); }
+const file = join(ws, "src/math.js");
+if (mode === "fix") writeFileSync(file, readFileSync(file, "utf8").replace("a - b", "a + b"));
+else writeFileSync(file, readFileSync(file, "utf8") + "// tried\\n");
+console.log("fixer: " + mode);
+`;
+
+/** Fails its first attempt when the workspace has a .flaky file, succeeds on the next. */
+const FLAKY = `
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+if (existsSync(join(process.env.BATON_WORKSPACE, ".flaky")) && process.env.BATON_ATTEMPT === "1") { console.error("flaky: failing attempt 1"); process.exit(1); }
+console.log("ok on attempt " + process.env.BATON_ATTEMPT);
+`;
+
 const CONFIG = `
 workspace: ./ws
 roles:
   backend:
     exec: ["node", "./agent.mjs"]
+    timeoutSeconds: 60
+  bugfix:
+    exec: ["node", "./fixer.mjs"]
+    timeoutSeconds: 60
+  devops:
+    exec: ["node", "./flaky.mjs"]
     timeoutSeconds: 60
 gates:
   unit:
@@ -69,12 +97,16 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "baton-gates-"));
   prefix = uniquePrefix("gates");
   writeFileSync(join(dir, "agent.mjs"), AGENT);
+  writeFileSync(join(dir, "fixer.mjs"), FIXER);
+  writeFileSync(join(dir, "flaky.mjs"), FLAKY);
   writeFileSync(join(dir, "baton.yaml"), CONFIG);
   const env = { NATS_URL: server.url, BATON_PREFIX: prefix };
   const cfg = join(dir, "baton.yaml");
   procs.push(baton(["coordinator", "--config", cfg], env));
   procs.push(baton(["worker", "--role", "backend", "--config", cfg, "--id", "backend-1"], env));
   procs.push(baton(["worker", "--role", "qa", "--config", cfg, "--id", "qa-1"], env));
+  procs.push(baton(["worker", "--role", "bugfix", "--config", cfg, "--id", "bugfix-1"], env));
+  procs.push(baton(["worker", "--role", "devops", "--config", cfg, "--id", "devops-1"], env));
   await procs[0]!.waitFor(/coordinator ready/, 30_000);
   await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
   nc = await connect({ servers: server.url });
@@ -192,6 +224,45 @@ describe("e2e: quality gates on real git workspaces", () => {
     expect(passed && "coverage" in passed && passed.coverage!.pct).toBeGreaterThanOrEqual(80);
     expect(over.events.map((e) => e.kind).slice(-4)).toEqual(["task.completed", "feature.verifying", "gate.passed", "feature.completed"]);
   }, 180_000);
+
+  it("fix round then success: a failing gate gets a bugfix task with its output, then passes", async () => {
+    const ws = gitWorkspace("fix-ok");
+    const { view, events } = await run({
+      id: "fix-ok", title: "add", workspace: ws,
+      tasks: [{ id: "impl", role: "backend", title: "add()", gates: ["unit"], onFailure: { fix: { maxRounds: 2 } },
+        instructions: writes({ "src/math.js": ADD_BUGGY, "test/math.test.js": testOf(["add"]) }) }],
+    });
+    expect(view.state).toBe("completed");
+    expect(events.map((e) => e.kind).filter((k) => k.startsWith("gate.") || k === "task.fixing")).toEqual(["gate.failed", "task.fixing", "gate.passed"]);
+    expect(events.find((e) => e.kind === "task.fixing")).toMatchObject({ taskId: "impl", fixTaskId: "impl-fix-1", fixRole: "bugfix", round: 1 });
+    expect(view.tasks.find((t) => t.id === "impl-fix-1")).toMatchObject({ state: "completed", fixes: "impl" });
+  }, 120_000);
+
+  it("fix rounds exhausted: the task fails after them", async () => {
+    const ws = gitWorkspace("fix-no", { ".fix-mode": "try\n" });
+    const { view, events } = await run({
+      id: "fix-no", title: "add", workspace: ws,
+      tasks: [{ id: "impl", role: "backend", title: "add()", gates: ["unit"], onFailure: { fix: { maxRounds: 2 } },
+        instructions: writes({ "src/math.js": ADD_BUGGY, "test/math.test.js": testOf(["add"]) }) }],
+    });
+    expect(view.state).toBe("failed");
+    expect(events.filter((e) => e.kind === "task.fixing")).toHaveLength(2);
+    expect(events.filter((e) => e.kind === "gate.failed")).toHaveLength(3);
+    expect(view.tasks.find((t) => t.id === "impl")!.error).toBe('gate "unit" failed (after 2 fix rounds): 1 of 1 tests failed');
+  }, 120_000);
+
+  it("retry then success: a failed attempt runs again after the backoff", async () => {
+    const ws = gitWorkspace("retry", { ".flaky": "1\n" });
+    const { view, events } = await run({
+      id: "retry-ok", title: "deploy", workspace: ws,
+      tasks: [{ id: "deploy", role: "devops", title: "deploy", onFailure: { retry: { maxAttempts: 3, backoffSeconds: 0.5 } } }],
+    });
+    expect(view.state).toBe("completed");
+    const retrying = events.find((e) => e.kind === "task.retrying");
+    expect(retrying).toMatchObject({ taskId: "deploy", attempt: 1, nextAttempt: 2, reason: expect.stringContaining("exited with code 1") });
+    expect(events.filter((e) => e.kind === "task.dispatched").map((e) => ("attempt" in e ? e.attempt : 0))).toEqual([1, 2]);
+    expect(view.tasks[0]).toMatchObject({ state: "completed", attempt: 2 });
+  }, 120_000);
 
   it("a request naming a gate the config does not define is rejected at submission", async () => {
     const { view } = await run({ id: "gate-unknown", title: "x", tasks: [{ id: "a", role: "backend", title: "a", gates: ["unit", "lnt"] }] });
