@@ -40,6 +40,8 @@ export interface TaskState {
   /** Fix rounds used so far, and the one under way (status `fixing`). */
   fixRounds?: number | undefined;
   fixing?: { fixTaskId: string; gate: string; round: number } | undefined;
+  /** A phase of a test-driven task: its gates run expecting failure in `red`. */
+  tddPhase?: "red" | "green" | "refactor" | undefined;
   /** On a fix task: whose gate it fixes (`taskId` absent for a feature gate). */
   fixFor?: { taskId?: string | undefined; gate: string; round: number } | undefined;
 }
@@ -95,20 +97,63 @@ export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };
 
 export function contextFromRequest(featureId: string, req: FeatureRequest, at: string, defaults: FeatureDefaults = DEFAULTS): FeatureContext {
   const tasks: Record<string, TaskState> = {};
+  const order: string[] = [];
+  const taken = new Set(req.tasks.map((t) => t.id));
+  const fresh = (base: string) => {
+    let id = base.slice(0, 64);
+    for (let i = 2; taken.has(id); i++) id = `${base.slice(0, 60)}-${i}`;
+    taken.add(id);
+    return id;
+  };
+  /** A test-driven task's dependents wait for its refactor phase. */
+  const finalId = new Map<string, string>();
+  const tddIds = new Map<string, { red: string; refactor: string }>();
   for (const t of req.tasks) {
-    tasks[t.id] = {
-      id: t.id, role: t.role, title: t.title, instructions: t.instructions,
-      dependsOn: [...new Set(t.dependsOn ?? [])], status: "blocked", attempt: 0,
-      timeoutSeconds: t.timeoutSeconds ?? defaults.taskTimeoutSeconds,
+    if (!t.tdd) continue;
+    const ids = { red: fresh(`${t.id.slice(0, 56)}-red`), refactor: fresh(`${t.id.slice(0, 51)}-refactor`) };
+    tddIds.set(t.id, ids);
+    finalId.set(t.id, ids.refactor);
+  }
+  const deps = (ds: readonly string[] | undefined) => [...new Set((ds ?? []).map((d) => finalId.get(d) ?? d))];
+  for (const t of req.tasks) {
+    const common = {
+      status: "blocked" as const, attempt: 0, timeoutSeconds: t.timeoutSeconds ?? defaults.taskTimeoutSeconds,
+      ...(t.onFailure ?? req.onFailure ? { policy: t.onFailure ?? req.onFailure } : {}),
+    };
+    const own: TaskState = {
+      id: t.id, role: t.role, title: t.title, instructions: t.instructions, dependsOn: deps(t.dependsOn), ...common,
       ...(t.gates?.length ? { gates: [...t.gates] } : {}),
       ...(t.files?.length ? { files: [...t.files] } : {}),
       ...(t.expectChanges ? { expectChanges: true } : {}),
-      ...(t.onFailure ?? req.onFailure ? { policy: t.onFailure ?? req.onFailure } : {}),
     };
+    const ids = tddIds.get(t.id);
+    if (!ids || !t.tdd) {
+      tasks[t.id] = own;
+      order.push(t.id);
+      continue;
+    }
+    const gate = t.tdd.gate;
+    const what = t.instructions ? `\n\nThe behaviour:\n${t.instructions}` : "";
+    tasks[ids.red] = {
+      id: ids.red, role: "qa", title: `${t.title} — red: write failing tests`, dependsOn: deps(t.dependsOn), ...common,
+      instructions: `Test-driven task "${t.id}", red phase: write the tests for the behaviour below, and do not implement it. The gate "${gate}" must fail when you are done (the tests fail because the code does not exist yet).${what}`,
+      gates: [gate], tddPhase: "red", expectChanges: true,
+    };
+    tasks[t.id] = {
+      ...own, dependsOn: [ids.red], tddPhase: "green",
+      instructions: `Test-driven task, green phase: implement the behaviour so that the tests written in the red phase pass (gate "${gate}").${what}`,
+      gates: [...new Set([gate, ...(t.gates ?? [])])], expectChanges: true,
+    };
+    tasks[ids.refactor] = {
+      id: ids.refactor, role: t.role, title: `${t.title} — refactor`, dependsOn: [t.id], ...common,
+      instructions: `Test-driven task "${t.id}", refactor phase: improve the code you wrote without changing its behaviour; the tests must stay green.${what}`,
+      gates: [...new Set([gate, ...(t.tdd.refactorGates ?? t.gates ?? [])])], tddPhase: "refactor",
+    };
+    order.push(ids.red, t.id, ids.refactor);
   }
   return {
     featureId, title: req.title, description: req.description, workspace: req.workspace,
-    maxParallel: req.maxParallel ?? 1, order: req.tasks.map((t) => t.id), tasks,
+    maxParallel: req.maxParallel ?? 1, order, tasks,
     seq: 0, outbox: [], paused: false, submittedAt: at,
     ...(req.gates?.length ? { gates: [...req.gates] } : {}),
     ...(req.onFailure ? { policy: req.onFailure } : {}),

@@ -290,8 +290,10 @@ function afterFix(d: FeatureContext, fix: TaskState, at: string): void {
 }
 
 /** Puts a gate run for the qa role in the outbox: a task message naming the gate, never its command. */
-function dispatchGate(d: FeatureContext, gate: { name: string; scope: "task" | "feature"; run: number }, taskId: string | undefined, attempt: number, at: string): void {
+function dispatchGate(d: FeatureContext, gate: { name: string; scope: "task" | "feature"; run: number; expect?: "fail" }, taskId: string | undefined, attempt: number, at: string): void {
   const wireTaskId = taskId ?? FEATURE_GATES_TASK_ID;
+  // A test-driven task's red phase: its tests must fail (the work they test does not exist yet).
+  if (taskId && d.tasks[taskId]?.tddPhase === "red") gate = { ...gate, expect: "fail" };
   d.outbox.push({
     // six tokens (four for a feature gate, with "fgate"): never equal to a dispatch or a status event id
     msgId: taskId ? `${d.featureId}.gate.${taskId}.${attempt}.${gate.name}.${gate.run}` : `${d.featureId}.fgate.${gate.name}.${gate.run}`,
@@ -348,7 +350,8 @@ function onTaskGateResult(ctx: FeatureContext, m: TaskResult, at: string): Featu
     return d;
   }
   const reason = (gateEvent(m, false, t.id, t.attempt) as { reason: string }).reason;
-  const fix = t.policy?.fix;
+  // A red phase that did not fail has nothing to fix: its tests test nothing missing.
+  const fix = t.tddPhase === "red" ? undefined : t.policy?.fix;
   if (fix && (t.fixRounds ?? 0) < fix.maxRounds) {
     startFix(d, t, m, reason, fix.role ?? "bugfix", (t.fixRounds ?? 0) + 1, at);
     return d;

@@ -52,11 +52,13 @@ export async function runGate(spec: GateConfig, ref: NonNullable<TaskAssigned["g
   for (const [k, v] of Object.entries(deps.env)) if (v !== undefined) env[k] = v;
   // Runners print colour and progress bars for terminals only; CI=1 asks the common ones for plain output.
   Object.assign(env, { CI: "1", FORCE_COLOR: "0", NO_COLOR: "1" });
+  // The coordinator may override the expectation (a test-driven task's red phase); never the command.
+  const expect = ref.expect ?? spec.expect;
   const started = Date.now();
   const run = await runProcess(command, args, { cwd: dir, env, stdin: "", timeoutMs: spec.timeoutSeconds * 1000 }, capture);
   const durationMs = Date.now() - started;
   const base = {
-    ...ref, expect: spec.expect, command: spec.run, exitCode: run.code, durationMs,
+    ...ref, expect, command: spec.run, exitCode: run.code, durationMs,
     outputTail: outputTail(captured + (run.spawnError ? `\n${run.spawnError.message}` : "")),
   };
   const fail = (reason: string, extra: Partial<GateReport> = {}): GateReport => ({ ...base, ...extra, passed: false, reason });
@@ -74,7 +76,7 @@ export async function runGate(spec: GateConfig, ref: NonNullable<TaskAssigned["g
     if (ranNoTests(counts)) return fail(counts.total === 0 ? "ran zero tests" : `ran no tests (all ${counts.total} skipped or excluded)`, { tests });
   }
   const ok = run.code === 0;
-  if (spec.expect === "fail") {
+  if (expect === "fail") {
     // TDD red: the tests must exist and fail. A pass means the tests do not test the missing work.
     if (ok) return fail("the command passed but this gate expects it to fail (red phase did not fail)", { tests });
     return { ...base, tests, passed: true };

@@ -42,6 +42,12 @@ export const TaskSpec = z.strictObject({
   expectChanges: z.boolean().optional(),
   /** Overrides the feature's `onFailure` for this task. */
   onFailure: FailurePolicy.optional(),
+  /**
+   * Test-driven: the task runs as red (the qa role writes tests; `gate` must FAIL), green (this task's role
+   * implements; `gate` must PASS), refactor (this role again; `gate` and `refactorGates` — default: the
+   * task's `gates` — must PASS). Each phase is a task of its own: `<id>-red`, `<id>`, `<id>-refactor`.
+   */
+  tdd: z.strictObject({ gate: GateName, refactorGates: z.array(GateName).max(20).optional() }).optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -212,7 +218,17 @@ function gateIssues(json: unknown, gates: readonly string[]): ValidationIssue[] 
   if (json && typeof json === "object") {
     check((json as { gates?: unknown }).gates, "gates");
     const tasks = (json as { tasks?: unknown }).tasks;
-    if (Array.isArray(tasks)) tasks.forEach((t, i) => t && typeof t === "object" && check((t as { gates?: unknown }).gates, `tasks[${i}].gates`));
+    if (Array.isArray(tasks)) {
+      tasks.forEach((t, i) => {
+        if (!t || typeof t !== "object") return;
+        check((t as { gates?: unknown }).gates, `tasks[${i}].gates`);
+        const tdd = (t as { tdd?: { gate?: unknown; refactorGates?: unknown } }).tdd;
+        if (tdd && typeof tdd === "object") {
+          check([tdd.gate], `tasks[${i}].tdd.gate`);
+          check(tdd.refactorGates, `tasks[${i}].tdd.refactorGates`);
+        }
+      });
+    }
   }
   return issues;
 }

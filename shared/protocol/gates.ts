@@ -15,6 +15,8 @@ export const GateRef = z.object({
   scope: GateScope,
   /** Counts the runs of this gate for this task attempt (or the feature), from 1. */
   run: z.int().min(1),
+  /** Overrides the gate's configured expectation: `fail` for a test-driven task's red phase. */
+  expect: z.enum(["pass", "fail"]).optional(),
 });
 export type GateRef = z.infer<typeof GateRef>;
 

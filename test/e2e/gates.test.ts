@@ -22,7 +22,12 @@ const AGENT = `
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 const task = JSON.parse(readFileSync(0, "utf8"));
-const { files = {} } = JSON.parse(task.instructions || "{}");
+// The request's instructions are JSON; a test-driven phase gets them after the coordinator's own text.
+const text = task.instructions || "{}";
+const spec = JSON.parse(text.slice(text.indexOf("{")));
+// {"files": ...} for a plain task; {"red": {...}, "green": {...}, "refactor": {...}} for a test-driven one
+const phase = task.taskId.endsWith("-red") ? "red" : task.taskId.endsWith("-refactor") ? "refactor" : "green";
+const { files = {} } = spec.files ? spec : spec[phase] ?? {};
 for (const [path, content] of Object.entries(files)) {
   const p = join(process.env.BATON_WORKSPACE, path);
   mkdirSync(dirname(p), { recursive: true });
@@ -64,6 +69,9 @@ roles:
     timeoutSeconds: 60
   devops:
     exec: ["node", "./flaky.mjs"]
+    timeoutSeconds: 60
+  qa:
+    exec: ["node", "./agent.mjs"]
     timeoutSeconds: 60
 gates:
   unit:
@@ -262,6 +270,34 @@ describe("e2e: quality gates on real git workspaces", () => {
     expect(retrying).toMatchObject({ taskId: "deploy", attempt: 1, nextAttempt: 2, reason: expect.stringContaining("exited with code 1") });
     expect(events.filter((e) => e.kind === "task.dispatched").map((e) => ("attempt" in e ? e.attempt : 0))).toEqual([1, 2]);
     expect(view.tasks[0]).toMatchObject({ state: "completed", attempt: 2 });
+  }, 120_000);
+
+  it("TDD: red fails as it must, green passes, refactor passes; each phase is a task in the history", async () => {
+    const ws = gitWorkspace("tdd-ok");
+    const { view, events } = await run({
+      id: "tdd-ok", title: "add", workspace: ws,
+      tasks: [{ id: "add", role: "backend", title: "add()", tdd: { gate: "unit" }, instructions: JSON.stringify({
+        red: { files: { "test/math.test.js": testOf(["add"]) } },
+        green: { files: { "src/math.js": ADD } },
+        refactor: { files: { "src/math.js": "// adds two numbers\n" + ADD } },
+      }) }],
+    });
+    expect(view.state).toBe("completed");
+    expect(view.tasks.map((t) => [t.id, t.role, t.state])).toEqual([["add-red", "qa", "completed"], ["add", "backend", "completed"], ["add-refactor", "backend", "completed"]]);
+    const gates = events.flatMap((e) => (e.kind === "gate.passed" ? [`${e.taskId} ${e.expect} exit ${e.exitCode}`] : []));
+    expect(gates).toEqual(["add-red fail exit 1", "add pass exit 0", "add-refactor pass exit 0"]);
+  }, 120_000);
+
+  it("TDD: a red phase whose tests already pass fails the task with 'red phase did not fail'", async () => {
+    const ws = gitWorkspace("tdd-bad", { "src/math.js": ADD });
+    const { view, events } = await run({
+      id: "tdd-bad", title: "add", workspace: ws,
+      tasks: [{ id: "add", role: "backend", title: "add()", tdd: { gate: "unit" }, instructions: JSON.stringify({ red: { files: { "test/math.test.js": testOf(["add"]) } } }) }],
+    });
+    expect(view.state).toBe("failed");
+    expect(events.find((e) => e.kind === "gate.failed")).toMatchObject({ taskId: "add-red", expect: "fail", exitCode: 0 });
+    expect(view.tasks.find((t) => t.id === "add-red")!.error).toMatch(/red phase did not fail/);
+    expect(view.tasks.find((t) => t.id === "add")!.state).toBe("waiting");
   }, 120_000);
 
   it("a request naming a gate the config does not define is rejected at submission", async () => {

@@ -191,3 +191,52 @@ describe("feature gates", () => {
     expect(c.work("a").state).toBe("completed");
   });
 });
+
+describe("test-driven tasks", () => {
+  it("run as red (qa writes tests; the gate must fail), green (the task's role; must pass), refactor (must pass with the refactor gates); dependents wait for refactor", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [
+      { id: "add", role: "backend", title: "add()", instructions: "add two numbers", gates: ["lint"], tdd: { gate: "unit" } },
+      { id: "docs", role: "docs", title: "docs", dependsOn: ["add"] },
+    ] });
+    const accepted = c.events[0]!;
+    expect(accepted.kind === "feature.accepted" && accepted.tasks.map((t) => [t.id, t.role, t.dependsOn])).toEqual([
+      ["add-red", "qa", []], ["add", "backend", ["add-red"]], ["add-refactor", "backend", ["add"]], ["docs", "docs", ["add-refactor"]],
+    ]);
+    const red = c.last_assigned((x) => x.taskId === "add-red");
+    expect(red.role).toBe("qa");
+    expect(red.instructions).toMatch(/red phase: write the tests .* The gate "unit" must fail/s);
+    expect(red.instructions).toContain("add two numbers");
+    c.work("add-red");
+    expect(c.last_assigned((x) => !!x.gate).gate).toEqual({ name: "unit", scope: "task", run: 1, expect: "fail" });
+    c.gate("unit", true, { expect: "fail", exitCode: 1 }, "add-red"); // the tests failed, as they must
+    const green = c.last_assigned((x) => x.taskId === "add" && !x.gate);
+    expect(green).toMatchObject({ role: "backend", expectChanges: true });
+    c.work("add");
+    expect(c.last_assigned((x) => !!x.gate).gate).toEqual({ name: "unit", scope: "task", run: 1 }); // expecting a pass now
+    c.gate("unit", true, {}, "add");
+    c.gate("lint", true, {}, "add");
+    c.work("add-refactor");
+    c.gate("unit", true, {}, "add-refactor");
+    expect(c.assigned.some((x) => x.taskId === "docs")).toBe(false);
+    c.gate("lint", true, {}, "add-refactor");
+    expect(c.assigned.some((x) => x.taskId === "docs")).toBe(true);
+  });
+
+  it("a red phase whose tests pass fails the task: 'red phase did not fail'", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "add", role: "backend", title: "add()", tdd: { gate: "unit" }, onFailure: { fix: { maxRounds: 2, role: "bugfix" }, then: "fail" } }] });
+    c.work("add-red");
+    const r = c.gate("unit", false, { expect: "fail", exitCode: 0, reason: "the command passed but this gate expects it to fail (red phase did not fail)" }, "add-red");
+    expect(r.state).toBe("failed"); // no fix round for a red phase
+    expect(r.context.tasks["add-red"]!.error!.message).toContain("red phase did not fail");
+    expect(c.assigned.some((x) => x.taskId === "add")).toBe(false);
+  });
+
+  it("phase ids never collide with the request's own ids", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "a-red", role: "qa", title: "x" }, { id: "a", role: "backend", title: "a", tdd: { gate: "unit" } }] });
+    const accepted = c.events[0]!;
+    expect(accepted.kind === "feature.accepted" && accepted.tasks.map((t) => t.id)).toEqual(["a-red", "a-red-2", "a", "a-refactor"]);
+  });
+});
