@@ -7,7 +7,7 @@ import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { formatPath } from "./protocol/feature.ts";
 import { Role } from "./protocol/common.ts";
-import { GateName } from "./protocol/gates.ts";
+import { GateName, REVIEW_GATE } from "./protocol/gates.ts";
 import { GATE_PRESET_NAMES, GATE_PRESETS } from "./gates/presets.ts";
 import { COVERAGE_FORMATS, COVERAGE_METRICS, TEST_RUNNERS } from "./gates/types.ts";
 
@@ -94,7 +94,7 @@ export const ConfigFile = z.strictObject({
   workspace: z.string().optional(),
   roles: z.record(Role, ExecRoleConfig).default({}),
   /** Named gates features may ask for; `gatePresets` add a stack's usual ones (a gate here overrides a preset's). */
-  gates: z.record(GateName, GateConfig).default({}),
+  gates: z.record(GateName.refine((n) => n !== REVIEW_GATE, `"${REVIEW_GATE}" is the reviewer's gate: it needs no config and cannot be redefined`), GateConfig).default({}),
   gatePresets: z.array(z.enum(GATE_PRESET_NAMES)).default([]),
   worker: WorkerSettings.default(WorkerSettings.parse({})),
   coordinator: CoordinatorSettings.default(CoordinatorSettings.parse({})),

@@ -1,13 +1,16 @@
 // Pure scheduling of a feature's task DAG: readiness, the parallel bound, results. No I/O, no clocks.
-import type { EventBody, GateReport, TaskLog, TaskResult, TaskStarted, WireError } from "../../shared/protocol/index.ts";
+import { REVIEW_GATE, type EventBody, type GateReport, type TaskLog, type TaskResult, type TaskStarted, type WireError } from "../../shared/protocol/index.ts";
 import { durationMs, emit, type FeatureContext, type TaskState } from "./model.ts";
 
 /** Statuses that hold one of the feature's `maxParallel` places (a task's gates run in its workspace). */
 const ACTIVE = new Set(["dispatched", "running", "verifying", "retrying"]);
 /** Statuses in which the task's own work (not its gates) is under way. */
 const WORKING = new Set(["dispatched", "running"]);
-/** The role gates run on. */
+/** The role gates run on; the `review` gate runs on the reviewer role. */
 export const GATE_ROLE = "qa";
+export const REVIEW_ROLE = "reviewer";
+/** Fix rounds a review gets when the task's policy sets none. */
+const DEFAULT_REVIEW_ROUNDS = 2;
 /** Task id that feature-gate runs carry on the wire (messages are routed by their `gate.scope`). */
 export const FEATURE_GATES_TASK_ID = "feature-gates";
 
@@ -256,6 +259,7 @@ function startFix(d: FeatureContext, owner: TaskState | undefined, m: TaskResult
     `The gate "${gate}" failed${owner ? ` for task "${owner.id}" (${owner.title})` : " for the feature"}: ${reason}.`,
     r?.command.length ? `Command: ${r.command.join(" ")} (exit code ${r.exitCode ?? "none"})` : "",
     r?.outputTail ? `Its output (last lines):\n${r.outputTail}` : "",
+    r?.review?.comments.length ? `The reviewer's comments:\n${r.review.comments.map((c) => `- ${c.file ? `${c.file}${c.line ? `:${c.line}` : ""}: ` : ""}${c.message}`).join("\n")}` : "",
     "Change the code in the workspace so that this gate passes; it runs again when you are done.",
     owner?.instructions ? `The task's own instructions were:\n${owner.instructions}` : "",
   ].filter(Boolean).join("\n\n");
@@ -270,13 +274,16 @@ function startFix(d: FeatureContext, owner: TaskState | undefined, m: TaskResult
   scheduleInto(d, at);
 }
 
-/** A fix task completed: the gate it was fixing runs again (the gated task is verifying again). */
+/**
+ * A fix task completed: the task's gates run again from the first (a fix may break what passed before), or,
+ * for a feature gate, the failed gate again.
+ */
 function afterFix(d: FeatureContext, fix: TaskState, at: string): void {
   const f = fix.fixFor!;
   if (f.taskId) {
     const t = d.tasks[f.taskId];
     if (!t || t.status !== "fixing" || !t.gate || !t.gates) return;
-    const gate = { index: t.gate.index, run: t.gate.run + 1 };
+    const gate = { index: 0, run: t.gate.run + 1 };
     d.tasks[t.id] = { ...t, status: "verifying", fixing: undefined, gate };
     emitInto(d, { kind: "task.verifying", taskId: t.id, role: t.role, attempt: t.attempt, workerId: t.workerId ?? "", gates: t.gates }, at);
     dispatchGate(d, { name: t.gates[gate.index]!, scope: "task", run: gate.run }, t.id, t.attempt, at);
@@ -294,18 +301,24 @@ function dispatchGate(d: FeatureContext, gate: { name: string; scope: "task" | "
   const wireTaskId = taskId ?? FEATURE_GATES_TASK_ID;
   // A test-driven task's red phase: its tests must fail (the work they test does not exist yet).
   if (taskId && d.tasks[taskId]?.tddPhase === "red") gate = { ...gate, expect: "fail" };
+  const review = gate.name === REVIEW_GATE;
+  // A review sees the task's (or, for the feature, every task's) summary and handoff; the worker adds the diff.
+  const reviewed = !review ? [] : taskId ? [d.tasks[taskId]!] : d.order.map((id) => d.tasks[id]!);
   d.outbox.push({
     // six tokens (four for a feature gate, with "fgate"): never equal to a dispatch or a status event id
     msgId: taskId ? `${d.featureId}.gate.${taskId}.${attempt}.${gate.name}.${gate.run}` : `${d.featureId}.fgate.${gate.name}.${gate.run}`,
     to: "task",
-    role: GATE_ROLE,
+    role: review ? REVIEW_ROLE : GATE_ROLE,
     payload: {
       type: "baton.v1.task_assigned",
-      featureId: d.featureId, taskId: wireTaskId, attempt, role: GATE_ROLE,
-      title: taskId ? `gate ${gate.name} for task ${taskId}` : `feature gate ${gate.name}`,
+      featureId: d.featureId, taskId: wireTaskId, attempt, role: review ? REVIEW_ROLE : GATE_ROLE,
+      title: review ? `Review ${taskId ? `task ${taskId} (${d.tasks[taskId]!.title})` : `the feature "${d.title}"`}` : taskId ? `gate ${gate.name} for task ${taskId}` : `feature gate ${gate.name}`,
+      ...(review && taskId ? { instructions: d.tasks[taskId]!.instructions } : {}),
       dependsOn: [], workspace: d.workspace,
       feature: { title: d.title, description: d.description },
-      handoffs: [], dispatchedAt: at, gate,
+      handoffs: reviewed.filter((t) => t.status === "completed" || t.id === taskId).map((t) => ({ taskId: t.id, role: t.role, summary: t.summary, handoff: t.handoff })),
+      dispatchedAt: at, gate,
+      ...(review ? { review: { since: d.submittedAt } } : {}),
     },
   });
 }
@@ -321,6 +334,7 @@ function gateEvent(m: TaskResult, passed: boolean, taskId: string | undefined, a
     tests: r.tests, coverage: r.coverage,
     reason: passed ? undefined : (r.reason ?? m.error?.message ?? "the gate did not pass"),
     outputTail: r.outputTail ?? "",
+    ...(r.review ? { review: r.review } : {}),
   } as EventBody;
 }
 
@@ -350,8 +364,12 @@ function onTaskGateResult(ctx: FeatureContext, m: TaskResult, at: string): Featu
     return d;
   }
   const reason = (gateEvent(m, false, t.id, t.attempt) as { reason: string }).reason;
-  // A red phase that did not fail has nothing to fix: its tests test nothing missing.
-  const fix = t.tddPhase === "red" ? undefined : t.policy?.fix;
+  // A red phase that did not fail has nothing to fix: its tests test nothing missing. Requested changes
+  // go back to the author's role (the task's), for the policy's rounds or DEFAULT_REVIEW_ROUNDS.
+  const isReview = g.name === REVIEW_GATE;
+  const fix = t.tddPhase === "red" ? undefined
+    : isReview ? { maxRounds: t.policy?.fix?.maxRounds ?? DEFAULT_REVIEW_ROUNDS, role: t.role }
+    : t.policy?.fix;
   if (fix && (t.fixRounds ?? 0) < fix.maxRounds) {
     startFix(d, t, m, reason, fix.role ?? "bugfix", (t.fixRounds ?? 0) + 1, at);
     return d;
@@ -391,7 +409,7 @@ function onFeatureGateResult(ctx: FeatureContext, m: TaskResult, at: string): Fe
     d.gatesPassed = true;
   } else {
     const reason = (gateEvent(m, false, undefined, undefined) as { reason: string }).reason;
-    const fix = ctx.policy?.fix;
+    const fix = g.name === REVIEW_GATE ? { maxRounds: ctx.policy?.fix?.maxRounds ?? DEFAULT_REVIEW_ROUNDS, role: ctx.policy?.fix?.role ?? "bugfix" } : ctx.policy?.fix;
     if (fix && (ctx.featureFixRounds ?? 0) < fix.maxRounds) {
       startFix(d, undefined, m, reason, fix.role ?? "bugfix", (ctx.featureFixRounds ?? 0) + 1, at);
       return d;

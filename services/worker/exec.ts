@@ -61,6 +61,7 @@ export function createExecExecutor(role: string, rc: ExecRoleConfig, deps: Execu
         } else if (file.output) {
           out.summary = file.output.summary;
           out.handoff = file.output.handoff;
+          out.review = file.output.review;
         }
         return out;
       } finally {

@@ -1,7 +1,7 @@
 // The executor contract: how a worker runs one task, whatever runs it (a process today, other kinds later).
 // The worker owns the protocol; an executor only turns a task into an outcome.
 import type { Logger } from "../../shared/logging.ts";
-import type { GateReport, TaskAssigned, TaskResult, WireError } from "../../shared/protocol/index.ts";
+import type { GateReport, ReviewVerdict, TaskAssigned, TaskResult, WireError } from "../../shared/protocol/index.ts";
 import type { ExecRoleConfig } from "../../shared/config.ts";
 import type { LogStream } from "./log-batcher.ts";
 import { createNoopExecutor, createSleepExecutor } from "./builtin.ts";
@@ -27,6 +27,8 @@ export interface ExecOutcome {
   handoff?: unknown;
   /** A gate run's findings (gates.ts). */
   gateReport?: GateReport | undefined;
+  /** A reviewer's verdict from its result file (review.ts). */
+  review?: ReviewVerdict | undefined;
 }
 
 export interface Executor {

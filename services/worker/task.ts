@@ -6,12 +6,13 @@ import type { BatonConfig } from "../../shared/config.ts";
 import { ProtocolError, toWireError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logging.ts";
 import { sleep } from "../../shared/process.ts";
-import { Id, TaskAssigned, type TaskLog, type TaskResult, type TaskStarted, type WireError } from "../../shared/protocol/index.ts";
+import { Id, REVIEW_GATE, TaskAssigned, type TaskLog, type TaskResult, type TaskStarted, type WireError } from "../../shared/protocol/index.ts";
 import type { Names } from "../../shared/subjects.ts";
 import type { Cancellations } from "./cancellations.ts";
 import { expectsChanges, startChangeCheck, type ChangeCheck } from "./changes.ts";
 import type { ExecOutcome, Executor } from "./executor.ts";
 import type { GateRunner } from "./gates.ts";
+import { runReview } from "./review.ts";
 import { LogBatcher } from "./log-batcher.ts";
 import type { TaskRef } from "./machine.ts";
 
@@ -90,7 +91,9 @@ export async function handleTask(m: JsMsg, d: TaskDeps, hooks: TaskHooks): Promi
       // A gate run: its output goes into its report (gate.passed / gate.failed), not into task.log events.
       hooks.onRun({ featureId: task.featureId, taskId: task.taskId });
       log.debug("gate run started");
-      out = await d.gates.run(task, { signal: hooks.signal, onLine: () => {}, log });
+      const ctx = { signal: hooks.signal, onLine: () => {}, log };
+      // The review gate is the reviewer agent's verdict (the role's executor); the others are config commands.
+      out = task.gate.name === REVIEW_GATE ? await runReview(task, d.executor, ctx) : await d.gates.run(task, ctx);
       if (hooks.signal.aborted && !isCancel(hooks.signal.reason)) {
         safely(() => m.nak());
         hooks.onSettled?.();

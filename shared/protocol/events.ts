@@ -1,7 +1,7 @@
 // Status events on `baton.status.<featureId>.<kind>`: the public, replayable history of a feature.
 import { z } from "zod";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
-import { CoverageWire, GateName, GateScope, TestCountsWire } from "./gates.ts";
+import { CoverageWire, GateName, GateScope, ReviewVerdict, TestCountsWire } from "./gates.ts";
 
 export const STATUS_EVENT = "baton.v1.status_event" as const;
 
@@ -91,6 +91,7 @@ export const StatusEvent = z.discriminatedUnion("kind", [
       coverage: CoverageWire.optional(),
       reason: z.string().optional(),
       outputTail: z.string(),
+      review: ReviewVerdict.optional(),
     })),
   z.object({ ...Base, kind: z.literal("feature.completed"), durationMs: z.number() }),
   z.object({ ...Base, kind: z.literal("feature.failed"), durationMs: z.number(), reason: z.string(), taskId: Id.optional() }),

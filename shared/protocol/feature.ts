@@ -1,7 +1,7 @@
 // Feature requests: what a client publishes on `baton.feature.submit` or sends to `baton.api.submit`.
 import { z } from "zod";
 import { Id, Role, ValidationIssue } from "./common.ts";
-import { GateName } from "./gates.ts";
+import { GateName, REVIEW_GATE } from "./gates.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
 
@@ -207,8 +207,10 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
 /** Gate names in the request (feature's and tasks') that the operator's config does not define. */
 function gateIssues(json: unknown, gates: readonly string[]): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  const known = new Set(gates);
-  const hint = known.size ? `configured gates: ${[...known].join(", ")}` : "no gates are configured (config `gates:` or `gatePresets:`)";
+  const known = new Set([...gates, REVIEW_GATE]);
+  const hint = gates.length
+    ? `configured gates: ${gates.join(", ")}; and "${REVIEW_GATE}", the reviewer's verdict`
+    : `no gates are configured (config \`gates:\` or \`gatePresets:\`); only "${REVIEW_GATE}", the reviewer's verdict, needs none`;
   const check = (names: unknown, path: string) => {
     if (!Array.isArray(names)) return;
     names.forEach((g, j) => {

@@ -36,6 +36,23 @@ export const CoverageWire = z.object({
   min: z.number(),
 });
 
+/** The reserved gate name of the reviewer's verdict: run by the `reviewer` role's executor, needs no config. */
+export const REVIEW_GATE = "review";
+
+/** One review comment. */
+export const ReviewComment = z.strictObject({
+  file: z.string().max(500).optional(),
+  line: z.int().min(1).optional(),
+  message: z.string().min(1).max(4000),
+});
+
+/** What a reviewer answers (in its result file): approve, or changes requested with comments. */
+export const ReviewVerdict = z.strictObject({
+  verdict: z.enum(["approve", "changes_requested"]),
+  comments: z.array(ReviewComment).max(200).default([]),
+});
+export type ReviewVerdict = z.infer<typeof ReviewVerdict>;
+
 /** What a qa worker found when it ran a gate; carried by its task_result and by gate.passed / gate.failed. */
 export const GateReport = GateRef.extend({
   passed: z.boolean(),
@@ -49,5 +66,7 @@ export const GateReport = GateRef.extend({
   reason: z.string().max(2000).optional(),
   /** The last lines of the command's output. */
   outputTail: z.string().max(8000),
+  /** The reviewer's verdict, for the `review` gate. */
+  review: ReviewVerdict.optional(),
 });
 export type GateReport = z.infer<typeof GateReport>;

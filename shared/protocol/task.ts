@@ -1,7 +1,7 @@
 // Coordinator → worker (task assignments) and worker → coordinator (progress and results).
 import { z } from "zod";
 import { Id, Json, Role, Timestamp, WireError } from "./common.ts";
-import { GateRef, GateReport } from "./gates.ts";
+import { GateRef, GateReport, ReviewVerdict } from "./gates.ts";
 
 /** What a finished dependency hands to the tasks that depend on it. */
 export const Handoff = z.object({
@@ -28,6 +28,11 @@ export const TaskAssigned = z.object({
   dispatchedAt: Timestamp,
   /** Present on a gate run (role qa): run this configured gate instead of the role's executor. */
   gate: GateRef.optional(),
+  /**
+   * On a review gate run (role reviewer): what to review. The worker adds the git diff of the workspace
+   * since the last commit before `since` (the feature's submission) before handing the task to the reviewer.
+   */
+  review: z.object({ since: Timestamp }).optional(),
   /** Phantom-completion check: the worker fails the task "no changes" if it changed none of these globs … */
   files: z.array(z.string()).optional(),
   /** … or, without globs, nothing at all in the workspace. */
@@ -44,10 +49,11 @@ export const BoundedHandoff = Json.refine(
   { message: `handoff is larger than ${MAX_HANDOFF_BYTES} bytes of JSON; put large artifacts in the workspace and hand off their paths` },
 );
 
-/** What an executor may write to `$BATON_RESULT_FILE`. */
+/** What an executor may write to `$BATON_RESULT_FILE` (`review`: a reviewer's verdict on a review gate run). */
 export const ExecutorOutput = z.strictObject({
   summary: z.string().max(20_000).optional(),
   handoff: BoundedHandoff.optional(),
+  review: ReviewVerdict.optional(),
 });
 export type ExecutorOutput = z.infer<typeof ExecutorOutput>;
 

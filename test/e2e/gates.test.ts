@@ -3,7 +3,7 @@
 // (`node --test`, with node's own coverage reporter). The backend "agent" writes the files its task's
 // instructions give it, so each test decides whether the code it gates is right, wrong or untested.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
@@ -19,12 +19,15 @@ import { baton, type Proc } from "../helpers/procs.ts";
 
 /** Writes the files in the task's instructions ({"files": {path: content}}) into the workspace. */
 const AGENT = `
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 const task = JSON.parse(readFileSync(0, "utf8"));
 // The request's instructions are JSON; a test-driven phase gets them after the coordinator's own text.
 const text = task.instructions || "{}";
-const spec = JSON.parse(text.slice(text.indexOf("{")));
+// a fix task carries the coordinator's text, then the task's own instructions after this marker
+const marker = "The task's own instructions were:\\n";
+let spec = {};
+try { spec = JSON.parse(text.includes(marker) ? text.slice(text.indexOf(marker) + marker.length) : text.slice(text.indexOf("{"))); } catch {}
 // {"files": ...} for a plain task; {"red": {...}, "green": {...}, "refactor": {...}} for a test-driven one
 const phase = task.taskId.endsWith("-red") ? "red" : task.taskId.endsWith("-refactor") ? "refactor" : "green";
 const { files = {} } = spec.files ? spec : spec[phase] ?? {};
@@ -33,7 +36,23 @@ for (const [path, content] of Object.entries(files)) {
   mkdirSync(dirname(p), { recursive: true });
   writeFileSync(p, content);
 }
+// a reviewer asked for a marker line: add it (what an author does with review comments)
+if (text.includes("add the line // reviewed")) appendFileSync(join(process.env.BATON_WORKSPACE, "src/math.js"), "// reviewed\\n");
 console.log("wrote " + Object.keys(files).join(", "));
+`;
+
+/** Approves a diff that has the marker line; otherwise requests it, with a comment on the file. */
+const REVIEWER = `
+import { appendFileSync, readFileSync } from "node:fs";
+const task = JSON.parse(readFileSync(0, "utf8"));
+const r = task.review;
+if (!r || typeof r.diff !== "string") { console.error("no diff to review"); process.exit(2); }
+const ok = r.diff.includes("+// reviewed");
+const verdict = ok
+  ? { verdict: "approve", comments: [] }
+  : { verdict: "changes_requested", comments: [{ file: "src/math.js", line: 1, message: "add the line // reviewed at the end" }] };
+appendFileSync(process.env.BATON_RESULT_FILE, JSON.stringify({ summary: "reviewed " + (r.base || "?").slice(0, 7), review: verdict }));
+console.log("reviewer: " + verdict.verdict + " (" + task.handoffs.length + " handoffs, diff " + r.diff.length + " chars)");
 `;
 
 /** A bug fixer: in mode "fix" (the workspace's .fix-mode file) it turns the subtraction back into an addition. */
@@ -73,6 +92,9 @@ roles:
   qa:
     exec: ["node", "./agent.mjs"]
     timeoutSeconds: 60
+  reviewer:
+    exec: ["node", "./reviewer.mjs"]
+    timeoutSeconds: 60
 gates:
   unit:
     run: ["node", "--test"]
@@ -107,6 +129,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "agent.mjs"), AGENT);
   writeFileSync(join(dir, "fixer.mjs"), FIXER);
   writeFileSync(join(dir, "flaky.mjs"), FLAKY);
+  writeFileSync(join(dir, "reviewer.mjs"), REVIEWER);
   writeFileSync(join(dir, "baton.yaml"), CONFIG);
   const env = { NATS_URL: server.url, BATON_PREFIX: prefix };
   const cfg = join(dir, "baton.yaml");
@@ -115,6 +138,7 @@ beforeAll(async () => {
   procs.push(baton(["worker", "--role", "qa", "--config", cfg, "--id", "qa-1"], env));
   procs.push(baton(["worker", "--role", "bugfix", "--config", cfg, "--id", "bugfix-1"], env));
   procs.push(baton(["worker", "--role", "devops", "--config", cfg, "--id", "devops-1"], env));
+  procs.push(baton(["worker", "--role", "reviewer", "--config", cfg, "--id", "reviewer-1"], env));
   await procs[0]!.waitFor(/coordinator ready/, 30_000);
   await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
   nc = await connect({ servers: server.url });
@@ -300,9 +324,24 @@ describe("e2e: quality gates on real git workspaces", () => {
     expect(view.tasks.find((t) => t.id === "add")!.state).toBe("waiting");
   }, 120_000);
 
+  it("review: the reviewer gets the diff since the feature started, requests changes once, the author fixes, the gates run again, then it approves", async () => {
+    const ws = gitWorkspace("review");
+    const { view, events } = await run({
+      id: "review-1", title: "add", workspace: ws,
+      tasks: [{ id: "impl", role: "backend", title: "add()", gates: ["unit", "review"], instructions: writes({ "src/math.js": ADD, "test/math.test.js": testOf(["add"]) }) }],
+    });
+    expect(view.state).toBe("completed");
+    const seq = events.flatMap((e) => (e.kind === "gate.passed" || e.kind === "gate.failed" ? [`${e.kind} ${e.gate}`] : e.kind === "task.fixing" ? [`fixing ${e.fixTaskId} (${e.fixRole})`] : []));
+    expect(seq).toEqual(["gate.passed unit", "gate.failed review", "fixing impl-fix-1 (backend)", "gate.passed unit", "gate.passed review"]);
+    const changes = events.find((e) => e.kind === "gate.failed");
+    expect(changes).toMatchObject({ gate: "review", workerId: "reviewer-1", reason: "changes requested: add the line // reviewed at the end", review: { verdict: "changes_requested", comments: [{ file: "src/math.js", line: 1 }] } });
+    expect(events.find((e) => e.kind === "gate.passed" && e.gate === "review")).toMatchObject({ review: { verdict: "approve" } });
+    expect(readFileSync(join(ws, "src/math.js"), "utf8")).toContain("// reviewed");
+  }, 120_000);
+
   it("a request naming a gate the config does not define is rejected at submission", async () => {
     const { view } = await run({ id: "gate-unknown", title: "x", tasks: [{ id: "a", role: "backend", title: "a", gates: ["unit", "lnt"] }] });
     expect(view.state).toBe("rejected");
-    expect(view.errors).toEqual([{ path: "tasks[0].gates[1]", message: 'unknown gate "lnt" (configured gates: unit, nothing, coverage)' }]);
+    expect(view.errors).toEqual([{ path: "tasks[0].gates[1]", message: `unknown gate "lnt" (configured gates: unit, nothing, coverage; and "review", the reviewer's verdict)` }]);
   }, 60_000);
 });

@@ -350,8 +350,8 @@ describe("gate names in a request", () => {
     const r = checkFeatureValue(req, { gates: ["unit", "coverage"] });
     expect(r.ok).toBe(false);
     expect(!r.ok && r.errors).toEqual([
-      { path: "gates[1]", message: 'unknown gate "nope" (configured gates: unit, coverage)' },
-      { path: "tasks[0].gates[1]", message: 'unknown gate "lnt" (configured gates: unit, coverage)' },
+      { path: "gates[1]", message: `unknown gate "nope" (configured gates: unit, coverage; and "review", the reviewer's verdict)` },
+      { path: "tasks[0].gates[1]", message: `unknown gate "lnt" (configured gates: unit, coverage; and "review", the reviewer's verdict)` },
     ]);
   });
   it("say so when no gates are configured at all", () => {

@@ -6,7 +6,7 @@ import { step, type Stepped, type StoredFeature } from "../../services/coordinat
 import type { FeatureEvent } from "../../services/coordinator/machine.ts";
 import type { OutboxEntry } from "../../services/coordinator/model.ts";
 import { FEATURE_GATES_TASK_ID } from "../../services/coordinator/scheduling.ts";
-import { StatusEvent, TaskAssigned, type FeatureRequest, type GateReport, type TaskResult } from "../../shared/protocol/index.ts";
+import { StatusEvent, TaskAssigned, checkFeatureValue, type FeatureRequest, type GateReport, type TaskResult } from "../../shared/protocol/index.ts";
 
 const T0 = Date.parse("2025-01-01T00:00:00.000Z");
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -238,5 +238,32 @@ describe("test-driven tasks", () => {
     c.submit({ title: "t", tasks: [{ id: "a-red", role: "qa", title: "x" }, { id: "a", role: "backend", title: "a", tdd: { gate: "unit" } }] });
     const accepted = c.events[0]!;
     expect(accepted.kind === "feature.accepted" && accepted.tasks.map((t) => t.id)).toEqual(["a-red", "a-red-2", "a", "a-refactor"]);
+  });
+});
+
+describe("the review gate", () => {
+  it("goes to the reviewer role with the task's handoff and the feature's start; changes requested go back to the author's role, twice by default", () => {
+    const c = new Coordinator();
+    c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", instructions: "build it", gates: ["review"] }] });
+    c.work("api");
+    const r1 = c.last_assigned((x) => !!x.gate);
+    expect(r1).toMatchObject({ role: "reviewer", taskId: "api", gate: { name: "review", run: 1 }, instructions: "build it", handoffs: [{ taskId: "api", role: "backend", summary: "did it" }] });
+    expect(r1.review!.since).toBe(c.events[0]!.at);
+    const changes = { expect: "pass" as const, review: { verdict: "changes_requested" as const, comments: [{ file: "src/a.js", line: 3, message: "handle null" }] }, reason: "changes requested: handle null" };
+    c.gate("review", false, changes);
+    const fix = c.last_assigned((x) => x.taskId === "api-fix-1");
+    expect(fix.role).toBe("backend"); // the author's role, not bugfix
+    expect(fix.instructions).toContain("- src/a.js:3: handle null");
+    c.work("api-fix-1");
+    c.gate("review", false, changes);
+    c.work("api-fix-2");
+    const r = c.gate("review", false, changes);
+    expect(r.state).toBe("failed");
+    expect(r.context.tasks.api!.error!.message).toBe('gate "review" failed (after 2 fix rounds): changes requested: handle null');
+    expect(c.events.find((e) => e.kind === "gate.failed")).toMatchObject({ review: { verdict: "changes_requested" } });
+  });
+
+  it("needs no config: a request may name it whatever gates are configured", () => {
+    expect(checkFeatureValue({ title: "t", gates: ["review"], tasks: [{ id: "a", role: "backend", title: "a", gates: ["review"] }] }, { gates: [] }).ok).toBe(true);
   });
 });
