@@ -1,5 +1,7 @@
 // Demo "backend" agent: implements the endpoints of the api handoff as request handlers in
-// src/todos.js (in-memory store) and routes /todos to them in src/app.js.
+// src/todos.js (in-memory store) and routes /todos to them in src/app.js. When a reviewer asks for it
+// (a fix task whose instructions carry the review comments), it tags each handler with its OpenAPI
+// operationId. As the green/refactor phases of the test-driven "version" task it adds GET /version.
 import { AgentError, requireFile, requireHandoff, runAgent, SAMPLE_APP, sleep, writeFile } from "./lib.mjs";
 
 const MODULE = "src/todos.js";
@@ -24,7 +26,7 @@ const IMPLEMENTATIONS = {
 };
 const FIELDS = ["id", "title", "done", "createdAt"];
 
-function moduleSource(api) {
+function moduleSource(api, tagged) {
   const routes = api.endpoints.map(({ method, path, operationId }) => ({ method, path, operationId }));
   return `// Todos endpoints, implemented from ${api.spec} by the backend agent. In-memory store, one per app.
 import { readJson, sendJson } from "./http.js";
@@ -53,7 +55,7 @@ export function createTodosHandler() {
   const todos = new Map();
   let nextId = 1;
   const operations = {
-${routes.map((r) => `    ${r.operationId}: ${IMPLEMENTATIONS[r.operationId]},`).join("\n")}
+${routes.map((r) => `${tagged ? `    /** @operationId ${r.operationId} (${r.method} ${r.path} in the contract) */\n` : ""}    ${r.operationId}: ${IMPLEMENTATIONS[r.operationId]},`).join("\n")}
   };
 
   return async function todosHandler(req, res, pathname) {
@@ -84,8 +86,39 @@ function wireIntoApp(source) {
     .replace(routeAnchor, `${routeAnchor}    ["/todos", createTodosHandler()],\n`);
 }
 
+/** GET /version: the app's name and version from package.json (the test-driven task). */
+function addVersionRoute(source) {
+  if (source.includes(`["/version", version]`)) return source;
+  const handlerAnchor = `function health(_req, res) {`;
+  const routeAnchor = `    ["/health", health],\n`;
+  if (!source.includes(handlerAnchor) || !source.includes(routeAnchor)) throw new AgentError(`${APP} does not have the expected health route to add /version next to`);
+  const handler = `const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+function version(_req, res) {
+  sendJson(res, 200, { name: pkg.name, version: pkg.version });
+}
+
+`;
+  return source
+    .replace(`import { createServer } from "node:http";\n`, `import { readFileSync } from "node:fs";\nimport { createServer } from "node:http";\n`)
+    .replace(handlerAnchor, handler + handlerAnchor)
+    .replace(routeAnchor, `${routeAnchor}    ["/version", version],\n`);
+}
+
 await runAgent("backend", async (task, say) => {
+  if (task.taskId === "version" || task.taskId === "version-refactor") {
+    const appSource = requireFile(APP, SAMPLE_APP);
+    if (task.taskId === "version") {
+      say(`green: adding GET /version to ${APP} so that the red phase's tests pass`);
+      say(`${writeFile(APP, addVersionRoute(appSource))} ${APP}`);
+      return { summary: "GET /version returns the name and version from package.json", handoff: { route: "/version" } };
+    }
+    say("refactor: the route is a plain function next to /health; nothing to tidy");
+    return { summary: "refactor: no change needed", handoff: { route: "/version" } };
+  }
   const api = requireHandoff(task, "api", "the endpoints to implement");
+  // A fix task for the reviewer's comments: this agent's only known request is operationId tags.
+  const tagged = (task.instructions ?? "").includes("@operationId");
   const appSource = requireFile(APP, SAMPLE_APP);
   requireFile(api.spec ?? "docs/openapi.yaml", "written by the api task");
   if (!Array.isArray(api.endpoints) || api.endpoints.length === 0) throw new AgentError("the api handoff lists no endpoints");
@@ -98,7 +131,8 @@ await runAgent("backend", async (task, say) => {
   }
   for (const e of api.endpoints) say(`implementing ${e.method} ${e.path} -> ${e.operationId}`);
   await sleep(500);
-  say(`${writeFile(MODULE, moduleSource(api))} ${MODULE}`);
+  if (tagged) say("review: tagging each handler with its OpenAPI operationId");
+  say(`${writeFile(MODULE, moduleSource(api, tagged))} ${MODULE}`);
   say(`${writeFile(APP, wireIntoApp(appSource))} ${APP} (route /todos)`);
   await sleep(300);
   return {

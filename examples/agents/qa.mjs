@@ -84,7 +84,33 @@ test("GET /todos/{id} answers 404 for a todo that does not exist", async (t) => 
 ${clientTests}`;
 }
 
+/** The red phase of the test-driven "version" task: tests for GET /version, which does not exist yet. */
+const VERSION_TESTS = "test/version.test.js";
+const versionTests = `// Tests for GET /version, written first (red phase) by the qa agent.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createApp } from "../src/app.js";
+
+test("GET /version answers the app's name and version from package.json", async (t) => {
+  const server = createApp().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.after(() => new Promise((r) => server.close(r)));
+  const res = await fetch(\`http://127.0.0.1:\${server.address().port}/version\`);
+  assert.equal(res.status, 200);
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  assert.deepEqual(await res.json(), { name: pkg.name, version: pkg.version });
+});
+`;
+
 await runAgent("qa", async (task, say) => {
+  if (task.taskId === "version-red") {
+    requireFile("package.json", SAMPLE_APP);
+    say(`red: writing ${VERSION_TESTS} for GET /version (not implemented yet: the tests must fail)`);
+    say(`${writeFile(VERSION_TESTS, versionTests)} ${VERSION_TESTS}`);
+    return { summary: `${VERSION_TESTS}: GET /version answers name and version`, handoff: { tests: [VERSION_TESTS] } };
+  }
   const backend = task.handoffs.find((h) => h.role === "backend")?.handoff;
   const frontend = task.handoffs.find((h) => h.role === "frontend")?.handoff;
   if (backend) {

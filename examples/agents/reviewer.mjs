@@ -1,6 +1,10 @@
-// Demo "reviewer" agent: reviews what the feature changed in the workspace (a git repo whose HEAD
-// is the state before the feature), checks that every expected piece is there, writes
-// docs/review.md and approves (exit 0) or rejects with reasons (exit 1).
+// Demo "reviewer" agent, in two modes.
+// - As the `review` gate of a task (the task message has `gate` and `review` with the git diff Baton
+//   computed): a code review of that task's change, answered as a verdict in the result file. Its house
+//   rule: every handler in src/todos.js is tagged with the OpenAPI operationId it implements.
+// - As the feature's review task: checks that every expected piece of the feature is in the workspace (a
+//   git repo whose HEAD is the state before the feature), writes docs/review.md and approves (exit 0) or
+//   rejects with reasons (exit 1).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
@@ -78,7 +82,30 @@ function review({ approved, problems, changes, diffStat, handoffs }) {
   return lines.join("\n") + "\n";
 }
 
+/** The review gate: a verdict on the reviewed task's change, from the diff Baton handed over. */
+function reviewGate(task, say) {
+  const r = task.review ?? {};
+  say(`reviewing ${task.title}: diff since ${String(r.base ?? "?").slice(0, 7)} (${(r.diff ?? "").length} characters${r.truncated ? ", truncated" : ""}), ${(r.untracked ?? []).length} new files`);
+  const comments = [];
+  const touched = (r.diff ?? "").includes("src/todos.js");
+  const path = join(workspace(), "src/todos.js");
+  if (touched && existsSync(path)) {
+    const source = readFileSync(path, "utf8");
+    const ops = [...source.matchAll(/"operationId": "(\w+)"/g)].map((m) => m[1]);
+    const untagged = ops.filter((op) => !source.includes(`@operationId ${op}`));
+    if (untagged.length) {
+      const line = source.split("\n").findIndex((l) => l.includes("const operations")) + 1;
+      comments.push({ file: "src/todos.js", line: line || undefined, message: `tag each handler with the OpenAPI operationId it implements (/** @operationId listTodos */) so that the code can be traced to docs/openapi.yaml; untagged: ${untagged.join(", ")}` });
+    }
+  }
+  for (const c of comments) say(`✗ ${c.file}:${c.line ?? ""} ${c.message}`);
+  const verdict = comments.length ? "changes_requested" : "approve";
+  say(verdict === "approve" ? "✓ approve" : `changes requested (${comments.length})`);
+  return { summary: `review of ${task.title}: ${verdict}`, review: { verdict, comments } };
+}
+
 await runAgent("reviewer", async (task, say) => {
+  if (task.gate?.name === "review") return reviewGate(task, say);
   requireRepo();
   say("reading the changes since the feature started");
   const diffStat = git(["diff", "--stat", "HEAD"]);

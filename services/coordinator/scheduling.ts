@@ -264,7 +264,8 @@ function startFix(d: FeatureContext, owner: TaskState | undefined, m: TaskResult
     owner?.instructions ? `The task's own instructions were:\n${owner.instructions}` : "",
   ].filter(Boolean).join("\n\n");
   d.tasks[fixId] = {
-    id: fixId, role, title, instructions, dependsOn: [], status: "ready", attempt: 0,
+    // the task's own dependencies (all completed): the fix task gets the same handoffs
+    id: fixId, role, title, instructions, dependsOn: owner ? [...owner.dependsOn] : [], status: "ready", attempt: 0,
     timeoutSeconds: owner?.timeoutSeconds ?? 4 * 3600, fixFor: { taskId: owner?.id, gate, round },
   };
   d.order = [...d.order, fixId];
