@@ -172,7 +172,13 @@ printf '{"summary":"did %s","handoff":{"task":%s,"cwd":"%s","env":["%s","%s","%s
     const results = await t.msgs.until(() => t.msgs.results().length === ids.length && t.msgs.results(), 30_000);
     sampling = false;
     await sampler;
-    expect(maxDelivered).toBe(2); // delivered and not yet acked: both slots used, never a third task held
+    // delivered and not yet acked: both slots used. The server may count a third for the instant between
+    // serving the next pull and processing the ack that freed the slot (it handles acks on their own queue),
+    // so the exact bound is checked on the runs themselves: never more than two at once.
+    expect(maxDelivered).toBeGreaterThanOrEqual(2);
+    expect(maxDelivered).toBeLessThanOrEqual(3);
+    const runs = results.map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt)] as const);
+    expect(Math.max(...runs.map(([s]) => runs.filter(([a, e]) => a <= s && s < e).length))).toBe(2);
     expect(results.every((r) => r.outcome === "completed" && r.delivery === 1)).toBe(true);
   });
 });
