@@ -30,6 +30,13 @@ const workerMessages = {
 /** The answer (message.rejected) to a control verb that makes no sense in `state`. */
 const rejectIn = (state: FeatureStateValue) => ({ actions: { type: "rejectControl", params: { state } } }) as const;
 
+/** Leaving executing or paused: a failure ends the feature; all done starts its gates, or completes it. */
+const whenTasksEnd = [
+  { guard: "anyFailed", target: "failed", actions: "fail" },
+  { guard: "gatesDue", target: "verifying", actions: "startGates" },
+  { guard: "allCompleted", target: "completed", actions: "complete" },
+] as const;
+
 /** After the end, control verbs are answered with message.rejected. */
 const controlAfterEnd = (state: FeatureStateValue) => ({
   "feature.cancel": rejectIn(state),
@@ -151,11 +158,7 @@ export const featureMachine = setup({
       },
     },
     executing: {
-      always: [
-        { guard: "anyFailed", target: "failed", actions: "fail" },
-        { guard: "gatesDue", target: "verifying", actions: "startGates" },
-        { guard: "allCompleted", target: "completed", actions: "complete" },
-      ],
+      always: whenTasksEnd,
       on: {
         ...workerMessages,
         "timer.fired": { actions: "timer" },
@@ -166,11 +169,7 @@ export const featureMachine = setup({
     },
     // Paused: results are still recorded and deadlines still fire; nothing new is dispatched.
     paused: {
-      always: [
-        { guard: "anyFailed", target: "failed", actions: "fail" },
-        { guard: "gatesDue", target: "verifying", actions: "startGates" },
-        { guard: "allCompleted", target: "completed", actions: "complete" },
-      ],
+      always: whenTasksEnd,
       on: {
         ...workerMessages,
         "timer.fired": { actions: "timer" },

@@ -2,68 +2,11 @@
 // runs as a qa task message naming the gate (never its command), in order; only when all pass is the task
 // completed and its dependents dispatched. Feature gates run once every task completed.
 import { describe, expect, it } from "vitest";
-import { step, type Stepped, type StoredFeature } from "../../services/coordinator/actor.ts";
-import type { FeatureEvent } from "../../services/coordinator/machine.ts";
-import type { OutboxEntry } from "../../services/coordinator/model.ts";
 import { FEATURE_GATES_TASK_ID } from "../../services/coordinator/scheduling.ts";
-import { StatusEvent, TaskAssigned, checkFeatureValue, type FeatureRequest, type GateReport, type TaskResult } from "../../shared/protocol/index.ts";
+import { checkFeatureValue } from "../../shared/protocol/index.ts";
+import { FeatureHarness as Coordinator } from "../helpers/feature-harness.ts";
 
-const T0 = Date.parse("2025-01-01T00:00:00.000Z");
-const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-class Coordinator {
-  stored: StoredFeature | null = null;
-  last!: Stepped;
-  private clock = 0;
-  readonly published: OutboxEntry[] = [];
-  constructor(readonly featureId = "feat") {}
-  now(): string {
-    return new Date(T0 + ++this.clock * 1000).toISOString();
-  }
-  send(...events: FeatureEvent[]): Stepped {
-    this.last = step(this.featureId, this.stored && json(this.stored), events);
-    this.stored = json(this.last.stored);
-    const out = this.last.context.outbox;
-    if (out.length) {
-      this.published.push(...out);
-      this.last = step(this.featureId, json(this.stored), [{ type: "outbox.flushed", msgIds: out.map((e) => e.msgId) }]);
-      this.stored = json(this.last.stored);
-    }
-    return this.last;
-  }
-  submit(req: Omit<FeatureRequest, "id">): Stepped {
-    return this.send({ type: "feature.submit", request: { ...req, id: this.featureId }, at: this.now() });
-  }
-  get events(): StatusEvent[] {
-    return this.published.flatMap((e) => (e.to === "status" ? [StatusEvent.parse(e.payload)] : []));
-  }
-  get assigned(): TaskAssigned[] {
-    return this.published.flatMap((e) => (e.to === "task" ? [TaskAssigned.parse(e.payload)] : []));
-  }
-  last_assigned(pred: (a: TaskAssigned) => boolean): TaskAssigned {
-    const a = this.assigned.filter(pred).at(-1);
-    if (!a) throw new Error("no such task message");
-    return a;
-  }
-  work(taskId: string, outcome: "completed" | "failed" = "completed"): Stepped {
-    const a = this.last_assigned((x) => x.taskId === taskId && !x.gate);
-    return this.send({ type: "task.result", at: this.now(), msg: result(a, outcome, this.now()) });
-  }
-  gate(name: string, passed: boolean, extra: Partial<GateReport> = {}, taskId?: string): Stepped {
-    const a = this.last_assigned((x) => x.gate?.name === name && (taskId ? x.taskId === taskId : true));
-    const report: GateReport = {
-      ...a.gate!, passed, expect: "pass", command: ["npm", "test"], exitCode: passed ? 0 : 1, durationMs: 1200,
-      outputTail: passed ? "ok" : "1 failing", ...(passed ? {} : { reason: "exit code 1" }), ...extra,
-    };
-    return this.send({ type: "task.result", at: this.now(), msg: { ...result(a, passed ? "completed" : "failed", this.now()), gate: a.gate, gateReport: report } });
-  }
-}
-
-function result(a: TaskAssigned, outcome: "completed" | "failed", now: string): TaskResult {
-  return { type: "baton.v1.task_result", featureId: a.featureId, taskId: a.taskId, attempt: a.attempt, role: a.role, workerId: `w-${a.role}`, outcome, startedAt: a.dispatchedAt, finishedAt: now, summary: "did it" };
-}
-
-const kinds = (c: Coordinator) => c.events.map((e) => e.kind);
+const kinds = (c: Coordinator) => c.kinds;
 
 describe("task gates", () => {
   it("a task with gates is verifying after its work; its gates run in order on qa; it completes and its dependent starts only when all pass", () => {
@@ -71,14 +14,14 @@ describe("task gates", () => {
     c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit", "lint"] }, { id: "ui", role: "frontend", title: "ui", dependsOn: ["api"] }] });
     let r = c.work("api");
     expect(r.context.tasks.api!.status).toBe("verifying");
-    const g1 = c.last_assigned((x) => !!x.gate);
+    const g1 = c.latest((x) => !!x.gate);
     // a gate run is a qa task message that names the gate — never a command
     expect(g1).toMatchObject({ role: "qa", taskId: "api", attempt: 1, gate: { name: "unit", scope: "task", run: 1 }, workspace: undefined });
     expect(JSON.stringify(g1)).not.toContain("npm");
     expect(c.assigned.some((x) => x.taskId === "ui")).toBe(false);
 
     r = c.gate("unit", true);
-    expect(c.last_assigned((x) => !!x.gate).gate).toEqual({ name: "lint", scope: "task", run: 2 });
+    expect(c.latest((x) => !!x.gate).gate).toEqual({ name: "lint", scope: "task", run: 2 });
     expect(r.context.tasks.api!.status).toBe("verifying");
     expect(c.assigned.some((x) => x.taskId === "ui")).toBe(false);
 
@@ -111,8 +54,8 @@ describe("task gates", () => {
     const c = new Coordinator();
     c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit"] }] });
     c.work("api");
-    const a = c.last_assigned((x) => !!x.gate);
-    const r = c.send({ type: "task.result", at: c.now(), msg: { ...result(a, "failed", c.now()), gate: a.gate, error: { name: "NoExecutor", code: "UNKNOWN_GATE", message: 'gate "unit" is not configured on this worker' } } });
+    const a = c.latest((x) => !!x.gate);
+    const r = c.send({ type: "task.result", at: c.now(), msg: { ...{ type: "baton.v1.task_result" as const, featureId: a.featureId, taskId: a.taskId, attempt: a.attempt, role: a.role, workerId: "w-qa", outcome: "failed" as const, startedAt: a.dispatchedAt, finishedAt: c.now() }, gate: a.gate, error: { name: "NoExecutor", code: "UNKNOWN_GATE", message: 'gate "unit" is not configured on this worker' } } });
     expect(r.state).toBe("failed");
     expect(c.events.find((e) => e.kind === "gate.failed")).toMatchObject({ reason: 'gate "unit" is not configured on this worker' });
   });
@@ -133,7 +76,7 @@ describe("task gates", () => {
     const c = new Coordinator();
     c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", gates: ["unit"] }] });
     c.work("api");
-    const a = c.last_assigned((x) => !!x.gate);
+    const a = c.latest((x) => !!x.gate);
     const before = c.events.length;
     c.send({ type: "task.started", at: c.now(), msg: { type: "baton.v1.task_started", featureId: "feat", taskId: "api", attempt: 1, role: "qa", workerId: "w-qa", delivery: 1, at: c.now(), gate: a.gate } });
     expect(c.events.length).toBe(before);
@@ -165,7 +108,7 @@ describe("feature gates", () => {
     c.submit({ title: "t", gates: ["unit", "coverage"], tasks: [{ id: "a", role: "backend", title: "a" }] });
     let r = c.work("a");
     expect(r.state).toBe("verifying");
-    const g = c.last_assigned((x) => !!x.gate);
+    const g = c.latest((x) => !!x.gate);
     expect(g).toMatchObject({ role: "qa", taskId: FEATURE_GATES_TASK_ID, gate: { name: "unit", scope: "feature", run: 1 } });
     r = c.gate("unit", true);
     expect(r.state).toBe("verifying");
@@ -203,17 +146,17 @@ describe("test-driven tasks", () => {
     expect(accepted.kind === "feature.accepted" && accepted.tasks.map((t) => [t.id, t.role, t.dependsOn])).toEqual([
       ["add-red", "qa", []], ["add", "backend", ["add-red"]], ["add-refactor", "backend", ["add"]], ["docs", "docs", ["add-refactor"]],
     ]);
-    const red = c.last_assigned((x) => x.taskId === "add-red");
+    const red = c.latest((x) => x.taskId === "add-red");
     expect(red.role).toBe("qa");
     expect(red.instructions).toMatch(/red phase: write the tests .* The gate "unit" must fail/s);
     expect(red.instructions).toContain("add two numbers");
     c.work("add-red");
-    expect(c.last_assigned((x) => !!x.gate).gate).toEqual({ name: "unit", scope: "task", run: 1, expect: "fail" });
+    expect(c.latest((x) => !!x.gate).gate).toEqual({ name: "unit", scope: "task", run: 1, expect: "fail" });
     c.gate("unit", true, { expect: "fail", exitCode: 1 }, "add-red"); // the tests failed, as they must
-    const green = c.last_assigned((x) => x.taskId === "add" && !x.gate);
+    const green = c.latest((x) => x.taskId === "add" && !x.gate);
     expect(green).toMatchObject({ role: "backend", expectChanges: true });
     c.work("add");
-    expect(c.last_assigned((x) => !!x.gate).gate).toEqual({ name: "unit", scope: "task", run: 1 }); // expecting a pass now
+    expect(c.latest((x) => !!x.gate).gate).toEqual({ name: "unit", scope: "task", run: 1 }); // expecting a pass now
     c.gate("unit", true, {}, "add");
     c.gate("lint", true, {}, "add");
     c.work("add-refactor");
@@ -246,12 +189,12 @@ describe("the review gate", () => {
     const c = new Coordinator();
     c.submit({ title: "t", tasks: [{ id: "api", role: "backend", title: "api", instructions: "build it", gates: ["review"] }] });
     c.work("api");
-    const r1 = c.last_assigned((x) => !!x.gate);
+    const r1 = c.latest((x) => !!x.gate);
     expect(r1).toMatchObject({ role: "reviewer", taskId: "api", gate: { name: "review", run: 1 }, instructions: "build it", handoffs: [{ taskId: "api", role: "backend", summary: "did it" }] });
     expect(r1.review!.since).toBe(c.events[0]!.at);
     const changes = { expect: "pass" as const, review: { verdict: "changes_requested" as const, comments: [{ file: "src/a.js", line: 3, message: "handle null" }] }, reason: "changes requested: handle null" };
     c.gate("review", false, changes);
-    const fix = c.last_assigned((x) => x.taskId === "api-fix-1");
+    const fix = c.latest((x) => x.taskId === "api-fix-1");
     expect(fix.role).toBe("backend"); // the author's role, not bugfix
     expect(fix.instructions).toContain("- src/a.js:3: handle null");
     c.work("api-fix-1");

@@ -2,66 +2,14 @@
 // being data), fix rounds (a task for the fix role with the gate's output, then the gate again), and what
 // happens when both are used up (fail, or escalate — which fails too until human questions exist).
 import { describe, expect, it } from "vitest";
-import { step, type Stepped, type StoredFeature } from "../../services/coordinator/actor.ts";
-import type { FeatureEvent } from "../../services/coordinator/machine.ts";
-import type { OutboxEntry } from "../../services/coordinator/model.ts";
 import { nextDeadline } from "../../services/coordinator/scheduling.ts";
-import { StatusEvent, TaskAssigned, checkFeatureValue, type FeatureRequest, type GateReport, type TaskResult } from "../../shared/protocol/index.ts";
+import { checkFeatureValue } from "../../shared/protocol/index.ts";
+import { FeatureHarness as Coordinator, T0 } from "../helpers/feature-harness.ts";
 
-const T0 = Date.parse("2025-01-01T00:00:00.000Z");
-const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-class Coordinator {
-  stored: StoredFeature | null = null;
-  last!: Stepped;
-  clock = 0;
-  readonly published: OutboxEntry[] = [];
-  now(): string {
-    return new Date(T0 + ++this.clock * 1000).toISOString();
-  }
-  send(...events: FeatureEvent[]): Stepped {
-    this.last = step("feat", this.stored && json(this.stored), events);
-    this.stored = json(this.last.stored);
-    const out = this.last.context.outbox;
-    if (out.length) {
-      this.published.push(...out);
-      this.last = step("feat", json(this.stored), [{ type: "outbox.flushed", msgIds: out.map((e) => e.msgId) }]);
-      this.stored = json(this.last.stored);
-    }
-    return this.last;
-  }
-  /** Takes the request as a client writes it (defaults not filled in: the machine must not rely on them). */
-  submit(req: Record<string, unknown>): Stepped {
-    return this.send({ type: "feature.submit", request: { ...req, id: "feat" } as FeatureRequest, at: this.now() });
-  }
-  get events(): StatusEvent[] {
-    return this.published.flatMap((e) => (e.to === "status" ? [StatusEvent.parse(e.payload)] : []));
-  }
-  get assigned(): TaskAssigned[] {
-    return this.published.flatMap((e) => (e.to === "task" ? [TaskAssigned.parse(e.payload)] : []));
-  }
-  latest(pred: (a: TaskAssigned) => boolean): TaskAssigned {
-    const a = this.assigned.filter(pred).at(-1);
-    if (!a) throw new Error("no such task message");
-    return a;
-  }
-  work(taskId: string, outcome: "completed" | "failed" = "completed"): Stepped {
-    const a = this.latest((x) => x.taskId === taskId && !x.gate);
-    const msg: TaskResult = { type: "baton.v1.task_result", featureId: "feat", taskId, attempt: a.attempt, role: a.role, workerId: "w", outcome, startedAt: a.dispatchedAt, finishedAt: this.now(), ...(outcome === "failed" ? { exitCode: 2, error: { name: "ExitCode", code: "EXIT_CODE", message: "exited with code 2" } } : {}) };
-    return this.send({ type: "task.result", at: this.now(), msg });
-  }
-  gate(passed: boolean, taskId?: string): Stepped {
-    const a = this.latest((x) => !!x.gate && (!taskId || x.taskId === taskId));
-    const report: GateReport = { ...a.gate!, passed, expect: "pass", command: ["node", "--test"], exitCode: passed ? 0 : 1, durationMs: 10, outputTail: passed ? "# pass 1" : "not ok 1 - adds\n# fail 1", ...(passed ? {} : { reason: "1 of 1 tests failed" }) };
-    const msg: TaskResult = { type: "baton.v1.task_result", featureId: "feat", taskId: a.taskId, attempt: a.attempt, role: "qa", workerId: "q", outcome: passed ? "completed" : "failed", startedAt: a.dispatchedAt, finishedAt: this.now(), gate: a.gate, gateReport: report };
-    return this.send({ type: "task.result", at: this.now(), msg });
-  }
-  timer(atMs: number): Stepped {
-    return this.send({ type: "timer.fired", at: new Date(atMs).toISOString() });
-  }
-}
-
-const kinds = (c: Coordinator) => c.events.map((e) => e.kind);
+const kinds = (c: Coordinator) => c.kinds;
+/** The qa worker's answer to the latest gate run: passed, or 1 of 1 tests failed. */
+const gateRun = (c: Coordinator, passed: boolean) =>
+  c.gate(c.latest((x) => !!x.gate).gate!.name, passed, passed ? { outputTail: "# pass 1" } : { reason: "1 of 1 tests failed", outputTail: "not ok 1 - adds\n# fail 1" });
 
 describe("retry", () => {
   it("a failed attempt is retried after the backoff (a timer in the data), then succeeds", () => {
@@ -128,7 +76,7 @@ describe("fix rounds", () => {
     const c = new Coordinator();
     c.submit(req(2));
     c.work("api");
-    let r = c.gate(false);
+    let r = gateRun(c, false);
     expect(r.context.tasks.api!.status).toBe("fixing");
     const fixing = c.events.find((e) => e.kind === "task.fixing");
     expect(fixing).toMatchObject({ taskId: "api", gate: "unit", round: 1, fixTaskId: "api-fix-1", fixRole: "bugfix", reason: "1 of 1 tests failed" });
@@ -140,7 +88,7 @@ describe("fix rounds", () => {
     r = c.work("api-fix-1");
     expect(r.context.tasks.api!.status).toBe("verifying");
     expect(c.latest((x) => !!x.gate).gate).toEqual({ name: "unit", scope: "task", run: 2 });
-    r = c.gate(true);
+    r = gateRun(c, true);
     expect(r.context.tasks.api!.status).toBe("completed");
     expect(c.assigned.some((x) => x.taskId === "ui")).toBe(true);
     expect(kinds(c).slice(3)).toEqual(["task.verifying", "gate.failed", "task.fixing", "task.dispatched", "task.started", "task.completed", "task.verifying", "gate.passed", "task.completed", "task.dispatched"]);
@@ -150,9 +98,9 @@ describe("fix rounds", () => {
     const c = new Coordinator();
     c.submit(req(1));
     c.work("api");
-    c.gate(false);
+    gateRun(c, false);
     c.work("api-fix-1");
-    const r = c.gate(false);
+    const r = gateRun(c, false);
     expect(r.state).toBe("failed");
     expect(r.context.tasks.api).toMatchObject({ status: "failed", error: { code: "GATE_FAILED", message: 'gate "unit" failed (after 1 fix round): 1 of 1 tests failed' } });
   });
@@ -161,15 +109,15 @@ describe("fix rounds", () => {
     const c = new Coordinator();
     c.submit(req(1, { retry: { maxAttempts: 2, backoffSeconds: 0 } }));
     c.work("api");
-    c.gate(false);
+    gateRun(c, false);
     c.work("api-fix-1");
-    let r = c.gate(false);
+    let r = gateRun(c, false);
     expect(r.context.tasks.api!.status).toBe("retrying");
     r = c.timer(T0 + 3600_000);
     expect(c.latest((x) => x.taskId === "api" && !x.gate).attempt).toBe(2);
     c.work("api");
     expect(c.latest((x) => !!x.gate)).toMatchObject({ attempt: 2, gate: { name: "unit", run: 1 } });
-    r = c.gate(true);
+    r = gateRun(c, true);
     expect(r.context.tasks.api!.status).toBe("completed");
   });
 
@@ -177,7 +125,7 @@ describe("fix rounds", () => {
     const c = new Coordinator();
     c.submit(req(2));
     c.work("api");
-    c.gate(false);
+    gateRun(c, false);
     const r = c.work("api-fix-1", "failed");
     expect(r.state).toBe("failed");
     expect(r.context.tasks.api).toMatchObject({ status: "failed", error: { code: "FIX_FAILED" } });
@@ -195,13 +143,13 @@ describe("fix rounds", () => {
     const c = new Coordinator();
     c.submit({ title: "t", gates: ["coverage"], onFailure: { fix: { maxRounds: 1 } }, tasks: [{ id: "a", role: "backend", title: "a" }] });
     c.work("a");
-    let r = c.gate(false);
+    let r = gateRun(c, false);
     expect(r.state).toBe("verifying");
     expect(c.events.find((e) => e.kind === "task.fixing")).toMatchObject({ fixTaskId: "feature-fix-1", gate: "coverage" });
     expect(c.events.find((e) => e.kind === "task.fixing")).toMatchObject({ taskId: undefined });
     r = c.work("feature-fix-1");
     expect(c.latest((x) => !!x.gate).gate).toEqual({ name: "coverage", scope: "feature", run: 2 });
-    r = c.gate(true);
+    r = gateRun(c, true);
     expect(r.state).toBe("completed");
   });
 });
