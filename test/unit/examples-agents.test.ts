@@ -209,6 +209,11 @@ describe("example and deploy configuration", () => {
       expect(rc.exec).toEqual(["node", `/app/examples/agents/${role}.mjs`]);
       expect(existsSync(join(ROOT, "examples/agents", basename(rc.exec![1]!)))).toBe(true);
     }
+    // the gates the demo feature names, as in the example config
+    expect(Object.keys(w.gates).sort()).toEqual(Object.keys(config.gates).sort());
+    for (const g of [...(feature.gates ?? []), ...feature.tasks.flatMap((t) => [...(t.gates ?? []), ...(t.tdd ? [t.tdd.gate] : [])])]) {
+      if (g !== "review") expect(w.gates[g], g).toBeDefined();
+    }
   });
 
   it("deploy/docker-compose.yml has nats, a coordinator and one worker service per role", () => {
@@ -219,7 +224,8 @@ describe("example and deploy configuration", () => {
     const s = compose.services;
     expect(s.nats?.image).toMatch(/^nats:2\.10/);
     expect(s.nats?.command).toEqual(expect.arrayContaining(["-js", "-c", "/etc/nats/nats-server.conf"]));
-    expect(s.coordinator?.command).toEqual(["coordinator"]);
+    // coordinators read the workers' config too: they check requests against its gates
+    expect(s.coordinator?.command).toEqual(["coordinator", "--config", "/app/deploy/workers.yaml"]);
     expect(s.coordinator?.environment?.NATS_URL).toBe("nats://nats:4222");
     for (const role of Object.keys(config.roles)) {
       const w = s[`worker-${role}`];
