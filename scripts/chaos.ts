@@ -1,5 +1,5 @@
 // `npm run chaos -- [--features N] [--seconds S] [--seed X] [--json FILE] [--wait-seconds W] [--keep]`
-// Runs a real Baton (its own nats-server, 3 coordinators, 2 workers for each of 4 roles) while it kills
+// Runs a real Baton (its own nats-server, 3 coordinators, 2 workers for each of 4 roles plus 2 qa workers that run the quality gates some tasks and features name) while it kills
 // coordinators, workers and once nats-server itself, then checks that every submitted feature completed,
 // exactly once. Exit code: 0 all good, 1 a problem was found (the reasons are printed), 2 the run itself failed,
 // 130 interrupted. See docs/reliability.md for what each figure means.

@@ -54,6 +54,8 @@ export interface Analysis {
   };
   terminalEvents: { exactlyOne: number; notOne: { featureId: string; count: number; kinds: string[] }[] };
   history: { events: number; gaps: string[]; conflicts: string[]; duplicateEvents: number; notices: Record<string, number> };
+  /** Quality gates: gate runs by verdict, and the tasks/features that had gates (each must complete only after its gate passed). */
+  gates: { passed: number; failed: number; gatedTasks: number; gatedFeatures: number; completedUngated: string[] };
   kills: Record<ProcessKind, number>;
   recovery: {
     /** Per coordinator kill: kill → first status event stored afterwards for a feature that was unfinished at the kill. */
@@ -272,8 +274,34 @@ export function analyze(input: {
   if (gaps.length) reasons.push(`${gaps.length} feature history(ies) with missing events: ${list(gaps)}`);
   if (conflicts.length) reasons.push(`${conflicts.length} event sequence number(s) used twice for different events: ${list(conflicts)}`);
 
+  // Gates: a gated task (it had task.verifying) completes only after a gate.passed of that task and attempt;
+  // a gated feature (feature.verifying) only after a feature gate.passed.
+  const completedUngated: string[] = [];
+  let gatedTasks = 0;
+  let gatedFeatures = 0;
+  for (const [featureId, evs] of byFeature) {
+    const sorted = [...evs].sort((a, b) => a.seq - b.seq);
+    for (const c of sorted.filter((e) => e.kind === "task.completed")) {
+      const verifying = sorted.some((e) => e.kind === "task.verifying" && e.taskId === c.taskId && e.attempt === c.attempt && e.seq < c.seq);
+      if (!verifying) continue;
+      gatedTasks++;
+      if (!sorted.some((e) => e.kind === "gate.passed" && e.taskId === c.taskId && e.attempt === c.attempt && e.seq < c.seq)) completedUngated.push(`${featureId}/${c.taskId}`);
+    }
+    const done = sorted.find((e) => e.kind === "feature.completed");
+    if (done && sorted.some((e) => e.kind === "feature.verifying")) {
+      gatedFeatures++;
+      if (!sorted.some((e) => e.kind === "gate.passed" && !e.taskId && e.seq < done.seq)) completedUngated.push(featureId);
+    }
+  }
+  if (completedUngated.length) reasons.push(`${completedUngated.length} task(s)/feature(s) completed without their gate passing: ${list(completedUngated)}`);
+  const gates = {
+    passed: events.filter((e) => e.seq > 0 && e.kind === "gate.passed").length,
+    failed: events.filter((e) => e.seq > 0 && e.kind === "gate.failed").length,
+    gatedTasks, gatedFeatures, completedUngated,
+  };
+
   return {
-    features, tasks,
+    features, tasks, gates,
     terminalEvents: { exactlyOne: submitted.length - notOne.length, notOne },
     history: { events: events.length, gaps, conflicts, duplicateEvents, notices },
     kills: { coordinator: kills.filter((k) => k.kind === "coordinator").length, worker: workerKills.length, nats: natsKills.length },

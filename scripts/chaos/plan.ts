@@ -3,6 +3,10 @@
 import { Rng } from "./random.ts";
 
 export const ROLES = ["database", "api", "backend", "frontend"] as const;
+/** Quality gates run on qa workers (docs/gates.md): they get killed like the others. */
+export const GATE_ROLE = "qa";
+/** The gate some tasks and features name: a short real command (chaos/workdir.ts). */
+export const GATE = "check";
 export const WORKERS_PER_ROLE = 2;
 export const COORDINATORS = 3;
 
@@ -13,7 +17,8 @@ export interface ChaosFeature {
   id: string;
   title: string;
   maxParallel: number;
-  tasks: { id: string; role: string; title: string; dependsOn: string[] }[];
+  tasks: { id: string; role: string; title: string; dependsOn: string[]; gates?: string[] }[];
+  gates?: string[];
 }
 
 export interface PlannedSubmission {
@@ -39,10 +44,11 @@ export interface Plan {
 
 export const coordinatorSlots = (): string[] => Array.from({ length: COORDINATORS }, (_, i) => `coordinator-${i + 1}`);
 export const workerSlots = (): { slot: string; role: string }[] =>
-  ROLES.flatMap((role) => Array.from({ length: WORKERS_PER_ROLE }, (_, i) => ({ slot: `${role}-${i + 1}`, role })));
+  [...ROLES, GATE_ROLE].flatMap((role) => Array.from({ length: WORKERS_PER_ROLE }, (_, i) => ({ slot: `${role}-${i + 1}`, role })));
 
 /**
- * `features` random DAGs of 6–10 tasks over the four roles (a task depends only on earlier ones),
+ * `features` random DAGs of 6–10 tasks over the four roles (a task depends only on earlier ones; about a
+ * third of the tasks, and of the features, name the gate `check`, which qa workers run),
  * maxParallel 1–3, submitted at random times within the first 60% of the run (so work is in flight when nats-server is killed); a kill of a random
  * coordinator or worker every 2–5 s (each restarted 0.5–2 s later; a worker kill hits a worker that is running a
  * task when there is one, so that kills exercise redelivery rather than idle processes); nats-server killed once at half time
@@ -65,7 +71,9 @@ export function makePlan(seed: string, features: number, seconds: number): Plan 
     const kind = kr.next() < 0.5 ? "coordinator" : "worker";
     const target = kr.pick(kind === "coordinator" ? coordinators : workers);
     const busyPick = kr.next();
-    kills.push({ atMs: Math.round(t), kind, target, restartAfterMs: kr.int(500, 2000), ...(kind === "worker" ? { busyPick } : {}) });
+    // A qa worker is killed whatever it does (its gate runs are not in the agents' ledger, so it never looks busy).
+    const pickBusy = kind === "worker" && !target.startsWith(`${GATE_ROLE}-`);
+    kills.push({ atMs: Math.round(t), kind, target, restartAfterMs: kr.int(500, 2000), ...(pickBusy ? { busyPick } : {}) });
   }
   kills.push({ atMs: Math.round(endMs / 2), kind: "nats", target: "nats", restartAfterMs: 2000 });
   kills.sort((a, b) => a.atMs - b.atMs);
@@ -79,7 +87,8 @@ function randomFeature(r: Rng, id: string): ChaosFeature {
     const earlier = tasks.map((t) => t.id);
     const deps = i === 0 ? [] : r.sample(earlier, r.int(0, Math.min(3, i)));
     const role = r.pick(ROLES);
-    tasks.push({ id: `t${i + 1}`, role, title: `${role} step ${i + 1} of ${id}`, dependsOn: deps });
+    const gated = r.next() < 0.3;
+    tasks.push({ id: `t${i + 1}`, role, title: `${role} step ${i + 1} of ${id}`, dependsOn: deps, ...(gated ? { gates: [GATE] } : {}) });
   }
-  return { id, title: `chaos feature ${id}`, maxParallel: r.int(1, 3), tasks };
+  return { id, title: `chaos feature ${id}`, maxParallel: r.int(1, 3), tasks, ...(r.next() < 0.3 ? { gates: [GATE] } : {}) };
 }

@@ -79,6 +79,8 @@ export function renderTable(a: Analysis, t: { setupMs: number; chaosMs: number; 
     ["… of which after the nats-server restart", a.tasks.repeatedAfterNatsRestart],
     ["… other", a.tasks.repeatedOther],
     ["tasks completed twice", a.tasks.completedTwice],
+    ["gate runs passed / failed", `${a.gates.passed} / ${a.gates.failed}`],
+    ["gated tasks / features completed (each only after its gate passed)", `${a.gates.gatedTasks} / ${a.gates.gatedFeatures}${a.gates.completedUngated.length ? `; ${a.gates.completedUngated.length} WITHOUT` : ""}`],
     ["features with exactly 1 terminal event", `${a.terminalEvents.exactlyOne} of ${a.features.submitted}`],
     ["status events read / gaps / conflicting seqs", `${a.history.events} / ${a.history.gaps.length} / ${a.history.conflicts.length}`],
     ["kills: coordinator / worker / nats", `${a.kills.coordinator} / ${a.kills.worker} / ${a.kills.nats}`],

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigFile, CoordinatorSettings, WorkerSettings } from "../../shared/config.ts";
-import { ROLES } from "./plan.ts";
+import { GATE, GATE_ROLE, ROLES } from "./plan.ts";
 
 export interface WorkDir {
   dir: string;
@@ -86,8 +86,10 @@ export function createWorkDir(seed: string): WorkDir {
   const role = { exec: ["node", "./agent.mjs"], timeoutSeconds: 60, env: { CHAOS_LEDGER: w.ledger, CHAOS_SEED: seed } };
   const config = {
     workspace: "./ws",
-    knownRoles: [...ROLES],
-    roles: Object.fromEntries(ROLES.map((r) => [r, role])),
+    knownRoles: [...ROLES, GATE_ROLE],
+    roles: Object.fromEntries([...ROLES, GATE_ROLE].map((r) => [r, role])),
+    // a real command that takes a moment, so that some kills land while a gate runs
+    gates: { [GATE]: { run: ["node", "-e", "setTimeout(() => {}, 150)"], timeoutSeconds: 60 } },
     worker,
     ...(Object.keys(coordinator).length ? { coordinator } : {}),
   };

@@ -1,0 +1,37 @@
+// The chaos run's check on quality gates: a gated task or feature must complete only after its gate passed.
+import { describe, expect, it } from "vitest";
+import { analyze } from "../../scripts/chaos/analyze.ts";
+import type { SeenEvent } from "../../scripts/chaos/observer.ts";
+
+let seq = 0;
+const ev = (kind: string, extra: Partial<SeenEvent> = {}): SeenEvent => {
+  seq++;
+  return { featureId: "f1", seq, kind, at: 1000 + seq, ts: 1000 + seq, streamSeq: seq, ...extra };
+};
+
+function run(events: SeenEvent[]) {
+  return analyze({ plannedFeatures: 1, submissions: [{ featureId: "f1", tasks: 1, ackedAt: 1 }], events, ledger: [], kills: [], restarts: [], chaosStart: 0 });
+}
+
+describe("chaos analysis of gates", () => {
+  it("accepts a gated task and feature that completed after their gates passed", () => {
+    seq = 0;
+    const a = run([
+      ev("feature.accepted"), ev("task.dispatched", { taskId: "t1", attempt: 1 }), ev("task.verifying", { taskId: "t1", attempt: 1 }),
+      ev("gate.passed", { taskId: "t1", attempt: 1 }), ev("task.completed", { taskId: "t1", attempt: 1 }),
+      ev("feature.verifying"), ev("gate.passed"), ev("feature.completed"),
+    ]);
+    expect(a.gates).toMatchObject({ passed: 2, failed: 0, gatedTasks: 1, gatedFeatures: 1, completedUngated: [] });
+    expect(a.reasons.filter((r) => r.includes("gate"))).toEqual([]);
+  });
+
+  it("fails the run when a gated task or feature completed without its gate passing", () => {
+    seq = 0;
+    const a = run([
+      ev("feature.accepted"), ev("task.verifying", { taskId: "t1", attempt: 1 }), ev("gate.failed", { taskId: "t1", attempt: 1 }),
+      ev("task.completed", { taskId: "t1", attempt: 1 }), ev("feature.verifying"), ev("feature.completed"),
+    ]);
+    expect(a.gates.completedUngated).toEqual(["f1/t1", "f1"]);
+    expect(a.reasons).toContainEqual(expect.stringContaining("completed without their gate passing"));
+  });
+});
