@@ -11,7 +11,7 @@ import { emptyView, foldEvent, isTerminal } from "../../shared/feature-view.ts";
 import { featureHistory } from "../../shared/history.ts";
 import { names } from "../../shared/subjects.ts";
 import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { baton, type Proc } from "../helpers/procs.ts";
+import { baton, startStack, type Proc } from "../helpers/procs.ts";
 
 const AGENT = `
 import { appendFileSync, readFileSync } from "node:fs";
@@ -42,12 +42,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "baton.yaml"), `workspace: ./ws\nroles:\n${["backend", "frontend", "qa", "reviewer"].map(role).join("")}`);
   env = { NATS_URL: server.url, BATON_PREFIX: prefix };
   const cfg = join(dir, "baton.yaml");
-  procs.push(baton(["coordinator", "--config", cfg], env));
-  for (const [r, id] of [["backend", "backend-1"], ["backend", "backend-2"], ["frontend", "frontend-1"], ["qa", "qa-1"], ["reviewer", "reviewer-1"]] as const) {
-    procs.push(baton(["worker", "--role", r, "--config", cfg, "--id", id], env));
-  }
-  await procs[0]!.waitFor(/coordinator ready/, 30_000);
-  await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
+  procs.push(...(await startStack(cfg, env, [["backend", "backend-1"], ["backend", "backend-2"], ["frontend", "frontend-1"], ["qa", "qa-1"], ["reviewer", "reviewer-1"]])));
   nc = await connect({ servers: server.url });
 }, 90_000);
 

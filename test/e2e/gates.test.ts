@@ -15,7 +15,7 @@ import { featureHistory } from "../../shared/history.ts";
 import type { StatusEvent } from "../../shared/protocol/index.ts";
 import { names } from "../../shared/subjects.ts";
 import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { baton, type Proc } from "../helpers/procs.ts";
+import { startStack, type Proc } from "../helpers/procs.ts";
 
 /** Writes the files in the task's instructions ({"files": {path: content}}) into the workspace. */
 const AGENT = `
@@ -133,14 +133,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, "baton.yaml"), CONFIG);
   const env = { NATS_URL: server.url, BATON_PREFIX: prefix };
   const cfg = join(dir, "baton.yaml");
-  procs.push(baton(["coordinator", "--config", cfg], env));
-  procs.push(baton(["worker", "--role", "backend", "--config", cfg, "--id", "backend-1"], env));
-  procs.push(baton(["worker", "--role", "qa", "--config", cfg, "--id", "qa-1"], env));
-  procs.push(baton(["worker", "--role", "bugfix", "--config", cfg, "--id", "bugfix-1"], env));
-  procs.push(baton(["worker", "--role", "devops", "--config", cfg, "--id", "devops-1"], env));
-  procs.push(baton(["worker", "--role", "reviewer", "--config", cfg, "--id", "reviewer-1"], env));
-  await procs[0]!.waitFor(/coordinator ready/, 30_000);
-  await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
+  const workers = ["backend", "qa", "bugfix", "devops", "reviewer"].map((r) => [r, `${r}-1`] as const);
+  procs.push(...(await startStack(cfg, env, workers)));
   nc = await connect({ servers: server.url });
 }, 90_000);
 

@@ -56,3 +56,14 @@ export function baton(args: string[], env: Record<string, string> = {}, opts: { 
     },
   };
 }
+
+/**
+ * Starts `baton coordinator` and one `baton worker` per `[role, id]` with config `cfg`, and resolves once all
+ * of them are ready. The processes are returned (coordinator first) so the caller can stop them.
+ */
+export async function startStack(cfg: string, env: Record<string, string>, workers: readonly (readonly [role: string, id: string])[]): Promise<Proc[]> {
+  const procs = [baton(["coordinator", "--config", cfg], env), ...workers.map(([role, id]) => baton(["worker", "--role", role, "--config", cfg, "--id", id], env))];
+  await procs[0]!.waitFor(/coordinator ready/, 30_000);
+  await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
+  return procs;
+}
