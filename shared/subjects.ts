@@ -38,6 +38,9 @@ export function names(prefix = "baton") {
     // subjects
     featureSubmit: () => `${prefix}.feature.submit`,
     apiSubmit: () => `${prefix}.api.submit`,
+    /** Read model (request/reply, answered by coordinators): one feature's current state, and the feature list. */
+    apiFeatureGet: () => `${prefix}.api.features.get`,
+    apiFeatureList: () => `${prefix}.api.features.list`,
     task: (role: string) => `${prefix}.task.${token("role", role)}`,
     taskAll: () => `${prefix}.task.>`,
     result: (featureId: string, taskId: string) =>

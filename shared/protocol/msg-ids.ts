@@ -1,0 +1,37 @@
+// Every deterministic Nats-Msg-Id Baton publishes with, built in one place. JetStream drops a message whose id
+// it saw within the stream's duplicate window, so republishing after a crash is harmless — as long as the
+// same message always gets the same id and two different messages never do. The token counts keep the
+// families apart: an id of one family can never equal an id of another.
+
+/** Coordinator ids: status events (3 tokens), task dispatches (4), task gate runs (6), feature gate runs (4, "fgate"). */
+export const coordinatorMsgId = {
+  /** A feature's status event number `seq`. */
+  statusEvent: (featureId: string, seq: number): string => `${featureId}.ev.${seq}`,
+  /** Attempt `attempt` of a task, as dispatched to its role. */
+  dispatch: (featureId: string, taskId: string, attempt: number): string => `${featureId}.task.${taskId}.${attempt}`,
+  /** Run `run` of gate `gate` for attempt `attempt` of a task. */
+  taskGate: (featureId: string, taskId: string, attempt: number, gate: string, run: number): string => `${featureId}.gate.${taskId}.${attempt}.${gate}.${run}`,
+  /** Run `run` of one of the feature's own gates. */
+  featureGate: (featureId: string, gate: string, run: number): string => `${featureId}.fgate.${gate}.${run}`,
+};
+
+/** A submission's id: the feature id itself (resubmitting the same id within the window is dropped by JetStream). */
+export const submissionMsgId = (featureId: string): string => featureId;
+
+/** What a worker's messages about one delivery are keyed by (a gate run's messages get ids of their own). */
+export interface WorkerMsgRef {
+  featureId: string;
+  taskId: string;
+  attempt: number;
+  gate?: { scope: string; name: string; run: number } | undefined;
+}
+
+const workerBase = (r: WorkerMsgRef): string =>
+  `${r.featureId}.${r.taskId}.${r.attempt}` + (r.gate ? `.gate.${r.gate.scope}.${r.gate.name}.${r.gate.run}` : "");
+
+/** Worker ids, on the results stream: one result per attempt (or gate run), one start and numbered log batches per delivery. */
+export const workerMsgId = {
+  started: (r: WorkerMsgRef, delivery: number): string => `${workerBase(r)}.${delivery}.started`,
+  log: (r: WorkerMsgRef, delivery: number, batch: number): string => `${workerBase(r)}.${delivery}.log.${batch}`,
+  result: (r: WorkerMsgRef): string => `${workerBase(r)}.result`,
+};
