@@ -5,7 +5,7 @@ import { createLogger } from "../../shared/logging.ts";
 import { connectNats } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/process.ts";
 import { Coordinator } from "./coordinator.ts";
-import type { FaultPoint } from "./loop.ts";
+import type { FaultPoint } from "./runtime/apply-loop.ts";
 
 let log = createLogger({ name: "coordinator" });
 

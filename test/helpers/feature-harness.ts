@@ -1,9 +1,9 @@
 // Drives the pure feature machine as the coordinator's loop does, for unit tests: every step starts from the
 // JSON-round-tripped snapshot (as a checkpoint stores it), its outbox is "published" and then confirmed.
 // Worker messages are built from the task messages the machine published.
-import { step, type Stepped, type StoredFeature } from "../../services/coordinator/actor.ts";
-import type { FeatureEvent } from "../../services/coordinator/machine.ts";
-import type { OutboxEntry } from "../../services/coordinator/model.ts";
+import { step, type Stepped, type StoredFeature } from "../../services/coordinator/domain/index.ts";
+import type { FeatureEvent } from "../../services/coordinator/domain/index.ts";
+import type { OutboxEntry } from "../../services/coordinator/domain/index.ts";
 import { StatusEvent, TaskAssigned, type FeatureRequest, type GateReport, type TaskResult } from "../../shared/protocol/index.ts";
 
 export const T0 = Date.parse("2025-01-01T00:00:00.000Z");

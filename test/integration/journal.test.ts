@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../shared/logging.ts";
 import { ensureTopology } from "../../shared/nats.ts";
-import { view } from "../../services/coordinator/actor.ts";
-import { CHECKPOINT_EVERY, FeatureLoop, loadFeature } from "../../services/coordinator/loop.ts";
-import type { FeatureEvent } from "../../services/coordinator/machine.ts";
-import { FeatureStore } from "../../services/coordinator/store.ts";
-import { listFeatures } from "../../services/cli/commands/ls.ts";
+import { view } from "../../services/coordinator/domain/index.ts";
+import { CHECKPOINT_EVERY, FeatureLoop, listSummaries, loadFeature } from "../../services/coordinator/runtime/index.ts";
+import type { FeatureEvent } from "../../services/coordinator/domain/index.ts";
+import { FeatureStore } from "../../services/coordinator/runtime/index.ts";
 import { startNatsServer, type NatsServer } from "../helpers/nats-server.ts";
 import { eventsOf, testEnv, type TestEnv } from "../helpers/baton-env.ts";
 
@@ -65,8 +64,8 @@ describe("the feature journal", () => {
       const events = await eventsOf(env, "long");
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
       expect(events.filter((e) => e.kind === "feature.completed")).toHaveLength(1);
-      // and `baton ls` shows the current state, not the last checkpoint's
-      const rows = await listFeatures(env.nc, env.n);
+      // and `baton ls` (the read model coordinators answer it from) shows the current state, not the last checkpoint's
+      const rows = await listSummaries(store);
       expect(rows.find((r) => r.featureId === "long")).toMatchObject({ state: "completed", tasks: n, completed: n });
     } finally {
       await env.close();

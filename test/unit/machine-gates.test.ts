@@ -2,7 +2,7 @@
 // runs as a qa task message naming the gate (never its command), in order; only when all pass is the task
 // completed and its dependents dispatched. Feature gates run once every task completed.
 import { describe, expect, it } from "vitest";
-import { FEATURE_GATES_TASK_ID } from "../../services/coordinator/scheduling.ts";
+import { FEATURE_GATES_TASK_ID } from "../../services/coordinator/domain/index.ts";
 import { checkFeatureValue } from "../../shared/protocol/index.ts";
 import { FeatureHarness as Coordinator } from "../helpers/feature-harness.ts";
 

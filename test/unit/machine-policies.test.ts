@@ -2,7 +2,7 @@
 // being data), fix rounds (a task for the fix role with the gate's output, then the gate again), and what
 // happens when both are used up (fail, or escalate — which fails too until human questions exist).
 import { describe, expect, it } from "vitest";
-import { nextDeadline } from "../../services/coordinator/scheduling.ts";
+import { nextDeadline } from "../../services/coordinator/domain/index.ts";
 import { checkFeatureValue } from "../../shared/protocol/index.ts";
 import { FeatureHarness as Coordinator, T0 } from "../helpers/feature-harness.ts";
 

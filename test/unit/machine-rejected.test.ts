@@ -1,6 +1,6 @@
 // A rejected feature answers every worker message with message.rejected, naming the subject it came on.
 import { describe, expect, it } from "vitest";
-import { step } from "../../services/coordinator/actor.ts";
+import { step } from "../../services/coordinator/domain/index.ts";
 
 describe("rejected feature", () => {
   it("answers a worker message with message.rejected on the real subject", () => {

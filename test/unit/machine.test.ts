@@ -1,9 +1,9 @@
 // The pure feature machine driven through step() as the coordinator drives it: every step starts
 // from the JSON-round-tripped snapshot (as KV stores it) and its outbox is published, then confirmed.
 import { describe, expect, it } from "vitest";
-import { step, type Stepped, type StoredFeature } from "../../services/coordinator/actor.ts";
-import type { FeatureEvent } from "../../services/coordinator/machine.ts";
-import type { OutboxEntry } from "../../services/coordinator/model.ts";
+import { step, type Stepped, type StoredFeature } from "../../services/coordinator/domain/index.ts";
+import type { FeatureEvent } from "../../services/coordinator/domain/index.ts";
+import type { OutboxEntry } from "../../services/coordinator/domain/index.ts";
 import {
   StatusEvent,
   TaskAssigned,

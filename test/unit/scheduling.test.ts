@@ -2,9 +2,9 @@
 // order, the maxParallel bound, handoffs, and (property) no stalls under any completion order.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { step, type Stepped, type StoredFeature } from "../../services/coordinator/actor.ts";
-import type { FeatureEvent } from "../../services/coordinator/machine.ts";
-import type { FeatureContext, OutboxEntry } from "../../services/coordinator/model.ts";
+import { step, type Stepped, type StoredFeature } from "../../services/coordinator/domain/index.ts";
+import type { FeatureEvent } from "../../services/coordinator/domain/index.ts";
+import type { FeatureContext, OutboxEntry } from "../../services/coordinator/domain/index.ts";
 import type { FeatureRequest, StatusEvent, TaskAssigned, TaskResult, TaskStarted } from "../../shared/protocol/index.ts";
 
 const T0 = Date.parse("2025-01-01T00:00:00.000Z");

@@ -4,19 +4,19 @@
 import type { JetStreamClient, JetStreamManager, MsgRequest, NextMsgRequest } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { z } from "zod";
-import { isCasConflict, kvKeys } from "../../shared/nats.ts";
-import type { Names } from "../../shared/subjects.ts";
-import type { StoredFeature } from "./actor.ts";
-import type { FeatureEvent } from "./machine.ts";
+import { isCasConflict, kvKeys } from "../../../shared/nats.ts";
+import type { Names } from "../../../shared/subjects.ts";
+import type { FeatureEvent } from "../domain/machine.ts";
+import { upgradeStored, type StoredFeature } from "../domain/stored.ts";
 
 export interface Loaded {
   stored: StoredFeature;
   revision: number;
 }
 
-/** A shallow check of what KV holds (the snapshot itself is the machine's own output). */
+/** A shallow check of what KV holds (the snapshot itself is the machine's own output); `v` is checked by upgradeStored. */
 const StoredShape = z.looseObject({
-  v: z.literal(1),
+  v: z.unknown(),
   snapshot: z.looseObject({ value: z.string(), context: z.looseObject({ featureId: z.string(), tasks: z.record(z.string(), z.unknown()) }) }),
   journal: z.number().int().nonnegative().optional(),
 });
@@ -62,7 +62,8 @@ export class FeatureStore {
       // Not written by this version of Baton (or damaged): refuse to act on it rather than guess.
       throw new Error(`feature ${featureId}: stored snapshot (revision ${e.revision}) is not one this coordinator can read: ${r.error.issues[0]?.message ?? "invalid"}`);
     }
-    const stored = r.data as unknown as StoredFeature;
+    // Older formats are migrated here; a format this version does not know is refused (UnreadableFeatureError).
+    const stored = upgradeStored(featureId, r.data);
     this.sizes.set(stored, e.length);
     return { stored, revision: e.revision };
   }

@@ -1,18 +1,10 @@
-// Runs events through the feature machine with xstate's pure transition function: no actor is started
-// per event, and a snapshot this process already holds is used as it is (no restore, no persist copy).
-import { createActor, type ActorScope, type Snapshot, type SnapshotFrom } from "xstate";
-import { featureMachine, type FeatureEvent, type FeatureStateValue } from "./machine.ts";
-import type { FeatureContext } from "./model.ts";
-
-/**
- * The JSON stored in KV for one feature: a checkpoint. `journal` is the stream sequence of the last journal
- * entry it includes (0 or absent: none); entries after it are applied on top. `v` lets later versions migrate.
- */
-export interface StoredFeature {
-  v: 1;
-  snapshot: Snapshot<unknown>;
-  journal?: number;
-}
+// Runs events through the feature machine with xstate's pure transition function: no actor is started per
+// event, and a snapshot this process already holds is used as it is (no restore, no persist copy).
+import type { Snapshot, SnapshotFrom } from "xstate";
+import { inertActorScope } from "../../../shared/internals.ts";
+import type { FeatureContext, FeatureStateValue } from "./context.ts";
+import { featureMachine, type FeatureEvent } from "./machine.ts";
+import type { StoredFeature } from "./stored.ts";
 
 /** A feature's snapshot as the machine holds it in memory (what the coordinator's hot cache keeps). */
 export type FeatureSnapshot = SnapshotFrom<typeof featureMachine>;
@@ -27,19 +19,8 @@ export interface Stepped {
   changed: boolean;
 }
 
-type Scope = ActorScope<FeatureSnapshot, FeatureEvent>;
-
-/**
- * One inert scope for every transition. The machine's actions are all `assign` (pure, run inside the
- * transition); nothing is spawned, emitted or deferred, so the scope's hooks are never used for real.
- */
-const scope: Scope = (() => {
-  const self = createActor(featureMachine, { input: { featureId: "" } });
-  return {
-    self, id: "", sessionId: "", system: self.system,
-    defer: () => {}, emit: () => {}, logger: () => {}, stopChild: () => {}, actionExecutor: () => {},
-  } as unknown as Scope;
-})();
+/** One inert scope for every transition: the machine's actions are all `assign`; nothing is spawned or deferred. */
+const scope = inertActorScope(featureMachine, { featureId: "" });
 
 /** The in-memory snapshot of a stored feature (what a cache miss costs: reviving the context). */
 export function restore(stored: StoredFeature): FeatureSnapshot {
@@ -48,7 +29,7 @@ export function restore(stored: StoredFeature): FeatureSnapshot {
 
 /** The persisted form of a snapshot, as `actor.getPersistedSnapshot()` gives it for this machine (no child actors). */
 export function persist(s: FeatureSnapshot, journal = 0): StoredFeature {
-  return { v: 1, journal, snapshot: { status: s.status, output: s.output, error: s.error, value: s.value, historyValue: {}, context: s.context, children: {} } as Snapshot<unknown> };
+  return { v: 2, journal, snapshot: { status: s.status, output: s.output, error: s.error, value: s.value, historyValue: {}, context: s.context, children: {} } as Snapshot<unknown> };
 }
 
 function isLive(prev: StoredFeature | FeatureSnapshot): prev is FeatureSnapshot {

@@ -2,14 +2,14 @@
 // Every message is validated here and nowhere else; bad input gets a specific error and is acked.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
-import { decode, encode } from "../../shared/codec.ts";
-import { newFeatureId } from "../../shared/ids.ts";
-import { ProtocolError, toWireError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/logging.ts";
-import type { Names } from "../../shared/subjects.ts";
-import { checkFeatureRequest, ControlMessage, WorkerMessage, type SubmitReply } from "../../shared/protocol/index.ts";
-import type { FeatureEvent } from "./machine.ts";
-import type { FeatureLoop } from "./loop.ts";
+import { decode, encode } from "../../../shared/codec.ts";
+import { newFeatureId } from "../../../shared/ids.ts";
+import { ProtocolError, toWireError } from "../../../shared/errors.ts";
+import type { Logger } from "../../../shared/logging.ts";
+import type { Names } from "../../../shared/subjects.ts";
+import { checkFeatureRequest, ControlMessage, submissionMsgId, WorkerMessage, wireError, type SubmitReply } from "../../../shared/protocol/index.ts";
+import type { FeatureEvent } from "../domain/machine.ts";
+import type { FeatureLoop } from "./apply-loop.ts";
 
 export interface IngressOptions {
   names: Names;
@@ -60,7 +60,7 @@ export class Ingress {
       // Never disturb a feature that already runs under this id; tell the sender on the side.
       await loop.notice(id, at, {
         kind: "message.rejected", subject: m.subject,
-        error: { name: "ProtocolError", code: "REJECTED", message: `invalid resubmission of existing feature "${id}"`, details: check.errors },
+        error: wireError("Rejected", `invalid resubmission of existing feature "${id}"`, check.errors),
       });
     }
   }
@@ -93,7 +93,7 @@ export class Ingress {
       log.warn({ featureId: ref.featureId, taskId: ref.taskId }, "worker message for an unknown feature");
       await loop.notice(ref.featureId, at, {
         kind: "message.rejected", subject: m.subject, taskId: ref.taskId,
-        error: { name: "UnknownFeature", code: "UNKNOWN_FEATURE", message: `no feature "${ref.featureId}"` },
+        error: wireError("UnknownFeature", `no feature "${ref.featureId}"`),
       });
     }
   }
@@ -126,7 +126,7 @@ export class Ingress {
     if (r.kind === "missing") {
       await loop.notice(ref.featureId, at, {
         kind: "message.rejected", subject: m.subject,
-        error: { name: "UnknownFeature", code: "UNKNOWN_FEATURE", message: `no feature "${ref.featureId}"` },
+        error: wireError("UnknownFeature", `no feature "${ref.featureId}"`),
       });
     }
   }
@@ -145,7 +145,7 @@ export class Ingress {
     } else {
       const id = check.value.id ?? newFeatureId();
       try {
-        const ack = await js.publish(names.featureSubmit(), encode({ ...check.value, id }), { msgID: id });
+        const ack = await js.publish(names.featureSubmit(), encode({ ...check.value, id }), { msgID: submissionMsgId(id) });
         reply = { ok: true, featureId: id, ...(ack.duplicate ? { duplicate: true } : {}) };
       } catch (e) {
         reply = { ok: false, errors: [{ path: "(root)", message: `could not store the request: ${(e as Error).message}` }] };

@@ -1,8 +1,17 @@
-// The feature actor (xstate v5). Pure: it never does I/O; outbound messages are appended to the outbox.
+// The feature's statechart (xstate v5). Pure: actions only `assign`; outbound messages go to the outbox as
+// data. The task lifecycle inside a feature is task-lifecycle.ts; the reducers are in the modules it imports.
 import { assertEvent, assign, setup } from "xstate";
-import type { FeatureRequest, TaskLog, TaskResult, TaskStarted, ValidationIssue, WireError } from "../../shared/protocol/index.ts";
-import { contextFromRequest, durationMs, emit, emptyContext, type FeatureContext, type FeatureDefaults } from "./model.ts";
-import { allCompleted, anyFailed, cancelTasks, failedTask, featureGatesDue, onFlushed, onLog, onResult, onStarted, onTimer, schedule, startFeatureGates } from "./scheduling.ts";
+import { wireError, type FeatureRequest, type TaskLog, type TaskResult, type TaskStarted, type ValidationIssue, type WireError } from "../../../shared/protocol/index.ts";
+import { durationMs, emptyContext, type FeatureContext, type FeatureDefaults, type FeatureStateValue } from "./context.ts";
+import { allCompleted, anyFailed, failedTask } from "./dag.ts";
+import { schedule } from "./dispatch.ts";
+import { onTimer } from "./deadlines.ts";
+import { featureGatesDue, startFeatureGates } from "./gates.ts";
+import { withNotice } from "./read-model.ts";
+import { contextFromRequest } from "./request-to-tasks.ts";
+import { onLog, onResult, onStarted } from "./results.ts";
+import { emit, onFlushed } from "./status-events.ts";
+import { cancelTasks } from "./cancel.ts";
 
 export type FeatureEvent =
   | { type: "feature.submit"; request: FeatureRequest; at: string; defaults?: FeatureDefaults }
@@ -17,15 +26,19 @@ export type FeatureEvent =
   | { type: "message.rejected"; subject: string; taskId?: string | undefined; error: WireError; at: string }
   | { type: "outbox.flushed"; msgIds: string[] };
 
-/** States a feature can be in; `received` exists only until its first event. */
-export type FeatureStateValue = "received" | "executing" | "paused" | "verifying" | "completed" | "failed" | "cancelled" | "rejected";
+export type { FeatureStateValue };
 
-/** Worker messages are handled the same way in every state after acceptance. */
-const workerMessages = {
+/** `hold`: the feature is paused — results are recorded and deadlines fire, but no new task starts. */
+type Hold = { hold: boolean };
+const RUN: Hold = { hold: false };
+const HOLD: Hold = { hold: true };
+
+/** Worker messages are handled the same way in every state after acceptance (`hold` while paused). */
+const workerMessages = (params: Hold) => ({
   "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
   "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
-  "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "result" }],
-} as const;
+  "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: { type: "result", params } }],
+}) as const;
 
 /** The answer (message.rejected) to a control verb that makes no sense in `state`. */
 const rejectIn = (state: FeatureStateValue) => ({ actions: { type: "rejectControl", params: { state } } }) as const;
@@ -44,6 +57,8 @@ const controlAfterEnd = (state: FeatureStateValue) => ({
   "feature.resume": rejectIn(state),
 }) as const;
 
+const atOf = (event: { type: string }, fallback: string): string => ("at" in event && typeof event.at === "string" ? event.at : fallback);
+
 export const featureMachine = setup({
   types: {
     context: {} as FeatureContext,
@@ -52,8 +67,8 @@ export const featureMachine = setup({
   },
   guards: {
     /** Every task completed and the feature's gates, if any, passed. */
-    allCompleted: ({ context }) => allCompleted(context) && (!context.gates?.length || !!context.gatesPassed),
-    anyFailed: ({ context }) => anyFailed(context) || !!context.gateFailure,
+    allCompleted: ({ context }) => allCompleted(context) && (!context.featureGates?.gates.length || !!context.featureGates.passed),
+    anyFailed: ({ context }) => anyFailed(context) || !!context.featureGates?.failure,
     gatesDue: ({ context }) => featureGatesDue(context),
     /** A worker message for a task this feature does not have (feature-gate runs name no task). */
     unknownTask: ({ context, event }) =>
@@ -70,9 +85,9 @@ export const featureMachine = setup({
           const t = ctx.tasks[id]!;
           return { id, role: t.role, title: t.title, dependsOn: t.dependsOn, ...(t.gates ? { gates: t.gates } : {}) };
         }),
-        ...(ctx.gates ? { gates: ctx.gates } : {}),
+        ...(ctx.featureGates ? { gates: ctx.featureGates.gates } : {}),
       }, event.at);
-      return schedule(accepted, event.at);
+      return schedule(accepted, event.at, RUN);
     }),
     reject: assign(({ context, event }) => {
       assertEvent(event, "feature.reject");
@@ -87,35 +102,34 @@ export const featureMachine = setup({
       assertEvent(event, "task.log");
       return onLog(context, event.msg, event.at);
     }),
-    result: assign(({ context, event }) => {
+    result: assign(({ context, event }, params: Hold) => {
       assertEvent(event, "task.result");
-      return onResult(context, event.msg, event.at);
+      return onResult(context, event.msg, event.at, params);
     }),
     rejectUnknownTask: assign(({ context, event }) => {
       assertEvent(event, ["task.started", "task.log", "task.result"]);
-      return emit(context, {
-        kind: "message.rejected", subject: event.subject ?? `result.${context.featureId}.${event.msg.taskId}`, taskId: event.msg.taskId,
-        error: { name: "UnknownTask", message: `feature "${context.featureId}" has no task "${event.msg.taskId}"`, code: "UNKNOWN_TASK" },
-      }, event.at);
+      const subject = event.subject ?? `result.${context.featureId}.${event.msg.taskId}`;
+      const error = wireError("UnknownTask", `feature "${context.featureId}" has no task "${event.msg.taskId}"`);
+      return withNotice(emit(context, { kind: "message.rejected", subject, taskId: event.msg.taskId, error }, event.at), subject, error);
     }),
     rejectMessage: assign(({ context, event }) => {
       assertEvent(event, "message.rejected");
-      return emit(context, { kind: "message.rejected", subject: event.subject, taskId: event.taskId, error: event.error }, event.at);
+      return withNotice(emit(context, { kind: "message.rejected", subject: event.subject, taskId: event.taskId, error: event.error }, event.at), event.subject, event.error);
     }),
     complete: assign(({ context, event }) => {
-      const at = "at" in event ? event.at : context.submittedAt;
+      const at = atOf(event, context.submittedAt);
       return emit({ ...context, finishedAt: at }, { kind: "feature.completed", durationMs: durationMs(context.submittedAt, at) }, at);
     }),
     fail: assign(({ context, event }) => {
-      const at = "at" in event ? event.at : context.submittedAt;
+      const at = atOf(event, context.submittedAt);
       const t = failedTask(context);
-      const reason = t ? `task "${t.id}" (${t.role}) failed: ${t.error?.message ?? "unknown error"}` : (context.gateFailure ?? "failed");
+      const reason = t ? `task "${t.id}" (${t.role}) failed: ${t.error?.message ?? "unknown error"}` : (context.featureGates?.failure ?? "failed");
       return emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: t?.id }, at);
     }),
-    startGates: assign(({ context, event }) => startFeatureGates(context, "at" in event ? event.at : new Date(0).toISOString())),
-    timer: assign(({ context, event }) => {
+    startGates: assign(({ context, event }) => startFeatureGates(context, atOf(event, new Date(0).toISOString()))),
+    timer: assign(({ context, event }, params: Hold) => {
       assertEvent(event, "timer.fired");
-      return onTimer(context, event.at);
+      return onTimer(context, event.at, params);
     }),
     cancel: assign(({ context, event }) => {
       assertEvent(event, "feature.cancel");
@@ -124,20 +138,19 @@ export const featureMachine = setup({
     }),
     pause: assign(({ context, event }) => {
       assertEvent(event, "feature.pause");
-      return emit({ ...context, paused: true }, { kind: "feature.paused", reason: event.reason, by: event.by }, event.at);
+      return emit(context, { kind: "feature.paused", reason: event.reason, by: event.by }, event.at);
     }),
     resume: assign(({ context, event }) => {
       assertEvent(event, "feature.resume");
-      return schedule(emit({ ...context, paused: false }, { kind: "feature.resumed", by: event.by }, event.at), event.at);
+      return schedule(emit(context, { kind: "feature.resumed", by: event.by }, event.at), event.at, RUN);
     }),
     /** Control verbs that make no sense in a finished feature are answered, not silently dropped. */
     rejectControl: assign(({ context, event }, { state }: { state: FeatureStateValue }) => {
       assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume"]);
       const verb = event.type.slice("feature.".length);
-      return emit(context, {
-        kind: "message.rejected", subject: event.subject ?? `control.${context.featureId}.${verb}`,
-        error: { name: "InvalidState", code: "INVALID_STATE", message: `feature "${context.featureId}" is ${state}; cannot ${verb} it` },
-      }, event.at);
+      const subject = event.subject ?? `control.${context.featureId}.${verb}`;
+      const error = wireError("InvalidState", `feature "${context.featureId}" is ${state}; cannot ${verb} it`);
+      return withNotice(emit(context, { kind: "message.rejected", subject, error }, event.at), subject, error);
     }),
     flushed: assign(({ context, event }) => {
       assertEvent(event, "outbox.flushed");
@@ -160,8 +173,8 @@ export const featureMachine = setup({
     executing: {
       always: whenTasksEnd,
       on: {
-        ...workerMessages,
-        "timer.fired": { actions: "timer" },
+        ...workerMessages(RUN),
+        "timer.fired": { actions: { type: "timer", params: RUN } },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": { target: "paused", actions: "pause" },
         "feature.resume": {}, // already running: a duplicate or late resume changes nothing
@@ -171,23 +184,23 @@ export const featureMachine = setup({
     paused: {
       always: whenTasksEnd,
       on: {
-        ...workerMessages,
-        "timer.fired": { actions: "timer" },
+        ...workerMessages(HOLD),
+        "timer.fired": { actions: { type: "timer", params: HOLD } },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
         "feature.resume": { target: "executing", actions: "resume" },
       },
     },
     // Every task completed; the feature's gates run one after another on qa workers. Pause has nothing to
-    // hold here (no task starts), so it is a no-op; cancel ends the feature.
+    // hold here (no task starts but fix tasks), so it is a no-op; cancel ends the feature.
     verifying: {
       always: [
         { guard: "anyFailed", target: "failed", actions: "fail" },
         { guard: "allCompleted", target: "completed", actions: "complete" },
       ],
       on: {
-        ...workerMessages,
-        "timer.fired": { actions: "timer" },
+        ...workerMessages(RUN),
+        "timer.fired": { actions: { type: "timer", params: RUN } },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
         "feature.resume": {},
@@ -195,11 +208,11 @@ export const featureMachine = setup({
     },
     // Terminal states are not xstate `final` states: late worker messages are still recorded
     // (a task that was running when another failed reports its result) and the outbox still drains.
-    completed: { on: { ...workerMessages, ...controlAfterEnd("completed") } },
-    failed: { on: { ...workerMessages, ...controlAfterEnd("failed") } },
-    cancelled: { on: { ...workerMessages, "feature.cancel": {}, "feature.pause": rejectIn("cancelled"), "feature.resume": rejectIn("cancelled") } },
+    completed: { on: { ...workerMessages(RUN), ...controlAfterEnd("completed") } },
+    failed: { on: { ...workerMessages(RUN), ...controlAfterEnd("failed") } },
+    cancelled: { on: { ...workerMessages(RUN), "feature.cancel": {}, "feature.pause": rejectIn("cancelled"), "feature.resume": rejectIn("cancelled") } },
     // A rejected feature has no tasks: every worker message for it is answered with message.rejected.
-    rejected: { on: { ...workerMessages, ...controlAfterEnd("rejected") } },
+    rejected: { on: { ...workerMessages(RUN), ...controlAfterEnd("rejected") } },
   },
 });
 

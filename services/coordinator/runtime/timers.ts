@@ -1,6 +1,6 @@
 // Arms in-memory timers from deadlines stored in feature snapshots. The deadlines are the truth;
 // these timers only decide when to send `timer.fired`, so losing them (a crash) loses nothing.
-import type { Logger } from "../../shared/logging.ts";
+import type { Logger } from "../../../shared/logging.ts";
 
 export class Timers {
   private readonly due = new Map<string, number>();

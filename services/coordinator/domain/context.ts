@@ -1,0 +1,129 @@
+// The feature's persisted data: its tasks, their lifecycle states, its gates, the status-event sequence and
+// the outbox. Plain JSON (it is checkpointed as it is); the reducers in this folder copy, never edit, it.
+import type { FailurePolicy, StatusEvent, TaskAssigned, ValidationIssue, ViewGate, WireError } from "../../../shared/protocol/index.ts";
+import type { TaskStatus } from "./task-lifecycle.ts";
+
+/**
+ * Where a sequence of gates stands — a task's or the feature's, the same shape for both (gates.ts runs them).
+ * `current`: the gate running now (index into the holder's `gates`) and its run number, which counts every
+ * gate run of the holder; `fixing`: a fix round under way; `fixRounds`: rounds used so far.
+ */
+export interface GateProgress {
+  current?: { index: number; run: number } | undefined;
+  fixRounds?: number | undefined;
+  fixing?: { fixTaskId: string; gate: string; round: number } | undefined;
+}
+
+export interface TaskState {
+  id: string;
+  role: string;
+  title: string;
+  instructions?: string | undefined;
+  dependsOn: string[];
+  /** The task's lifecycle state; task-lifecycle.ts is the only place that decides how it moves. */
+  status: TaskStatus;
+  attempt: number;
+  /** Seconds from a (re)start until the coordinator fails the task; timers are data, not setTimeouts. */
+  timeoutSeconds: number;
+  /** ISO time at which a running task times out (set on every start, cleared when its work ends). */
+  deadlineAt?: string | undefined;
+  dispatchedAt?: string | undefined;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  workerId?: string | undefined;
+  /** JetStream delivery of the current attempt that last reported a start. */
+  delivery?: number | undefined;
+  summary?: string | undefined;
+  handoff?: unknown;
+  error?: WireError | undefined;
+  exitCode?: number | null | undefined;
+  /** Phantom-completion check, passed on to the worker: globs the task must change, or any change at all. */
+  files?: string[] | undefined;
+  expectChanges?: boolean | undefined;
+  /** Gates (config names) that must pass, in order, after the work before the task counts as completed. */
+  gates?: string[] | undefined;
+  /** The task's gates while it is verifying or fixing, and the fix rounds used (kept across attempts). */
+  verify?: GateProgress | undefined;
+  /** The task's failure policy (its own, else the feature's). */
+  policy?: FailurePolicy | undefined;
+  /** While retrying: when the next attempt is dispatched. */
+  retryAt?: string | undefined;
+  /** A phase of a test-driven task: its gates run expecting failure in `red`. */
+  tddPhase?: "red" | "green" | "refactor" | undefined;
+  /** On a fix task: whose gate it fixes (`taskId` absent for a feature gate). */
+  fixFor?: { taskId?: string | undefined; gate: string; round: number } | undefined;
+  /** The latest result of each of the task's gates, for the read model (read-model.ts). */
+  gateResults?: ViewGate[] | undefined;
+}
+
+/**
+ * An effect waiting to be carried out, named by its kind (`to`); the runtime has one handler per kind
+ * (runtime/effects.ts). `msgId` is deterministic (shared/protocol/msg-ids.ts) so redoing an effect is harmless.
+ */
+export type OutboxEntry =
+  | { msgId: string; to: "task"; role: string; payload: TaskAssigned }
+  | { msgId: string; to: "status"; kind: StatusEvent["kind"]; payload: StatusEvent };
+
+export type EffectKind = OutboxEntry["to"];
+
+/** The feature's own gates: run in order once every task completed; `passed` or `failure` once they end. */
+export interface FeatureGates extends GateProgress {
+  gates: string[];
+  passed?: boolean | undefined;
+  failure?: string | undefined;
+  /** The latest result of each gate, for the read model. */
+  results?: ViewGate[] | undefined;
+}
+
+/** States a feature can be in (the machine's); `received` exists only until its first event. */
+export type FeatureStateValue = "received" | "executing" | "paused" | "verifying" | "completed" | "failed" | "cancelled" | "rejected";
+
+export const TERMINAL_STATES: ReadonlySet<FeatureStateValue> = new Set(["completed", "failed", "cancelled", "rejected"]);
+
+export interface FeatureContext {
+  featureId: string;
+  title: string;
+  description?: string | undefined;
+  workspace?: string | undefined;
+  maxParallel: number;
+  /** Task ids in request order (dispatch order among ready tasks). */
+  order: string[];
+  tasks: Record<string, TaskState>;
+  /** Last status-event sequence number used. */
+  seq: number;
+  outbox: OutboxEntry[];
+  submittedAt: string;
+  finishedAt?: string | undefined;
+  /** The feature's own gates, if the request named any. */
+  featureGates?: FeatureGates | undefined;
+  /** The feature's default failure policy; its `fix` also covers the feature's gates. */
+  policy?: FailurePolicy | undefined;
+  /** Why the feature failed or was rejected. */
+  reason?: string | undefined;
+  rejection?: ValidationIssue[] | undefined;
+  /** The latest messages about this feature that were rejected (`subject: reason`, at most MAX_NOTICES), for the read model. */
+  notices?: string[] | undefined;
+}
+
+export function emptyContext(featureId: string): FeatureContext {
+  return { featureId, title: "", maxParallel: 1, order: [], tasks: {}, seq: 0, outbox: [], submittedAt: "" };
+}
+
+export interface FeatureDefaults {
+  /** Deadline for tasks that set no `timeoutSeconds`. */
+  taskTimeoutSeconds: number;
+}
+
+export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };
+
+/**
+ * A working copy of `ctx` for one reducer: the task map and the outbox are copied once, then changed in
+ * place (task entries are replaced, never edited), so an event costs one copy of the map, not one per change.
+ */
+export function draft(ctx: FeatureContext): FeatureContext {
+  return { ...ctx, tasks: { ...ctx.tasks }, outbox: [...ctx.outbox] };
+}
+
+export function durationMs(from: string | undefined, to: string): number {
+  return from ? Math.max(0, Date.parse(to) - Date.parse(from)) : 0;
+}

@@ -1,0 +1,77 @@
+// Turns an accepted feature request into the feature's context: one task state per task, with a test-driven
+// task expanded into its three phases (red: qa writes failing tests → green: the task's role → refactor).
+import type { FeatureRequest, TaskSpec } from "../../../shared/protocol/index.ts";
+import { DEFAULTS, type FeatureContext, type FeatureDefaults, type TaskState } from "./context.ts";
+
+/** Ids of the extra tasks a test-driven task becomes (its own id is the green phase). */
+interface TddIds {
+  red: string;
+  refactor: string;
+}
+
+/** Hands out task ids no task of the request has (a phase id may clash with a task the user named so). */
+function idMinter(taken: Set<string>): (base: string) => string {
+  return (base) => {
+    let id = base.slice(0, 64);
+    for (let i = 2; taken.has(id); i++) id = `${base.slice(0, 60)}-${i}`;
+    taken.add(id);
+    return id;
+  };
+}
+
+/** The three phases of test-driven task `spec`, in dispatch order. `common`: fields every phase shares. */
+function tddPhases(spec: TaskSpec, own: TaskState, ids: TddIds, deps: string[], common: Pick<TaskState, "status" | "attempt" | "timeoutSeconds" | "policy">): TaskState[] {
+  const gate = spec.tdd!.gate;
+  const what = spec.instructions ? `\n\nThe behaviour:\n${spec.instructions}` : "";
+  const red: TaskState = {
+    id: ids.red, role: "qa", title: `${spec.title} — red: write failing tests`, dependsOn: deps, ...common,
+    instructions: `Test-driven task "${spec.id}", red phase: write the tests for the behaviour below, and do not implement it. The gate "${gate}" must fail when you are done (the tests fail because the code does not exist yet).${what}`,
+    gates: [gate], tddPhase: "red", expectChanges: true,
+  };
+  const green: TaskState = {
+    ...own, dependsOn: [ids.red], tddPhase: "green",
+    instructions: `Test-driven task, green phase: implement the behaviour so that the tests written in the red phase pass (gate "${gate}").${what}`,
+    gates: [...new Set([gate, ...(spec.gates ?? [])])], expectChanges: true,
+  };
+  const refactor: TaskState = {
+    id: ids.refactor, role: spec.role, title: `${spec.title} — refactor`, dependsOn: [spec.id], ...common,
+    instructions: `Test-driven task "${spec.id}", refactor phase: improve the code you wrote without changing its behaviour; the tests must stay green.${what}`,
+    gates: [...new Set([gate, ...(spec.tdd!.refactorGates ?? spec.gates ?? [])])], tddPhase: "refactor",
+  };
+  return [red, green, refactor];
+}
+
+/** The context of a feature accepted at `at`: every task blocked, nothing dispatched yet. Pure. */
+export function contextFromRequest(featureId: string, req: FeatureRequest, at: string, defaults: FeatureDefaults = DEFAULTS): FeatureContext {
+  const tasks: Record<string, TaskState> = {};
+  const order: string[] = [];
+  const mint = idMinter(new Set(req.tasks.map((t) => t.id)));
+  const tddIds = new Map<string, TddIds>();
+  for (const t of req.tasks) if (t.tdd) tddIds.set(t.id, { red: mint(`${t.id.slice(0, 56)}-red`), refactor: mint(`${t.id.slice(0, 51)}-refactor`) });
+  /** A test-driven task's dependents wait for its refactor phase. */
+  const deps = (ds: readonly string[] | undefined) => [...new Set((ds ?? []).map((d) => tddIds.get(d)?.refactor ?? d))];
+  for (const t of req.tasks) {
+    const common = {
+      status: "blocked" as const, attempt: 0, timeoutSeconds: t.timeoutSeconds ?? defaults.taskTimeoutSeconds,
+      ...(t.onFailure ?? req.onFailure ? { policy: t.onFailure ?? req.onFailure } : {}),
+    };
+    const own: TaskState = {
+      id: t.id, role: t.role, title: t.title, instructions: t.instructions, dependsOn: deps(t.dependsOn), ...common,
+      ...(t.gates?.length ? { gates: [...t.gates] } : {}),
+      ...(t.files?.length ? { files: [...t.files] } : {}),
+      ...(t.expectChanges ? { expectChanges: true } : {}),
+    };
+    const ids = tddIds.get(t.id);
+    const phases = ids && t.tdd ? tddPhases(t, own, ids, deps(t.dependsOn), common) : [own];
+    for (const p of phases) {
+      tasks[p.id] = p;
+      order.push(p.id);
+    }
+  }
+  return {
+    featureId, title: req.title, description: req.description, workspace: req.workspace,
+    maxParallel: req.maxParallel ?? 1, order, tasks, seq: 0, outbox: [], submittedAt: at,
+    ...(req.gates?.length ? { featureGates: { gates: [...req.gates] } } : {}),
+    ...(req.onFailure ? { policy: req.onFailure } : {}),
+  };
+}

@@ -1,0 +1,25 @@
+// Status events: appended to the outbox with the feature's next sequence number and a deterministic msg id.
+import { coordinatorMsgId, type EventBody, type StatusEvent } from "../../../shared/protocol/index.ts";
+import type { FeatureContext } from "./context.ts";
+
+/** `ctx` with the status event appended to its outbox (next seq, deterministic msg id). Pure. */
+export function emit(ctx: FeatureContext, body: EventBody, at: string): FeatureContext {
+  const seq = ctx.seq + 1;
+  const payload = { ...body, type: "baton.v1.status_event", featureId: ctx.featureId, seq, at } as StatusEvent;
+  return { ...ctx, seq, outbox: [...ctx.outbox, { msgId: coordinatorMsgId.statusEvent(ctx.featureId, seq), to: "status", kind: body.kind, payload }] };
+}
+
+/** `emit` for a draft (context.ts `draft`): appends to the draft's own outbox in place. */
+export function emitInto(d: FeatureContext, body: EventBody, at: string): void {
+  d.seq += 1;
+  const payload = { ...body, type: "baton.v1.status_event", featureId: d.featureId, seq: d.seq, at } as StatusEvent;
+  d.outbox.push({ msgId: coordinatorMsgId.statusEvent(d.featureId, d.seq), to: "status", kind: body.kind, payload });
+}
+
+/** Removes carried-out effects from the outbox (by msg id); unknown ids are ignored. */
+export function onFlushed(ctx: FeatureContext, msgIds: readonly string[]): FeatureContext {
+  if (!msgIds.length || !ctx.outbox.length) return ctx;
+  const done = new Set(msgIds);
+  const outbox = ctx.outbox.filter((e) => !done.has(e.msgId));
+  return outbox.length === ctx.outbox.length ? ctx : { ...ctx, outbox };
+}

@@ -1,0 +1,65 @@
+// A task's lifecycle, in one table: which move takes a task from which state to which. Every reducer that
+// changes a task's status goes through `moveTask`, so this table is the whole story of how a task can move.
+//
+//   blocked ──unblock──▶ ready ──dispatch──▶ dispatched ──start──▶ running
+//                          ▲                     │                    │
+//                          │ due                 └──── work ends ─────┤ (complete | verify | retry | fail)
+//                      retrying ◀──retry── verifying ◀─verify─ fixing ◀─fix─┘ (a gate failed, a fix task runs)
+//                                              │
+//                                              └─ complete ▶ completed      fail ▶ failed      cancel ▶ cancelled
+
+export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "fixing", "retrying", "completed", "failed", "cancelled"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fix", "complete", "retry", "due", "fail", "cancel"] as const;
+/**
+ * unblock: every dependency completed · dispatch: sent to its role · start: a worker reported it started (again,
+ * after a redelivery) · verify: its work (or a fix round) is done and its gates run · gate: one gate passed and the
+ * next runs · fix: a gate failed and a fix task runs · complete: done (work, or every gate, passed) · retry: it
+ * failed and its policy tries again later · due: the retry's time came · fail: it failed for good · cancel: its
+ * feature was cancelled.
+ */
+export type TaskMove = (typeof TASK_MOVES)[number];
+
+/** From a state where the task's work runs: how the work can end. */
+const WORK_ENDS = { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" } as const;
+
+/** state → move → next state. A move missing from a state's row is not allowed there. */
+export const TASK_TRANSITIONS: { readonly [S in TaskStatus]: Readonly<Partial<Record<TaskMove, TaskStatus>>> } = {
+  blocked: { unblock: "ready", cancel: "cancelled" },
+  ready: { dispatch: "dispatched", cancel: "cancelled" },
+  dispatched: WORK_ENDS,
+  running: WORK_ENDS,
+  verifying: { gate: "verifying", fix: "fixing", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
+  fixing: { verify: "verifying", fail: "failed", cancel: "cancelled" },
+  retrying: { due: "ready", cancel: "cancelled" },
+  completed: {},
+  failed: {},
+  cancelled: {},
+};
+
+export class IllegalTaskMove extends Error {
+  override name = "IllegalTaskMove";
+}
+
+/** The state `move` takes a task in `from` to, or undefined when the move is not allowed there. Pure. */
+export function nextStatus(from: TaskStatus, move: TaskMove): TaskStatus | undefined {
+  return TASK_TRANSITIONS[from][move];
+}
+
+/**
+ * `task` moved by `move`, with `patch` applied (a new object; `task` is not changed). Throws IllegalTaskMove
+ * when the table does not allow the move: callers check staleness first, so a throw is a bug, never input.
+ */
+export function moveTask<T extends { id: string; status: TaskStatus }>(task: T, move: TaskMove, patch: Partial<T> = {}): T {
+  const status = nextStatus(task.status, move);
+  if (status === undefined) throw new IllegalTaskMove(`task "${task.id}": "${move}" is not allowed in state "${task.status}"`);
+  return { ...task, ...patch, status };
+}
+
+/** States that hold one of the feature's `maxParallel` places (a task's gates run in its workspace; a retry keeps its place). */
+export const HOLDS_SLOT: ReadonlySet<TaskStatus> = new Set(["dispatched", "running", "verifying", "retrying"]);
+/** States in which the task's own work (not its gates) is under way: a worker's start or result counts only here. */
+export const WORKING: ReadonlySet<TaskStatus> = new Set(["dispatched", "running"]);
+/** States a task never leaves. */
+export const ENDED_STATES: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"]);
