@@ -1,0 +1,43 @@
+// The task lifecycle table (services/coordinator/domain/task-lifecycle.ts), state by state: every move that is
+// allowed goes where the design says, every other move is refused. The reducers change a status only through
+// moveTask, which throws on a refused move, so the machine and property tests (scheduling.test.ts) check them too.
+import { describe, expect, it } from "vitest";
+import { IllegalTaskMove, TASK_MOVES, TASK_STATUSES, moveTask, nextStatus, type TaskMove, type TaskStatus } from "../../services/coordinator/domain/index.ts";
+
+/** The lifecycle as ARCHITECTURE.md draws it: blocked → ready → dispatched → running → verifying → done | failed, with retrying / fixing. */
+const EXPECTED: Record<TaskStatus, Partial<Record<TaskMove, TaskStatus>>> = {
+  blocked: { unblock: "ready", cancel: "cancelled" },
+  ready: { dispatch: "dispatched", cancel: "cancelled" },
+  dispatched: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
+  running: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
+  verifying: { gate: "verifying", fix: "fixing", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
+  fixing: { verify: "verifying", fail: "failed", cancel: "cancelled" },
+  retrying: { due: "ready", cancel: "cancelled" },
+  completed: {},
+  failed: {},
+  cancelled: {},
+};
+
+describe("the task lifecycle", () => {
+  for (const from of TASK_STATUSES) {
+    it(`from ${from}: ${Object.keys(EXPECTED[from]).join(", ") || "no move (it has ended)"}`, () => {
+      for (const move of TASK_MOVES) {
+        const to = EXPECTED[from][move];
+        expect(nextStatus(from, move), `${from} --${move}-->`).toBe(to);
+        const task = { id: "t", status: from, attempt: 1 };
+        if (to) expect(moveTask(task, move, { attempt: 2 })).toEqual({ id: "t", status: to, attempt: 2 });
+        else expect(() => moveTask(task, move)).toThrow(IllegalTaskMove);
+      }
+    });
+  }
+
+  it("never changes the task it is given", () => {
+    const task = { id: "t", status: "ready" as const, attempt: 0 };
+    moveTask(task, "dispatch", { attempt: 1 });
+    expect(task).toEqual({ id: "t", status: "ready", attempt: 0 });
+  });
+
+  it("says which move is refused where", () => {
+    expect(() => moveTask({ id: "api", status: "completed" }, "start")).toThrow('task "api": "start" is not allowed in state "completed"');
+  });
+});
