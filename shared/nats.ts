@@ -1,32 +1,20 @@
 // The NATS connection and Baton's JetStream topology (streams, consumers, KV buckets), created idempotently.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { nanos } from "@nats-io/nats-core";
-import { RequestOne } from "@nats-io/nats-core/internal";
 import {
   AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType,
   type JetStreamManager, type StreamConfig,
 } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
+import { installRequestPatch } from "./internals.ts";
 import type { Names } from "./subjects.ts";
 import type { Logger } from "./logging.ts";
 
 export type { NatsConnection };
 
-/**
- * Workaround for nats.js 3.4: a request that got its answer still ends with `cancel()`, which builds a
- * `RequestError("cancelled")` (an Error, so a stack trace) only to reject an already resolved promise.
- * Every JetStream publish and KV write is a request: that Error was 6–7% of the coordinator's CPU in the
- * benchmark's throughput profile. On success we do what `cancel()` does minus the unused Error; errors
- * still go through the library's own path. Same behaviour, checked by test/unit/nats-request-patch.test.ts.
- */
-type RequestInternals = { timer?: { cancel(): void }; deferred: { resolve(v: unknown): void }; mux: { cancel(r: unknown): void } };
-const resolveWithError = RequestOne.prototype.resolver;
-RequestOne.prototype.resolver = function (this: RequestOne & RequestInternals, err: Error | null, msg: unknown) {
-  if (err) return resolveWithError.call(this, err, msg as never);
-  this.timer?.cancel();
-  this.deferred.resolve(msg);
-  this.mux.cancel(this);
-};
+// Every request (JetStream publishes, KV writes) goes through nats.js's RequestOne: patch its resolver once,
+// on import, before any connection exists (shared/internals.ts says why).
+installRequestPatch();
 
 export interface ConnectOptions {
   url: string;

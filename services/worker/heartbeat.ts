@@ -2,22 +2,27 @@
 // entries of workers that died) and deleted on a clean shutdown. `baton workers` reads them.
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
-import { openKv, type NatsConnection } from "../../shared/nats.ts";
 import type { Logger } from "../../shared/logging.ts";
+import { openKv, type NatsConnection } from "../../shared/nats.ts";
+import type { WorkerHeartbeat } from "../../shared/protocol/workers.ts";
 
-/** What one heartbeat entry holds (JSON). */
-export interface HeartbeatBody {
+/** What a worker knows about itself at one moment: the heartbeat entry without its process facts and clock. */
+export interface HeartbeatState {
   workerId: string;
   role: string;
-  pid: number;
   host: string;
   slots: number;
-  busy: number;
-  /** The worker's lifecycle state: idle, working, draining. */
+  /** The worker's lifecycle state (machine.ts `stateName`). */
   state: string;
   startedAt: string;
-  at: string;
+  /** The tasks running now. */
   tasks: { featureId: string; taskId: string }[];
+}
+
+/** The heartbeat entry of `state` (a WorkerHeartbeat, shared/protocol/workers.ts), stamped `at`. Pure. */
+export function heartbeatBody(state: HeartbeatState, at: Date = new Date(), pid: number = process.pid): WorkerHeartbeat {
+  const { workerId, role, host, slots, startedAt, tasks } = state;
+  return { workerId, role, pid, host, slots, busy: tasks.length, state: state.state, startedAt, at: at.toISOString(), tasks };
 }
 
 export interface Heartbeat {
@@ -37,9 +42,9 @@ export async function openWorkersBucket(nc: NatsConnection, bucket: string, log:
   const jsm = await jetstreamManager(nc);
   const exists = await jsm.streams.info(`KV_${bucket}`).then(
     () => true,
-    (e: Error) => {
-      if (/not found/i.test(e.message)) return false;
-      throw e;
+    (err: Error) => {
+      if (/not found/i.test(err.message)) return false;
+      throw err;
     },
   );
   if (exists) return openKv(nc, bucket);
@@ -48,7 +53,8 @@ export async function openWorkersBucket(nc: NatsConnection, bucket: string, log:
 }
 
 /** Starts writing `snapshot()` under `key` every `everyMs`; the first write happens at once. */
-export function startHeartbeat(o: { kv: KV; key: string; everyMs: number; snapshot: () => HeartbeatBody; log: Logger }): Heartbeat {
+export function startHeartbeat(options: { kv: KV; key: string; everyMs: number; snapshot: () => WorkerHeartbeat; log: Logger }): Heartbeat {
+  const { kv, key, log } = options;
   let stopped = false;
   let failing = false;
   let inflight: Promise<void> = Promise.resolve();
@@ -57,17 +63,17 @@ export function startHeartbeat(o: { kv: KV; key: string; everyMs: number; snapsh
     inflight = inflight.then(async () => {
       if (stopped) return;
       try {
-        await o.kv.put(o.key, JSON.stringify(o.snapshot()));
-        if (failing) o.log.info({ key: o.key }, "heartbeat written again");
+        await kv.put(key, JSON.stringify(options.snapshot()));
+        if (failing) log.info({ key }, "heartbeat written again");
         failing = false;
-      } catch (e) {
-        if (!failing) o.log.warn({ err: e, key: o.key }, "heartbeat write failed; will keep trying");
+      } catch (err) {
+        if (!failing) log.warn({ err, key }, "heartbeat write failed; will keep trying");
         failing = true;
       }
     });
     return inflight;
   };
-  const timer = setInterval(() => void beat(), o.everyMs);
+  const timer = setInterval(() => void beat(), options.everyMs);
   timer.unref();
   void beat();
   let stopping: Promise<void> | undefined;
@@ -79,10 +85,10 @@ export function startHeartbeat(o: { kv: KV; key: string; everyMs: number; snapsh
         stopped = true;
         await inflight;
         try {
-          await o.kv.delete(o.key);
-          o.log.info({ key: o.key }, "heartbeat deleted");
-        } catch (e) {
-          o.log.warn({ err: e, key: o.key }, "could not delete heartbeat; it expires with the bucket TTL");
+          await kv.delete(key);
+          log.info({ key }, "heartbeat deleted");
+        } catch (err) {
+          log.warn({ err, key }, "could not delete heartbeat; it expires with the bucket TTL");
         }
       })()),
   };

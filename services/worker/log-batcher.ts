@@ -22,7 +22,7 @@ export interface Timers {
 export const realTimers: Timers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
 export interface LogBatcherOptions {
@@ -33,7 +33,7 @@ export interface LogBatcherOptions {
   maxLines?: number;
   flushMs?: number;
   timers?: Timers;
-  onBatch: (b: LogBatch) => void;
+  onBatch: (batch: LogBatch) => void;
 }
 
 /** Shortens `line` to at most `max` characters, ending with a marker that says how much was cut. */
@@ -68,11 +68,11 @@ export class LogBatcher {
   /** Totals over the batcher's life, for the task's final log line. */
   readonly totals = { forwarded: 0, dropped: 0, truncated: 0 };
 
-  constructor(private readonly o: LogBatcherOptions) {
-    this.maxLines = o.maxLines ?? 100;
-    this.flushMs = o.flushMs ?? 250;
-    this.timers = o.timers ?? realTimers;
-    this.tokens = o.linesPerSecond;
+  constructor(private readonly options: LogBatcherOptions) {
+    this.maxLines = options.maxLines ?? 100;
+    this.flushMs = options.flushMs ?? 250;
+    this.timers = options.timers ?? realTimers;
+    this.tokens = options.linesPerSecond;
     this.lastRefill = this.timers.now();
   }
 
@@ -83,7 +83,7 @@ export class LogBatcher {
       this.totals.dropped++;
       return;
     }
-    const text = truncateLine(line, this.o.maxLineChars);
+    const text = truncateLine(line, this.options.maxLineChars);
     if (text !== line) this.totals.truncated++;
     this.totals.forwarded++;
     // A batch holds one stream: switching streams flushes, which keeps the interleaving order.
@@ -105,12 +105,12 @@ export class LogBatcher {
       this.timers.clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const p = this.pending;
-    if (!p || p.lines.length === 0) return;
+    const pending = this.pending;
+    if (!pending || pending.lines.length === 0) return;
     this.pending = undefined;
     const dropped = this.dropped;
     this.dropped = 0;
-    this.o.onBatch({ batch: ++this.batch, stream: p.stream, lines: p.lines, dropped });
+    this.options.onBatch({ batch: ++this.batch, stream: pending.stream, lines: pending.lines, dropped });
   }
 
   close(): void {
@@ -120,14 +120,14 @@ export class LogBatcher {
     if (this.dropped > 0) {
       const dropped = this.dropped;
       this.dropped = 0;
-      const line = `[baton] ${dropped} log line(s) dropped: limit is ${this.o.linesPerSecond} lines per second`;
-      this.o.onBatch({ batch: ++this.batch, stream: "stderr", lines: [truncateLine(line, this.o.maxLineChars)], dropped });
+      const line = `[baton] ${dropped} log line(s) dropped: limit is ${this.options.linesPerSecond} lines per second`;
+      this.options.onBatch({ batch: ++this.batch, stream: "stderr", lines: [truncateLine(line, this.options.maxLineChars)], dropped });
     }
   }
 
   private take(): boolean {
     const now = this.timers.now();
-    const rate = this.o.linesPerSecond;
+    const rate = this.options.linesPerSecond;
     this.tokens = Math.min(rate, this.tokens + ((now - this.lastRefill) / 1000) * rate);
     this.lastRefill = now;
     if (this.tokens < 1) return false;

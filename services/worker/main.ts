@@ -8,8 +8,7 @@ import { createLogger } from "../../shared/logging.ts";
 import { connectNats } from "../../shared/nats.ts";
 import { once, onShutdown, steps } from "../../shared/process.ts";
 import { isToken, names } from "../../shared/subjects.ts";
-import { executorFor } from "./executor.ts";
-import { createGateRunner } from "./gates.ts";
+import { createRunners } from "./runners/registry.ts";
 import { createWorker } from "./worker.ts";
 
 const USAGE = "usage: baton worker --role <role> [--concurrency N] [--config FILE] [--id NAME]";
@@ -48,14 +47,12 @@ async function main() {
   const role = args.role;
   const workerId = args.id ?? `${role}-${hostname()}-${process.pid}`;
   const slots = args.concurrency ?? cfg.roles[role]?.concurrency ?? 1;
-  const execDeps = { workspace: cfg.workspace, env: process.env, cwd: process.cwd() };
-  const executor = executorFor(role, cfg.roles, execDeps);
-  const gates = createGateRunner(cfg.gates, execDeps);
-  const noExecutorMessage = `no executor configured for role "${role}" on worker ${workerId} (config ${cfg.configPath ?? "none"})`;
-  if (!executor) log.warn({ role, config: cfg.configPath ?? null }, `${noExecutorMessage}: its tasks will fail with NO_EXECUTOR`);
+  // What runs each task is decided here, once, from the operator's config (never from a message).
+  const runners = createRunners({ role, workerId, config: cfg, env: process.env, cwd: process.cwd() });
+  if (runners.noExecutor) log.warn({ role, config: cfg.configPath ?? null }, `${runners.noExecutor.message}: its tasks will fail with NO_EXECUTOR`);
 
   const nc = await connectNats({ url: cfg.natsUrl, name: `baton-worker-${workerId}`, persistent: true, log });
-  const worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, executor, gates, noExecutorMessage, log });
+  const worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, log });
 
   const close = once(async () => {
     let code = 0;
@@ -76,7 +73,7 @@ async function main() {
     log.info({ signal }, "shutting down");
     return close();
   });
-  log.info({ role, workerId, slots, nats: cfg.natsUrl, prefix: cfg.prefix, executor: executor?.describe ?? null }, "worker starting");
+  log.info({ role, workerId, slots, nats: cfg.natsUrl, prefix: cfg.prefix, executor: runners.executor?.describe ?? null }, "worker starting");
   await worker.start();
 }
 

@@ -17,11 +17,11 @@ export type PullStatus =
  * the request was refused and pulling again should wait a little.
  */
 export function classifyStatus(code: number, description: string, pendingHeader: string | null | undefined): PullStatus {
-  const d = description.toLowerCase();
+  const lower = description.toLowerCase();
   if (code === 100) return { kind: "ignore" };
-  if (code === 409 && /consumer deleted|leadership change|stream deleted/.test(d)) return { kind: "consumerGone", code, description };
-  const n = pendingHeader ? Number.parseInt(pendingHeader, 10) : NaN;
-  const remaining = Number.isInteger(n) && n >= 0 ? n : undefined;
+  if (code === 409 && /consumer deleted|leadership change|stream deleted/.test(lower)) return { kind: "consumerGone", code, description };
+  const pending = pendingHeader ? Number.parseInt(pendingHeader, 10) : NaN;
+  const remaining = Number.isInteger(pending) && pending >= 0 ? pending : undefined;
   return { kind: "ended", code, description, remaining, expected: code === 408 };
 }
 

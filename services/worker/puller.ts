@@ -1,13 +1,13 @@
 // Pulls a role's tasks for one worker process: ONE long-lived inbox subscription on which the worker sends raw
 // JetStream pull requests, each asking only for free slots that no open request covers (no subscription,
 // iterator or timer per task). Status messages on the inbox end requests; a reconnect or a lost request resets them.
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { JsHeaders, type JsMsg } from "@nats-io/jetstream";
 import { createInbox, nanos, type Msg, type Subscription } from "@nats-io/nats-core";
+import { loadToJsMsg } from "../../shared/internals.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { NatsConnection } from "../../shared/nats.ts";
 import { classifyStatus, PullLedger } from "./pull-ledger.ts";
+import { quietly } from "./quietly.ts";
 
 /** How long a pull request waits on the server for tasks. */
 export const PULL_EXPIRES_MS = 5000;
@@ -16,12 +16,9 @@ const PULL_ANSWER_GRACE_MS = 10_000;
 /** How long `stop()` waits for the server to confirm that the inbox is closed. */
 const STOP_FLUSH_MS = 2000;
 
-// nats.js turns a delivered message into a JsMsg (delivery info, ack / nak / working / term) with `toJsMsg` in
-// lib/jsmsg.js, which the package's "exports" do not list. It is loaded by file path so that acks stay the library's code.
-const require = createRequire(import.meta.url);
-const jsmsgModule = require(join(dirname(require.resolve("@nats-io/jetstream")), "jsmsg.js")) as { toJsMsg?: unknown };
-if (typeof jsmsgModule.toJsMsg !== "function") throw new Error("@nats-io/jetstream: lib/jsmsg.js has no toJsMsg (the worker was written against 3.4)");
-const toJsMsg = jsmsgModule.toJsMsg as (m: Msg, ackTimeoutMs?: number) => JsMsg;
+// nats.js's own JsMsg (delivery info, ack / nak / working / term) for a message delivered on the inbox; loaded
+// when this module is, so that a library that no longer has it stops the worker at start-up (shared/internals.ts).
+const toJsMsg = loadToJsMsg();
 
 export interface PullerOptions {
   nc: NatsConnection;
@@ -36,7 +33,7 @@ export interface PullerOptions {
   ackTimeoutMs: number;
   log: Logger;
   /** A delivered task that took a slot. Call `release()` once it is finished, whatever happened to it. */
-  onTask(m: JsMsg): void;
+  onTask(msg: JsMsg): void;
   /**
    * Makes sure the role consumer exists, recreating it when it is gone. Called when the server says it was
    * deleted, after a reconnect, and when requests got no answer; retried with backoff until it resolves.
@@ -58,185 +55,214 @@ export interface Puller {
 }
 
 /** Starts pulling: subscribes the inbox and sends the first request, synchronously. */
-export function startPuller(o: PullerOptions): Puller {
-  const { nc, log } = o;
-  const expiresMs = o.expiresMs ?? PULL_EXPIRES_MS;
-  const graceMs = o.answerGraceMs ?? PULL_ANSWER_GRACE_MS;
-  const ledger = new PullLedger(o.slots, expiresMs + graceMs);
-  // The subject nats.js's own pull consumer uses; stream and consumer names come validated from subjects.ts.
-  const nextSubject = `${o.apiPrefix}.CONSUMER.MSG.NEXT.${o.stream}.${o.consumer}`;
-  const expires = nanos(expiresMs);
-  const abort = new AbortController();
-  let stopped = false;
+export function startPuller(options: PullerOptions): Puller {
+  const puller = new RolePuller(options);
+  puller.start();
+  return puller;
+}
+
+class RolePuller implements Puller {
+  private readonly log: Logger;
+  private readonly ledger: PullLedger;
+  private readonly expiresMs: number;
+  private readonly graceMs: number;
+  /** The subject nats.js's own pull consumer uses; stream and consumer names come validated from subjects.ts. */
+  private readonly nextSubject: string;
+  private readonly expires: number;
+  private readonly abort = new AbortController();
+  private stopped = false;
   /** The current inbox: requests reply to `<inbox>.<request id>`; tasks arrive with their own subject. */
-  let inbox = "";
-  let sub: Subscription | undefined;
+  private inbox = "";
+  private sub: Subscription | undefined;
   /** Set while the consumer is being checked or recreated: no requests meanwhile. */
-  let recovering: Promise<void> | undefined;
+  private recovering: Promise<void> | undefined;
   /** Set while pulling waits after a refused request. */
-  let held: NodeJS.Timeout | undefined;
-  let refusals = 0;
+  private held: NodeJS.Timeout | undefined;
+  private refusals = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private statuses: AsyncIterable<{ type: string }> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: PullerOptions) {
+    this.log = options.log;
+    this.expiresMs = options.expiresMs ?? PULL_EXPIRES_MS;
+    this.graceMs = options.answerGraceMs ?? PULL_ANSWER_GRACE_MS;
+    this.ledger = new PullLedger(options.slots, this.expiresMs + this.graceMs);
+    this.nextSubject = `${options.apiPrefix}.CONSUMER.MSG.NEXT.${options.stream}.${options.consumer}`;
+    this.expires = nanos(this.expiresMs);
+  }
+
+  start(): void {
+    this.startWatchdog();
+    this.followReconnects();
+    this.listen();
+    this.pull();
+  }
+
+  release(): void {
+    this.ledger.finished();
+    this.pull();
+  }
+
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      this.stopped = true;
+      this.abort.abort();
+      clearInterval(this.watchdog);
+      clearTimeout(this.held);
+      // nats.js types status() as a plain AsyncIterable; its iterator can be stopped (else it ends with the connection).
+      const statuses = this.statuses;
+      if (statuses && "stop" in statuses && typeof statuses.stop === "function") statuses.stop();
+      const sub = this.sub;
+      if (!sub || sub.isClosed() || this.options.nc.isClosed()) return;
+      // UNSUB then a round trip: whatever the server sent before it reaches onMessage (and is nak'ed).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([sub.drain().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_FLUSH_MS)))]);
+      clearTimeout(timer);
+    })());
+  }
 
   /**
    * Subscribes a new inbox and closes the previous one. A new subject (not the old one) after a reconnect:
    * the server may still hold requests sent to the old one, and they must not deliver tasks nobody counts.
    */
-  function listen(): void {
-    const prev = sub;
+  private listen(): void {
+    const prev = this.sub;
     const box = createInbox();
-    inbox = box;
-    sub = nc.subscribe(`${box}.*`, { callback: (err, msg) => onMessage(box, err, msg) });
+    this.inbox = box;
+    this.sub = this.options.nc.subscribe(`${box}.*`, { callback: (err, msg) => this.onMessage(box, err, msg) });
     if (prev && !prev.isClosed()) prev.drain().catch(() => {});
   }
 
-  function onMessage(box: string, err: Error | null, msg: Msg): void {
+  private onMessage(box: string, err: Error | null, msg: Msg): void {
     if (err) {
       // The server refused or closed the subscription (permissions): nothing more arrives on it.
-      if (box !== inbox || stopped) return;
-      log.error({ err }, "pull inbox subscription failed; subscribing a new one");
-      listen();
-      ledger.reset();
-      return pullAfter(backoff(++refusals));
+      if (box !== this.inbox || this.stopped) return;
+      this.log.error({ err }, "pull inbox subscription failed; subscribing a new one");
+      this.listen();
+      this.ledger.reset();
+      return this.pullAfter(backoff(++this.refusals));
     }
-    if (msg.subject.startsWith(box) && msg.subject.charAt(box.length) === ".") return onStatus(box, msg);
-    const m = toJsMsg(msg, o.ackTimeoutMs);
-    if (stopped) {
-      safely(() => m.nak());
-      log.info({ subject: m.subject, seq: m.seq }, "a task arrived while draining: handed back (nak)");
+    if (msg.subject.startsWith(box) && msg.subject.charAt(box.length) === ".") return this.onStatus(box, msg);
+    const task = toJsMsg(msg, this.options.ackTimeoutMs);
+    if (this.stopped) {
+      quietly(() => task.nak());
+      this.log.info({ subject: task.subject, seq: task.seq }, "a task arrived while draining: handed back (nak)");
       return;
     }
-    if (!ledger.delivered(box === inbox)) {
-      safely(() => m.nak());
-      log.warn({ subject: m.subject, seq: m.seq, ...ledger.counts() }, "a task arrived with no free slot: handed back (nak)");
+    if (!this.ledger.delivered(box === this.inbox)) {
+      quietly(() => task.nak());
+      this.log.warn({ subject: task.subject, seq: task.seq, ...this.ledger.counts() }, "a task arrived with no free slot: handed back (nak)");
       return;
     }
-    if (refusals) log.info("pulling again");
-    refusals = 0;
-    o.onTask(m);
-    pull(); // only asks when free slots were left uncovered (see onStatus): nothing in the usual case
+    if (this.refusals) this.log.info("pulling again");
+    this.refusals = 0;
+    this.options.onTask(task);
+    this.pull(); // only asks when free slots were left uncovered (see onStatus): nothing in the usual case
   }
 
   /** A status the server sent to one of this worker's pull requests (never a task). */
-  function onStatus(box: string, msg: Msg): void {
-    if (box !== inbox || stopped) return; // about a request of an inbox already replaced: forgotten with it
+  private onStatus(box: string, msg: Msg): void {
+    if (box !== this.inbox || this.stopped) return; // about a request of an inbox already replaced: forgotten with it
     const id = msg.subject.slice(box.length + 1);
-    const h = msg.headers;
-    const s = classifyStatus(h?.code ?? 0, h?.description ?? "", h?.get(JsHeaders.PendingMessagesHdr));
-    if (s.kind === "ignore") return;
-    if (s.kind === "consumerGone") {
-      log.warn({ code: s.code, description: s.description }, "pull requests ended: the role consumer is gone or moved; checking it");
-      ledger.reset();
-      return recover();
+    const headers = msg.headers;
+    const status = classifyStatus(headers?.code ?? 0, headers?.description ?? "", headers?.get(JsHeaders.PendingMessagesHdr));
+    if (status.kind === "ignore") return;
+    if (status.kind === "consumerGone") {
+      this.log.warn({ code: status.code, description: status.description }, "pull requests ended: the role consumer is gone or moved; checking it");
+      this.ledger.reset();
+      return this.recover();
     }
-    if (!ledger.ended(id, s.remaining)) return;
-    if (s.expected) {
+    if (!this.ledger.ended(id, status.remaining)) return;
+    if (status.expected) {
       // An idle request expired (408): the normal end of a quiet period. While other requests are open they
       // take new tasks, and the last one to expire asks for every free slot at once: an idle worker ends up
       // with one request (not one per slot that freed at a different time), fewer requests and 408s to handle.
-      if (refusals) log.info("pulling again");
-      refusals = 0;
-      if (!ledger.hasOpenRequests()) pull();
+      if (this.refusals) this.log.info("pulling again");
+      this.refusals = 0;
+      if (!this.ledger.hasOpenRequests()) this.pull();
       return;
     }
-    const delay = backoff(++refusals);
-    log.warn({ code: s.code, description: s.description, retryInMs: delay }, "pull request refused; pulling again soon");
-    pullAfter(delay);
+    const delay = backoff(++this.refusals);
+    this.log.warn({ code: status.code, description: status.description, retryInMs: delay }, "pull request refused; pulling again soon");
+    this.pullAfter(delay);
   }
 
   /** Asks for as many tasks as there are free slots not covered by open requests (none: does nothing). */
-  function pull(): void {
-    if (stopped || recovering || held) return;
-    const batch = ledger.want();
+  private pull(): void {
+    if (this.stopped || this.recovering || this.held) return;
+    const batch = this.ledger.want();
     if (batch === 0) return;
-    const id = ledger.sent(batch, Date.now());
+    const id = this.ledger.sent(batch, Date.now());
     try {
-      nc.publish(nextSubject, `{"batch":${batch},"expires":${expires}}`, { reply: `${inbox}.${id}` });
+      this.options.nc.publish(this.nextSubject, `{"batch":${batch},"expires":${this.expires}}`, { reply: `${this.inbox}.${id}` });
     } catch (err) {
-      ledger.ended(id, batch); // never left this process
-      const delay = backoff(++refusals);
-      log.warn({ err, retryInMs: delay }, "could not send a pull request; retrying");
-      pullAfter(delay);
+      this.ledger.ended(id, batch); // never left this process
+      const delay = backoff(++this.refusals);
+      this.log.warn({ err, retryInMs: delay }, "could not send a pull request; retrying");
+      this.pullAfter(delay);
     }
   }
 
-  function pullAfter(ms: number): void {
-    if (held || stopped) return;
-    held = setTimeout(() => {
-      held = undefined;
-      pull();
+  private pullAfter(ms: number): void {
+    if (this.held || this.stopped) return;
+    this.held = setTimeout(() => {
+      this.held = undefined;
+      this.pull();
     }, ms);
   }
 
   /** Checks (and recreates) the consumer with backoff until that works, then pulls. Idempotent while running. */
-  function recover(): void {
-    if (recovering || stopped) return;
-    recovering = (async () => {
-      for (let attempt = 1; !stopped; attempt++) {
+  private recover(): void {
+    if (this.recovering || this.stopped) return;
+    this.recovering = (async () => {
+      for (let attempt = 1; !this.stopped; attempt++) {
         try {
-          await o.ensureConsumer();
+          await this.options.ensureConsumer();
           return;
         } catch (err) {
           const delay = backoff(attempt);
-          log.warn({ err, retryInMs: delay }, "could not check the role consumer; retrying");
-          await pause(delay, abort.signal);
+          this.log.warn({ err, retryInMs: delay }, "could not check the role consumer; retrying");
+          await pause(delay, this.abort.signal);
         }
       }
     })().finally(() => {
-      recovering = undefined;
-      pull();
+      this.recovering = undefined;
+      this.pull();
     });
   }
 
-  // Watchdog: requests that got no answer within their expiry plus a margin were lost; and free slots left
-  // unasked with no request open (after a refused or failed request) are asked for at the latest on the next tick.
-  const watchdog = setInterval(() => {
-    if (stopped || recovering) return;
-    if (ledger.overdue(Date.now())) {
-      log.warn({ ...ledger.counts(), waitedSeconds: (expiresMs + graceMs) / 1000 }, "pull requests got no answer; checking the role consumer and pulling again");
-      ledger.reset();
-      return recover();
-    }
-    if (!ledger.hasOpenRequests()) pull();
-  }, expiresMs);
-  watchdog.unref();
+  /**
+   * Requests that got no answer within their expiry plus a margin were lost; and free slots left unasked with
+   * no request open (after a refused or failed request) are asked for at the latest on the next tick.
+   */
+  private startWatchdog(): void {
+    this.watchdog = setInterval(() => {
+      if (this.stopped || this.recovering) return;
+      if (this.ledger.overdue(Date.now())) {
+        this.log.warn({ ...this.ledger.counts(), waitedSeconds: (this.expiresMs + this.graceMs) / 1000 }, "pull requests got no answer; checking the role consumer and pulling again");
+        this.ledger.reset();
+        return this.recover();
+      }
+      if (!this.ledger.hasOpenRequests()) this.pull();
+    }, this.expiresMs);
+    this.watchdog.unref();
+  }
 
-  // After a reconnect every open request is lost (or would deliver to an inbox nobody counts): new inbox, pull again.
-  const statuses = nc.status();
-  void (async () => {
-    for await (const s of statuses) {
-      if (s.type !== "reconnect" || stopped) continue;
-      log.info("reconnected to NATS: pulling again on a new inbox");
-      listen();
-      ledger.reset();
-      recover(); // JetStream may have restarted without the consumer
-    }
-  })().catch(() => {});
-
-  listen();
-  pull();
-
-  let stopping: Promise<void> | undefined;
-  return {
-    release() {
-      ledger.finished();
-      pull();
-    },
-    stop: () =>
-      (stopping ??= (async () => {
-        stopped = true;
-        abort.abort();
-        clearInterval(watchdog);
-        clearTimeout(held);
-        // nats.js types status() as a plain AsyncIterable; its iterator can be stopped (else it ends with the connection).
-        if ("stop" in statuses && typeof statuses.stop === "function") statuses.stop();
-        const s = sub;
-        if (!s || s.isClosed() || nc.isClosed()) return;
-        // UNSUB then a round trip: whatever the server sent before it reaches onMessage (and is nak'ed).
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([s.drain().catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, STOP_FLUSH_MS)))]);
-        clearTimeout(timer);
-      })()),
-  };
+  /** After a reconnect every open request is lost (or would deliver to an inbox nobody counts): new inbox, pull again. */
+  private followReconnects(): void {
+    const statuses = this.options.nc.status();
+    this.statuses = statuses;
+    void (async () => {
+      for await (const status of statuses) {
+        if (status.type !== "reconnect" || this.stopped) continue;
+        this.log.info("reconnected to NATS: pulling again on a new inbox");
+        this.listen();
+        this.ledger.reset();
+        this.recover(); // JetStream may have restarted without the consumer
+      }
+    })().catch(() => {});
+  }
 }
 
 /** 500 ms, 1 s, 2 s, 4 s, then 5 s. */
@@ -245,15 +271,7 @@ const backoff = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
   });
-}
-
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // the connection is closing or gone: JetStream redelivers after ack wait
-  }
 }

@@ -1,9 +1,11 @@
-// shared/nats.ts replaces nats.js's RequestOne.resolver to skip an Error built on every successful
-// request. These check, against a real nats-server, that requests behave exactly as before.
+// shared/internals.ts replaces nats.js's RequestOne.resolver to skip an Error built on every successful
+// request (shared/nats.ts installs it on import). These check, against a real nats-server, that requests
+// behave exactly as before, and that a real request has the internal fields the patch uses.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { errors } from "@nats-io/nats-core";
 import { RequestOne } from "@nats-io/nats-core/internal";
+import { assertRequestInternals } from "../../shared/internals.ts";
 import { connectNats, type NatsConnection } from "../../shared/nats.ts";
 import { startNatsServer, type NatsServer } from "../helpers/nats-server.ts";
 
@@ -22,6 +24,26 @@ afterAll(async () => {
 describe("the request resolver workaround", () => {
   it("is installed", () => {
     expect(RequestOne.prototype.resolver.toString()).toContain("resolveWithError");
+  });
+
+  it("a real request has the fields the patch uses (timer, deferred, mux)", async () => {
+    const mux = (nc as unknown as { protocol: { muxSubscriptions: { add(request: unknown): void } } }).protocol.muxSubscriptions;
+    const seen: unknown[] = [];
+    const add = mux.add;
+    mux.add = function (request: unknown) {
+      seen.push(request);
+      return add.call(this, request);
+    };
+    const sub = nc.subscribe("fields", { callback: (_e, m) => void m.respond(m.data) });
+    try {
+      await nc.request("fields", undefined, { timeout: 5000 });
+    } finally {
+      mux.add = add;
+      sub.unsubscribe();
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(RequestOne);
+    assertRequestInternals(seen[0]); // throws, naming the missing fields, when nats.js changed them
   });
 
   it("answers requests, many at once, and leaves no request behind", async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GateConfig } from "../../shared/config.ts";
 import { silentLogger } from "../../shared/logging.ts";
 import type { TaskAssigned } from "../../shared/protocol/index.ts";
-import { createGateRunner, runGate } from "../../services/worker/gates.ts";
+import { createGateRunner, runGate } from "../../services/worker/runners/gate.ts";
 
 let ws: string;
 beforeAll(() => {

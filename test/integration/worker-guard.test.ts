@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../shared/logging.ts";
-import { GUARD_PATH, spawnGuarded, type GuardedProcess } from "../../services/worker/guard.ts";
+import { GUARD_PATH, spawnGuarded, type GuardedProcess } from "../../services/worker/process/guard.ts";
 import { processGone, readPid, safeKill, sleep } from "./worker-harness.ts";
 
 const dirs: string[] = [];

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { changedPaths, snapshotWorkspace, startChangeCheck } from "../../services/worker/changes.ts";
+import { changedPaths, snapshotWorkspace, startChangeCheck } from "../../services/worker/workspace/changes.ts";
 import { silentLogger } from "../../shared/logging.ts";
 import { workerSuite } from "./worker-harness.ts";
 

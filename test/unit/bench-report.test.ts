@@ -4,7 +4,7 @@ import { designFloorRatios, judge, renderReport, type Results } from "../../benc
 import { makeFeature } from "../../bench/scenarios.ts";
 import { summarize } from "../../bench/stats.ts";
 import { checkFeatureRequest } from "../../shared/protocol/index.ts";
-import { sleepDuration } from "../../services/worker/builtin.ts";
+import { sleepDuration } from "../../services/worker/runners/builtin.ts";
 
 const s = (x: number) => summarize([x]);
 const cpu = { wallMs: 1000, perUnitMs: { coordinator: 1 }, pctOfCore: { coordinator: 50 } };

@@ -1,7 +1,7 @@
 // The built-in executors used by benchmarks: noop and sleep (duration parsing, abort).
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../shared/logging.ts";
-import { createNoopExecutor, createSleepExecutor, sleepDuration } from "../../services/worker/builtin.ts";
+import { createNoopExecutor, createSleepExecutor, sleepDuration } from "../../services/worker/runners/builtin.ts";
 import type { TaskAssigned } from "../../shared/protocol/index.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { writeFileSync, mkdtempSync } from "node:fs";

@@ -1,6 +1,7 @@
 // The worker's memory of cancelled features: bounded, expiring; and what it accepts as a cancellation event.
 import { describe, expect, it } from "vitest";
-import { CancelEvent, RecentSet } from "../../services/worker/cancellations.ts";
+import { RecentSet } from "../../services/worker/cancellations.ts";
+import { FeatureCancelledView } from "../../shared/protocol/workers.ts";
 
 describe("RecentSet", () => {
   it("remembers ids until they expire", () => {
@@ -35,16 +36,16 @@ describe("RecentSet", () => {
   });
 });
 
-describe("CancelEvent", () => {
+describe("FeatureCancelledView", () => {
   it("accepts a status event of kind feature.cancelled, whatever else it carries", () => {
     const e = { type: "baton.v1.status_event", featureId: "todos-1", seq: 9, at: "2025-01-01T12:00:00.000Z", kind: "feature.cancelled", durationMs: 5, reason: "x" };
-    expect(CancelEvent.parse(e)).toMatchObject({ featureId: "todos-1", kind: "feature.cancelled" });
+    expect(FeatureCancelledView.parse(e)).toMatchObject({ featureId: "todos-1", kind: "feature.cancelled" });
   });
 
   it("rejects events without a token feature id or of another kind", () => {
-    expect(CancelEvent.safeParse({ featureId: "a.b", kind: "feature.cancelled" }).success).toBe(false);
-    expect(CancelEvent.safeParse({ featureId: "", kind: "feature.cancelled" }).success).toBe(false);
-    expect(CancelEvent.safeParse({ kind: "feature.cancelled" }).success).toBe(false);
-    expect(CancelEvent.safeParse({ featureId: "a", kind: "feature.completed" }).success).toBe(false);
+    expect(FeatureCancelledView.safeParse({ featureId: "a.b", kind: "feature.cancelled" }).success).toBe(false);
+    expect(FeatureCancelledView.safeParse({ featureId: "", kind: "feature.cancelled" }).success).toBe(false);
+    expect(FeatureCancelledView.safeParse({ kind: "feature.cancelled" }).success).toBe(false);
+    expect(FeatureCancelledView.safeParse({ featureId: "a", kind: "feature.completed" }).success).toBe(false);
   });
 });

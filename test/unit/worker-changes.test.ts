@@ -1,7 +1,8 @@
 // The phantom-completion check's pure parts: the glob matcher for `files`, comparing snapshots, and the verdict.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { changedPaths, expectsChanges, globMatcher, globToRegExp, noChangesError, type WorkspaceSnapshot } from "../../services/worker/changes.ts";
+import { changedPaths, expectsChanges, noChangesError, type WorkspaceSnapshot } from "../../services/worker/workspace/changes.ts";
+import { globMatcher, globToRegExp } from "../../services/worker/workspace/glob.ts";
 
 const matches = (glob: string, path: string) => globToRegExp(glob).test(path);
 

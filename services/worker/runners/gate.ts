@@ -3,36 +3,40 @@
 // means beyond the exit code — test counts (a run of zero tests fails) and a coverage minimum.
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
-import type { GateConfig } from "../../shared/config.ts";
-import { coverageFormatOf, outputTail, parseCoverage, parseTestCounts, ranNoTests } from "../../shared/gates/parsers.ts";
-import type { GateReport, TaskAssigned } from "../../shared/protocol/index.ts";
-import type { ExecContext, ExecOutcome, ExecutorDeps } from "./executor.ts";
-import { runProcess } from "./exec.ts";
-import { workspaceFor } from "./exec.ts";
+import type { GateConfig } from "../../../shared/config.ts";
+import { coverageFormatOf, outputTail, parseCoverage, parseTestCounts, ranNoTests } from "../../../shared/gates/parsers.ts";
+import { wireError } from "../../../shared/protocol/errors.ts";
+import type { GateReport, TaskAssigned } from "../../../shared/protocol/index.ts";
+import { runProcess } from "../process/run.ts";
+import { workspaceFor } from "../workspace/resolve.ts";
+import { childEnv, type ExecContext, type ExecutorDeps, type Runner } from "./types.ts";
 
 /** Output kept per gate run for parsing and the report's tail (the summaries runners print come last). */
 const MAX_CAPTURE_CHARS = 512 * 1024;
 
-export interface GateRunner {
-  run(task: TaskAssigned, ctx: ExecContext): Promise<ExecOutcome>;
-}
-
-export function createGateRunner(gates: Readonly<Record<string, GateConfig>>, deps: ExecutorDeps): GateRunner {
+/**
+ * The runner of gate runs: looks the gate the task names up in `gates` (UNKNOWN_GATE when it is not there),
+ * runs it in the task's workspace and answers completed with its report, or GATE_FAILED. Never rejects.
+ */
+export function createGateRunner(gates: Readonly<Record<string, GateConfig>>, deps: ExecutorDeps): Runner {
+  const known = Object.keys(gates);
   return {
+    kind: "gate",
+    describe: `gates (${known.length ? known.join(", ") : "none configured"})`,
+    reports: "gate",
     async run(task, ctx) {
       const ref = task.gate!;
       const spec = gates[ref.name];
       if (!spec) {
-        const known = Object.keys(gates);
         const message = `gate "${ref.name}" is not configured on this worker (${known.length ? `it has ${known.join(", ")}` : "it has no gates"}): give qa workers the same config as the coordinators`;
-        return { outcome: "failed", exitCode: null, error: { name: "UnknownGate", code: "UNKNOWN_GATE", message } };
+        return { outcome: "failed", exitCode: null, error: wireError("UnknownGate", message) };
       }
       const ws = await workspaceFor(task, deps);
       if ("error" in ws) return { outcome: "failed", exitCode: null, error: ws.error };
       const report = await runGate(spec, ref, ws.dir, deps, ctx);
       return report.passed
         ? { outcome: "completed", exitCode: report.exitCode, gateReport: report }
-        : { outcome: "failed", exitCode: report.exitCode, gateReport: report, error: { name: "GateFailed", code: "GATE_FAILED", message: `gate "${ref.name}" failed: ${report.reason ?? "did not pass"}` } };
+        : { outcome: "failed", exitCode: report.exitCode, gateReport: report, error: wireError("GateFailed", `gate "${ref.name}" failed: ${report.reason ?? "did not pass"}`) };
     },
   };
 }
@@ -48,10 +52,8 @@ export async function runGate(spec: GateConfig, ref: NonNullable<TaskAssigned["g
       if (captured.length > MAX_CAPTURE_CHARS * 2) captured = captured.slice(-MAX_CAPTURE_CHARS);
     },
   };
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(deps.env)) if (v !== undefined) env[k] = v;
   // Runners print colour and progress bars for terminals only; CI=1 asks the common ones for plain output.
-  Object.assign(env, { CI: "1", FORCE_COLOR: "0", NO_COLOR: "1" });
+  const env = Object.assign(childEnv(deps.env), { CI: "1", FORCE_COLOR: "0", NO_COLOR: "1" });
   // The coordinator may override the expectation (a test-driven task's red phase); never the command.
   const expect = ref.expect ?? spec.expect;
   const started = Date.now();
@@ -87,24 +89,24 @@ export async function runGate(spec: GateConfig, ref: NonNullable<TaskAssigned["g
   }
   let coverage: GateReport["coverage"];
   if (spec.coverage) {
-    const c = spec.coverage;
-    const path = isAbsolute(c.file) ? c.file : join(dir, c.file);
-    if (relative(dir, path).startsWith("..")) return fail(`coverage file ${c.file} is outside the workspace`, { tests });
+    const wanted = spec.coverage;
+    const path = isAbsolute(wanted.file) ? wanted.file : join(dir, wanted.file);
+    if (relative(dir, path).startsWith("..")) return fail(`coverage file ${wanted.file} is outside the workspace`, { tests });
     let text: string;
     try {
       text = await readFile(path, "utf8");
-    } catch (e) {
-      return fail(`no coverage report at ${c.file}: ${(e as Error).message}`, { tests });
+    } catch (err) {
+      return fail(`no coverage report at ${wanted.file}: ${(err as Error).message}`, { tests });
     }
     let pct: number | undefined;
     try {
-      pct = parseCoverage(text, c.format ?? coverageFormatOf(c.file))[c.metric];
-    } catch (e) {
-      return fail(`cannot read coverage report ${c.file}: ${(e as Error).message}`, { tests });
+      pct = parseCoverage(text, wanted.format ?? coverageFormatOf(wanted.file))[wanted.metric];
+    } catch (err) {
+      return fail(`cannot read coverage report ${wanted.file}: ${(err as Error).message}`, { tests });
     }
-    if (pct === undefined) return fail(`coverage report ${c.file} has no ${c.metric} figure`, { tests });
-    coverage = { file: c.file, metric: c.metric, pct: Math.round(pct * 100) / 100, min: c.min };
-    if (pct < c.min) return fail(`coverage ${pct.toFixed(1)}% (${c.metric}) is under the minimum ${c.min}%`, { tests, coverage });
+    if (pct === undefined) return fail(`coverage report ${wanted.file} has no ${wanted.metric} figure`, { tests });
+    coverage = { file: wanted.file, metric: wanted.metric, pct: Math.round(pct * 100) / 100, min: wanted.min };
+    if (pct < wanted.min) return fail(`coverage ${pct.toFixed(1)}% (${wanted.metric}) is under the minimum ${wanted.min}%`, { tests, coverage });
   }
   return { ...base, tests, coverage, passed: true };
 }

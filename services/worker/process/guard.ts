@@ -3,11 +3,11 @@
 // (PR_SET_PDEATHSIG needs a native addon; a SIGKILLed worker runs no handler), and the command must sit in
 // its own process group to be killed as a whole. The guard, a plain .mjs started without tsx, notices the
 // worker's death through its IPC channel closing — which the kernel guarantees, even on SIGKILL — and kills
-// the group (SIGTERM, then SIGKILL after 2 s). Its cost is one small `node` start per task (see exec.ts).
+// the group (SIGTERM, then SIGKILL after 2 s). Its cost is one small `node` start per task (see run.ts).
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "../../shared/logging.ts";
+import type { Logger } from "../../../shared/logging.ts";
 
 export const GUARD_PATH = fileURLToPath(new URL("./exec-guard.mjs", import.meta.url));
 
@@ -43,7 +43,7 @@ type FromGuard =
   | { type: "exit"; code: number | null; signal: NodeJS.Signals | null; leftovers: boolean };
 
 /** Runs argv in its own process group behind a guard, with cwd/env as given; stdio are pipes to this process. */
-export function spawnGuarded(command: string, args: string[], o: { cwd: string; env: Record<string, string>; log: Logger }): GuardedProcess {
+export function spawnGuarded(command: string, args: string[], options: { cwd: string; env: Record<string, string>; log: Logger }): GuardedProcess {
   // Detached: the guard has its own session, so a Ctrl-C meant for the worker (which drains) does not reach it.
   const guard = spawn(process.execPath, [GUARD_PATH], { env: {}, detached: true, stdio: ["pipe", "pipe", "pipe", "ipc"] });
   let commandPid: number | undefined;
@@ -71,13 +71,13 @@ export function spawnGuarded(command: string, args: string[], o: { cwd: string; 
       if (spawnError !== undefined) return resolve({ code: null, signal: null, spawnError, leftovers: false });
       // The guard itself died (killed, or crashed) without a report: make sure nothing of the command survives.
       const leftovers = killDirectly("SIGKILL");
-      o.log.warn({ guard: guardExit, commandPid, leftovers }, "the exec guard ended without reporting the command's exit");
+      options.log.warn({ guard: guardExit, commandPid, leftovers }, "the exec guard ended without reporting the command's exit");
       resolve({ code: guardExit.code, signal: guardExit.signal ?? null, leftovers });
     };
-    guard.on("message", (m: FromGuard) => {
-      if (m.type === "spawned") commandPid = m.pid;
-      else if (m.type === "spawn-error") spawnError = m.message;
-      else if (m.type === "exit") reported = m;
+    guard.on("message", (message: FromGuard) => {
+      if (message.type === "spawned") commandPid = message.pid;
+      else if (message.type === "spawn-error") spawnError = message.message;
+      else if (message.type === "exit") reported = message;
     });
     guard.once("disconnect", () => ((disconnected = true), settle()));
     guard.once("exit", (code, signal) => {
@@ -86,16 +86,16 @@ export function spawnGuarded(command: string, args: string[], o: { cwd: string; 
       // The channel closes with the guard; do not wait forever should the event be missed.
       setTimeout(() => ((disconnected = true), settle()), 1000).unref();
     });
-    guard.once("error", (e: NodeJS.ErrnoException) => {
-      if (guard.pid !== undefined) return o.log.warn({ err: e }, "exec guard process error");
-      spawnError = `cannot start the exec guard (${process.execPath} ${GUARD_PATH}): ${e.message}`;
+    guard.once("error", (err: NodeJS.ErrnoException) => {
+      if (guard.pid !== undefined) return options.log.warn({ err }, "exec guard process error");
+      spawnError = `cannot start the exec guard (${process.execPath} ${GUARD_PATH}): ${err.message}`;
       guardExit = { code: null, signal: null };
       disconnected = true;
       settle();
     });
   });
 
-  guard.send({ type: "spawn", command, args, cwd: o.cwd, env: o.env }, () => {});
+  guard.send({ type: "spawn", command, args, cwd: options.cwd, env: options.env }, () => {});
   return {
     pid: () => commandPid,
     stdin: guard.stdin!,

@@ -45,9 +45,9 @@ function start({ command, args, cwd, env }) {
   delete env.NODE_CHANNEL_FD;
   delete env.NODE_CHANNEL_SERIALIZATION_MODE;
   child = spawn(command, args, { cwd, env, stdio: "inherit", detached: true });
-  child.once("error", (e) => {
+  child.once("error", (err) => {
     if (child?.pid !== undefined) return; // a kill that failed: the exit event reports the outcome
-    finish({ type: "spawn-error", message: e.message, code: e.code ?? null }, 127);
+    finish({ type: "spawn-error", message: err.message, code: err.code ?? null }, 127);
   });
   if (child.pid !== undefined) process.send?.({ type: "spawned", pid: child.pid });
   child.once("exit", (code, signal) => {
@@ -71,14 +71,14 @@ function abandon(why) {
 
 // Nothing may end the guard while the group runs: a closed stderr (dead worker) or a bug kills the group first.
 process.stderr.on("error", () => {});
-process.on("uncaughtException", (e) => {
+process.on("uncaughtException", (err) => {
   killGroup("SIGKILL");
-  process.stderr.write(`[baton] exec guard failed: ${e?.stack ?? e}\n`);
+  process.stderr.write(`[baton] exec guard failed: ${err?.stack ?? err}\n`);
   process.exit(70);
 });
-process.on("message", (m) => {
-  if (m?.type === "spawn" && !child) start(m);
-  else if (m?.type === "kill" && typeof m.signal === "string") killGroup(m.signal);
+process.on("message", (message) => {
+  if (message?.type === "spawn" && !child) start(message);
+  else if (message?.type === "kill" && typeof message.signal === "string") killGroup(message.signal);
 });
 process.on("disconnect", () => abandon("lost its worker (IPC channel closed)"));
 for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(sig, () => abandon(`received ${sig}`));

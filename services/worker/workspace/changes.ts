@@ -3,8 +3,10 @@
 import { execFile } from "node:child_process";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../../shared/logging.ts";
-import type { TaskAssigned, WireError } from "../../shared/protocol/index.ts";
+import type { Logger } from "../../../shared/logging.ts";
+import { wireError } from "../../../shared/protocol/errors.ts";
+import type { TaskAssigned, WireError } from "../../../shared/protocol/index.ts";
+import { globMatcher } from "./glob.ts";
 
 const GIT_TIMEOUT_MS = 30_000;
 const MAX_GIT_OUTPUT = 64 * 1024 * 1024;
@@ -28,16 +30,17 @@ export type WorkspaceSnapshot =
  * writes the index under an agent's feet. Rejects when the workspace cannot be read, a git command fails or
  * times out, or a non-git workspace has more than MAX_WALK_ENTRIES entries.
  */
-export async function snapshotWorkspace(dir: string, o: { since?: WorkspaceSnapshot | undefined } = {}): Promise<WorkspaceSnapshot> {
-  if (o.since?.kind === "files") return walk(dir);
+export async function snapshotWorkspace(dir: string, options: { since?: WorkspaceSnapshot | undefined } = {}): Promise<WorkspaceSnapshot> {
+  const { since } = options;
+  if (since?.kind === "files") return walk(dir);
   const prefix = await gitPrefix(dir);
   if (prefix === undefined) {
-    if (o.since?.kind === "git") throw new Error(`${dir} is no longer in a git work tree`);
+    if (since?.kind === "git") throw new Error(`${dir} is no longer in a git work tree`);
     return walk(dir);
   }
   const [head, dirty] = await Promise.all([gitHead(dir), gitDirty(dir, prefix)]);
   const snap: WorkspaceSnapshot = { kind: "git", dir, head, dirty };
-  const from = o.since?.kind === "git" ? o.since.head : head;
+  const from = since?.kind === "git" ? since.head : head;
   if (from !== head) {
     // A commit made meanwhile (or a checkout): what differs between the two trees changed too.
     const args = from && head ? ["diff", "--name-only", "-z", "--no-renames", "--relative", from, head, "--", "."] : ["ls-tree", "-r", "--name-only", "-z", (from ?? head)!];
@@ -49,12 +52,12 @@ export async function snapshotWorkspace(dir: string, o: { since?: WorkspaceSnaps
 /** Workspace-relative paths added, removed or changed between two snapshots of one workspace (sorted). Pure. */
 export function changedPaths(before: WorkspaceSnapshot, after: WorkspaceSnapshot): string[] {
   const changed = new Set<string>();
-  const diff = (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>) => {
-    for (const p of new Set([...a.keys(), ...b.keys()])) if (a.get(p) !== b.get(p)) changed.add(p);
+  const diff = (earlier: ReadonlyMap<string, string>, later: ReadonlyMap<string, string>) => {
+    for (const path of new Set([...earlier.keys(), ...later.keys()])) if (earlier.get(path) !== later.get(path)) changed.add(path);
   };
   if (before.kind === "git" && after.kind === "git") {
     if (before.head !== after.head && after.committed?.since !== before.head) throw new Error("the later snapshot was not taken with `since` the earlier one");
-    for (const p of after.head !== before.head ? (after.committed?.paths ?? []) : []) changed.add(p);
+    for (const path of after.head !== before.head ? (after.committed?.paths ?? []) : []) changed.add(path);
     diff(before.dirty, after.dirty); // a path missing from `dirty` is as in its HEAD
   } else if (before.kind === "files" && after.kind === "files") {
     diff(before.files, after.files);
@@ -67,13 +70,13 @@ export function changedPaths(before: WorkspaceSnapshot, after: WorkspaceSnapshot
 /** The error of a task that expected changes and made none (`changed`: everything it did change). */
 export function noChangesError(files: readonly string[] | undefined, changed: readonly string[]): WireError | undefined {
   if (!files?.length) {
-    return changed.length ? undefined : { name: "NoChanges", code: "NO_CHANGES", message: "no changes in the workspace" };
+    return changed.length ? undefined : wireError("NoChanges", "no changes in the workspace");
   }
   const matches = globMatcher(files);
   if (changed.some(matches)) return undefined;
   const shown = changed.slice(0, 5).join(", ") + (changed.length > 5 ? ` and ${changed.length - 5} more` : "");
   const message = `no changes (expected changes to ${files.join(", ")}${changed.length ? `; changed only ${shown}` : ""})`;
-  return { name: "NoChanges", code: "NO_CHANGES", message, details: { expected: [...files], changed: changed.slice(0, 100) } };
+  return wireError("NoChanges", message, { expected: [...files], changed: changed.slice(0, 100) });
 }
 
 export interface ChangeCheck {
@@ -90,8 +93,8 @@ export const expectsChanges = (task: Pick<TaskAssigned, "files" | "expectChanges
  * Never rejects.
  */
 export async function startChangeCheck(task: Pick<TaskAssigned, "files" | "expectChanges">, dir: string, log: Logger): Promise<ChangeCheck> {
-  const skipped = (when: "before" | "after") => (e: unknown) => {
-    log.warn({ err: e, workspace: dir, when }, "phantom-completion check skipped: it could not run; the task is reported as its executor ended");
+  const skipped = (when: "before" | "after") => (err: unknown) => {
+    log.warn({ err, workspace: dir, when }, "phantom-completion check skipped: it could not run; the task is reported as its executor ended");
     return undefined;
   };
   const before = await snapshotWorkspace(dir).catch(skipped("before"));
@@ -102,107 +105,29 @@ export async function startChangeCheck(task: Pick<TaskAssigned, "files" | "expec
         const changed = changedPaths(before, await snapshotWorkspace(dir, { since: before }));
         log.debug({ changed: changed.length, method: before.kind }, "phantom-completion check");
         return noChangesError(task.files, changed);
-      } catch (e) {
-        return skipped("after")(e);
+      } catch (err) {
+        return skipped("after")(err);
       }
     },
   };
 }
 
-/** A predicate over workspace-relative paths: true when one of `globs` matches the path or a folder it is in. */
-export function globMatcher(globs: readonly string[]): (path: string) => boolean {
-  const res = globs.map(globToRegExp);
-  return (path) => res.some((re) => re.test(path));
-}
-
-const MAX_BRACE_EXPANSIONS = 256;
-const escapeRe = (c: string) => c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/**
- * Compiles a glob relative to the workspace. `**` (a whole segment) is any number of folders, `*` any
- * characters but `/` (dot files included), `?` one such character, `{a,b}` alternatives (nested allowed),
- * `\` escapes the next character; everything else is literal, `[` and `]` too (`app/[id]/page.tsx`). A glob
- * also matches everything below a folder it matches (`docs` = `docs/**`); `.` is the whole workspace.
- */
-export function globToRegExp(glob: string): RegExp {
-  const alternatives = expandBraces(glob).map((g) => {
-    const segs = g.split("/").filter((s) => s !== "" && s !== ".").filter((s, i, a) => !(s === "**" && a[i - 1] === "**"));
-    if (segs.length === 0) return ".*";
-    let src = "";
-    segs.forEach((seg, i) => {
-      const first = i === 0;
-      const last = i === segs.length - 1;
-      if (seg === "**") src += first ? (last ? ".*" : "(?:.*/)?") : last ? "(?:/.*)?" : "(?:/.*)?/";
-      else src += (first || segs[i - 1] === "**" ? "" : "/") + segmentSource(seg);
-    });
-    return src;
-  });
-  return new RegExp(`^(?:${alternatives.join("|")})(?:/.*)?$`, "s");
-}
-
-function segmentSource(seg: string): string {
-  let s = "";
-  for (let i = 0; i < seg.length; i++) {
-    const c = seg[i]!;
-    if (c === "\\" && i + 1 < seg.length) s += escapeRe(seg[++i]!);
-    else if (c === "*") {
-      s += "[^/]*";
-      while (seg[i + 1] === "*") i++;
-    } else if (c === "?") s += "[^/]";
-    else s += escapeRe(c);
-  }
-  return s;
-}
-
-/** `a{b,c{d,e}}` → `ab`, `acd`, `ace`. A group without a comma, or an unbalanced brace, is literal. */
-function expandBraces(p: string): string[] {
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === "\\") {
-      i++;
-      continue;
-    }
-    if (p[i] !== "{") continue;
-    let depth = 0;
-    let end = -1;
-    const bounds = [i];
-    for (let j = i; j < p.length && end < 0; j++) {
-      if (p[j] === "\\") j++;
-      else if (p[j] === "{") depth++;
-      else if (p[j] === "}" && --depth === 0) end = j;
-      else if (p[j] === "," && depth === 1) bounds.push(j);
-    }
-    if (end < 0) return [p];
-    if (bounds.length === 1) continue;
-    bounds.push(end);
-    const out: string[] = [];
-    const tails = expandBraces(p.slice(end + 1));
-    for (let k = 0; k + 1 < bounds.length; k++) {
-      for (const alt of expandBraces(p.slice(bounds[k]! + 1, bounds[k + 1]))) {
-        for (const tail of tails) out.push(p.slice(0, i) + alt + tail);
-        if (out.length > MAX_BRACE_EXPANSIONS) throw new Error(`glob ${JSON.stringify(p)} expands to more than ${MAX_BRACE_EXPANSIONS} patterns`);
-      }
-    }
-    return out;
-  }
-  return [p];
-}
-
 // ---- git ------------------------------------------------------------------------------------------------
 
 /** Runs git (argv, no shell) in `dir`; resolves with its exit code when it is one of `ok`, rejects otherwise. */
-function git(dir: string, args: string[], o: { ok: number[]; input?: string }): Promise<{ code: number; stdout: string }> {
+function git(dir: string, args: string[], options: { ok: number[]; input?: string }): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile("git", ["--no-optional-locks", ...args], { cwd: dir, timeout: GIT_TIMEOUT_MS, maxBuffer: MAX_GIT_OUTPUT, encoding: "utf8" }, (err, stdout, stderr) => {
       const code = err ? (err as { code?: unknown }).code : 0;
-      if (typeof code === "number" && o.ok.includes(code) && !err?.killed) return resolve({ code, stdout });
+      if (typeof code === "number" && options.ok.includes(code) && !err?.killed) return resolve({ code, stdout });
       reject(new Error(`git ${args[0]} in ${dir} failed: ${err?.killed ? `timed out after ${GIT_TIMEOUT_MS} ms` : (stderr.trim() || err?.message)}`, { cause: err }));
     });
     child.stdin?.on("error", () => {}); // EPIPE when git exits early
-    child.stdin?.end(o.input ?? "");
+    child.stdin?.end(options.input ?? "");
   });
 }
 
-const nulList = (s: string): string[] => s.split("\0").filter((p) => p !== "");
+const nulList = (text: string): string[] => text.split("\0").filter((path) => path !== "");
 
 /**
  * The workspace's path inside its git work tree ("" at the top, "sub/dir/"), or undefined when git does not
@@ -211,8 +136,8 @@ const nulList = (s: string): string[] => s.split("\0").filter((p) => p !== "");
  */
 async function gitPrefix(dir: string): Promise<string | undefined> {
   try {
-    const r = await git(dir, ["rev-parse", "--is-inside-work-tree", "--show-prefix"], { ok: [0] });
-    const [inside, prefix = ""] = r.stdout.split("\n");
+    const shown = await git(dir, ["rev-parse", "--is-inside-work-tree", "--show-prefix"], { ok: [0] });
+    const [inside, prefix = ""] = shown.stdout.split("\n");
     if (inside !== "true") return undefined;
     if (prefix && (await git(dir, ["check-ignore", "-q", "--", "."], { ok: [0, 1] })).code === 0) return undefined;
     return prefix;
@@ -222,38 +147,38 @@ async function gitPrefix(dir: string): Promise<string | undefined> {
 }
 
 async function gitHead(dir: string): Promise<string | null> {
-  const r = await git(dir, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], { ok: [0, 1] }); // 1: no commit yet
-  return r.code === 0 ? r.stdout.trim() : null;
+  const verified = await git(dir, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], { ok: [0, 1] }); // 1: no commit yet
+  return verified.code === 0 ? verified.stdout.trim() : null;
 }
 
 /** State of every dirty path under the workspace: a content hash (one hash-object for all), "absent", or its file type. */
 async function gitDirty(dir: string, prefix: string): Promise<Map<string, string>> {
   const status = nulList((await git(dir, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."], { ok: [0] })).stdout);
   const paths = new Set<string>();
-  for (let i = 0; i < status.length; i++) {
-    const entry = status[i]!;
+  const add = (path: string | undefined) => {
+    if (path?.startsWith(prefix) && path.length > prefix.length) paths.add(path.slice(prefix.length).replace(/\/$/, ""));
+  };
+  for (let index = 0; index < status.length; index++) {
+    const entry = status[index]!;
     const xy = entry.slice(0, 2);
-    const add = (p: string | undefined) => {
-      if (p?.startsWith(prefix) && p.length > prefix.length) paths.add(p.slice(prefix.length).replace(/\/$/, ""));
-    };
     add(entry.slice(3)); // porcelain paths are relative to the repository's top
-    if (/[RC]/.test(xy)) add(status[++i]); // -z: a rename's or copy's source follows
+    if (/[RC]/.test(xy)) add(status[++index]); // -z: a rename's or copy's source follows
   }
   const dirty = new Map<string, string>();
   const toHash: string[] = [];
   await Promise.all(
-    [...paths].map(async (p) => {
-      const st = await lstat(join(dir, p)).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" || e.code === "ENOTDIR" ? undefined : Promise.reject(e)));
-      if (!st) dirty.set(p, "absent");
-      else if (st.isSymbolicLink()) dirty.set(p, `link:${await readlink(join(dir, p))}`);
-      else if (st.isFile() && !/[\n\r]/.test(p)) toHash.push(p);
-      else dirty.set(p, `${st.isDirectory() ? "dir" : "other"}:${st.size}:${st.mtimeMs}`);
+    [...paths].map(async (path) => {
+      const st = await lstat(join(dir, path)).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" || err.code === "ENOTDIR" ? undefined : Promise.reject(err)));
+      if (!st) dirty.set(path, "absent");
+      else if (st.isSymbolicLink()) dirty.set(path, `link:${await readlink(join(dir, path))}`);
+      else if (st.isFile() && !/[\n\r]/.test(path)) toHash.push(path);
+      else dirty.set(path, `${st.isDirectory() ? "dir" : "other"}:${st.size}:${st.mtimeMs}`);
     }),
   );
   if (toHash.length) {
     // Absolute paths: git reads --stdin-paths relative to the top of the work tree, not to its cwd.
-    const hashes = (await git(dir, ["hash-object", "--no-filters", "--stdin-paths"], { ok: [0], input: toHash.map((p) => `${join(dir, p)}\n`).join("") })).stdout.split("\n");
-    toHash.forEach((p, i) => dirty.set(p, `blob:${hashes[i]}`));
+    const hashes = (await git(dir, ["hash-object", "--no-filters", "--stdin-paths"], { ok: [0], input: toHash.map((path) => `${join(dir, path)}\n`).join("") })).stdout.split("\n");
+    toHash.forEach((path, index) => dirty.set(path, `blob:${hashes[index]}`));
   }
   return dirty;
 }
@@ -267,18 +192,18 @@ async function walk(dir: string): Promise<WorkspaceSnapshot> {
   const queue = [""];
   for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
     // The top must be readable; a folder below that vanished or is unreadable is left out.
-    const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch((e: unknown) => (rel === "" ? Promise.reject(e) : []));
+    const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch((err: unknown) => (rel === "" ? Promise.reject(err) : []));
     seen += entries.length;
     if (seen > MAX_WALK_ENTRIES) throw new Error(`${dir} is not in git and has more than ${MAX_WALK_ENTRIES} entries`);
     await Promise.all(
-      entries.map(async (e) => {
-        const p = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) {
-          if (!SKIP_DIRS.has(e.name)) queue.push(p);
+      entries.map(async (entry) => {
+        const path = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          if (!SKIP_DIRS.has(entry.name)) queue.push(path);
           return;
         }
-        const st = await lstat(join(dir, p)).catch(() => undefined);
-        if (st) files.set(p, `${st.size}:${st.mtimeMs}`);
+        const st = await lstat(join(dir, path)).catch(() => undefined);
+        if (st) files.set(path, `${st.size}:${st.mtimeMs}`);
       }),
     );
   }

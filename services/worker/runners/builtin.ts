@@ -1,11 +1,15 @@
 // Built-in executors for benchmarks and tests: `noop` completes at once, `sleep` waits and completes.
 // They measure orchestration without process start-up; an operator selects them in the worker config.
-import type { TaskAssigned } from "../../shared/protocol/index.ts";
-import type { ExecOutcome, Executor } from "./executor.ts";
+import { wireError } from "../../../shared/protocol/errors.ts";
+import type { TaskAssigned } from "../../../shared/protocol/index.ts";
+import type { ExecOutcome, Executor } from "./types.ts";
 
+/** Completes every task at once (exit code 0). */
 export function createNoopExecutor(): Executor {
   return {
+    kind: "noop",
     describe: "noop",
+    reports: "task",
     run: async (): Promise<ExecOutcome> => ({ outcome: "completed", exitCode: 0 }),
   };
 }
@@ -17,27 +21,29 @@ export function sleepDuration(task: Pick<TaskAssigned, "instructions">, defaultM
   const plain = /^(\d{1,7})\s*(ms)?$/.exec(text);
   if (plain) return Number(plain[1]);
   try {
-    const v = (JSON.parse(text) as { sleepMs?: unknown }).sleepMs;
-    if (typeof v === "number" && Number.isFinite(v) && v >= 0) return Math.min(v, 3_600_000);
+    const value = (JSON.parse(text) as { sleepMs?: unknown }).sleepMs;
+    if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.min(value, 3_600_000);
   } catch {
     /* not JSON: use the default */
   }
   return defaultMs;
 }
 
+/** Completes each task after its `sleepDuration`; fails it ABORTED at once when the worker aborts it. */
 export function createSleepExecutor(defaultMs: number): Executor {
   return {
+    kind: "sleep",
     describe: `sleep (default ${defaultMs} ms)`,
+    reports: "task",
     run: (task, ctx) =>
       new Promise<ExecOutcome>((resolve) => {
-        const done = (): void => resolve({ outcome: "completed", exitCode: 0 });
-        const t = setTimeout(() => {
+        const timer = setTimeout(() => {
           ctx.signal.removeEventListener("abort", onAbort);
-          done();
+          resolve({ outcome: "completed", exitCode: 0 });
         }, sleepDuration(task, defaultMs));
         const onAbort = (): void => {
-          clearTimeout(t);
-          resolve({ outcome: "failed", exitCode: null, error: { name: "Aborted", code: "ABORTED", message: "sleep aborted" } });
+          clearTimeout(timer);
+          resolve({ outcome: "failed", exitCode: null, error: wireError("Aborted", "sleep aborted") });
         };
         if (ctx.signal.aborted) onAbort();
         else ctx.signal.addEventListener("abort", onAbort, { once: true });
