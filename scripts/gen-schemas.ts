@@ -5,7 +5,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
-  BoundedHandoff, ControlMessage, ExecutorOutput, MAX_HANDOFF_BYTES, FeatureRequest, Json, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted,
+  BoundedHandoff, ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, Json,
+  MAX_HANDOFF_BYTES, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted, WorkerHeartbeat,
 } from "../shared/protocol/index.ts";
 import { ConfigFile } from "../shared/config.ts";
 
@@ -42,6 +43,16 @@ export const SCHEMAS: readonly Entry[] = [
     description: "Published on <prefix>.status.<featureId>.<kind>; replayable from the events stream." },
   { file: "control-message.json", title: "ControlMessage", io: "input", schema: ControlMessage,
     description: "Published by clients on <prefix>.control.<featureId>.<verb> (cancel, pause, resume)." },
+  { file: "feature-get-request.json", title: "FeatureGetRequest", io: "input", schema: FeatureGetRequest,
+    description: "Request on <prefix>.api.features.get (the read model): one feature's current state." },
+  { file: "feature-get-reply.json", title: "FeatureGetReply", io: "output", schema: FeatureGetReply,
+    description: "Reply to a request on <prefix>.api.features.get: the feature's view, or an error (UNKNOWN_FEATURE)." },
+  { file: "feature-list-request.json", title: "FeatureListRequest", io: "input", schema: FeatureListRequest,
+    description: "Request on <prefix>.api.features.list (the read model): features, newest first." },
+  { file: "feature-list-reply.json", title: "FeatureListReply", io: "output", schema: FeatureListReply,
+    description: "Reply to a request on <prefix>.api.features.list: the newest `limit` features and how many exist." },
+  { file: "worker-heartbeat.json", title: "WorkerHeartbeat", io: "output", schema: WorkerHeartbeat,
+    description: "A worker's heartbeat: the value of key <role>.<workerId> in the <prefix>-workers KV bucket." },
   { file: "config-file.json", title: "ConfigFile", io: "input", schema: ConfigFile,
     description: "The operator's configuration file (YAML or JSON)." },
 ];

@@ -1,11 +1,12 @@
 // Human-readable rendering of status events (for `watch`) and of a feature view (for `status`).
-import type { FeatureView, ViewGate, ViewTask } from "../../shared/feature-view.ts";
-import type { StatusEvent } from "../../shared/protocol/index.ts";
+import type { FeatureView, ViewGate, ViewTask } from "../../shared/client/index.ts";
+import type { StatusEvent } from "../../shared/protocol/events.ts";
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
-const c = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
-export const green = c(32), red = c(31), yellow = c(33), dim = c(2), bold = c(1), cyan = c(36);
+const color = (code: number) => (text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
+export const green = color(32), red = color(31), yellow = color(33), dim = color(2), bold = color(1), cyan = color(36);
 
+/** "816ms", "4.2s", "3m12s"; "" for undefined. */
 export function fmtDuration(ms: number | undefined): string {
   if (ms === undefined) return "";
   if (ms < 1000) return `${Math.round(ms)}ms`;
@@ -16,114 +17,121 @@ export function fmtDuration(ms: number | undefined): string {
 const time = (iso: string) => dim(iso.slice(11, 23));
 
 /** One line (or a few, for logs and rejections) per event; `progress` is e.g. "3/6". */
-export function renderEvent(e: StatusEvent, progress: string): string {
-  const who = "taskId" in e && e.taskId && "role" in e ? `${bold(e.taskId)} ${dim(`(${e.role})`)}` : "";
-  const p = dim(`[${progress}]`);
-  switch (e.kind) {
+export function renderEvent(event: StatusEvent, progress: string): string {
+  const who = "taskId" in event && event.taskId && "role" in event ? `${bold(event.taskId)} ${dim(`(${event.role})`)}` : "";
+  const step = dim(`[${progress}]`);
+  switch (event.kind) {
     case "feature.accepted":
-      return `${time(e.at)} ${cyan("accepted")}  ${bold(e.title)} — ${e.tasks.length} tasks, maxParallel ${e.maxParallel}${e.workspace ? dim(` in ${e.workspace}`) : ""}`;
+      return `${time(event.at)} ${cyan("accepted")}  ${bold(event.title)} — ${event.tasks.length} tasks, maxParallel ${event.maxParallel}${event.workspace ? dim(` in ${event.workspace}`) : ""}`;
     case "feature.rejected":
-      return [`${time(e.at)} ${red("rejected")}  ${e.featureId}`, ...e.errors.map((x) => `    ${red("✗")} ${x.path}: ${x.message}`)].join("\n");
+      return [`${time(event.at)} ${red("rejected")}  ${event.featureId}`, ...event.errors.map((x) => `    ${red("✗")} ${x.path}: ${x.message}`)].join("\n");
     case "task.dispatched":
-      return `${time(e.at)} ${p} ${dim("dispatched")} ${who}${e.attempt > 1 ? dim(` attempt ${e.attempt}`) : ""}`;
+      return `${time(event.at)} ${step} ${dim("dispatched")} ${who}${event.attempt > 1 ? dim(` attempt ${event.attempt}`) : ""}`;
     case "task.started":
-      return `${time(e.at)} ${p} ${yellow("started")}    ${who} ${dim(`on ${e.workerId}${e.delivery > 1 ? ` (delivery ${e.delivery})` : ""}`)}`;
+      return `${time(event.at)} ${step} ${yellow("started")}    ${who} ${dim(`on ${event.workerId}${event.delivery > 1 ? ` (delivery ${event.delivery})` : ""}`)}`;
     case "task.log":
-      return e.lines.map((l) => `${dim("    │")} ${dim(e.taskId + ":")} ${l}`).join("\n") + (e.dropped ? `\n${dim(`    │ … ${e.dropped} lines dropped by the rate limit`)}` : "");
+      return event.lines.map((l) => `${dim("    │")} ${dim(event.taskId + ":")} ${l}`).join("\n") + (event.dropped ? `\n${dim(`    │ … ${event.dropped} lines dropped by the rate limit`)}` : "");
     case "task.completed":
-      return `${time(e.at)} ${p} ${green("completed")}  ${who} ${dim(fmtDuration(e.durationMs))}${e.summary ? ` — ${e.summary}` : ""}`;
+      return `${time(event.at)} ${step} ${green("completed")}  ${who} ${dim(fmtDuration(event.durationMs))}${event.summary ? ` — ${event.summary}` : ""}`;
     case "task.failed":
-      return `${time(e.at)} ${p} ${red("failed")}     ${who} ${dim(fmtDuration(e.durationMs))} — ${e.error.message}`;
+      return `${time(event.at)} ${step} ${red("failed")}     ${who} ${dim(fmtDuration(event.durationMs))} — ${event.error.message}`;
     case "task.verifying":
-      return `${time(e.at)} ${p} ${cyan("verifying")}  ${who} ${dim(`gates: ${e.gates.join(", ")}`)}`;
+      return `${time(event.at)} ${step} ${cyan("verifying")}  ${who} ${dim(`gates: ${event.gates.join(", ")}`)}`;
     case "task.retrying":
-      return `${time(e.at)} ${p} ${yellow("retrying")}   ${who} ${dim(`attempt ${e.nextAttempt} at ${e.retryAt.slice(11, 19)}`)} — ${e.reason}`;
+      return `${time(event.at)} ${step} ${yellow("retrying")}   ${who} ${dim(`attempt ${event.nextAttempt} at ${event.retryAt.slice(11, 19)}`)} — ${event.reason}`;
     case "task.fixing":
-      return `${time(e.at)} ${p} ${yellow("fixing")}     ${e.taskId ? bold(e.taskId) : "feature"} ${dim(`gate ${e.gate}, round ${e.round}: task ${e.fixTaskId} (${e.fixRole})`)} — ${e.reason}`;
+      return `${time(event.at)} ${step} ${yellow("fixing")}     ${event.taskId ? bold(event.taskId) : "feature"} ${dim(`gate ${event.gate}, round ${event.round}: task ${event.fixTaskId} (${event.fixRole})`)} — ${event.reason}`;
     case "feature.verifying":
-      return `${time(e.at)} ${cyan("verifying")} feature gates: ${e.gates.join(", ")}`;
+      return `${time(event.at)} ${cyan("verifying")} feature gates: ${event.gates.join(", ")}`;
     case "gate.passed":
     case "gate.failed": {
-      const whose = e.taskId ? `${bold(e.taskId)}` : "feature";
-      const verdict = e.kind === "gate.passed" ? green("gate passed") : red("gate failed");
+      const whose = event.taskId ? `${bold(event.taskId)}` : "feature";
+      const verdict = event.kind === "gate.passed" ? green("gate passed") : red("gate failed");
       const figures = [
-        e.tests ? `${e.tests.passed}/${e.tests.total} tests passed${e.tests.failed ? `, ${e.tests.failed} failed` : ""}` : "",
-        e.coverage ? `coverage ${e.coverage.pct.toFixed(1)}% ${e.coverage.metric} (min ${e.coverage.min}%)` : "",
-        e.expect === "fail" ? "expected to fail" : "",
+        event.tests ? `${event.tests.passed}/${event.tests.total} tests passed${event.tests.failed ? `, ${event.tests.failed} failed` : ""}` : "",
+        event.coverage ? `coverage ${event.coverage.pct.toFixed(1)}% ${event.coverage.metric} (min ${event.coverage.min}%)` : "",
+        event.expect === "fail" ? "expected to fail" : "",
       ].filter(Boolean).join(", ");
-      const head = `${time(e.at)} ${verdict} ${bold(e.gate)} ${dim("for")} ${whose} ${dim(`${fmtDuration(e.durationMs)}, exit ${e.exitCode ?? "none"}`)}${figures ? ` — ${figures}` : ""}`;
-      if (e.kind === "gate.passed") return head;
-      const tail = e.outputTail.split("\n").slice(-10).map((l) => `${dim("    │")} ${l}`);
-      return [head + (e.reason ? `: ${e.reason}` : ""), ...tail].join("\n");
+      const head = `${time(event.at)} ${verdict} ${bold(event.gate)} ${dim("for")} ${whose} ${dim(`${fmtDuration(event.durationMs)}, exit ${event.exitCode ?? "none"}`)}${figures ? ` — ${figures}` : ""}`;
+      if (event.kind === "gate.passed") return head;
+      const tail = event.outputTail.split("\n").slice(-10).map((l) => `${dim("    │")} ${l}`);
+      return [head + (event.reason ? `: ${event.reason}` : ""), ...tail].join("\n");
     }
     case "feature.completed":
-      return `${time(e.at)} ${green(bold("feature completed"))} in ${fmtDuration(e.durationMs)}`;
+      return `${time(event.at)} ${green(bold("feature completed"))} in ${fmtDuration(event.durationMs)}`;
     case "feature.failed":
-      return `${time(e.at)} ${red(bold("feature failed"))} after ${fmtDuration(e.durationMs)}: ${e.reason}`;
+      return `${time(event.at)} ${red(bold("feature failed"))} after ${fmtDuration(event.durationMs)}: ${event.reason}`;
     case "feature.cancelled":
-      return `${time(e.at)} ${red(bold("feature cancelled"))} after ${fmtDuration(e.durationMs)}${e.reason ? `: ${e.reason}` : ""}${e.by ? dim(` (by ${e.by})`) : ""}`;
+      return `${time(event.at)} ${red(bold("feature cancelled"))} after ${fmtDuration(event.durationMs)}${event.reason ? `: ${event.reason}` : ""}${event.by ? dim(` (by ${event.by})`) : ""}`;
     case "feature.paused":
-      return `${time(e.at)} ${yellow("paused")}    no new tasks start until resumed${e.reason ? `: ${e.reason}` : ""}`;
+      return `${time(event.at)} ${yellow("paused")}    no new tasks start until resumed${event.reason ? `: ${event.reason}` : ""}`;
     case "feature.resumed":
-      return `${time(e.at)} ${cyan("resumed")}`;
+      return `${time(event.at)} ${cyan("resumed")}`;
     case "message.rejected":
-      return `${time(e.at)} ${yellow("notice")}  ${e.subject}: ${e.error.message}`;
+      return `${time(event.at)} ${yellow("notice")}  ${event.subject}: ${event.error.message}`;
   }
 }
 
-const stateColor: Record<ViewTask["state"], (s: string) => string> = {
+const stateColor: Record<ViewTask["state"], (text: string) => string> = {
   waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, fixing: yellow, retrying: yellow, completed: green, failed: red, cancelled: red,
 };
 
 /** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
-export function renderStatus(v: FeatureView, liveWorkers: Map<string, number>): string {
+export function renderStatus(view: FeatureView, liveWorkers: Map<string, number>): string {
   const out: string[] = [];
-  const featureState = v.state === "completed" ? green(v.state) : v.state === "failed" || v.state === "rejected" || v.state === "cancelled" ? red(v.state) : yellow(v.state);
-  out.push(`${bold(v.featureId)}  ${featureState}${v.title ? `  ${v.title}` : ""}`);
-  if (v.acceptedAt) out.push(dim(`accepted ${v.acceptedAt}${v.finishedAt ? `, finished ${v.finishedAt} (${fmtDuration(v.durationMs)})` : ""}${v.maxParallel ? `, maxParallel ${v.maxParallel}` : ""}`));
-  if (v.workspace) out.push(dim(`workspace ${v.workspace}`));
-  if (v.reason) out.push(red(`reason: ${v.reason}`));
-  for (const e of v.errors ?? []) out.push(red(`  ✗ ${e.path}: ${e.message}`));
-  if (v.tasks.length) {
-    const w = {
-      id: Math.max(4, ...v.tasks.map((t) => t.id.length)),
-      role: Math.max(4, ...v.tasks.map((t) => t.role.length)),
+  const { state } = view;
+  const featureState = state === "completed" ? green(state) : state === "failed" || state === "rejected" || state === "cancelled" ? red(state) : yellow(state);
+  out.push(`${bold(view.featureId)}  ${featureState}${view.title ? `  ${view.title}` : ""}`);
+  if (view.acceptedAt) out.push(dim(`accepted ${view.acceptedAt}${view.finishedAt ? `, finished ${view.finishedAt} (${fmtDuration(view.durationMs)})` : ""}${view.maxParallel ? `, maxParallel ${view.maxParallel}` : ""}`));
+  if (view.workspace) out.push(dim(`workspace ${view.workspace}`));
+  if (view.reason) out.push(red(`reason: ${view.reason}`));
+  for (const issue of view.errors ?? []) out.push(red(`  ✗ ${issue.path}: ${issue.message}`));
+  if (view.tasks.length) {
+    const width = {
+      id: Math.max(4, ...view.tasks.map((t) => t.id.length)),
+      role: Math.max(4, ...view.tasks.map((t) => t.role.length)),
     };
     out.push("");
-    out.push(dim(`${"TASK".padEnd(w.id)}  ${"ROLE".padEnd(w.role)}  ${"STATE".padEnd(10)}  ${"TIME".padEnd(7)}  DETAIL`));
-    for (const t of v.tasks) {
-      let detail = t.error ?? t.summary ?? "";
-      if (t.state === "dispatched" && !(liveWorkers.get(t.role) ?? 0)) detail = `waiting: no live ${t.role} worker`;
-      else if (t.state === "dispatched") detail = `queued for a ${t.role} worker`;
-      else if (t.state === "running") detail = `on ${t.workerId ?? "?"}`;
-      else if (t.state === "verifying") detail = `gates ${gateLine(t.gates, t.gateResults)}`;
-      else if (t.state === "retrying") detail = `attempt ${t.attempt + 1} at ${t.retryAt?.slice(11, 19) ?? "?"} — ${t.error ?? ""}`;
-      else if (t.state === "fixing") detail = `a fix task runs; then gates ${gateLine(t.gates, t.gateResults)}`;
-      if (t.fixes && t.state !== "failed") detail = `fixes ${t.fixes}${detail ? ` — ${detail}` : ""}`;
-      if (t.state === "completed" && t.gateResults?.length) detail = `${detail ? `${detail} ` : ""}${dim(`(gates ${gateLine(t.gates, t.gateResults)})`)}`;
-      else if (t.state === "waiting") detail = t.dependsOn.length ? `after ${t.dependsOn.join(", ")}` : "";
-      const dur = t.durationMs !== undefined ? fmtDuration(t.durationMs) : t.startedAt ? fmtDuration(Date.now() - Date.parse(t.startedAt)) : "";
-      out.push(`${t.id.padEnd(w.id)}  ${t.role.padEnd(w.role)}  ${stateColor[t.state](t.state.padEnd(10))}  ${dur.padEnd(7)}  ${detail}`);
+    out.push(dim(`${"TASK".padEnd(width.id)}  ${"ROLE".padEnd(width.role)}  ${"STATE".padEnd(10)}  ${"TIME".padEnd(7)}  DETAIL`));
+    for (const task of view.tasks) {
+      const duration = task.durationMs !== undefined ? fmtDuration(task.durationMs) : task.startedAt ? fmtDuration(Date.now() - Date.parse(task.startedAt)) : "";
+      const detail = taskDetail(task, liveWorkers);
+      out.push(`${task.id.padEnd(width.id)}  ${task.role.padEnd(width.role)}  ${stateColor[task.state](task.state.padEnd(10))}  ${duration.padEnd(7)}  ${detail}`);
     }
-    const done = v.tasks.filter((t) => t.state === "completed").length;
     out.push("");
-    out.push(dim(`${done}/${v.tasks.length} tasks completed`));
+    out.push(dim(`${progressOf(view)} tasks completed`));
   }
-  if (v.gates?.length) out.push(`feature gates ${gateLine(v.gates, v.gateResults)}`);
-  for (const n of v.notices) out.push(yellow(`notice: ${n}`));
+  if (view.gates?.length) out.push(`feature gates ${gateLine(view.gates, view.gateResults)}`);
+  for (const notice of view.notices) out.push(yellow(`notice: ${notice}`));
   return out.join("\n");
+}
+
+/** The DETAIL column: what the task waits for, runs on, or ended with. */
+function taskDetail(task: ViewTask, liveWorkers: Map<string, number>): string {
+  let detail = task.error ?? task.summary ?? "";
+  if (task.state === "dispatched" && !(liveWorkers.get(task.role) ?? 0)) detail = `waiting: no live ${task.role} worker`;
+  else if (task.state === "dispatched") detail = `queued for a ${task.role} worker`;
+  else if (task.state === "running") detail = `on ${task.workerId ?? "?"}`;
+  else if (task.state === "verifying") detail = `gates ${gateLine(task.gates, task.gateResults)}`;
+  else if (task.state === "retrying") detail = `attempt ${task.attempt + 1} at ${task.retryAt?.slice(11, 19) ?? "?"} — ${task.error ?? ""}`;
+  else if (task.state === "fixing") detail = `a fix task runs; then gates ${gateLine(task.gates, task.gateResults)}`;
+  if (task.fixes && task.state !== "failed") detail = `fixes ${task.fixes}${detail ? ` — ${detail}` : ""}`;
+  if (task.state === "completed" && task.gateResults?.length) detail = `${detail ? `${detail} ` : ""}${dim(`(gates ${gateLine(task.gates, task.gateResults)})`)}`;
+  else if (task.state === "waiting") detail = task.dependsOn.length ? `after ${task.dependsOn.join(", ")}` : "";
+  return detail;
 }
 
 /** "unit ✓, coverage ✗ (coverage 71.0% lines, min 80%), lint …" */
 function gateLine(names: readonly string[] | undefined, results: readonly ViewGate[] | undefined): string {
   const all = [...new Set([...(names ?? []), ...(results ?? []).map((r) => r.name)])];
-  return all.map((n) => {
-    const r = results?.find((x) => x.name === n);
-    if (!r) return `${n} …`;
-    return r.passed ? `${n} ${green("✓")}` : `${n} ${red("✗")}${r.reason ? dim(` (${r.reason})`) : ""}`;
+  return all.map((name) => {
+    const result = results?.find((r) => r.name === name);
+    if (!result) return `${name} …`;
+    return result.passed ? `${name} ${green("✓")}` : `${name} ${red("✗")}${result.reason ? dim(` (${result.reason})`) : ""}`;
   }).join(", ");
 }
 
-export function progressOf(v: FeatureView): string {
-  return `${v.tasks.filter((t) => t.state === "completed").length}/${v.tasks.length}`;
+/** "completed/total" tasks, e.g. "3/6". */
+export function progressOf(view: FeatureView): string {
+  return `${view.tasks.filter((t) => t.state === "completed").length}/${view.tasks.length}`;
 }

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { canonical, generateSchemas, SCHEMA_DIR, SCHEMAS } from "../../scripts/gen-schemas.ts";
 import {
-  ControlMessage, ExecutorOutput, FeatureRequest, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted,
+  ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, StatusEvent, SubmitReply,
+  TaskAssigned, TaskLog, TaskResult, TaskStarted,
 } from "../../shared/protocol/index.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -165,7 +166,10 @@ describe("docs/schemas", () => {
 
 describe("docs/protocol.md", () => {
   const doc = readFileSync(join(ROOT, "docs/protocol.md"), "utf8");
-  const parsers = { ControlMessage, ExecutorOutput, FeatureRequest, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted } as const;
+  const parsers = {
+    ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, StatusEvent, SubmitReply,
+    TaskAssigned, TaskLog, TaskResult, TaskStarted,
+  } as const;
   // Each example marked `<!-- validate: Name -->` must be a valid message of that kind.
   const examples = [...doc.matchAll(/<!-- validate: (\w+) -->\n```json\n([\s\S]*?)```/g)].map((m) => ({ name: m[1]!, json: m[2]! }));
 

@@ -1,71 +1,37 @@
-// `baton ls [--all] [--json]`: the features in the store, newest first, with their state and progress.
-import { jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { view } from "../../coordinator/actor.ts";
-import { loadFeature, type Cached } from "../../coordinator/loop.ts";
-import { FeatureStore } from "../../coordinator/store.ts";
-import { kvKeys, openKv } from "../../../shared/nats.ts";
-import type { Names } from "../../../shared/subjects.ts";
+// `baton ls [--all] [--json]`: the features, newest first, with their state and progress, from the read model.
+import { listFeatures, type FeatureSummary } from "../../../shared/client/index.ts";
+import type { CliArgs } from "../args.ts";
+import { cliConfig, withNats } from "../connect.ts";
 import { dim, green, red, yellow } from "../render.ts";
 
-export interface FeatureRow {
-  featureId: string;
-  state: string;
-  title: string;
-  submittedAt: string;
-  finishedAt?: string | undefined;
-  tasks: number;
-  completed: number;
+/** Rows shown without --all; with it, as many as the read model gives (its maximum). */
+const DEFAULT_ROWS = 50;
+const ALL_ROWS = 100_000;
+
+export async function run(args: CliArgs): Promise<number> {
+  const ctx = cliConfig(args);
+  return withNats(ctx, "baton-ls", false, async (nc) => {
+    const { features, total } = await listFeatures(nc, ctx.names, { limit: args.values.all ? ALL_ROWS : DEFAULT_ROWS });
+    if (args.values.json) console.log(JSON.stringify(features, null, 2));
+    else if (!total) console.log(dim(`no features under prefix "${ctx.names.prefix}"`));
+    else console.log(renderList(features, total));
+    return 0;
+  });
 }
 
-export async function listFeatures(nc: NatsConnection, n: Names): Promise<FeatureRow[]> {
-  let keys: string[];
-  const jsm = await jetstreamManager(nc);
-  try {
-    keys = await kvKeys(jsm, n.buckets.features);
-  } catch {
-    return [];
-  }
-  // A feature's state is its checkpoint in KV plus the journal entries after it (docs/design.md).
-  const store = new FeatureStore(await openKv(nc, n.buckets.features), jsm, n);
-  const counts = await store.journalCounts().catch(() => new Map<string, number>());
-  const rows: FeatureRow[] = [];
-  for (const featureId of keys) {
-    let cur: Cached | null;
-    try {
-      cur = await loadFeature(store, featureId, counts.get(featureId) ?? 0);
-    } catch {
-      rows.push({ featureId, state: "unreadable", title: "", submittedAt: "", tasks: 0, completed: 0 });
-      continue;
-    }
-    if (!cur) continue;
-    const { state, context } = view(cur.snapshot);
-    const statuses = Object.values(context.tasks).map((t) => t.status);
-    rows.push({
-      featureId, state, title: context.title, submittedAt: context.submittedAt, finishedAt: context.finishedAt,
-      tasks: statuses.length, completed: statuses.filter((s) => s === "completed").length,
-    });
-  }
-  return rows.sort((a, b) => b.submittedAt.localeCompare(a.submittedAt));
-}
+const stateColor = (state: FeatureSummary["state"]) =>
+  state === "completed" ? green
+  : state === "executing" || state === "paused" || state === "verifying" ? yellow
+  : state === "unknown" ? dim
+  : red;
 
-export async function ls(nc: NatsConnection, n: Names, o: { all: boolean; json: boolean }): Promise<number> {
-  const rows = await listFeatures(nc, n);
-  const shown = o.all ? rows : rows.slice(0, 50);
-  if (o.json) {
-    console.log(JSON.stringify(shown, null, 2));
-    return 0;
+/** The table, and a line saying how many older features it leaves out. */
+export function renderList(rows: readonly FeatureSummary[], total: number): string {
+  const width = Math.max(7, ...rows.map((r) => r.featureId.length));
+  const lines = [dim(`${"FEATURE".padEnd(width)}  ${"STATE".padEnd(10)}  TASKS    SUBMITTED                 TITLE`)];
+  for (const row of rows) {
+    lines.push(`${row.featureId.padEnd(width)}  ${stateColor(row.state)(row.state.padEnd(10))}  ${`${row.completed}/${row.tasks}`.padEnd(7)}  ${row.submittedAt.padEnd(24)}  ${row.title}`);
   }
-  if (!rows.length) {
-    console.log(dim(`no features under prefix "${n.prefix}"`));
-    return 0;
-  }
-  const color = (s: string) => (s === "completed" ? green : s === "executing" || s === "paused" ? yellow : s === "received" ? dim : red)(s.padEnd(10));
-  const w = Math.max(7, ...shown.map((r) => r.featureId.length));
-  console.log(dim(`${"FEATURE".padEnd(w)}  ${"STATE".padEnd(10)}  TASKS    SUBMITTED                 TITLE`));
-  for (const r of shown) {
-    console.log(`${r.featureId.padEnd(w)}  ${color(r.state)}  ${`${r.completed}/${r.tasks}`.padEnd(7)}  ${r.submittedAt.padEnd(24)}  ${r.title}`);
-  }
-  if (shown.length < rows.length) console.log(dim(`… ${rows.length - shown.length} older features (--all shows them)`));
-  return 0;
+  if (rows.length < total) lines.push(dim(`… ${total - rows.length} older features (--all shows them)`));
+  return lines.join("\n");
 }

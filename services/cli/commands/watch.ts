@@ -1,9 +1,16 @@
 // `baton watch ID`: replays a feature's history, then follows it until it ends.
-import type { NatsConnection } from "@nats-io/transport-node";
-import { emptyView, foldEvent, isTerminal, type FeatureView } from "../../../shared/feature-view.ts";
-import { featureHistory } from "../../../shared/history.ts";
+import { emptyView, featureHistory, foldEvent, isTerminal, type FeatureView } from "../../../shared/client/index.ts";
+import type { NatsConnection } from "../../../shared/nats.ts";
 import type { Names } from "../../../shared/subjects.ts";
+import { featureIdArg, type CliArgs } from "../args.ts";
+import { cliConfig, withNats } from "../connect.ts";
 import { dim, progressOf, renderEvent } from "../render.ts";
+
+export async function run(args: CliArgs): Promise<number> {
+  const ctx = cliConfig(args);
+  const featureId = featureIdArg(args);
+  return withNats(ctx, "baton-watch", true, async (nc) => (await watchFeature(nc, ctx.names, featureId)).code);
+}
 
 export interface WatchOptions {
   /** Print task.log lines (default true). */
@@ -16,34 +23,34 @@ export interface WatchOptions {
 }
 
 /** Exit codes: 0 completed (or accepted with untilAccepted), 1 failed / timed out, 2 rejected. */
-export async function watchFeature(nc: NatsConnection, n: Names, featureId: string, o: WatchOptions = {}): Promise<{ code: number; view: FeatureView }> {
-  const print = o.print ?? ((l: string) => console.log(l));
+export async function watchFeature(nc: NatsConnection, names: Names, featureId: string, opts: WatchOptions = {}): Promise<{ code: number; view: FeatureView }> {
+  const print = opts.print ?? ((line: string) => console.log(line));
   const view = emptyView(featureId);
   const ac = new AbortController();
   let timedOut = false;
-  const timer = o.timeoutMs ? setTimeout(() => ((timedOut = true), ac.abort()), o.timeoutMs) : undefined;
+  const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), ac.abort()), opts.timeoutMs) : undefined;
   const hint = setTimeout(() => {
     if (view.state === "unknown") print(dim(`waiting for feature ${featureId} to be accepted… (is \`baton coordinator\` or \`baton up\` running?)`));
   }, 5000);
   const stopOnSignal = () => ac.abort();
   process.once("SIGINT", stopOnSignal);
   try {
-    for await (const e of featureHistory(nc, n, featureId, {
+    for await (const event of featureHistory(nc, names, featureId, {
       follow: true,
       signal: ac.signal,
-      onInvalid: (s, err) => print(dim(`skipped invalid event on ${s}: ${err.message}`)),
+      onInvalid: (subject, err) => print(dim(`skipped invalid event on ${subject}: ${err.message}`)),
     })) {
-      if (!foldEvent(view, e)) continue;
-      if (e.kind !== "task.log" || o.logs !== false) print(renderEvent(e, progressOf(view)));
+      if (!foldEvent(view, event)) continue;
+      if (event.kind !== "task.log" || opts.logs !== false) print(renderEvent(event, progressOf(view)));
       if (isTerminal(view.state)) break;
-      if (o.untilAccepted && view.state !== "unknown") break;
+      if (opts.untilAccepted && view.state !== "unknown") break;
     }
   } finally {
     clearTimeout(timer);
     clearTimeout(hint);
     process.off("SIGINT", stopOnSignal);
   }
-  if (timedOut) print(dim(`gave up watching ${featureId} after ${Math.round((o.timeoutMs ?? 0) / 1000)}s; it is ${view.state}`));
-  const code = view.state === "completed" ? 0 : view.state === "rejected" ? 2 : o.untilAccepted && view.state === "executing" ? 0 : 1;
+  if (timedOut) print(dim(`gave up watching ${featureId} after ${Math.round((opts.timeoutMs ?? 0) / 1000)}s; it is ${view.state}`));
+  const code = view.state === "completed" ? 0 : view.state === "rejected" ? 2 : opts.untilAccepted && view.state === "executing" ? 0 : 1;
   return { code, view };
 }

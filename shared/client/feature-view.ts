@@ -1,0 +1,103 @@
+// A feature's state as any client sees it, folded from its status events (the public history). The shape is
+// the read model's `FeatureView` (shared/protocol/views.ts): folding the history and asking a coordinator agree.
+import type { StatusEvent } from "../protocol/events.ts";
+import type { FeatureView, ViewFeatureState, ViewGate } from "../protocol/views.ts";
+
+/** The view of a feature nothing is known about yet: state `unknown`, no tasks, seq 0. */
+export function emptyView(featureId: string): FeatureView {
+  return { featureId, state: "unknown", tasks: [], seq: 0, notices: [] };
+}
+
+/** True for the states a feature never leaves: completed, failed, rejected, cancelled. */
+export const isTerminal = (state: ViewFeatureState): boolean =>
+  state === "completed" || state === "failed" || state === "rejected" || state === "cancelled";
+
+/**
+ * Folds one event into `view` (mutating it). Events at or below `view.seq` are duplicates or replays and
+ * change nothing; notices (seq 0) are appended each time. Returns whether the event was new.
+ * Pure apart from the mutation: the same events in the same order always give the same view.
+ */
+export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
+  if (event.seq === 0) {
+    if (event.kind === "message.rejected") view.notices.push(`${event.subject}: ${event.error.message}`);
+    return true;
+  }
+  if (event.seq <= view.seq) return false;
+  view.seq = event.seq;
+  const task = "taskId" in event && event.taskId ? view.tasks.find((t) => t.id === event.taskId) : undefined;
+  switch (event.kind) {
+    case "feature.accepted":
+      Object.assign(view, { state: "executing", title: event.title, maxParallel: event.maxParallel, workspace: event.workspace, acceptedAt: event.at });
+      view.tasks = event.tasks.map((t) => ({ ...t, state: "waiting", attempt: 0 }));
+      break;
+    case "feature.rejected":
+      Object.assign(view, { state: "rejected", errors: event.errors, finishedAt: event.at });
+      break;
+    case "task.dispatched":
+      if (task) Object.assign(task, { state: "dispatched", attempt: event.attempt, dispatchedAt: event.at, error: undefined, retryAt: undefined });
+      break;
+    case "task.started":
+      if (task && task.state !== "completed" && task.state !== "failed") Object.assign(task, { state: "running", startedAt: task.startedAt ?? event.at, workerId: event.workerId });
+      break;
+    case "task.completed":
+      if (task) Object.assign(task, { state: "completed", finishedAt: event.at, durationMs: event.durationMs, workerId: event.workerId, summary: event.summary });
+      break;
+    case "task.failed":
+      if (task) Object.assign(task, { state: "failed", finishedAt: event.at, durationMs: event.durationMs, error: event.error.message });
+      break;
+    case "feature.completed":
+      Object.assign(view, { state: "completed", finishedAt: event.at, durationMs: event.durationMs });
+      break;
+    case "feature.failed":
+      Object.assign(view, { state: "failed", finishedAt: event.at, durationMs: event.durationMs, reason: event.reason });
+      break;
+    case "feature.cancelled":
+      Object.assign(view, { state: "cancelled", finishedAt: event.at, durationMs: event.durationMs, reason: event.reason ?? "cancelled" });
+      for (const unfinished of view.tasks) if (unfinished.state !== "completed" && unfinished.state !== "failed") unfinished.state = "cancelled";
+      break;
+    case "feature.paused":
+      view.state = "paused";
+      break;
+    case "feature.resumed":
+      view.state = "executing";
+      break;
+    case "message.rejected":
+      view.notices.push(`${event.subject}: ${event.error.message}`);
+      break;
+    case "task.verifying":
+      if (task) Object.assign(task, { state: "verifying", gates: event.gates, workerId: event.workerId });
+      break;
+    case "feature.verifying":
+      Object.assign(view, { state: "verifying", gates: event.gates });
+      break;
+    case "task.retrying":
+      if (task) Object.assign(task, { state: "retrying", retryAt: event.retryAt, error: event.reason });
+      break;
+    case "task.fixing":
+      if (task) task.state = "fixing";
+      if (!view.tasks.some((t) => t.id === event.fixTaskId)) {
+        view.tasks.push({ id: event.fixTaskId, role: event.fixRole, title: event.title, dependsOn: [], state: "waiting", attempt: 0, fixes: event.taskId ?? "feature" });
+      }
+      break;
+    case "gate.passed":
+    case "gate.failed": {
+      const holder: { gateResults?: ViewGate[] | undefined } | undefined = event.scope === "feature" ? view : task;
+      if (holder) holder.gateResults = [...(holder.gateResults ?? []).filter((g) => g.name !== event.gate), gateOf(event)];
+      break;
+    }
+    case "task.log":
+      break;
+  }
+  return true;
+}
+
+type GateEvent = Extract<StatusEvent, { kind: "gate.passed" | "gate.failed" }>;
+
+/** The latest run of a gate as a view keeps it. */
+function gateOf(event: GateEvent): ViewGate {
+  return {
+    name: event.gate, passed: event.kind === "gate.passed", at: event.at, reason: event.reason,
+    tests: event.tests && { passed: event.tests.passed, failed: event.tests.failed, total: event.tests.total },
+    coverage: event.coverage && { metric: event.coverage.metric, pct: event.coverage.pct, min: event.coverage.min },
+  };
+}
