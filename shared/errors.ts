@@ -1,6 +1,7 @@
 // Error classes: two roots (terminal, retryable), flat, each with a stable `name`; and the wire form.
 import type { z } from "zod";
 import type { WireError } from "./protocol/common.ts";
+import { WIRE_ERRORS } from "./protocol/errors.ts";
 
 /** Do not retry: the input or the situation will not get better by trying again. */
 export class TerminalError extends Error {
@@ -31,12 +32,8 @@ export class ProtocolError extends TerminalError {
     message: string,
     readonly issues: { path: string; message: string }[] = [],
   ) {
-    super(message, { code: "PROTOCOL", details: issues });
+    super(message, { code: WIRE_ERRORS.ProtocolError.code, details: issues });
   }
-}
-
-export class ExecutorError extends TerminalError {
-  override name = "ExecutorError";
 }
 
 export class ConfigError extends TerminalError {

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { encode } from "../codec.ts";
 import { newFeatureId } from "../ids.ts";
 import { SubmitReply, type FeatureRequest } from "../protocol/feature.ts";
+import { submissionMsgId } from "../protocol/msg-ids.ts";
 import type { Names } from "../subjects.ts";
 import { ask, DEFAULT_REQUEST_TIMEOUT_MS } from "./request.ts";
 
@@ -29,7 +30,7 @@ export interface Published {
 export async function publishFeature(nc: NatsConnection, names: Names, request: FeatureRequestInput, opts: { timeoutMs?: number } = {}): Promise<Published> {
   const featureId = request.id ?? newFeatureId();
   const ack = await jetstream(nc).publish(names.featureSubmit(), encode({ ...request, id: featureId }), {
-    msgID: featureId,
+    msgID: submissionMsgId(featureId),
     timeout: opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
   });
   return { featureId, duplicate: ack.duplicate };
