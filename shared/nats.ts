@@ -6,14 +6,14 @@ import {
   type JetStreamManager, type StreamConfig,
 } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
-import { installRequestPatch } from "./internals.ts";
+import { installRequestPatch } from "./internals/nats.ts";
 import type { Names } from "./subjects.ts";
 import type { Logger } from "./logging.ts";
 
 export type { NatsConnection };
 
 // Every request (JetStream publishes, KV writes) goes through nats.js's RequestOne: patch its resolver once,
-// on import, before any connection exists (shared/internals.ts says why).
+// on import, before any connection exists (shared/internals/nats.ts says why).
 installRequestPatch();
 
 export interface ConnectOptions {

@@ -3,7 +3,7 @@
 // iterator or timer per task). Status messages on the inbox end requests; a reconnect or a lost request resets them.
 import { JsHeaders, type JsMsg } from "@nats-io/jetstream";
 import { createInbox, nanos, type Msg, type Subscription } from "@nats-io/nats-core";
-import { loadToJsMsg } from "../../shared/internals.ts";
+import { loadToJsMsg } from "../../shared/internals/nats.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { NatsConnection } from "../../shared/nats.ts";
 import { classifyStatus, PullLedger } from "./pull-ledger.ts";
@@ -17,7 +17,7 @@ const PULL_ANSWER_GRACE_MS = 10_000;
 const STOP_FLUSH_MS = 2000;
 
 // nats.js's own JsMsg (delivery info, ack / nak / working / term) for a message delivered on the inbox; loaded
-// when this module is, so that a library that no longer has it stops the worker at start-up (shared/internals.ts).
+// when this module is, so that a library that no longer has it stops the worker at start-up (shared/internals/nats.ts).
 const toJsMsg = loadToJsMsg();
 
 export interface PullerOptions {

@@ -1,11 +1,11 @@
-// shared/internals.ts replaces nats.js's RequestOne.resolver to skip an Error built on every successful
+// shared/internals/ replaces nats.js's RequestOne.resolver to skip an Error built on every successful
 // request (shared/nats.ts installs it on import). These check, against a real nats-server, that requests
 // behave exactly as before, and that a real request has the internal fields the patch uses.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { errors } from "@nats-io/nats-core";
 import { RequestOne } from "@nats-io/nats-core/internal";
-import { assertRequestInternals } from "../../shared/internals.ts";
+import { assertRequestInternals } from "../../shared/internals/index.ts";
 import { connectNats, type NatsConnection } from "../../shared/nats.ts";
 import { startNatsServer, type NatsServer } from "../helpers/nats-server.ts";
 

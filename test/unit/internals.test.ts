@@ -1,12 +1,12 @@
-// Baton's reaches into library internals (shared/internals.ts), checked against the installed versions: each
+// Baton's reaches into library internals (shared/internals/), checked against the installed versions: each
 // test fails with a message that says which assumption broke, so that a library upgrade is caught here.
 import { describe, expect, it } from "vitest";
 import type { Msg } from "@nats-io/nats-core";
 import { MuxSubscription, RequestOne } from "@nats-io/nats-core/internal";
 import { assign, createActor, setup } from "xstate";
-import { assertRequestInternals, CHECKED_AGAINST, inertActorScope, installRequestPatch, loadToJsMsg } from "../../shared/internals.ts";
+import { assertRequestInternals, CHECKED_AGAINST, inertActorScope, installRequestPatch, loadToJsMsg } from "../../shared/internals/index.ts";
 
-const broken = (library: string, what: string) => `${library} no longer matches what shared/internals.ts assumes (checked against ${CHECKED_AGAINST[library as keyof typeof CHECKED_AGAINST]}): ${what}`;
+const broken = (library: string, what: string) => `${library} no longer matches what shared/internals/ assumes (checked against ${CHECKED_AGAINST[library as keyof typeof CHECKED_AGAINST]}): ${what}`;
 
 describe("nats.js toJsMsg (lib/jsmsg.js)", () => {
   /** A delivered message as the pull inbox sees it, recording what is sent back on its reply subject. */

@@ -1,4 +1,4 @@
-// The coordinator's cached pure `step` (an inert actor scope from shared/internals.ts, snapshots kept in
+// The coordinator's cached pure `step` (an inert actor scope from shared/internals/, snapshots kept in
 // memory between events) must give what xstate itself gives: its own pure `transition()`, and a real actor.
 // If an xstate upgrade changes what the inert scope relies on, this fails before anything is misread.
 import { describe, expect, it } from "vitest";

@@ -1,7 +1,7 @@
 // Runs events through the feature machine with xstate's pure transition function: no actor is started per
 // event, and a snapshot this process already holds is used as it is (no restore, no persist copy).
 import type { Snapshot, SnapshotFrom } from "xstate";
-import { inertActorScope } from "../../../shared/internals.ts";
+import { inertActorScope } from "../../../shared/internals/xstate.ts";
 import type { FeatureContext, FeatureStateValue } from "./context.ts";
 import { featureMachine, type FeatureEvent } from "./machine.ts";
 import type { StoredFeature } from "./stored.ts";

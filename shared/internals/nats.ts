@@ -1,12 +1,11 @@
-// Every place Baton reaches into a library's internals, in one module: nats.js's unexported `toJsMsg`, the
-// patched `RequestOne.prototype.resolver`, and xstate's actor scope for pure transitions. test/unit/internals.test.ts
-// checks each against the installed versions and fails with a clear message when an assumption no longer holds.
+// Baton's reaches into nats.js internals: its unexported `toJsMsg`, and the patched `RequestOne.prototype.resolver`.
+// Every reach into a library's internals is in shared/internals/ (this file and xstate.ts; index.ts exports both);
+// test/unit/internals.test.ts checks each against the installed versions and fails clearly when one breaks.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
 import { RequestOne } from "@nats-io/nats-core/internal";
-import { createActor, type ActorScope, type AnyStateMachine, type EventFromLogic, type InputFrom, type SnapshotFrom } from "xstate";
 
 /** The library versions these reaches were written and checked against. */
 export const CHECKED_AGAINST = { "@nats-io/jetstream": "3.4", "@nats-io/nats-core": "3.4", xstate: "5.33" } as const;
@@ -79,24 +78,4 @@ export function assertRequestInternals(request: unknown): asserts request is Req
   if (missing.length) {
     throw new Error(`@nats-io/nats-core: a RequestOne has no ${missing.join(", ")} (Baton's resolver patch needs them; written against ${CHECKED_AGAINST["@nats-io/nats-core"]})`);
   }
-}
-
-// ---- xstate: an inert actor scope ---------------------------------------------------------------------------
-
-/**
- * An actor scope for `machine.transition(snapshot, event, scope)` and friends, without running an actor per
- * event: `self` and `system` come from an actor created (never started) with `input`; defer, emit, logger,
- * stopChild and the action executor do nothing. Right only for machines whose actions are all `assign` and
- * that spawn, emit and defer nothing (their hooks would silently do nothing). Build once and reuse.
- */
-export function inertActorScope<TMachine extends AnyStateMachine>(
-  machine: TMachine,
-  input?: InputFrom<TMachine>,
-): ActorScope<SnapshotFrom<TMachine>, EventFromLogic<TMachine>> {
-  const self = createActor(machine, { input } as Parameters<typeof createActor<TMachine>>[1]);
-  const noop = (): void => {};
-  return {
-    self, id: "", sessionId: "", system: self.system,
-    defer: noop, emit: noop, logger: noop, stopChild: noop, actionExecutor: noop,
-  } as unknown as ActorScope<SnapshotFrom<TMachine>, EventFromLogic<TMachine>>;
 }
