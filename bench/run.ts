@@ -1,13 +1,17 @@
-// `npm run bench -- [--quick] [--only floor,step,throughput,scaling,state,peer] [--budget-seconds S] [--out DIR] [--keep]`
+// `npm run bench -- [--quick] [--only floor,step,throughput,scaling,state,peer,coldstart] [--budget-seconds S] [--out DIR] [--keep]`
 // Measures Baton against its own floor (NATS round trips), the design floor (the cheapest 3-hop durable step with no
 // Baton logic, bench/design-floor.ts) and a peer (BullMQ on Redis) on this machine, in one run:
 // its own nats-server, real `baton coordinator` / `baton worker` processes with a fresh prefix per scenario, every
-// figure read from JetStream stored times. Prints progress and a table, writes bench/results/<date>-<host>.{md,json}.
+// figure read from JetStream stored times; and the cold start of `baton` itself (bench/coldstart.ts). It first builds
+// dist/ (bin/build.mjs), so that every process runs the compiled JavaScript that users run.
+// Prints progress and a table, writes bench/results/<date>-<host>.{md,json}.
 // Stops by itself within the time budget and stops exactly the processes it started. See docs/performance.md.
 // Exit codes: 0 every selected scenario ran (targets may be missed: that is a result), 1 a scenario failed, 2 setup failed, 130 interrupted.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { build } from "../bin/build.mjs";
+import { coldStartScenario } from "./coldstart.ts";
 import { designFloor } from "./design-floor.ts";
 import { measureFloor, measureKvCas } from "./floor.ts";
 import { machineInfo } from "./machine.ts";
@@ -17,7 +21,7 @@ import { designFloorRatios, judge, renderReport, type Results, type Sizes } from
 import { scalingScenario, stateScenario, stepScenario, throughputScenario, type Ctx } from "./scenarios.ts";
 import { ROOT, World } from "./world.ts";
 
-const SCENARIOS = ["floor", "step", "throughput", "scaling", "state", "peer"] as const;
+const SCENARIOS = ["floor", "step", "throughput", "scaling", "state", "peer", "coldstart"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--budget-seconds S] [--out DIR] [--keep]`;
 /** Time kept back from the budget for stopping processes and writing results. */
@@ -28,6 +32,8 @@ const FULL: Sizes = {
   scalingTasks: 400, scalingTaskMs: 50, scalingFeatures: 8, scalingSlots: [1, 2, 4, 8],
   stateFeatures: 10_000, drainWorkers: 2, drainConcurrency: 8, floorSamples: 3000, rounds: 3,
 };
+/** Cold-start runs of each command (compiled and through tsx) after the warm-ups: full, quick. */
+const COLD_START = { full: { runs: 30, warmups: 3 }, quick: { runs: 10, warmups: 2 } };
 const QUICK: Sizes = {
   ...FULL, chainSteps: 50, throughputTasks: 500, throughputFeatures: 5, scalingTasks: 100, scalingFeatures: 4, stateFeatures: 1000, floorSamples: 1000, rounds: 3,
 };
@@ -51,7 +57,7 @@ function parseOptions(argv: string[]) {
   }
   const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
   for (const s of only ?? []) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}"\n${USAGE}`);
-  const budget = Number(values["budget-seconds"] ?? (values.quick ? 115 : 580));
+  const budget = Number(values["budget-seconds"] ?? (values.quick ? 150 : 580));
   if (!Number.isFinite(budget) || budget < 30 || budget > 3600) throw new Error(`--budget-seconds must be from 30 to 3600\n${USAGE}`);
   return { quick: values.quick, only: only ? (only as Scenario[]) : null, budgetMs: budget * 1000, out: resolve(values.out ?? join(ROOT, "bench", "results")), keep: values.keep };
 }
@@ -126,6 +132,11 @@ async function main(): Promise<number> {
     }
   };
 
+  await attempt("build", async () => {
+    const ms = await build(ROOT);
+    results.build = { ms };
+    say(`dist/ built in ${(ms / 1000).toFixed(1)} s (bin/build.mjs): every baton process runs the compiled JavaScript`);
+  });
   try {
     await world.startNats();
     say(`nats-server ready on ${world.natsUrl}`);
@@ -194,6 +205,14 @@ async function main(): Promise<number> {
     say(`state: ${sizes.stateFeatures} held features, then a drain with ${sizes.drainWorkers} worker(s) × ${sizes.drainConcurrency}`);
     await attempt("state", async () => {
       results.state = await stateScenario(ctx, { features: sizes.stateFeatures, drainWorkers: sizes.drainWorkers, drainConcurrency: sizes.drainConcurrency });
+    });
+  }
+
+  if (want("coldstart")) {
+    const cold = o.quick ? COLD_START.quick : COLD_START.full;
+    say(`cold start: baton --help and baton status <id>, ${cold.runs} runs each after ${cold.warmups} warm-up(s), compiled and through tsx`);
+    await attempt("coldstart", async () => {
+      results.coldStart = await coldStartScenario(ctx, cold);
     });
   }
 

@@ -15,7 +15,7 @@ export interface Ctx {
   timeLeft: (capMs: number) => number;
 }
 
-const ROLE = "bench";
+export const ROLE = "bench";
 const pad = (i: number, width: number) => String(i).padStart(width, "0");
 const wall = () => performance.timeOrigin + performance.now();
 
@@ -46,7 +46,7 @@ async function untilCompleted(ctx: Ctx, s: Stack, what: string, g: Group, capMs:
 }
 
 /** Submits the features and waits until all completed. */
-async function run(ctx: Ctx, s: Stack, what: string, fs: FeatureRequest[], capMs: number): Promise<Group> {
+export async function run(ctx: Ctx, s: Stack, what: string, fs: FeatureRequest[], capMs: number): Promise<Group> {
   const g = s.observer.group(fs.map((f) => f.id));
   await s.submit(fs);
   await untilCompleted(ctx, s, what, g, capMs);
@@ -58,7 +58,7 @@ async function warmUp(ctx: Ctx, s: Stack, f: FeatureRequest): Promise<void> {
 }
 
 /** Runs `body` on a fresh stack and always stops the stack (and deletes its streams) afterwards. */
-async function withStack<T>(ctx: Ctx, name: string, roles: Record<string, RoleConfig>, body: (s: Stack) => Promise<T>): Promise<T> {
+export async function withStack<T>(ctx: Ctx, name: string, roles: Record<string, RoleConfig>, body: (s: Stack) => Promise<T>): Promise<T> {
   const s = await Stack.start(ctx.world, name, roles);
   try {
     return await body(s);

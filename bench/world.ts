@@ -16,7 +16,7 @@ import { cpuMeter, type CpuUse } from "./cpu.ts";
 import { ScenarioObserver } from "./observer.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BATON_BIN = join(ROOT, "bin", "baton.mjs");
+export const BATON_BIN = join(ROOT, "bin", "baton.mjs");
 /**
  * Extra node flags for the coordinator and worker processes (Baton's and the design floor's), e.g. `--cpu-prof
  * --cpu-prof-dir=/tmp/prof` to profile them (not allowed in NODE_OPTIONS).

@@ -1,0 +1,132 @@
+// Builds dist/ (the compiled JavaScript that `baton` runs) and tells whether it is fresh. Run by `npm ci` / `npm install`
+// (the package's `prepare` script) and `npm run build`; used by the test run's global setup and the benchmark.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** What the compiled output depends on: every runtime source, the compiler configuration and this script. */
+const SOURCE_DIRS = ["services", "shared"];
+const SOURCE_FILES = ["tsconfig.json", "tsconfig.build.json", "bin/build.mjs"];
+const SOURCE_EXT = /\.(ts|mts|cts|js|mjs|cjs|json)$/;
+/** Files that tsc does not emit but the services load at run time, copied to dist/ at the same relative path. */
+const RUNTIME_EXT = /\.(mjs|cjs|js|json)$/;
+const STAMP = ".build-stamp.json";
+
+function walk(root, dir, out) {
+  for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) walk(root, rel, out);
+    else if (SOURCE_EXT.test(e.name)) out.push(rel);
+  }
+  return out;
+}
+
+/** Every source file as [path, size, mtimeMs], sorted by path: any edit, addition or removal changes it. */
+export function sourceListing(root) {
+  const files = SOURCE_DIRS.flatMap((d) => walk(root, d, []));
+  for (const f of SOURCE_FILES) if (existsSync(join(root, f))) files.push(f);
+  return files.sort().map((f) => {
+    const s = statSync(join(root, f));
+    return [f, s.size, s.mtimeMs];
+  });
+}
+
+/**
+ * Whether `<root>/dist` was built from the sources exactly as they are now: every file in its stamp (the source listing
+ * taken before that build) still has the same size and mtime. One stat per file, no directory walk: a file added since
+ * then can only run if an edited (so listed and changed) file imports it. `reason` says why not (bin/baton.mjs prints
+ * it on a terminal). Never throws: anything unreadable counts as not fresh. bin/baton.mjs has an inline copy of this
+ * rule (so that a start loads no other module): keep the two in step.
+ */
+export function distState(root) {
+  let sources;
+  try {
+    sources = JSON.parse(readFileSync(join(root, "dist", STAMP), "utf8")).sources;
+  } catch {
+    return { fresh: false, reason: "dist/ is not built" };
+  }
+  if (!Array.isArray(sources) || sources.length === 0) return { fresh: false, reason: "dist/ has no valid build stamp" };
+  for (const entry of sources) {
+    const [path, size, mtime] = Array.isArray(entry) ? entry : [];
+    if (typeof path !== "string") return { fresh: false, reason: "dist/ has no valid build stamp" };
+    const s = statSync(join(root, path), { throwIfNoEntry: false });
+    if (!s || s.size !== size || s.mtimeMs !== mtime) return { fresh: false, reason: `${path} changed since dist/ was built` };
+  }
+  return { fresh: true };
+}
+
+/**
+ * Compiles services/ and shared/ (tsconfig.build.json: transpile only, the type check is `npm test`'s `tsc --noEmit`)
+ * into a fresh directory, copies the runtime files tsc does not emit, writes the stamp, then swaps it in for dist/ by
+ * renaming, so that no process ever sees a half-written dist/. Two builds at once are safe: the second to finish
+ * discards its own copy. Returns the build time in ms; throws with tsc's output when tsc fails.
+ */
+export async function build(root, { log = () => {} } = {}) {
+  const { spawnSync } = await import("node:child_process");
+  const { cpSync, mkdirSync, renameSync, rmSync, writeFileSync } = await import("node:fs");
+  const { createRequire } = await import("node:module");
+  const { dirname } = await import("node:path");
+  const t0 = performance.now();
+  const sources = sourceListing(root);
+  const tsDir = dirname(createRequire(join(root, "package.json")).resolve("typescript/package.json"));
+  const tsVersion = JSON.parse(readFileSync(join(tsDir, "package.json"), "utf8")).version;
+  const tmp = join(root, `.dist-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const tsc = spawnSync(process.execPath, [join(tsDir, "bin", "tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", tmp], { cwd: root, encoding: "utf8" });
+    if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (${tsc.error?.message ?? `exit ${tsc.status}`}):\n${tsc.stdout}${tsc.stderr}`);
+    for (const [path] of sources) {
+      if (SOURCE_DIRS.some((d) => path.startsWith(`${d}/`)) && RUNTIME_EXT.test(path)) cpSync(join(root, path), join(tmp, path), { preserveTimestamps: true });
+    }
+    // Code that finds the bin relative to its own module (services/cli/commands/up.ts: ../../../bin/baton.mjs) lands in dist/bin/.
+    mkdirSync(join(tmp, "bin"), { recursive: true });
+    writeFileSync(join(tmp, "bin", "baton.mjs"), '// Written by bin/build.mjs: the bin as seen from dist/.\nimport "../../bin/baton.mjs";\n');
+    writeFileSync(join(tmp, STAMP), `${JSON.stringify({ builtAt: new Date().toISOString(), typescript: tsVersion, node: process.version, sources })}\n`);
+    // Between the two renames there is no dist/: a process starting then runs the sources through tsx.
+    const dist = join(root, "dist");
+    const old = join(root, `.dist-old-${process.pid}`);
+    let moved = false;
+    try {
+      renameSync(dist, old);
+      moved = true;
+    } catch (e) {
+      if (e.code !== "ENOENT") throw e;
+    }
+    try {
+      renameSync(tmp, dist);
+    } catch (e) {
+      if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") {
+        if (moved) renameSync(old, dist);
+        throw e;
+      }
+      log("another build swapped in dist/ first; keeping that one");
+    }
+    rmSync(old, { recursive: true, force: true });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return performance.now() - t0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const say = (s) => process.stderr.write(`build: ${s}\n`);
+  let hasTs = true;
+  try {
+    (await import("node:module")).createRequire(join(root, "package.json")).resolve("typescript/package.json");
+  } catch {
+    hasTs = false;
+  }
+  if (!hasTs) {
+    // An install without devDependencies (npm ci --omit=dev): no compiler; `baton` runs the sources through tsx.
+    say("typescript is not installed (devDependencies omitted?): dist/ not built; baton runs the sources through tsx");
+  } else {
+    try {
+      const ms = await build(root, { log: say });
+      say(`dist/ built in ${(ms / 1000).toFixed(1)} s`);
+    } catch (e) {
+      say(e.message);
+      process.exit(1);
+    }
+  }
+}
