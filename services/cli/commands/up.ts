@@ -1,8 +1,8 @@
 // `baton up [--config FILE] [--log-dir DIR]`: a local dev stack — nats-server (if none answers),
 // the coordinator and one worker process per configured role replica, as supervised child processes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { resolve } from "node:path";
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BatonConfig } from "../../../shared/config.ts";
 import { connectNats } from "../../../shared/nats.ts";
@@ -11,7 +11,19 @@ import type { CliArgs } from "../args.ts";
 import { cliConfig } from "../connect.ts";
 import { bold, dim, green, red, yellow } from "../render.ts";
 
-const BIN = fileURLToPath(new URL("../../../bin/baton.mjs", import.meta.url));
+/**
+ * The `baton` bin the children are started with: the nearest `bin/baton.mjs` above this module, wherever it runs from
+ * (the sources, dist/, or the CLI bundle dist/cli.cjs, whose dist/bin/baton.mjs hands over to the real one).
+ */
+function findBin(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const bin = join(dir, "bin", "baton.mjs");
+    if (existsSync(bin)) return bin;
+    if (dirname(dir) === dir) throw new Error(`cannot find bin/baton.mjs above ${from}`);
+  }
+}
+
+const BIN = findBin(dirname(fileURLToPath(import.meta.url)));
 
 interface Child {
   name: string;
