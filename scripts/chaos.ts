@@ -12,6 +12,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { names } from "../shared/subjects.ts";
 import { analyze, type KillRecord, type Submission } from "./chaos/analyze.ts";
 import { readLedger, runningUnder } from "./chaos/ledger.ts";
+import { checkReadModel } from "./chaos/read-model.ts";
 import { EventObserver } from "./chaos/observer.ts";
 import { coordinatorSlots, makePlan, workerSlots, type PlannedKill } from "./chaos/plan.ts";
 import { freePort, Supervisor, type Slot } from "./chaos/processes.ts";
@@ -272,6 +273,9 @@ async function main(): Promise<number> {
     }
     const pidNames = new Map([...sup.slots.values()].flatMap((s) => s.instances.map((i) => [i.pid, s.name] as const)));
     const analysis = analyze({ plannedFeatures: o.features, submissions, events: obs.events, ledger: readLedger(wd.ledger), kills, restarts, chaosStart, pidNames });
+    // The read model (what `baton status` shows) must agree with the history of every feature.
+    const readModel = await checkReadModel(nc!, n, submissions.filter((s) => s.ackedAt !== undefined).map((s) => s.featureId));
+    if (readModel.mismatches.length) analysis.reasons.push(`${readModel.mismatches.length} feature(s) whose read model disagrees with their history: ${readModel.mismatches.slice(0, 5).join("; ")}`);
     const timing = { setupMs: chaosStart - t0, chaosMs: chaosEnd - chaosStart, drainMs: drainEnd - chaosEnd, totalMs: Date.now() - t0 };
     const ok = analysis.reasons.length === 0;
     if (!ok) keepDir = true;
@@ -280,6 +284,7 @@ async function main(): Promise<number> {
     say(`## Chaos run ${new Date(t0).toISOString()} — seed ${o.seed}, ${o.features} features, ${o.seconds} s`);
     say("");
     say(renderTable(analysis, timing));
+    say(`\nread model (api.features.get) agrees with the status history: ${readModel.checked - readModel.mismatches.length}/${readModel.checked} features`);
     say("");
     say(renderKills(kills, analysis, chaosStart));
     say("");
@@ -311,7 +316,7 @@ async function main(): Promise<number> {
         ok, startedAt: new Date(t0).toISOString(),
         params: { features: o.features, seconds: o.seconds, seed: o.seed, waitSeconds: o.waitSeconds },
         machine, prefix, workDir: keepDir ? wd.dir : null, config: wd.settings, timing,
-        ...analysis,
+        ...analysis, readModel,
         killLog: kills.map((k) => ({ ...k, at: rel(k.at), restartedAt: rel(k.restartedAt), readyAt: rel(k.readyAt) })),
         unexpectedExits: sup.unexpectedExits.map((e) => ({ ...e, at: rel(e.at) })),
         observer: { restarts: obs.restarts, invalid: obs.invalid },

@@ -50,6 +50,7 @@ describe("chaos (short): npm run chaos -- --features 10 --seconds 30", () => {
     expect(out).toMatch(/^\| features still running \(stuck\) \| 0 \|$/m);
     expect(out).toMatch(/^\| tasks completed twice \| 0 \|$/m);
     expect(out).toMatch(/^RESULT: OK/m);
+    expect(out).toMatch(/^read model \(api\.features\.get\) agrees with the status history: 10\/10 features$/m);
     const kills = /^\| kills: coordinator \/ worker \/ nats \| (\d+) \/ (\d+) \/ (\d+) \|$/m.exec(out);
     expect(kills, out).not.toBeNull();
     expect(kills!.slice(1).map(Number).every((k) => k >= 1)).toBe(true);

@@ -1,0 +1,32 @@
+// After a chaos run: does the read model the coordinators answer (api.features.get, projected from the stored
+// state) tell the same story as each feature's status history? Compares the feature's state and seq and every
+// task's state and attempt, for every submitted feature.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { foldHistory, getFeature, type FeatureView } from "../../shared/client/index.ts";
+import type { Names } from "../../shared/subjects.ts";
+
+export interface ReadModelCheck {
+  checked: number;
+  /** One line per feature whose read model and history disagree (or that the read model could not give). */
+  mismatches: string[];
+}
+
+/** The parts of a view both sources must agree on. */
+function essence(v: FeatureView): string {
+  return JSON.stringify({ state: v.state, seq: v.seq, tasks: v.tasks.map((t) => [t.id, t.state, t.attempt]) });
+}
+
+export async function checkReadModel(nc: NatsConnection, names: Names, featureIds: readonly string[]): Promise<ReadModelCheck> {
+  const mismatches: string[] = [];
+  for (const id of featureIds) {
+    try {
+      const read = await getFeature(nc, names, id, { fallback: false, timeoutMs: 10_000 });
+      const history = await foldHistory(nc, names, id);
+      if (!read.view) mismatches.push(`${id}: the read model does not know it (history: ${history.state})`);
+      else if (essence(read.view) !== essence(history)) mismatches.push(`${id}: read model ${essence(read.view)} vs history ${essence(history)}`);
+    } catch (e) {
+      mismatches.push(`${id}: ${(e as Error).message}`);
+    }
+  }
+  return { checked: featureIds.length, mismatches };
+}
