@@ -15,17 +15,17 @@ export function decode<S extends z.ZodType>(schema: S, data: Uint8Array | string
   let json: unknown;
   try {
     json = JSON.parse(typeof data === "string" ? data : dec.decode(data));
-  } catch (e) {
-    throw new ProtocolError(`${what}: malformed JSON: ${(e as Error).message}`, [{ path: "(root)", message: "malformed JSON" }]);
+  } catch (err) {
+    throw new ProtocolError(`${what}: malformed JSON: ${(err as Error).message}`, [{ path: "(root)", message: "malformed JSON" }]);
   }
   return validate(schema, json, what);
 }
 
 /** Validates an already-parsed value; throws ProtocolError naming every problem. */
 export function validate<S extends z.ZodType>(schema: S, json: unknown, what = "message"): z.infer<S> {
-  const r = schema.safeParse(json);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
   const first = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join("; ");
   throw new ProtocolError(`${what} failed validation: ${first}${issues.length > 3 ? ` (+${issues.length - 3} more)` : ""}`, issues);
 }

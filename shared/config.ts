@@ -110,12 +110,12 @@ const FaultSpec = z.partialRecord(z.enum(FAULT_POINTS), z.number().min(0).max(1)
 export function parseFaults(spec: string | undefined): Partial<Record<(typeof FAULT_POINTS)[number], number>> {
   if (!spec) return {};
   const raw = Object.fromEntries(spec.split(",").filter(Boolean).map((kv) => {
-    const [k, v] = kv.split("=");
-    return [k?.trim(), Number(v)];
+    const [point, probability] = kv.split("=");
+    return [point?.trim(), Number(probability)];
   }));
-  const r = FaultSpec.safeParse(raw);
-  if (!r.success) throw new ConfigError(`BATON_FAULTS="${spec}" is invalid: use point=probability with points ${FAULT_POINTS.join(", ")}`);
-  return r.data;
+  const parsed = FaultSpec.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`BATON_FAULTS="${spec}" is invalid: use point=probability with points ${FAULT_POINTS.join(", ")}`);
+  return parsed.data;
 }
 
 export interface BatonConfig {
@@ -140,21 +140,21 @@ export function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`, { cause: e });
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
-  } catch (e) {
-    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(e as Error).message}`, { cause: e });
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(err as Error).message}`, { cause: err });
   }
-  const r = ConfigFile.safeParse(raw);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join("\n");
+  const parsed = ConfigFile.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join("\n");
     throw new ConfigError(`config file ${path} is invalid:\n${lines}`);
   }
-  return r.data;
+  return parsed.data;
 }
 
 /**
@@ -175,7 +175,7 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
   for (const preset of file.gatePresets) {
     for (const [name, spec] of Object.entries(GATE_PRESETS[preset])) gates[name] = GateConfig.parse(spec);
   }
-  for (const [name, g] of Object.entries(file.gates)) gates[name] = { ...g, run: g.run.map((a) => resolveArg(a, configDir)) };
+  for (const [name, gate] of Object.entries(file.gates)) gates[name] = { ...gate, run: gate.run.map((a) => resolveArg(a, configDir)) };
   const cfg: BatonConfig = {
     natsUrl: env.NATS_URL || file.nats.url || "nats://127.0.0.1:4222",
     prefix: env.BATON_PREFIX || file.prefix || "baton",

@@ -15,33 +15,33 @@ export interface ConsumeLoop {
  */
 export async function consumeLoop(
   consumer: Consumer,
-  o: { concurrency: number; log: Logger; name: string; handler: (m: JsMsg) => Promise<void> },
+  opts: { concurrency: number; log: Logger; name: string; handler: (msg: JsMsg) => Promise<void> },
 ): Promise<ConsumeLoop> {
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: o.concurrency, expires: 5000 });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: opts.concurrency, expires: 5000 });
   const inflight = new Set<Promise<void>>();
   let stopped = false;
   const run = async () => {
-    for await (const m of messages) {
+    for await (const msg of messages) {
       if (stopped) {
-        m.nak();
+        msg.nak();
         continue;
       }
-      const p = (async () => {
+      const handling = (async () => {
         try {
-          await o.handler(m);
-          m.ack();
-        } catch (e) {
-          const delay = Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6));
-          o.log.error({ err: e, subject: m.subject, delivery: m.info.deliveryCount, retryInMs: delay }, `${o.name}: handler failed; will retry`);
-          m.nak(delay);
+          await opts.handler(msg);
+          msg.ack();
+        } catch (err) {
+          const delay = Math.min(30_000, 500 * 2 ** Math.min(msg.info.deliveryCount, 6));
+          opts.log.error({ err, subject: msg.subject, delivery: msg.info.deliveryCount, retryInMs: delay }, `${opts.name}: handler failed; will retry`);
+          msg.nak(delay);
         }
       })();
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-      while (inflight.size >= o.concurrency) await Promise.race(inflight);
+      inflight.add(handling);
+      void handling.finally(() => inflight.delete(handling));
+      while (inflight.size >= opts.concurrency) await Promise.race(inflight);
     }
   };
-  const done = run().catch((e) => o.log.error({ err: e }, `${o.name}: consumer stopped`));
+  const done = run().catch((e) => opts.log.error({ err: e }, `${opts.name}: consumer stopped`));
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

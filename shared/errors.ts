@@ -41,16 +41,16 @@ export class ConfigError extends TerminalError {
 }
 
 /** Serialises any thrown value for the wire; never throws. */
-export function toWireError(e: unknown): WireError {
-  if (e instanceof Error) {
-    const out: WireError = { name: e.name, message: e.message };
-    const code = (e as { code?: unknown }).code;
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const out: WireError = { name: err.name, message: err.message };
+    const code = (err as { code?: unknown }).code;
     if (typeof code === "string") out.code = code;
-    const details = (e as { details?: unknown }).details;
+    const details = (err as { details?: unknown }).details;
     if (details !== undefined) out.details = details;
     return out;
   }
-  return { name: "Error", message: String(e) };
+  return { name: "Error", message: String(err) };
 }
 
 export type ZodIssues = z.core.$ZodIssue[];

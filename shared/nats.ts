@@ -29,31 +29,31 @@ export interface ConnectOptions {
  * Connects to NATS. Persistent connections reconnect forever and log each status change;
  * short-lived ones fail within `timeoutMs` with a clear message instead of hanging.
  */
-export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
+export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
   let nc: NatsConnection;
-  o.log?.info({ url: o.url }, o.persistent ? "connecting to NATS (waiting until it answers)" : "connecting to NATS");
+  opts.log?.info({ url: opts.url }, opts.persistent ? "connecting to NATS (waiting until it answers)" : "connecting to NATS");
   try {
     nc = await connect({
-      servers: o.url.split(",").map((s) => s.trim()),
-      name: o.name,
-      timeout: o.timeoutMs ?? 3000,
-      maxReconnectAttempts: o.persistent ? -1 : 0,
-      reconnect: o.persistent,
+      servers: opts.url.split(",").map((s) => s.trim()),
+      name: opts.name,
+      timeout: opts.timeoutMs ?? 3000,
+      maxReconnectAttempts: opts.persistent ? -1 : 0,
+      reconnect: opts.persistent,
       reconnectTimeWait: 500,
       // Services started before NATS wait for it instead of exiting; CLI commands fail fast.
-      waitOnFirstConnect: o.persistent,
-      pingInterval: o.persistent ? 10_000 : 120_000,
+      waitOnFirstConnect: opts.persistent,
+      pingInterval: opts.persistent ? 10_000 : 120_000,
       // Stack capture on every request costs ~0.5 ms of CPU per JetStream publish (seen in profiles).
       noAsyncTraces: true,
     });
-  } catch (e) {
-    throw new Error(`cannot connect to NATS at ${o.url}: ${(e as Error).message}. Is nats-server running (with -js)? Set NATS_URL to point elsewhere.`, { cause: e });
+  } catch (err) {
+    throw new Error(`cannot connect to NATS at ${opts.url}: ${(err as Error).message}. Is nats-server running (with -js)? Set NATS_URL to point elsewhere.`, { cause: err });
   }
-  if (o.log) {
-    const log = o.log;
+  if (opts.log) {
+    const log = opts.log;
     void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") log.warn({ status: s.type, data: String((s as { server?: string }).server ?? "") }, `nats ${s.type}`);
+      for await (const status of nc.status()) {
+        if (status.type === "disconnect" || status.type === "reconnect" || status.type === "error") log.warn({ status: status.type, data: String((status as { server?: string }).server ?? "") }, `nats ${status.type}`);
       }
     })().catch(() => {});
   }
@@ -63,7 +63,7 @@ export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
 const MIN = 60_000;
 
 type NamedStream = Partial<StreamConfig> & { name: string };
-function streamConfigs(n: Names, eventsMaxAgeHours: number): NamedStream[] {
+function streamConfigs(names: Names, eventsMaxAgeHours: number): NamedStream[] {
   const wq = (name: string, subject: string): NamedStream => ({
     name,
     subjects: [subject],
@@ -74,13 +74,13 @@ function streamConfigs(n: Names, eventsMaxAgeHours: number): NamedStream[] {
     num_replicas: 1,
   });
   return [
-    wq(n.streams.features, n.featureSubmit()),
-    wq(n.streams.tasks, n.taskAll()),
-    wq(n.streams.results, n.resultAll()),
-    wq(n.streams.control, n.controlAll()),
+    wq(names.streams.features, names.featureSubmit()),
+    wq(names.streams.tasks, names.taskAll()),
+    wq(names.streams.results, names.resultAll()),
+    wq(names.streams.control, names.controlAll()),
     {
-      name: n.streams.events,
-      subjects: [n.statusAll()],
+      name: names.streams.events,
+      subjects: [names.statusAll()],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: nanos(eventsMaxAgeHours * 60 * MIN),
@@ -89,8 +89,8 @@ function streamConfigs(n: Names, eventsMaxAgeHours: number): NamedStream[] {
     },
     {
       // Kept until a checkpoint in KV covers it (then trimmed to its last entry), never by age.
-      name: n.streams.journal,
-      subjects: [n.journalAll()],
+      name: names.streams.journal,
+      subjects: [names.journalAll()],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: 1,
@@ -102,8 +102,8 @@ function streamConfigs(n: Names, eventsMaxAgeHours: number): NamedStream[] {
 async function ensureStream(jsm: JetStreamManager, cfg: NamedStream): Promise<void> {
   try {
     await jsm.streams.add(cfg);
-  } catch (e) {
-    if (!/already in use|exists/i.test((e as Error).message)) throw e;
+  } catch (err) {
+    if (!/already in use|exists/i.test((err as Error).message)) throw err;
     await jsm.streams.update(cfg.name, cfg);
   }
 }
@@ -118,9 +118,9 @@ export interface Topology {
  * Creates (or brings up to date) every stream, the coordinator consumers and the KV buckets.
  * Idempotent; works on nats-server 2.9 and newer.
  */
-export async function ensureTopology(nc: NatsConnection, n: Names, opts: { eventsMaxAgeHours?: number; ackWaitSeconds?: number } = {}): Promise<Topology> {
+export async function ensureTopology(nc: NatsConnection, names: Names, opts: { eventsMaxAgeHours?: number; ackWaitSeconds?: number } = {}): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
-  for (const cfg of streamConfigs(n, opts.eventsMaxAgeHours ?? 24 * 7)) await ensureStream(jsm, cfg);
+  for (const cfg of streamConfigs(names, opts.eventsMaxAgeHours ?? 24 * 7)) await ensureStream(jsm, cfg);
   const coordinatorConsumer = (durable: string) => ({
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
@@ -129,13 +129,13 @@ export async function ensureTopology(nc: NatsConnection, n: Names, opts: { event
     max_deliver: -1,
     max_ack_pending: 10_000,
   });
-  await ensureConsumer(jsm, n.streams.features, coordinatorConsumer(n.consumers.coordinatorFeatures));
-  await ensureConsumer(jsm, n.streams.results, coordinatorConsumer(n.consumers.coordinatorResults));
-  await ensureConsumer(jsm, n.streams.control, coordinatorConsumer(n.consumers.coordinatorControl));
+  await ensureConsumer(jsm, names.streams.features, coordinatorConsumer(names.consumers.coordinatorFeatures));
+  await ensureConsumer(jsm, names.streams.results, coordinatorConsumer(names.consumers.coordinatorResults));
+  await ensureConsumer(jsm, names.streams.control, coordinatorConsumer(names.consumers.coordinatorControl));
   const kvm = new Kvm(nc);
-  const features = await kvm.create(n.buckets.features, { history: 1, storage: StorageType.File });
-  const workers = await kvm.create(n.buckets.workers, { history: 1, ttl: 30_000, storage: StorageType.File });
-  await kvm.create(n.buckets.locks, { history: 1, storage: StorageType.File });
+  const features = await kvm.create(names.buckets.features, { history: 1, storage: StorageType.File });
+  const workers = await kvm.create(names.buckets.workers, { history: 1, ttl: 30_000, storage: StorageType.File });
+  await kvm.create(names.buckets.locks, { history: 1, storage: StorageType.File });
   return { jsm, features, workers };
 }
 
@@ -143,12 +143,12 @@ export async function ensureTopology(nc: NatsConnection, n: Names, opts: { event
  * Ensures the durable consumer that all workers of `role` share. Unlimited deliveries at the
  * server: the worker itself fails a task delivered more than `maxDeliver` times ("worker lost").
  */
-export async function ensureRoleConsumer(nc: NatsConnection, n: Names, role: string, ackWaitSeconds: number): Promise<void> {
+export async function ensureRoleConsumer(nc: NatsConnection, names: Names, role: string, ackWaitSeconds: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, streamConfigs(n, 24 * 7)[1]!);
-  await ensureConsumer(jsm, n.streams.tasks, {
-    durable_name: n.consumers.role(role),
-    filter_subject: n.task(role),
+  await ensureStream(jsm, streamConfigs(names, 24 * 7)[1]!);
+  await ensureConsumer(jsm, names.streams.tasks, {
+    durable_name: names.consumers.role(role),
+    filter_subject: names.task(role),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(ackWaitSeconds * 1000),
@@ -160,18 +160,18 @@ export async function ensureRoleConsumer(nc: NatsConnection, n: Names, role: str
 async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Record<string, unknown> & { durable_name: string }): Promise<void> {
   try {
     await jsm.consumers.add(stream, cfg);
-  } catch (e) {
-    if (!/already exists|in use|exists/i.test((e as Error).message)) throw e;
+  } catch (err) {
+    if (!/already exists|in use|exists/i.test((err as Error).message)) throw err;
     const { durable_name, deliver_policy: _d, filter_subject: _f, ...rest } = cfg;
     await jsm.consumers.update(stream, durable_name, rest);
   }
 }
 
 /** True when a KV create/update failed because someone else wrote first (compare-and-swap lost). */
-export function isCasConflict(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
+export function isCasConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
   if (code === 10071 || code === 10164) return true;
-  return /wrong last sequence|key exists/i.test(String((e as Error)?.message ?? ""));
+  return /wrong last sequence|key exists/i.test(String((err as Error)?.message ?? ""));
 }
 
 export async function openKv(nc: NatsConnection, bucket: string): Promise<KV> {

@@ -6,11 +6,11 @@
  */
 export function onShutdown(signals: NodeJS.Signals[], fn: (signal: NodeJS.Signals) => Promise<number>): void {
   let started = false;
-  for (const s of signals) {
-    process.on(s, () => {
+  for (const signal of signals) {
+    process.on(signal, () => {
       if (started) process.exit(130);
       started = true;
-      fn(s).then(
+      fn(signal).then(
         (code) => process.exit(code),
         () => process.exit(1),
       );
@@ -20,17 +20,17 @@ export function onShutdown(signals: NodeJS.Signals[], fn: (signal: NodeJS.Signal
 
 /** Wraps a close function so that every call returns the same promise (idempotent close). */
 export function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
+  let promise: Promise<T> | undefined;
+  return () => (promise ??= fn());
 }
 
 /** Runs each step in order, each in its own try/catch; returns the errors, never throws. */
-export async function steps(list: [string, () => Promise<unknown> | unknown][], onError: (name: string, e: unknown) => void): Promise<void> {
+export async function steps(list: [string, () => Promise<unknown> | unknown][], onError: (name: string, err: unknown) => void): Promise<void> {
   for (const [name, fn] of list) {
     try {
       await fn();
-    } catch (e) {
-      onError(name, e);
+    } catch (err) {
+      onError(name, err);
     }
   }
 }

@@ -9,13 +9,13 @@ export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
 }
 
-export function isToken(s: unknown): s is string {
-  return typeof s === "string" && TOKEN_RE.test(s);
+export function isToken(value: unknown): value is string {
+  return typeof value === "string" && TOKEN_RE.test(value);
 }
 
-function token(kind: string, s: string): string {
-  if (!isToken(s)) throw new InvalidTokenError(`invalid ${kind} ${JSON.stringify(s)}: use 1-64 of [A-Za-z0-9_-]`);
-  return s;
+function token(kind: string, value: string): string {
+  if (!isToken(value)) throw new InvalidTokenError(`invalid ${kind} ${JSON.stringify(value)}: use 1-64 of [A-Za-z0-9_-]`);
+  return value;
 }
 
 /** Status event kinds are dotted (e.g. `task.completed`); each part must be a token. */
@@ -32,7 +32,7 @@ export type Names = ReturnType<typeof names>;
  */
 export function names(prefix = "baton") {
   if (!PREFIX_RE.test(prefix)) throw new InvalidTokenError(`invalid prefix ${JSON.stringify(prefix)}: use [a-z][a-z0-9_-]{0,31}`);
-  const P = prefix.toUpperCase(); // injective: prefixes are lowercase, "-" is legal in stream names
+  const upperPrefix = prefix.toUpperCase(); // injective: prefixes are lowercase, "-" is legal in stream names
   return {
     prefix,
     // subjects
@@ -58,12 +58,12 @@ export function names(prefix = "baton") {
     journalAll: () => `${prefix}.journal.>`,
     // streams
     streams: {
-      features: `${P}_FEATURES`,
-      tasks: `${P}_TASKS`,
-      results: `${P}_RESULTS`,
-      control: `${P}_CONTROL`,
-      events: `${P}_EVENTS`,
-      journal: `${P}_JOURNAL`,
+      features: `${upperPrefix}_FEATURES`,
+      tasks: `${upperPrefix}_TASKS`,
+      results: `${upperPrefix}_RESULTS`,
+      control: `${upperPrefix}_CONTROL`,
+      events: `${upperPrefix}_EVENTS`,
+      journal: `${upperPrefix}_JOURNAL`,
     },
     // durable consumers
     consumers: {

@@ -32,62 +32,62 @@ export class Coordinator {
   private rescan?: NodeJS.Timeout;
   loop?: FeatureLoop;
 
-  constructor(private readonly o: CoordinatorOptions) {
-    this.names = buildNames(o.config.prefix);
-    this.js = jetstream(o.nc);
+  constructor(private readonly opts: CoordinatorOptions) {
+    this.names = buildNames(opts.config.prefix);
+    this.js = jetstream(opts.nc);
   }
 
   /** Creates the topology (idempotent), carries out outboxes left by a crash, then starts consuming. */
   async start(): Promise<void> {
-    const { nc, config, log } = this.o;
-    const n = this.names;
+    const { nc, config, log } = this.opts;
+    const names = this.names;
     const cc = config.coordinator;
-    const topo = await ensureTopology(nc, n, { eventsMaxAgeHours: cc.eventsMaxAgeHours, ackWaitSeconds: cc.ackWaitSeconds });
-    const store = new FeatureStore(topo.features, topo.jsm, n);
+    const topo = await ensureTopology(nc, names, { eventsMaxAgeHours: cc.eventsMaxAgeHours, ackWaitSeconds: cc.ackWaitSeconds });
+    const store = new FeatureStore(topo.features, topo.jsm, names);
     const timers = new Timers(async (featureId) => {
       await loop.apply(featureId, [{ type: "timer.fired", at: new Date().toISOString() }]);
     }, log);
     this.timers = timers;
-    const loop = new FeatureLoop(store, this.js, n, log, {
+    const loop = new FeatureLoop(store, this.js, names, log, {
       // Only when faults are injected: the loop then carries out the first outbox entry alone (a crash point).
-      fault: this.o.fault,
+      fault: this.opts.fault,
       onApplied: (featureId, context, state) => timers.arm(featureId, wakeUpAt(state, context)),
     });
     this.loop = loop;
     const ingress = new Ingress({
-      names: n, loop, js: this.js, log,
+      names, loop, js: this.js, log,
       maxRequestBytes: cc.maxRequestBytes, knownRoles: config.knownRoles, knownGates: Object.keys(config.gates), taskTimeoutSeconds: cc.taskTimeoutSeconds,
     });
-    await this.consume(n.streams.features, n.consumers.coordinatorFeatures, "submissions", (m) => ingress.onSubmission(m));
-    await this.consume(n.streams.results, n.consumers.coordinatorResults, "results", (m) => ingress.onWorkerMessage(m));
-    await this.consume(n.streams.control, n.consumers.coordinatorControl, "control", (m) => ingress.onControl(m));
+    await this.consume(names.streams.features, names.consumers.coordinatorFeatures, "submissions", (m) => ingress.onSubmission(m));
+    await this.consume(names.streams.results, names.consumers.coordinatorResults, "results", (m) => ingress.onWorkerMessage(m));
+    await this.consume(names.streams.control, names.consumers.coordinatorControl, "control", (m) => ingress.onControl(m));
     this.subscriptions.push(
-      nc.subscribe(n.apiSubmit(), {
-        queue: n.coordinatorQueue,
-        callback: (err, m) => {
+      nc.subscribe(names.apiSubmit(), {
+        queue: names.coordinatorQueue,
+        callback: (err, msg) => {
           if (err) return log.error({ err }, "api subscription error");
-          ingress.onApiSubmit(m).catch((e) => log.error({ err: e }, "api submit failed"));
+          ingress.onApiSubmit(msg).catch((e) => log.error({ err: e }, "api submit failed"));
         },
       }),
-      ...serveReadModel({ nc, names: n, store, log }),
+      ...serveReadModel({ nc, names, store, log }),
     );
-    const r = await loop.recover();
+    const recovered = await loop.recover();
     timers.start();
     // Timers and outboxes of features last touched by a coordinator that has since died.
     this.rescan = setInterval(() => {
       loop.recover().catch((e) => log.warn({ err: e }, "periodic rescan failed"));
     }, cc.rescanSeconds * 1000);
-    log.info({ prefix: n.prefix, features: r.scanned, outboxesFlushed: r.flushed, timers: timers.size, roles: config.knownRoles, gates: Object.keys(config.gates) }, "coordinator ready");
+    log.info({ prefix: names.prefix, features: recovered.scanned, outboxesFlushed: recovered.flushed, timers: timers.size, roles: config.knownRoles, gates: Object.keys(config.gates) }, "coordinator ready");
   }
 
   /** A durable consumer feeding `handler`; a message is acked once the handler resolved. */
-  private async consume(stream: string, durable: string, name: string, handler: (m: JsMsg) => Promise<void>): Promise<void> {
-    const { config, log } = this.o;
-    const fault = this.o.fault ?? (() => {});
+  private async consume(stream: string, durable: string, name: string, handler: (msg: JsMsg) => Promise<void>): Promise<void> {
+    const { config, log } = this.opts;
+    const fault = this.opts.fault ?? (() => {});
     this.loops.push(await consumeLoop(await this.js.consumers.get(stream, durable), {
       concurrency: config.coordinator.concurrency, log, name,
-      handler: async (m) => {
-        await handler(m);
+      handler: async (msg) => {
+        await handler(msg);
         fault("before-ack");
       },
     }));
@@ -95,7 +95,7 @@ export class Coordinator {
 
   /** Stops intake, waits for in-flight messages, drains the connection. Same promise on every call. */
   readonly close = once(async () => {
-    const { nc, log } = this.o;
+    const { nc, log } = this.opts;
     await steps(
       [
         ["stop timers", () => {

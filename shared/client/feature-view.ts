@@ -27,7 +27,7 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
   const task = "taskId" in event && event.taskId ? view.tasks.find((t) => t.id === event.taskId) : undefined;
   switch (event.kind) {
     case "feature.accepted":
-      Object.assign(view, { state: "executing", title: event.title, maxParallel: event.maxParallel, workspace: event.workspace, acceptedAt: event.at });
+      Object.assign(view, { state: "executing", title: event.title, maxParallel: event.maxParallel, workspace: event.workspace, acceptedAt: event.at, ...(event.gates ? { gates: event.gates } : {}) });
       view.tasks = event.tasks.map((t) => ({ ...t, state: "waiting", attempt: 0 }));
       break;
     case "feature.rejected":

@@ -26,10 +26,10 @@ function counts(runner: TestRunner, passed: number, failed: number, skipped: num
 }
 
 /** Runs `match` on every line from the end and returns the first (= last in the output) hit. */
-function lastMatch(lines: string[], match: (line: string, i: number) => TestCounts | null): Found | null {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const c = match(lines[i]!.trim(), i);
-    if (c) return { counts: c, line: i };
+function lastMatch(lines: string[], match: (line: string, index: number) => TestCounts | null): Found | null {
+  for (let index = lines.length - 1; index >= 0; index--) {
+    const matched = match(lines[index]!.trim(), index);
+    if (matched) return { counts: matched, line: index };
   }
   return null;
 }
@@ -38,52 +38,52 @@ function lastMatch(lines: string[], match: (line: string, i: number) => TestCoun
 function tally(body: string, sep: string): Map<string, number> | null {
   const out = new Map<string, number>();
   for (const part of body.split(sep)) {
-    const m = /^(\d+) ([a-z][a-z ]*)$/.exec(part.trim());
-    if (!m) return null;
-    out.set(m[2]!, (out.get(m[2]!) ?? 0) + Number(m[1]));
+    const match = /^(\d+) ([a-z][a-z ]*)$/.exec(part.trim());
+    if (!match) return null;
+    out.set(match[2]!, (out.get(match[2]!) ?? 0) + Number(match[1]));
   }
   return out;
 }
-const n = (t: Map<string, number>, ...words: string[]): number => words.reduce((s, w) => s + (t.get(w) ?? 0), 0);
+const countOf = (t: Map<string, number>, ...words: string[]): number => words.reduce((s, w) => s + (t.get(w) ?? 0), 0);
 
 /** vitest: "Tests  1 failed | 3 passed | 1 skipped | 1 todo (6)", "Tests  no tests", "No test files found". */
 const vitest: SummaryParser = (lines) =>
   lastMatch(lines, (line) => {
     if (/^No test files found, exiting with code \d+$/.test(line)) return counts("vitest", 0, 0, 0, 0);
-    const m = /^Tests\s+(?:(no tests)|(.+) \((\d+)\))$/.exec(line);
-    if (!m) return null;
-    if (m[1]) return counts("vitest", 0, 0, 0, 0);
-    const t = tally(m[2]!, " | ");
-    if (!t) return null;
+    const match = /^Tests\s+(?:(no tests)|(.+) \((\d+)\))$/.exec(line);
+    if (!match) return null;
+    if (match[1]) return counts("vitest", 0, 0, 0, 0);
+    const byWord = tally(match[2]!, " | ");
+    if (!byWord) return null;
     // "expected fail" (`it.fails`) met its expectation: it ran and did not fail the run.
-    return counts("vitest", n(t, "passed", "expected fail"), n(t, "failed"), n(t, "skipped"), Number(m[3]));
+    return counts("vitest", countOf(byWord, "passed", "expected fail"), countOf(byWord, "failed"), countOf(byWord, "skipped"), Number(match[3]));
   });
 
 /** jest: "Tests:       1 failed, 1 skipped, 1 todo, 2 passed, 5 total", "No tests found, exiting with code 1". */
 const jest: SummaryParser = (lines) =>
   lastMatch(lines, (line) => {
     if (/^No tests found, exiting with code \d+$/.test(line)) return counts("jest", 0, 0, 0, 0);
-    const m = /^Tests:\s+(.+), (\d+) total$/.exec(line) ?? /^Tests:\s+()(\d+) total$/.exec(line);
-    if (!m) return null;
-    const t = m[1] ? tally(m[1], ", ") : new Map<string, number>();
-    if (!t) return null;
-    return counts("jest", n(t, "passed"), n(t, "failed"), n(t, "skipped"), Number(m[2]));
+    const match = /^Tests:\s+(.+), (\d+) total$/.exec(line) ?? /^Tests:\s+()(\d+) total$/.exec(line);
+    if (!match) return null;
+    const byWord = match[1] ? tally(match[1], ", ") : new Map<string, number>();
+    if (!byWord) return null;
+    return counts("jest", countOf(byWord, "passed"), countOf(byWord, "failed"), countOf(byWord, "skipped"), Number(match[2]));
   });
 
 /** node --test: the block "# tests 4 / # pass 1 / # fail 1 / # cancelled 0 / # skipped 1 / # todo 1" (TAP)
  *  or the same with "ℹ" (spec reporter, the default on a TTY). Cancelled tests count as failed. */
 const nodeTest: SummaryParser = (lines) => {
   const key = /^(?:#|ℹ) (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) (\d+(?:\.\d+)?)$/;
-  return lastMatch(lines, (line, i) => {
+  return lastMatch(lines, (line, index) => {
     if (!/^(?:#|ℹ) tests \d+$/.test(line)) return null;
-    const v = new Map<string, number>();
-    for (let j = i; j < lines.length; j++) {
-      const m = key.exec(lines[j]!.trim());
-      if (!m || (j > i && m[1] === "tests")) break;
-      v.set(m[1]!, Number(m[2]));
+    const byKey = new Map<string, number>();
+    for (let lineNo = index; lineNo < lines.length; lineNo++) {
+      const match = key.exec(lines[lineNo]!.trim());
+      if (!match || (lineNo > index && match[1] === "tests")) break;
+      byKey.set(match[1]!, Number(match[2]));
     }
-    if (!v.has("pass") || !v.has("fail")) return null;
-    return counts("node-test", n(v, "pass"), n(v, "fail", "cancelled"), n(v, "skipped"), n(v, "tests"));
+    if (!byKey.has("pass") || !byKey.has("fail")) return null;
+    return counts("node-test", countOf(byKey, "pass"), countOf(byKey, "fail", "cancelled"), countOf(byKey, "skipped"), countOf(byKey, "tests"));
   });
 };
 
@@ -92,15 +92,15 @@ const nodeTest: SummaryParser = (lines) => {
  *  warnings and deselected tests are not tests that ran. */
 const pytest: SummaryParser = (lines) =>
   lastMatch(lines, (line) => {
-    const m = /^(?:=+ )?(.+?) in \d+(?:\.\d+)? ?s(?:econds)?(?: \([\d:.]+\))?(?: =+)?$/.exec(line);
-    if (!m) return null;
-    if (m[1] === "no tests ran") return counts("pytest", 0, 0, 0, 0);
-    const t = tally(m[1]!, ", ");
+    const match = /^(?:=+ )?(.+?) in \d+(?:\.\d+)? ?s(?:econds)?(?: \([\d:.]+\))?(?: =+)?$/.exec(line);
+    if (!match) return null;
+    if (match[1] === "no tests ran") return counts("pytest", 0, 0, 0, 0);
+    const byWord = tally(match[1]!, ", ");
     const known = /^(?:passed|failed|skipped|deselected|xfailed|xpassed|errors?|warnings?|rerun)$/;
-    if (!t || ![...t.keys()].every((w) => known.test(w))) return null;
-    const passed = n(t, "passed", "xfailed", "xpassed");
-    const failed = n(t, "failed", "error", "errors");
-    const skipped = n(t, "skipped");
+    if (!byWord || ![...byWord.keys()].every((w) => known.test(w))) return null;
+    const passed = countOf(byWord, "passed", "xfailed", "xpassed");
+    const failed = countOf(byWord, "failed", "error", "errors");
+    const skipped = countOf(byWord, "skipped");
     return counts("pytest", passed, failed, skipped, passed + failed + skipped);
   });
 
@@ -108,19 +108,19 @@ const pytest: SummaryParser = (lines) =>
  *  Elixir 1.14 prints a bare "0 failures" (accepted only right after "Finished in …"). Invalid tests count as
  *  failed, excluded as skipped. */
 const exunit: SummaryParser = (lines) =>
-  lastMatch(lines, (line, i) => {
-    const m = /^((?:\d+ [a-z_]+, )*)(\d+) failures?((?:, \d+ (?:excluded|invalid|skipped))*)$/.exec(line);
-    if (!m) return null;
-    if (!m[1]) {
-      const prev = lines.slice(Math.max(0, i - 3), i).map((l) => l.trim());
+  lastMatch(lines, (line, index) => {
+    const match = /^((?:\d+ [a-z_]+, )*)(\d+) failures?((?:, \d+ (?:excluded|invalid|skipped))*)$/.exec(line);
+    if (!match) return null;
+    if (!match[1]) {
+      const prev = lines.slice(Math.max(0, index - 3), index).map((l) => l.trim());
       if (!prev.some((l) => l.startsWith("Finished in "))) return null;
     }
-    const kinds = m[1] ? tally(m[1].slice(0, -2), ", ") : new Map<string, number>();
-    const extra = m[3] ? tally(m[3].slice(2), ", ") : new Map<string, number>();
+    const kinds = match[1] ? tally(match[1].slice(0, -2), ", ") : new Map<string, number>();
+    const extra = match[3] ? tally(match[3].slice(2), ", ") : new Map<string, number>();
     if (!kinds || !extra) return null;
     const total = [...kinds.values()].reduce((s, x) => s + x, 0);
-    const failed = Number(m[2]) + n(extra, "invalid");
-    const skipped = n(extra, "skipped", "excluded");
+    const failed = Number(match[2]) + countOf(extra, "invalid");
+    const skipped = countOf(extra, "skipped", "excluded");
     return counts("exunit", Math.max(0, total - failed - skipped), failed, skipped, total);
   });
 
@@ -145,8 +145,8 @@ export function parseTestCounts(output: string, runner: TestRunner | "auto"): Te
   const lines = cleanOutput(output).split("\n");
   const runners = runner === "auto" ? TEST_RUNNERS : [runner];
   let best: Found | null = null;
-  for (const r of runners) {
-    const found = PARSERS[r](lines);
+  for (const candidate of runners) {
+    const found = PARSERS[candidate](lines);
     if (found && (!best || found.line > best.line)) best = found;
   }
   return best?.counts ?? null;
@@ -171,8 +171,8 @@ function parseIstanbulSummary(content: string): CoverageFigures {
   let doc: unknown;
   try {
     doc = JSON.parse(content);
-  } catch (e) {
-    throw new Error(`not a valid istanbul-summary coverage report: not JSON (${(e as Error).message})`, { cause: e });
+  } catch (err) {
+    throw new Error(`not a valid istanbul-summary coverage report: not JSON (${(err as Error).message})`, { cause: err });
   }
   const total = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)["total"] : undefined;
   if (typeof total !== "object" || total === null) throw coverageError("istanbul-summary", 'no "total" entry');
@@ -203,13 +203,13 @@ function parseLcov(content: string): CoverageFigures {
       rec = new Map();
       continue;
     }
-    const m = /^([A-Z]+):(.*)$/.exec(line);
-    if (!m) {
+    const match = /^([A-Z]+):(.*)$/.exec(line);
+    if (!match) {
       if (line !== "") throw coverageError("lcov", `unexpected line "${line.slice(0, 80)}"`);
       continue;
     }
-    const key = m[1]!;
-    const value = m[2]!;
+    const key = match[1]!;
+    const value = match[2]!;
     if (/^(?:LF|LH|BRF|BRH|FNF|FNH)$/.test(key)) {
       if (!/^\d+$/.test(value.trim())) throw coverageError("lcov", `${key}:${value.slice(0, 20)} is not a count`);
       rec.set(key, Number(value));
@@ -236,15 +236,15 @@ function parseCobertura(content: string): CoverageFigures {
   const root = /<([A-Za-z_][\w.-]*)\b([^>]*)>/.exec(xml.replace(/<[?!][^>]*>/g, ""));
   if (!root || root[1] !== "coverage") throw coverageError("cobertura", "the root element is not <coverage>");
   const attrs = new Map<string, string>();
-  for (const a of root[2]!.matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) attrs.set(a[1]!, a[2] ?? a[3] ?? "");
+  for (const attr of root[2]!.matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) attrs.set(attr[1]!, attr[2] ?? attr[3] ?? "");
   const rate = (name: string): number | undefined => {
     const raw = attrs.get(name);
     if (raw === undefined) return undefined;
-    const v = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(v) || v < 0 || v > 1) {
+    const value = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) {
       throw coverageError("cobertura", `${name}="${raw}" is not a rate between 0 and 1`);
     }
-    return Math.round(v * 10_000) / 100;
+    return Math.round(value * 10_000) / 100;
   };
   const lines = rate("line-rate");
   if (lines === undefined) throw coverageError("cobertura", "<coverage> has no line-rate");

@@ -19,7 +19,7 @@ function npx(...argv: string[]): string[] {
 /** Freezes a preset table all the way down, so a caller that edits a gate must copy it first. */
 function frozen<T>(value: T): T {
   if (typeof value === "object" && value !== null) {
-    for (const v of Object.values(value)) frozen(v);
+    for (const member of Object.values(value)) frozen(member);
     Object.freeze(value);
   }
   return value;

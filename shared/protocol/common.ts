@@ -26,9 +26,9 @@ export const ValidationIssue = z.object({ path: z.string(), message: z.string() 
 export type ValidationIssue = z.infer<typeof ValidationIssue>;
 
 /** Anything JSON: handoff documents are free-form but must survive a JSON round trip. */
-export const Json: z.ZodType<unknown> = z.unknown().refine((v) => {
+export const Json: z.ZodType<unknown> = z.unknown().refine((value) => {
   try {
-    return JSON.stringify(v) !== undefined;
+    return JSON.stringify(value) !== undefined;
   } catch {
     return false;
   }

@@ -83,23 +83,23 @@ export function graphIssues(tasks: readonly { id?: string | undefined; dependsOn
   // Entries left undefined (invalid, already reported by the schema) keep their positions so paths stay right.
   const issues: ValidationIssue[] = [];
   const index = new Map<string, number>();
-  tasks.forEach((t, i) => {
-    if (t.id === undefined) return;
-    if (index.has(t.id)) issues.push({ path: `tasks[${i}].id`, message: `duplicate task id "${t.id}" (first used by tasks[${index.get(t.id)}])` });
-    else index.set(t.id, i);
+  tasks.forEach((task, position) => {
+    if (task.id === undefined) return;
+    if (index.has(task.id)) issues.push({ path: `tasks[${position}].id`, message: `duplicate task id "${task.id}" (first used by tasks[${index.get(task.id)}])` });
+    else index.set(task.id, position);
   });
-  tasks.forEach((t, i) => {
-    if (t.id === undefined) return;
-    (t.dependsOn ?? []).forEach((d, j) => {
-      if (d === undefined) return;
-      if (d === t.id) issues.push({ path: `tasks[${i}].dependsOn[${j}]`, message: `task "${t.id}" depends on itself` });
-      else if (!index.has(d)) issues.push({ path: `tasks[${i}].dependsOn[${j}]`, message: `unknown task id "${d}" in dependsOn of "${t.id}"` });
+  tasks.forEach((task, position) => {
+    if (task.id === undefined) return;
+    (task.dependsOn ?? []).forEach((dep, depIndex) => {
+      if (dep === undefined) return;
+      if (dep === task.id) issues.push({ path: `tasks[${position}].dependsOn[${depIndex}]`, message: `task "${task.id}" depends on itself` });
+      else if (!index.has(dep)) issues.push({ path: `tasks[${position}].dependsOn[${depIndex}]`, message: `unknown task id "${dep}" in dependsOn of "${task.id}"` });
     });
   });
   if (issues.length) return issues;
   // Cycle detection: iterative DFS with colours; report each distinct cycle once.
   const deps = new Map<string, string[]>();
-  for (const t of tasks) if (t.id !== undefined && !deps.has(t.id)) deps.set(t.id, (t.dependsOn ?? []).filter((d): d is string => d !== undefined));
+  for (const task of tasks) if (task.id !== undefined && !deps.has(task.id)) deps.set(task.id, (task.dependsOn ?? []).filter((d): d is string => d !== undefined));
   const colour = new Map<string, 0 | 1 | 2>();
   const seen = new Set<string>();
   for (const start of deps.keys()) {
@@ -111,20 +111,20 @@ export function graphIssues(tasks: readonly { id?: string | undefined; dependsOn
       const top = stack[stack.length - 1]!;
       const ds = deps.get(top.id)!;
       if (top.next < ds.length) {
-        const d = ds[top.next++]!;
-        const c = colour.get(d) ?? 0;
-        if (c === 0) {
-          colour.set(d, 1);
-          stack.push({ id: d, next: 0 });
-          path.push(d);
-        } else if (c === 1) {
-          const cycle = [...path.slice(path.indexOf(d)), d];
+        const dep = ds[top.next++]!;
+        const depColour = colour.get(dep) ?? 0;
+        if (depColour === 0) {
+          colour.set(dep, 1);
+          stack.push({ id: dep, next: 0 });
+          path.push(dep);
+        } else if (depColour === 1) {
+          const cycle = [...path.slice(path.indexOf(dep)), dep];
           const key = [...cycle.slice(0, -1)].sort().join(",");
           if (!seen.has(key)) {
             seen.add(key);
             // present it in execution order: a -> b means b depends on a
             const shown = [...cycle].reverse().join(" -> ");
-            issues.push({ path: `tasks[${index.get(d)}].dependsOn`, message: `dependency cycle: ${shown}` });
+            issues.push({ path: `tasks[${index.get(dep)}].dependsOn`, message: `dependency cycle: ${shown}` });
           }
         }
       } else {
@@ -140,7 +140,7 @@ export function graphIssues(tasks: readonly { id?: string | undefined; dependsOn
 /** Formats a zod issue path as `tasks[2].dependsOn[0]`; the root is `(root)`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  for (const segment of path) out += typeof segment === "number" ? `[${segment}]` : out ? `.${String(segment)}` : String(segment);
   return out || "(root)";
 }
 
@@ -168,8 +168,8 @@ export function checkFeatureRequest(raw: Uint8Array | string, limits: RequestLim
   let json: unknown;
   try {
     json = JSON.parse(typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8"));
-  } catch (e) {
-    return { ok: false, errors: [{ path: "(root)", message: `malformed JSON: ${(e as Error).message}` }] };
+  } catch (err) {
+    return { ok: false, errors: [{ path: "(root)", message: `malformed JSON: ${(err as Error).message}` }] };
   }
   return checkFeatureValue(json, limits);
 }
@@ -187,12 +187,12 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
   const tasks = parsed.success ? parsed.data.tasks : looseTasks(json);
   if (limits.roles) {
     const known = new Set(limits.roles);
-    tasks.forEach((t, i) => {
-      if (typeof t.role === "string" && !known.has(t.role)) errors.push({ path: `tasks[${i}].role`, message: `unknown role "${t.role}" (known roles: ${[...known].join(", ")})` });
+    tasks.forEach((task, index) => {
+      if (typeof task.role === "string" && !known.has(task.role)) errors.push({ path: `tasks[${index}].role`, message: `unknown role "${task.role}" (known roles: ${[...known].join(", ")})` });
     });
     if (parsed.success) {
-      const fixRole = (p: FailurePolicy | undefined, path: string) => {
-        if (p?.fix && !known.has(p.fix.role)) errors.push({ path, message: `unknown role "${p.fix.role}" for fix tasks (known roles: ${[...known].join(", ")})` });
+      const fixRole = (policy: FailurePolicy | undefined, path: string) => {
+        if (policy?.fix && !known.has(policy.fix.role)) errors.push({ path, message: `unknown role "${policy.fix.role}" for fix tasks (known roles: ${[...known].join(", ")})` });
       };
       fixRole(parsed.data.onFailure, "onFailure.fix.role");
       parsed.data.tasks.forEach((t, i) => fixRole(t.onFailure, `tasks[${i}].onFailure.fix.role`));
@@ -213,21 +213,21 @@ function gateIssues(json: unknown, gates: readonly string[]): ValidationIssue[] 
     : `no gates are configured (config \`gates:\` or \`gatePresets:\`); only "${REVIEW_GATE}", the reviewer's verdict, needs none`;
   const check = (names: unknown, path: string) => {
     if (!Array.isArray(names)) return;
-    names.forEach((g, j) => {
-      if (typeof g === "string" && !known.has(g)) issues.push({ path: `${path}[${j}]`, message: `unknown gate "${g}" (${hint})` });
+    names.forEach((gate, index) => {
+      if (typeof gate === "string" && !known.has(gate)) issues.push({ path: `${path}[${index}]`, message: `unknown gate "${gate}" (${hint})` });
     });
   };
   if (json && typeof json === "object") {
     check((json as { gates?: unknown }).gates, "gates");
     const tasks = (json as { tasks?: unknown }).tasks;
     if (Array.isArray(tasks)) {
-      tasks.forEach((t, i) => {
-        if (!t || typeof t !== "object") return;
-        check((t as { gates?: unknown }).gates, `tasks[${i}].gates`);
-        const tdd = (t as { tdd?: { gate?: unknown; refactorGates?: unknown } }).tdd;
+      tasks.forEach((task, index) => {
+        if (!task || typeof task !== "object") return;
+        check((task as { gates?: unknown }).gates, `tasks[${index}].gates`);
+        const tdd = (task as { tdd?: { gate?: unknown; refactorGates?: unknown } }).tdd;
         if (tdd && typeof tdd === "object") {
-          check([tdd.gate], `tasks[${i}].tdd.gate`);
-          check(tdd.refactorGates, `tasks[${i}].tdd.refactorGates`);
+          check([tdd.gate], `tasks[${index}].tdd.gate`);
+          check(tdd.refactorGates, `tasks[${index}].tdd.refactorGates`);
         }
       });
     }
@@ -241,9 +241,9 @@ function looseTasks(json: unknown): { id?: string | undefined; role?: string | u
   if (!Array.isArray(raw)) return [];
   // Invalid values become undefined in place (the schema already reported them), so indices match the request.
   const valid = (v: unknown): string | undefined => (Id.safeParse(v).success ? (v as string) : undefined);
-  return raw.map((t) => {
-    if (!t || typeof t !== "object") return {};
-    const { id, role, dependsOn } = t as Record<string, unknown>;
+  return raw.map((task) => {
+    if (!task || typeof task !== "object") return {};
+    const { id, role, dependsOn } = task as Record<string, unknown>;
     return { id: valid(id), role: valid(role), ...(Array.isArray(dependsOn) ? { dependsOn: dependsOn.map(valid) } : {}) };
   });
 }

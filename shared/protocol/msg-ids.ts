@@ -26,8 +26,8 @@ export interface WorkerMsgRef {
   gate?: { scope: string; name: string; run: number } | undefined;
 }
 
-const workerBase = (r: WorkerMsgRef): string =>
-  `${r.featureId}.${r.taskId}.${r.attempt}` + (r.gate ? `.gate.${r.gate.scope}.${r.gate.name}.${r.gate.run}` : "");
+const workerBase = (ref: WorkerMsgRef): string =>
+  `${ref.featureId}.${ref.taskId}.${ref.attempt}` + (ref.gate ? `.gate.${ref.gate.scope}.${ref.gate.name}.${ref.gate.run}` : "");
 
 /** Worker ids, on the results stream: one result per attempt (or gate run), one start and numbered log batches per delivery. */
 export const workerMsgId = {

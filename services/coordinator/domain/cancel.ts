@@ -6,8 +6,8 @@ import { ENDED_STATES, moveTask } from "./task-lifecycle.ts";
 export function cancelTasks(ctx: FeatureContext): FeatureContext {
   const tasks = { ...ctx.tasks };
   for (const id of ctx.order) {
-    const t = tasks[id]!;
-    if (!ENDED_STATES.has(t.status)) tasks[id] = moveTask(t, "cancel", { deadlineAt: undefined });
+    const task = tasks[id]!;
+    if (!ENDED_STATES.has(task.status)) tasks[id] = moveTask(task, "cancel", { deadlineAt: undefined });
   }
   return { ...ctx, tasks };
 }

@@ -120,7 +120,7 @@ export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };
  * A working copy of `ctx` for one reducer: the task map and the outbox are copied once, then changed in
  * place (task entries are replaced, never edited), so an event costs one copy of the map, not one per change.
  */
-export function draft(ctx: FeatureContext): FeatureContext {
+export function editable(ctx: FeatureContext): FeatureContext {
   return { ...ctx, tasks: { ...ctx.tasks }, outbox: [...ctx.outbox] };
 }
 

@@ -3,9 +3,9 @@ import type { FeatureContext, TaskState } from "./context.ts";
 import { HOLDS_SLOT } from "./task-lifecycle.ts";
 
 export function activeCount(ctx: FeatureContext): number {
-  let n = 0;
-  for (const id of ctx.order) if (HOLDS_SLOT.has(ctx.tasks[id]!.status)) n++;
-  return n;
+  let active = 0;
+  for (const id of ctx.order) if (HOLDS_SLOT.has(ctx.tasks[id]!.status)) active++;
+  return active;
 }
 
 export function allCompleted(ctx: FeatureContext): boolean {

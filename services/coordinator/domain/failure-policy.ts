@@ -26,47 +26,47 @@ export interface FailureFacts {
  * A task failed (work, deadline or gate): its policy retries it (`retrying` until `retryAt`, then a new
  * attempt), or it fails. A failed fix task also fails the task whose gate it was fixing.
  */
-export function failTask(d: FeatureContext, t: TaskState, error: WireError, at: string, facts: FailureFacts = {}): void {
-  const retry = t.policy?.retry;
-  const ended = { finishedAt: at, deadlineAt: undefined, verify: t.verify?.fixRounds ? { fixRounds: t.verify.fixRounds } : undefined };
-  if (retry && t.attempt < retry.maxAttempts) {
-    const next = retryAt(retry, t.attempt, at);
-    d.tasks[t.id] = moveTask(t, "retry", { ...ended, retryAt: next, error });
-    emitInto(d, { kind: "task.retrying", taskId: t.id, role: t.role, attempt: t.attempt, nextAttempt: t.attempt + 1, retryAt: next, reason: error.message }, at);
+export function failTask(draft: FeatureContext, task: TaskState, error: WireError, at: string, facts: FailureFacts = {}): void {
+  const retry = task.policy?.retry;
+  const ended = { finishedAt: at, deadlineAt: undefined, verify: task.verify?.fixRounds ? { fixRounds: task.verify.fixRounds } : undefined };
+  if (retry && task.attempt < retry.maxAttempts) {
+    const next = retryAt(retry, task.attempt, at);
+    draft.tasks[task.id] = moveTask(task, "retry", { ...ended, retryAt: next, error });
+    emitInto(draft, { kind: "task.retrying", taskId: task.id, role: task.role, attempt: task.attempt, nextAttempt: task.attempt + 1, retryAt: next, reason: error.message }, at);
     return;
   }
-  const escalated = t.policy?.then === "escalate"
+  const escalated = task.policy?.then === "escalate"
     ? { ...error, message: `${error.message} (policy "escalate": questions to a human are not available yet, so the task fails)` }
     : error;
-  d.tasks[t.id] = moveTask(t, "fail", { ...ended, error: escalated });
-  emitInto(d, {
-    kind: "task.failed", taskId: t.id, role: t.role, attempt: t.attempt, workerId: facts.workerId ?? t.workerId,
-    durationMs: facts.durationMs ?? durationMs(t.startedAt, at), exitCode: facts.exitCode, error: escalated,
+  draft.tasks[task.id] = moveTask(task, "fail", { ...ended, error: escalated });
+  emitInto(draft, {
+    kind: "task.failed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: facts.workerId ?? task.workerId,
+    durationMs: facts.durationMs ?? durationMs(task.startedAt, at), exitCode: facts.exitCode, error: escalated,
   }, at);
-  const owner = t.fixFor?.taskId ? d.tasks[t.fixFor.taskId] : undefined;
+  const owner = task.fixFor?.taskId ? draft.tasks[task.fixFor.taskId] : undefined;
   if (owner && owner.status === "fixing") {
-    const e = wireError("FixFailed", `fix round ${t.fixFor!.round} for gate "${t.fixFor!.gate}" (task ${t.id}) failed: ${escalated.message}`);
-    d.tasks[owner.id] = moveTask(owner, "fail", { error: e, finishedAt: at, verify: { fixRounds: owner.verify?.fixRounds } });
-    emitInto(d, { kind: "task.failed", taskId: owner.id, role: owner.role, attempt: owner.attempt, workerId: owner.workerId, error: e }, at);
+    const ownerError = wireError("FixFailed", `fix round ${task.fixFor!.round} for gate "${task.fixFor!.gate}" (task ${task.id}) failed: ${escalated.message}`);
+    draft.tasks[owner.id] = moveTask(owner, "fail", { error: ownerError, finishedAt: at, verify: { fixRounds: owner.verify?.fixRounds } });
+    emitInto(draft, { kind: "task.failed", taskId: owner.id, role: owner.role, attempt: owner.attempt, workerId: owner.workerId, error: ownerError }, at);
   }
 }
 
 /** A task id for a fix task that no task of the feature has: `<task>-fix-<round>`. */
-function freshId(d: FeatureContext, base: string): string {
+function freshId(ctx: FeatureContext, base: string): string {
   let id = base;
-  for (let i = 2; d.tasks[id]; i++) id = `${base}-${i}`;
+  for (let suffix = 2; ctx.tasks[id]; suffix++) id = `${base}-${suffix}`;
   return id;
 }
 
 /** What the fix task is told: the gate, its command and output, the reviewer's comments, the task's own instructions. */
-function fixInstructions(owner: TaskState | undefined, m: TaskResult, reason: string): string {
-  const gate = m.gate!.name;
-  const r = m.gateReport;
+function fixInstructions(owner: TaskState | undefined, result: TaskResult, reason: string): string {
+  const gate = result.gate!.name;
+  const report = result.gateReport;
   return [
     `The gate "${gate}" failed${owner ? ` for task "${owner.id}" (${owner.title})` : " for the feature"}: ${reason}.`,
-    r?.command.length ? `Command: ${r.command.join(" ")} (exit code ${r.exitCode ?? "none"})` : "",
-    r?.outputTail ? `Its output (last lines):\n${r.outputTail}` : "",
-    r?.review?.comments.length ? `The reviewer's comments:\n${r.review.comments.map((c) => `- ${c.file ? `${c.file}${c.line ? `:${c.line}` : ""}: ` : ""}${c.message}`).join("\n")}` : "",
+    report?.command.length ? `Command: ${report.command.join(" ")} (exit code ${report.exitCode ?? "none"})` : "",
+    report?.outputTail ? `Its output (last lines):\n${report.outputTail}` : "",
+    report?.review?.comments.length ? `The reviewer's comments:\n${report.review.comments.map((c) => `- ${c.file ? `${c.file}${c.line ? `:${c.line}` : ""}: ` : ""}${c.message}`).join("\n")}` : "",
     "Change the code in the workspace so that this gate passes; it runs again when you are done.",
     owner?.instructions ? `The task's own instructions were:\n${owner.instructions}` : "",
   ].filter(Boolean).join("\n\n");
@@ -77,20 +77,20 @@ function fixInstructions(owner: TaskState | undefined, m: TaskResult, reason: st
  * task's place under maxParallel); when it completes the gate runs again (gates.ts `afterFix`).
  * `owner` undefined: one of the feature's own gates.
  */
-export function startFix(d: FeatureContext, owner: TaskState | undefined, m: TaskResult, fix: { role: string; round: number; reason: string }, at: string, o: ScheduleOptions): void {
-  const gate = m.gate!.name;
+export function startFix(draft: FeatureContext, owner: TaskState | undefined, result: TaskResult, fix: { role: string; round: number; reason: string }, at: string, opts: ScheduleOptions): void {
+  const gate = result.gate!.name;
   const { role, round, reason } = fix;
-  const fixId = freshId(d, `${(owner?.id ?? "feature").slice(0, 48)}-fix-${round}`);
+  const fixId = freshId(draft, `${(owner?.id ?? "feature").slice(0, 48)}-fix-${round}`);
   const title = `Fix gate ${gate} for ${owner ? `task ${owner.id}` : "the feature"} (round ${round})`;
-  d.tasks[fixId] = {
+  draft.tasks[fixId] = {
     // the task's own dependencies (all completed): the fix task gets the same handoffs
-    id: fixId, role, title, instructions: fixInstructions(owner, m, reason), dependsOn: owner ? [...owner.dependsOn] : [], status: "ready", attempt: 0,
+    id: fixId, role, title, instructions: fixInstructions(owner, result, reason), dependsOn: owner ? [...owner.dependsOn] : [], status: "ready", attempt: 0,
     timeoutSeconds: owner?.timeoutSeconds ?? 4 * 3600, fixFor: { taskId: owner?.id, gate, round },
   };
-  d.order = [...d.order, fixId];
+  draft.order = [...draft.order, fixId];
   const fixing = { fixTaskId: fixId, gate, round };
-  if (owner) d.tasks[owner.id] = moveTask(owner, "fix", { verify: { ...owner.verify, fixRounds: round, fixing } });
-  else d.featureGates = { ...d.featureGates!, fixRounds: round, fixing };
-  emitInto(d, { kind: "task.fixing", taskId: owner?.id, attempt: owner?.attempt, gate, round, fixTaskId: fixId, fixRole: role, title, reason }, at);
-  scheduleInto(d, at, o);
+  if (owner) draft.tasks[owner.id] = moveTask(owner, "fix", { verify: { ...owner.verify, fixRounds: round, fixing } });
+  else draft.featureGates = { ...draft.featureGates!, fixRounds: round, fixing };
+  emitInto(draft, { kind: "task.fixing", taskId: owner?.id, attempt: owner?.attempt, gate, round, fixTaskId: fixId, fixRole: role, title, reason }, at);
+  scheduleInto(draft, at, opts);
 }

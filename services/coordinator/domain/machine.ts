@@ -82,8 +82,8 @@ export const featureMachine = setup({
       const accepted = emit(ctx, {
         kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace,
         tasks: ctx.order.map((id) => {
-          const t = ctx.tasks[id]!;
-          return { id, role: t.role, title: t.title, dependsOn: t.dependsOn, ...(t.gates ? { gates: t.gates } : {}) };
+          const task = ctx.tasks[id]!;
+          return { id, role: task.role, title: task.title, dependsOn: task.dependsOn, ...(task.gates ? { gates: task.gates } : {}) };
         }),
         ...(ctx.featureGates ? { gates: ctx.featureGates.gates } : {}),
       }, event.at);
@@ -122,9 +122,9 @@ export const featureMachine = setup({
     }),
     fail: assign(({ context, event }) => {
       const at = atOf(event, context.submittedAt);
-      const t = failedTask(context);
-      const reason = t ? `task "${t.id}" (${t.role}) failed: ${t.error?.message ?? "unknown error"}` : (context.featureGates?.failure ?? "failed");
-      return emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: t?.id }, at);
+      const failed = failedTask(context);
+      const reason = failed ? `task "${failed.id}" (${failed.role}) failed: ${failed.error?.message ?? "unknown error"}` : (context.featureGates?.failure ?? "failed");
+      return emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: failed?.id }, at);
     }),
     startGates: assign(({ context, event }) => startFeatureGates(context, atOf(event, new Date(0).toISOString()))),
     timer: assign(({ context, event }, params: Hold) => {

@@ -14,26 +14,26 @@ export function withNotice(ctx: FeatureContext, subject: string, error: WireErro
 }
 
 /** A gate event's result as the view shows it. */
-function viewGate(e: Extract<EventBody, { kind: "gate.passed" | "gate.failed" }>, at: string): ViewGate {
+function viewGate(event: Extract<EventBody, { kind: "gate.passed" | "gate.failed" }>, at: string): ViewGate {
   return {
-    name: e.gate, passed: e.kind === "gate.passed", at, reason: e.reason,
-    tests: e.tests && { passed: e.tests.passed, failed: e.tests.failed, total: e.tests.total },
-    coverage: e.coverage && { metric: e.coverage.metric, pct: e.coverage.pct, min: e.coverage.min },
+    name: event.gate, passed: event.kind === "gate.passed", at, reason: event.reason,
+    tests: event.tests && { passed: event.tests.passed, failed: event.tests.failed, total: event.tests.total },
+    coverage: event.coverage && { metric: event.coverage.metric, pct: event.coverage.pct, min: event.coverage.min },
   };
 }
 
 const replaceGate = (list: readonly ViewGate[] | undefined, g: ViewGate): ViewGate[] => [...(list ?? []).filter((x) => x.name !== g.name), g];
 
-/** Records a gate run's outcome on its task or on the feature, in a draft (context.ts `draft`). */
-export function recordGateResult(d: FeatureContext, e: EventBody, at: string): void {
-  if (e.kind !== "gate.passed" && e.kind !== "gate.failed") return;
-  const g = viewGate(e, at);
-  if (e.scope === "feature") {
-    if (d.featureGates) d.featureGates = { ...d.featureGates, results: replaceGate(d.featureGates.results, g) };
+/** Records a gate run's outcome on its task or on the feature, in a draft (context.ts `editable`). */
+export function recordGateResult(draft: FeatureContext, event: EventBody, at: string): void {
+  if (event.kind !== "gate.passed" && event.kind !== "gate.failed") return;
+  const gate = viewGate(event, at);
+  if (event.scope === "feature") {
+    if (draft.featureGates) draft.featureGates = { ...draft.featureGates, results: replaceGate(draft.featureGates.results, gate) };
     return;
   }
-  const t = e.taskId ? d.tasks[e.taskId] : undefined;
-  if (t) d.tasks[t.id] = { ...t, gateResults: replaceGate(t.gateResults, g) };
+  const task = event.taskId ? draft.tasks[event.taskId] : undefined;
+  if (task) draft.tasks[task.id] = { ...task, gateResults: replaceGate(task.gateResults, gate) };
 }
 
 const FEATURE_STATE: Record<FeatureStateValue, ViewFeatureState> = {
@@ -41,19 +41,19 @@ const FEATURE_STATE: Record<FeatureStateValue, ViewFeatureState> = {
   completed: "completed", failed: "failed", cancelled: "cancelled", rejected: "rejected",
 };
 
-function viewTask(t: TaskState): ViewTask {
-  const ended = t.status === "completed" || t.status === "failed";
+function viewTask(task: TaskState): ViewTask {
+  const ended = task.status === "completed" || task.status === "failed";
   return {
-    id: t.id, role: t.role, title: t.title, dependsOn: t.dependsOn,
-    state: t.status === "blocked" || t.status === "ready" ? "waiting" : t.status,
-    attempt: t.attempt, workerId: t.workerId, dispatchedAt: t.dispatchedAt, startedAt: t.startedAt,
-    finishedAt: ended ? t.finishedAt : undefined,
-    durationMs: ended && t.finishedAt ? durationMs(t.startedAt, t.finishedAt) : undefined,
-    summary: t.status === "completed" ? t.summary : undefined,
-    error: t.status === "failed" || t.status === "retrying" ? t.error?.message : undefined,
-    gates: t.gates, gateResults: t.gateResults,
-    retryAt: t.status === "retrying" ? t.retryAt : undefined,
-    fixes: t.fixFor ? (t.fixFor.taskId ?? "feature") : undefined,
+    id: task.id, role: task.role, title: task.title, dependsOn: task.dependsOn,
+    state: task.status === "blocked" || task.status === "ready" ? "waiting" : task.status,
+    attempt: task.attempt, workerId: task.workerId, dispatchedAt: task.dispatchedAt, startedAt: task.startedAt,
+    finishedAt: ended ? task.finishedAt : undefined,
+    durationMs: ended && task.finishedAt ? durationMs(task.startedAt, task.finishedAt) : undefined,
+    summary: task.status === "completed" ? task.summary : undefined,
+    error: task.status === "failed" || task.status === "retrying" ? task.error?.message : undefined,
+    gates: task.gates, gateResults: task.gateResults,
+    retryAt: task.status === "retrying" ? task.retryAt : undefined,
+    fixes: task.fixFor ? (task.fixFor.taskId ?? "feature") : undefined,
   };
 }
 

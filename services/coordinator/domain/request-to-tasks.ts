@@ -13,7 +13,7 @@ interface TddIds {
 function idMinter(taken: Set<string>): (base: string) => string {
   return (base) => {
     let id = base.slice(0, 64);
-    for (let i = 2; taken.has(id); i++) id = `${base.slice(0, 60)}-${i}`;
+    for (let suffix = 2; taken.has(id); suffix++) id = `${base.slice(0, 60)}-${suffix}`;
     taken.add(id);
     return id;
   };
@@ -47,25 +47,25 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
   const order: string[] = [];
   const mint = idMinter(new Set(req.tasks.map((t) => t.id)));
   const tddIds = new Map<string, TddIds>();
-  for (const t of req.tasks) if (t.tdd) tddIds.set(t.id, { red: mint(`${t.id.slice(0, 56)}-red`), refactor: mint(`${t.id.slice(0, 51)}-refactor`) });
+  for (const spec of req.tasks) if (spec.tdd) tddIds.set(spec.id, { red: mint(`${spec.id.slice(0, 56)}-red`), refactor: mint(`${spec.id.slice(0, 51)}-refactor`) });
   /** A test-driven task's dependents wait for its refactor phase. */
   const deps = (ds: readonly string[] | undefined) => [...new Set((ds ?? []).map((d) => tddIds.get(d)?.refactor ?? d))];
-  for (const t of req.tasks) {
+  for (const spec of req.tasks) {
     const common = {
-      status: "blocked" as const, attempt: 0, timeoutSeconds: t.timeoutSeconds ?? defaults.taskTimeoutSeconds,
-      ...(t.onFailure ?? req.onFailure ? { policy: t.onFailure ?? req.onFailure } : {}),
+      status: "blocked" as const, attempt: 0, timeoutSeconds: spec.timeoutSeconds ?? defaults.taskTimeoutSeconds,
+      ...(spec.onFailure ?? req.onFailure ? { policy: spec.onFailure ?? req.onFailure } : {}),
     };
     const own: TaskState = {
-      id: t.id, role: t.role, title: t.title, instructions: t.instructions, dependsOn: deps(t.dependsOn), ...common,
-      ...(t.gates?.length ? { gates: [...t.gates] } : {}),
-      ...(t.files?.length ? { files: [...t.files] } : {}),
-      ...(t.expectChanges ? { expectChanges: true } : {}),
+      id: spec.id, role: spec.role, title: spec.title, instructions: spec.instructions, dependsOn: deps(spec.dependsOn), ...common,
+      ...(spec.gates?.length ? { gates: [...spec.gates] } : {}),
+      ...(spec.files?.length ? { files: [...spec.files] } : {}),
+      ...(spec.expectChanges ? { expectChanges: true } : {}),
     };
-    const ids = tddIds.get(t.id);
-    const phases = ids && t.tdd ? tddPhases(t, own, ids, deps(t.dependsOn), common) : [own];
-    for (const p of phases) {
-      tasks[p.id] = p;
-      order.push(p.id);
+    const ids = tddIds.get(spec.id);
+    const phases = ids && spec.tdd ? tddPhases(spec, own, ids, deps(spec.dependsOn), common) : [own];
+    for (const phase of phases) {
+      tasks[phase.id] = phase;
+      order.push(phase.id);
     }
   }
   return {

@@ -9,11 +9,11 @@ export function emit(ctx: FeatureContext, body: EventBody, at: string): FeatureC
   return { ...ctx, seq, outbox: [...ctx.outbox, { msgId: coordinatorMsgId.statusEvent(ctx.featureId, seq), to: "status", kind: body.kind, payload }] };
 }
 
-/** `emit` for a draft (context.ts `draft`): appends to the draft's own outbox in place. */
-export function emitInto(d: FeatureContext, body: EventBody, at: string): void {
-  d.seq += 1;
-  const payload = { ...body, type: "baton.v1.status_event", featureId: d.featureId, seq: d.seq, at } as StatusEvent;
-  d.outbox.push({ msgId: coordinatorMsgId.statusEvent(d.featureId, d.seq), to: "status", kind: body.kind, payload });
+/** `emit` for a draft (context.ts `editable`): appends to the draft's own outbox in place. */
+export function emitInto(draft: FeatureContext, body: EventBody, at: string): void {
+  draft.seq += 1;
+  const payload = { ...body, type: "baton.v1.status_event", featureId: draft.featureId, seq: draft.seq, at } as StatusEvent;
+  draft.outbox.push({ msgId: coordinatorMsgId.statusEvent(draft.featureId, draft.seq), to: "status", kind: body.kind, payload });
 }
 
 /** Removes carried-out effects from the outbox (by msg id); unknown ids are ignored. */

@@ -28,8 +28,8 @@ export function restore(stored: StoredFeature): FeatureSnapshot {
 }
 
 /** The persisted form of a snapshot, as `actor.getPersistedSnapshot()` gives it for this machine (no child actors). */
-export function persist(s: FeatureSnapshot, journal = 0): StoredFeature {
-  return { v: 2, journal, snapshot: { status: s.status, output: s.output, error: s.error, value: s.value, historyValue: {}, context: s.context, children: {} } as Snapshot<unknown> };
+export function persist(snapshot: FeatureSnapshot, journal = 0): StoredFeature {
+  return { v: 2, journal, snapshot: { status: snapshot.status, output: snapshot.output, error: snapshot.error, value: snapshot.value, historyValue: {}, context: snapshot.context, children: {} } as Snapshot<unknown> };
 }
 
 function isLive(prev: StoredFeature | FeatureSnapshot): prev is FeatureSnapshot {
@@ -46,8 +46,8 @@ export function step(featureId: string, prev: StoredFeature | FeatureSnapshot | 
     ? featureMachine.getInitialSnapshot(scope, { featureId })
     : isLive(prev) ? prev : restore(prev);
   let snap = before;
-  for (const e of events) {
-    snap = featureMachine.transition(snap, e, scope);
+  for (const event of events) {
+    snap = featureMachine.transition(snap, event, scope);
     if (snap.status === "error") throw snap.error instanceof Error ? snap.error : new Error(`feature ${featureId}: machine error: ${String(snap.error)}`);
   }
   // Every reducer that changes anything either emits an event (seq moves), edits the outbox, or
@@ -65,7 +65,7 @@ export function step(featureId: string, prev: StoredFeature | FeatureSnapshot | 
 }
 
 /** Reads the context and state out of a stored or in-memory feature without running anything. */
-export function view(s: StoredFeature | FeatureSnapshot): { context: FeatureContext; state: FeatureStateValue } {
-  const snap = (isLive(s) ? s : s.snapshot) as unknown as { context: FeatureContext; value: FeatureStateValue };
+export function view(feature: StoredFeature | FeatureSnapshot): { context: FeatureContext; state: FeatureStateValue } {
+  const snap = (isLive(feature) ? feature : feature.snapshot) as unknown as { context: FeatureContext; value: FeatureStateValue };
   return { context: snap.context, state: snap.value };
 }

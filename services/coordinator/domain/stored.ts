@@ -39,15 +39,15 @@ interface V1Context {
   [k: string]: unknown;
 }
 
-function migrateTask(t: V1Task): Record<string, unknown> {
-  const { gate, fixRounds, fixing, ...rest } = t;
+function migrateTask(task: V1Task): Record<string, unknown> {
+  const { gate, fixRounds, fixing, ...rest } = task;
   const verify = gate || fixRounds || fixing ? { current: gate, fixRounds, fixing } : undefined;
   return verify ? { ...rest, verify } : rest;
 }
 
 /** A v1 context in v2's shape (same meaning: the machine then runs on it as if v2 had written it). Pure. */
-export function migrateV1Context(c: V1Context): FeatureContext {
-  const { paused: _paused, gates, featureGate, gatesPassed, gateFailure, featureFixRounds, featureFixing, tasks, ...rest } = c;
+export function migrateV1Context(context: V1Context): FeatureContext {
+  const { paused: _paused, gates, featureGate, gatesPassed, gateFailure, featureFixRounds, featureFixing, tasks, ...rest } = context;
   const out: Record<string, unknown> = { ...rest, tasks: Object.fromEntries(Object.entries(tasks).map(([id, t]) => [id, migrateTask(t)])) };
   if (gates?.length) {
     const ended = gatesPassed || gateFailure !== undefined;

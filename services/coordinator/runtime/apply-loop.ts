@@ -102,52 +102,52 @@ export class FeatureLoop {
 
   private async applyNow(featureId: string, events: FeatureEvent[], opts: ApplyOptions): Promise<ApplyResult> {
     let useCache = true;
-    for (let i = 0; i < MAX_CAS_TRIES; i++) {
-      const attempt = await this.tryApply(featureId, events, opts, useCache, i);
+    for (let tryNo = 0; tryNo < MAX_CAS_TRIES; tryNo++) {
+      const attempt = await this.tryApply(featureId, events, opts, useCache, tryNo);
       if ("done" in attempt) return attempt.done;
       useCache = attempt.useCache;
     }
     throw new Error(`feature ${featureId}: gave up after ${MAX_CAS_TRIES} conflicts with other coordinators`);
   }
 
-  private async tryApply(featureId: string, events: FeatureEvent[], opts: ApplyOptions, useCache: boolean, i: number): Promise<Attempt> {
+  private async tryApply(featureId: string, events: FeatureEvent[], opts: ApplyOptions, useCache: boolean, tryNo: number): Promise<Attempt> {
     const cached = useCache ? this.cache.get(featureId) : undefined;
     const cur: Cached | null = cached ?? (await loadFeature(this.store, featureId));
     if (!cur && !opts.create) return { done: { kind: "missing" } };
     if (cur && opts.onlyIfNew) {
-      const r = step(featureId, cur.snapshot, []);
-      await this.carryOutAll(featureId, cur, r.context.outbox, cur.published);
-      this.onApplied(featureId, r.context, r.state);
-      return { done: { kind: "exists", state: r.state, context: r.context } };
+      const stepped = step(featureId, cur.snapshot, []);
+      await this.carryOutAll(featureId, cur, stepped.context.outbox, cur.published);
+      this.onApplied(featureId, stepped.context, stepped.state);
+      return { done: { kind: "exists", state: stepped.state, context: stepped.context } };
     }
     const before = cur ? view(cur.snapshot) : undefined;
     // Entries this process already carried out leave the outbox in the same write as the new events.
     const flushed: FeatureEvent[] = cur?.published.length ? [{ type: "outbox.flushed", msgIds: cur.published }] : [];
     const all = [...flushed, ...events];
-    const r = step(featureId, cur?.snapshot ?? null, all);
-    const progressed = !before || r.context.seq !== before.context.seq || r.state !== before.state;
+    const stepped = step(featureId, cur?.snapshot ?? null, all);
+    const progressed = !before || stepped.context.seq !== before.context.seq || stepped.state !== before.state;
     // A no-op against the cache may only mean the cache is behind another coordinator: check the truth.
     if (cached && events.length && !progressed) return { retry: true, useCache: false };
     let next: Cached | null = cur && { ...cur, published: [] };
     if (!cur) {
-      next = await this.create(featureId, r);
+      next = await this.create(featureId, stepped);
       if (!next) return { retry: true, useCache: false }; // someone created it first: load theirs
-    } else if (r.changed) {
+    } else if (stepped.changed) {
       const entry: JournalEntry = { v: 1, prev: cur.journal, events: all };
       const data = JSON.stringify(entry);
       if (data.length > MAX_ENTRY_BYTES && events.length > 1) return { done: await this.applyInHalves(featureId, events, opts) };
-      next = await this.append(featureId, cur, r, data, !cached);
+      next = await this.append(featureId, cur, stepped, data, !cached);
       if (!next) {
-        this.log.debug({ featureId, try: i }, "journal append lost to another coordinator; reloading");
+        this.log.debug({ featureId, try: tryNo }, "journal append lost to another coordinator; reloading");
         this.cache.forget(featureId);
-        await backoff(i);
+        await backoff(tryNo);
         return { retry: true, useCache: false };
       }
     }
-    await this.carryOutAll(featureId, next!, r.context.outbox, r.changed ? undefined : cur?.published);
+    await this.carryOutAll(featureId, next!, stepped.context.outbox, stepped.changed ? undefined : cur?.published);
     if (next!.pending >= CHECKPOINT_EVERY) await this.checkpointer.now(featureId);
-    this.onApplied(featureId, r.context, r.state);
-    return { done: { kind: "applied", state: r.state, context: r.context } };
+    this.onApplied(featureId, stepped.context, stepped.state);
+    return { done: { kind: "applied", state: stepped.state, context: stepped.context } };
   }
 
   /** Too big for one journal message: commit the batch in two halves. */
@@ -158,16 +158,16 @@ export class FeatureLoop {
   }
 
   /** A new feature starts as a checkpoint at journal position 0; null when another coordinator created it first. */
-  private async create(featureId: string, r: Stepped): Promise<Cached | null> {
-    const stored = persist(r.snapshot, 0);
+  private async create(featureId: string, stepped: Stepped): Promise<Cached | null> {
+    const stored = persist(stepped.snapshot, 0);
     const rev = await this.store.create(featureId, stored);
     if (rev === null) return null;
     this.fault("after-write");
-    return { snapshot: r.snapshot, revision: rev, journal: 0, pending: 0, published: [], bytes: this.store.sizeOf(stored) };
+    return { snapshot: stepped.snapshot, revision: rev, journal: 0, pending: 0, published: [], bytes: this.store.sizeOf(stored) };
   }
 
   /** Appends one journal entry after `cur.journal`; null when another coordinator appended first. */
-  private async append(featureId: string, cur: Cached, r: Stepped, data: string, fresh: boolean): Promise<Cached | null> {
+  private async append(featureId: string, cur: Cached, stepped: Stepped, data: string, fresh: boolean): Promise<Cached | null> {
     let seq = await this.store.append(featureId, cur.journal, data);
     if (seq === null && fresh && !cur.pending && cur.journal && (await this.store.lastSeq(featureId)) === 0) {
       // Fresh from the checkpoint, yet the journal has no entry at all (emptied by hand, or by an older
@@ -177,7 +177,7 @@ export class FeatureLoop {
     }
     if (seq === null) return null;
     this.fault("after-write");
-    return { ...cur, snapshot: r.snapshot, journal: seq, pending: cur.pending + 1, published: [], bytes: cur.bytes + data.length };
+    return { ...cur, snapshot: stepped.snapshot, journal: seq, pending: cur.pending + 1, published: [], bytes: cur.bytes + data.length };
   }
 
   /**
@@ -220,7 +220,7 @@ export class FeatureLoop {
   }
 }
 
-function backoff(i: number): Promise<void> {
-  const ms = Math.min(200, 2 ** Math.min(i, 7)) * (0.5 + Math.random());
+function backoff(tryNo: number): Promise<void> {
+  const ms = Math.min(200, 2 ** Math.min(tryNo, 7)) * (0.5 + Math.random());
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

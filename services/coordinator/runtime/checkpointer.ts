@@ -49,8 +49,8 @@ export class Checkpointer {
     if (old) clearTimeout(old);
     const timer = setTimeout(() => {
       this.timers.delete(featureId);
-      this.queue.run(featureId, () => this.now(featureId)).catch((e) =>
-        this.log.warn({ err: e, featureId }, "checkpoint failed; the next event or a rescan retries"));
+      this.queue.run(featureId, () => this.now(featureId)).catch((err) =>
+        this.log.warn({ err, featureId }, "checkpoint failed; the next event or a rescan retries"));
     }, this.quietMs);
     this.timers.set(featureId, timer);
   }

@@ -13,16 +13,16 @@ export type EffectHandlers = { readonly [K in EffectKind]: EffectHandler<K> };
 /** The handlers of today's kinds: a task message to its role's stream, a status event to the feature's topic. */
 export function natsEffects(js: JetStreamClient, names: Names): EffectHandlers {
   return {
-    task: async (e) => {
-      await js.publish(names.task(e.role), encode(e.payload), { msgID: e.msgId });
+    task: async (entry) => {
+      await js.publish(names.task(entry.role), encode(entry.payload), { msgID: entry.msgId });
     },
-    status: async (e) => {
-      await js.publish(names.status(e.payload.featureId, e.kind), encode(e.payload), { msgID: e.msgId });
+    status: async (entry) => {
+      await js.publish(names.status(entry.payload.featureId, entry.kind), encode(entry.payload), { msgID: entry.msgId });
     },
   };
 }
 
 /** Carries out `entry` with the handler of its kind. */
 export function carryOut(handlers: EffectHandlers, entry: OutboxEntry): Promise<void> {
-  return (handlers[entry.to] as (e: OutboxEntry) => Promise<void>)(entry);
+  return (handlers[entry.to] as (entry: OutboxEntry) => Promise<void>)(entry);
 }

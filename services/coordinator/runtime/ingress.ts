@@ -32,8 +32,8 @@ export function generatedFeatureId(streamSeq: number, timestampNanos: number): s
 
 export class Ingress {
   private readonly now: () => Date;
-  constructor(private readonly o: IngressOptions) {
-    this.now = o.now ?? (() => new Date());
+  constructor(private readonly opts: IngressOptions) {
+    this.now = opts.now ?? (() => new Date());
   }
 
   private at(): string {
@@ -41,91 +41,91 @@ export class Ingress {
   }
 
   /** A message on `baton.feature.submit`. Accepts, ignores a duplicate, or rejects with every reason. */
-  async onSubmission(m: JsMsg): Promise<void> {
-    const { loop, log } = this.o;
-    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles, gates: this.o.knownGates });
+  async onSubmission(jsMsg: JsMsg): Promise<void> {
+    const { loop, log } = this.opts;
+    const check = checkFeatureRequest(jsMsg.data, { maxBytes: this.opts.maxRequestBytes, roles: this.opts.knownRoles, gates: this.opts.knownGates });
     const at = this.at();
     if (check.ok) {
-      const id = check.value.id ?? generatedFeatureId(m.info.streamSequence, m.info.timestampNanos);
-      const defaults = { taskTimeoutSeconds: this.o.taskTimeoutSeconds };
-      const r = await loop.apply(id, [{ type: "feature.submit", request: { ...check.value, id }, at, defaults }], { create: true, onlyIfNew: true });
-      if (r.kind === "exists") log.info({ featureId: id }, "duplicate submission ignored: feature already exists");
+      const id = check.value.id ?? generatedFeatureId(jsMsg.info.streamSequence, jsMsg.info.timestampNanos);
+      const defaults = { taskTimeoutSeconds: this.opts.taskTimeoutSeconds };
+      const result = await loop.apply(id, [{ type: "feature.submit", request: { ...check.value, id }, at, defaults }], { create: true, onlyIfNew: true });
+      if (result.kind === "exists") log.info({ featureId: id }, "duplicate submission ignored: feature already exists");
       else log.info({ featureId: id, tasks: check.value.tasks.length }, "feature accepted");
       return;
     }
-    const id = check.id ?? `rejected-${generatedFeatureId(m.info.streamSequence, m.info.timestampNanos).slice(2)}`;
+    const id = check.id ?? `rejected-${generatedFeatureId(jsMsg.info.streamSequence, jsMsg.info.timestampNanos).slice(2)}`;
     log.warn({ featureId: id, errors: check.errors }, "feature rejected");
-    const r = await loop.apply(id, [{ type: "feature.reject", errors: check.errors, at }], { create: true, onlyIfNew: true });
-    if (r.kind === "exists") {
+    const result = await loop.apply(id, [{ type: "feature.reject", errors: check.errors, at }], { create: true, onlyIfNew: true });
+    if (result.kind === "exists") {
       // Never disturb a feature that already runs under this id; tell the sender on the side.
       await loop.notice(id, at, {
-        kind: "message.rejected", subject: m.subject,
+        kind: "message.rejected", subject: jsMsg.subject,
         error: wireError("Rejected", `invalid resubmission of existing feature "${id}"`, check.errors),
       });
     }
   }
 
   /** A message on `baton.result.<featureId>.<taskId>` from a worker. */
-  async onWorkerMessage(m: JsMsg): Promise<void> {
-    const { names, loop, log } = this.o;
+  async onWorkerMessage(jsMsg: JsMsg): Promise<void> {
+    const { names, loop, log } = this.opts;
     const at = this.at();
-    const ref = names.parseResult(m.subject);
+    const ref = names.parseResult(jsMsg.subject);
     if (!ref) {
-      log.warn({ subject: m.subject }, "worker message on a malformed subject dropped");
+      log.warn({ subject: jsMsg.subject }, "worker message on a malformed subject dropped");
       return;
     }
     let event: FeatureEvent;
     try {
-      const msg = decode(WorkerMessage, m.data, "worker message");
+      const msg = decode(WorkerMessage, jsMsg.data, "worker message");
       if (msg.featureId !== ref.featureId || msg.taskId !== ref.taskId) {
-        throw new ProtocolError(`worker message names ${msg.featureId}/${msg.taskId} but was published on ${m.subject}`);
+        throw new ProtocolError(`worker message names ${msg.featureId}/${msg.taskId} but was published on ${jsMsg.subject}`);
       }
       event =
-        msg.type === "baton.v1.task_started" ? { type: "task.started", msg, at, subject: m.subject }
-        : msg.type === "baton.v1.task_log" ? { type: "task.log", msg, at, subject: m.subject }
-        : { type: "task.result", msg, at, subject: m.subject };
-    } catch (e) {
-      log.warn({ subject: m.subject, err: (e as Error).message }, "invalid worker message rejected");
-      event = { type: "message.rejected", subject: m.subject, taskId: ref.taskId, error: toWireError(e), at };
+        msg.type === "baton.v1.task_started" ? { type: "task.started", msg, at, subject: jsMsg.subject }
+        : msg.type === "baton.v1.task_log" ? { type: "task.log", msg, at, subject: jsMsg.subject }
+        : { type: "task.result", msg, at, subject: jsMsg.subject };
+    } catch (err) {
+      log.warn({ subject: jsMsg.subject, err: (err as Error).message }, "invalid worker message rejected");
+      event = { type: "message.rejected", subject: jsMsg.subject, taskId: ref.taskId, error: toWireError(err), at };
     }
-    const r = await loop.apply(ref.featureId, [event]);
-    if (r.kind === "missing") {
+    const result = await loop.apply(ref.featureId, [event]);
+    if (result.kind === "missing") {
       log.warn({ featureId: ref.featureId, taskId: ref.taskId }, "worker message for an unknown feature");
       await loop.notice(ref.featureId, at, {
-        kind: "message.rejected", subject: m.subject, taskId: ref.taskId,
+        kind: "message.rejected", subject: jsMsg.subject, taskId: ref.taskId,
         error: wireError("UnknownFeature", `no feature "${ref.featureId}"`),
       });
     }
   }
 
   /** A message on `baton.control.<featureId>.<verb>`: cancel, pause or resume. Duplicates are no-ops. */
-  async onControl(m: JsMsg): Promise<void> {
-    const { names, loop, log } = this.o;
+  async onControl(jsMsg: JsMsg): Promise<void> {
+    const { names, loop, log } = this.opts;
     const at = this.at();
-    const ref = names.parseControl(m.subject);
+    const ref = names.parseControl(jsMsg.subject);
     if (!ref) {
-      log.warn({ subject: m.subject }, "control message on a malformed subject dropped");
+      log.warn({ subject: jsMsg.subject }, "control message on a malformed subject dropped");
       return;
     }
     let event: FeatureEvent;
     try {
-      const c = decode(ControlMessage, m.data, "control message");
-      if (c.featureId !== ref.featureId || c.verb !== ref.verb) {
-        throw new ProtocolError(`control message names ${c.featureId}/${c.verb} but was published on ${m.subject}`);
+      const control = decode(ControlMessage, jsMsg.data, "control message");
+      if (control.featureId !== ref.featureId || control.verb !== ref.verb) {
+        throw new ProtocolError(`control message names ${control.featureId}/${control.verb} but was published on ${jsMsg.subject}`);
       }
       event =
-        c.verb === "cancel" ? { type: "feature.cancel", reason: c.reason, by: c.by, at, subject: m.subject }
-        : c.verb === "pause" ? { type: "feature.pause", reason: c.reason, by: c.by, at, subject: m.subject }
-        : { type: "feature.resume", by: c.by, at, subject: m.subject };
-      log.info({ featureId: c.featureId, verb: c.verb, by: c.by }, "control message");
-    } catch (e) {
-      log.warn({ subject: m.subject, err: (e as Error).message }, "invalid control message rejected");
-      event = { type: "message.rejected", subject: m.subject, error: toWireError(e), at };
+        control.verb === "cancel" ? { type: "feature.cancel", reason: control.reason, by: control.by, at, subject: jsMsg.subject }
+        : control.verb === "pause" ? { type: "feature.pause", reason: control.reason, by: control.by, at, subject: jsMsg.subject }
+        : { type: "feature.resume", by: control.by, at, subject: jsMsg.subject };
+      log.info({ featureId: control.featureId, verb: control.verb, by: control.by }, "control message");
+    } catch (err) {
+      log.warn({ subject: jsMsg.subject, err: (err as Error).message }, "invalid control message rejected");
+      event = { type: "message.rejected", subject: jsMsg.subject, error: toWireError(err), at };
     }
-    const r = await loop.apply(ref.featureId, [event]);
-    if (r.kind === "missing") {
+    const result = await loop.apply(ref.featureId, [event]);
+    if (result.kind === "missing") {
       await loop.notice(ref.featureId, at, {
-        kind: "message.rejected", subject: m.subject,
+        kind: "message.rejected", subject: jsMsg.subject,
         error: wireError("UnknownFeature", `no feature "${ref.featureId}"`),
       });
     }
@@ -135,10 +135,10 @@ export class Ingress {
    * `baton.api.submit` (core request/reply): validates, stores the request durably in the
    * submissions stream, then replies. Invalid requests are answered with every error and stored nowhere.
    */
-  async onApiSubmit(m: Msg): Promise<void> {
-    const { names, js, log } = this.o;
+  async onApiSubmit(msg: Msg): Promise<void> {
+    const { names, js, log } = this.opts;
     let reply: SubmitReply;
-    const check = checkFeatureRequest(m.data, { maxBytes: this.o.maxRequestBytes, roles: this.o.knownRoles, gates: this.o.knownGates });
+    const check = checkFeatureRequest(msg.data, { maxBytes: this.opts.maxRequestBytes, roles: this.opts.knownRoles, gates: this.opts.knownGates });
     if (!check.ok) {
       reply = { ok: false, errors: check.errors };
       log.warn({ errors: check.errors }, "api submit rejected");
@@ -147,10 +147,10 @@ export class Ingress {
       try {
         const ack = await js.publish(names.featureSubmit(), encode({ ...check.value, id }), { msgID: submissionMsgId(id) });
         reply = { ok: true, featureId: id, ...(ack.duplicate ? { duplicate: true } : {}) };
-      } catch (e) {
-        reply = { ok: false, errors: [{ path: "(root)", message: `could not store the request: ${(e as Error).message}` }] };
+      } catch (err) {
+        reply = { ok: false, errors: [{ path: "(root)", message: `could not store the request: ${(err as Error).message}` }] };
       }
     }
-    if (m.reply) m.respond(encode(reply));
+    if (msg.reply) msg.respond(encode(reply));
   }
 }

@@ -55,17 +55,17 @@ export class FeatureStore {
 
   /** The feature's snapshot and revision, or null if there is none. */
   async load(featureId: string): Promise<Loaded | null> {
-    const e = await this.kv.get(featureId);
-    if (!e || e.operation !== "PUT" || e.length === 0) return null;
-    const r = StoredShape.safeParse(e.json());
-    if (!r.success) {
+    const entry = await this.kv.get(featureId);
+    if (!entry || entry.operation !== "PUT" || entry.length === 0) return null;
+    const parsed = StoredShape.safeParse(entry.json());
+    if (!parsed.success) {
       // Not written by this version of Baton (or damaged): refuse to act on it rather than guess.
-      throw new Error(`feature ${featureId}: stored snapshot (revision ${e.revision}) is not one this coordinator can read: ${r.error.issues[0]?.message ?? "invalid"}`);
+      throw new Error(`feature ${featureId}: stored snapshot (revision ${entry.revision}) is not one this coordinator can read: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     }
     // Older formats are migrated here; a format this version does not know is refused (UnreadableFeatureError).
-    const stored = upgradeStored(featureId, r.data);
-    this.sizes.set(stored, e.length);
-    return { stored, revision: e.revision };
+    const stored = upgradeStored(featureId, parsed.data);
+    this.sizes.set(stored, entry.length);
+    return { stored, revision: entry.revision };
   }
 
   /** Bytes of `stored` as last read or written here (0 when unknown). */
@@ -79,9 +79,9 @@ export class FeatureStore {
       const data = JSON.stringify(stored);
       this.sizes.set(stored, data.length);
       return await this.kv.create(featureId, data);
-    } catch (e) {
-      if (isCasConflict(e)) return null;
-      throw e;
+    } catch (err) {
+      if (isCasConflict(err)) return null;
+      throw err;
     }
   }
 
@@ -91,9 +91,9 @@ export class FeatureStore {
       const data = JSON.stringify(stored);
       this.sizes.set(stored, data.length);
       return await this.kv.update(featureId, data, revision);
-    } catch (e) {
-      if (isCasConflict(e)) return null;
-      throw e;
+    } catch (err) {
+      if (isCasConflict(err)) return null;
+      throw err;
     }
   }
 
@@ -110,9 +110,9 @@ export class FeatureStore {
     try {
       const ack = await this.js.publish(this.names.journal(featureId), data, { expect: { lastSubjectSequence: expected } });
       return ack.seq;
-    } catch (e) {
-      if (isCasConflict(e)) return null;
-      throw e;
+    } catch (err) {
+      if (isCasConflict(err)) return null;
+      throw err;
     }
   }
 
@@ -124,12 +124,12 @@ export class FeatureStore {
       // STREAM.MSG.GET with next_by_subj (nats-server 2.9 has it); nats.js 3.4 types only seq/last_by_subj
       // for this API but sends the request as given (the journal tests read tails through it).
       const next: NextMsgRequest = { next_by_subj: subject, seq: cursor + 1 };
-      const m = await this.jsm.streams.getMessage(this.names.streams.journal, next as unknown as MsgRequest);
-      if (!m) return out;
-      const r = EntryShape.safeParse(m.json());
-      if (!r.success) throw new Error(`feature ${featureId}: journal entry ${m.seq} is not one this coordinator can read: ${r.error.issues[0]?.message ?? "invalid"}`);
-      out.push({ seq: m.seq, entry: r.data as unknown as JournalEntry, size: m.data.length });
-      cursor = m.seq;
+      const msg = await this.jsm.streams.getMessage(this.names.streams.journal, next as unknown as MsgRequest);
+      if (!msg) return out;
+      const parsed = EntryShape.safeParse(msg.json());
+      if (!parsed.success) throw new Error(`feature ${featureId}: journal entry ${msg.seq} is not one this coordinator can read: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+      out.push({ seq: msg.seq, entry: parsed.data as unknown as JournalEntry, size: msg.data.length });
+      cursor = msg.seq;
     }
   }
 
@@ -146,8 +146,8 @@ export class FeatureStore {
 
   /** Stream sequence of the feature's last journal entry, 0 when it has none. */
   async lastSeq(featureId: string): Promise<number> {
-    const m = await this.jsm.streams.getMessage(this.names.streams.journal, { last_by_subj: this.names.journal(featureId) });
-    return m?.seq ?? 0;
+    const msg = await this.jsm.streams.getMessage(this.names.streams.journal, { last_by_subj: this.names.journal(featureId) });
+    return msg?.seq ?? 0;
   }
 
   /** How many journal entries each feature has (features without entries are absent). */
@@ -155,7 +155,7 @@ export class FeatureStore {
     const info = await this.jsm.streams.info(this.names.streams.journal, { subjects_filter: this.names.journalAll() });
     const counts = new Map<string, number>();
     const skip = this.names.journal("x").length - 1;
-    for (const [subject, n] of Object.entries(info.state.subjects ?? {})) counts.set(subject.slice(skip), n);
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) counts.set(subject.slice(skip), count);
     return counts;
   }
 }

@@ -22,8 +22,8 @@ export async function getFeature(store: FeatureStore, featureId: string): Promis
     if (!cur) return { ok: false, error: wireError("UnknownFeature", `no feature "${featureId}"`) };
     const { state, context } = view(cur.snapshot);
     return { ok: true, feature: projectView(state, context) };
-  } catch (e) {
-    return { ok: false, error: toWireError(e) };
+  } catch (err) {
+    return { ok: false, error: toWireError(err) };
   }
 }
 
@@ -38,47 +38,47 @@ export async function listSummaries(store: FeatureStore): Promise<FeatureSummary
       if (!cur) continue;
       const { state, context } = view(cur.snapshot);
       rows.push(projectSummary(state, context));
-    } catch (e) {
-      rows.push({ featureId, state: "unreadable", error: (e as Error).message, title: "", submittedAt: "", tasks: 0, completed: 0 });
+    } catch (err) {
+      rows.push({ featureId, state: "unreadable", error: (err as Error).message, title: "", submittedAt: "", tasks: 0, completed: 0 });
     }
   }
   return rows.sort((a, b) => b.submittedAt.localeCompare(a.submittedAt));
 }
 
-async function answerGet(store: FeatureStore, m: Msg): Promise<FeatureGetReply> {
+async function answerGet(store: FeatureStore, msg: Msg): Promise<FeatureGetReply> {
   let req: FeatureGetRequest;
   try {
-    req = decode(FeatureGetRequest, m.data, "feature get request");
-  } catch (e) {
-    return { ok: false, error: toWireError(e) };
+    req = decode(FeatureGetRequest, msg.data, "feature get request");
+  } catch (err) {
+    return { ok: false, error: toWireError(err) };
   }
   return getFeature(store, req.featureId);
 }
 
-async function answerList(store: FeatureStore, m: Msg): Promise<FeatureListReply> {
+async function answerList(store: FeatureStore, msg: Msg): Promise<FeatureListReply> {
   try {
-    const req = decode(FeatureListRequest, m.data, "feature list request");
+    const req = decode(FeatureListRequest, msg.data, "feature list request");
     const rows = await listSummaries(store);
     return { ok: true, features: rows.slice(0, req.limit ?? DEFAULT_LIST_LIMIT), total: rows.length };
-  } catch (e) {
-    return { ok: false, error: toWireError(e) };
+  } catch (err) {
+    return { ok: false, error: toWireError(err) };
   }
 }
 
 /** Subscribes both read-model subjects in the coordinators' queue group. Returns the subscriptions to close. */
-export function serveReadModel(o: { nc: NatsConnection; names: Names; store: FeatureStore; log: Logger }): Subscription[] {
-  const serve = (subject: string, answer: (m: Msg) => Promise<FeatureGetReply | FeatureListReply>) =>
-    o.nc.subscribe(subject, {
-      queue: o.names.coordinatorQueue,
-      callback: (err, m) => {
-        if (err) return o.log.error({ err, subject }, "read-model subscription error");
-        answer(m)
+export function serveReadModel(opts: { nc: NatsConnection; names: Names; store: FeatureStore; log: Logger }): Subscription[] {
+  const serve = (subject: string, answer: (msg: Msg) => Promise<FeatureGetReply | FeatureListReply>) =>
+    opts.nc.subscribe(subject, {
+      queue: opts.names.coordinatorQueue,
+      callback: (err, msg) => {
+        if (err) return opts.log.error({ err, subject }, "read-model subscription error");
+        answer(msg)
           .then((reply) => {
-            if (!reply.ok) o.log.debug({ subject, error: reply.error }, "read-model request answered with an error");
-            if (m.reply) m.respond(encode(reply));
+            if (!reply.ok) opts.log.debug({ subject, error: reply.error }, "read-model request answered with an error");
+            if (msg.reply) msg.respond(encode(reply));
           })
-          .catch((e) => o.log.error({ err: e, subject }, "read-model request failed"));
+          .catch((e) => opts.log.error({ err: e, subject }, "read-model request failed"));
       },
     });
-  return [serve(o.names.apiFeatureGet(), (m) => answerGet(o.store, m)), serve(o.names.apiFeatureList(), (m) => answerList(o.store, m))];
+  return [serve(opts.names.apiFeatureGet(), (m) => answerGet(opts.store, m)), serve(opts.names.apiFeatureList(), (m) => answerList(opts.store, m))];
 }

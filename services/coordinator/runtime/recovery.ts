@@ -21,11 +21,11 @@ export class Recovery {
   /** Features seen finished with an empty outbox: rescans skip them. */
   private readonly finished = new Set<string>();
 
-  constructor(private readonly d: RecoveryDeps) {}
+  constructor(private readonly deps: RecoveryDeps) {}
 
   /** One scan over every feature. Safe to run at any time, by any number of coordinators at once. */
   async scan(): Promise<{ scanned: number; flushed: number }> {
-    const { store, cache, checkpointer } = this.d;
+    const { store, cache, checkpointer } = this.deps;
     let flushed = 0;
     const keys = await store.keys();
     const counts = await store.journalCounts();
@@ -39,11 +39,11 @@ export class Recovery {
         // Left by a coordinator that died (entries this process carried out itself are cleared by its own
         // checkpoint). Our cached copy, if any, is older than KV: drop it so the apply works on what KV holds.
         cache.forget(id);
-        await this.d.flush(id);
+        await this.deps.flush(id);
         flushed++;
         continue;
       }
-      this.d.onApplied(id, context, state);
+      this.deps.onApplied(id, context, state);
       if (cur.pending && !mine) {
         // Journal entries no checkpoint covers (their writer died or moved on): checkpoint them soon.
         cache.remember(id, cur);

@@ -22,18 +22,18 @@ export class SnapshotCache {
   private readonly entries = new Map<string, Cached>();
   private bytes = 0;
 
-  constructor(private readonly o: { maxEntries: number; maxBytes: number }) {}
+  constructor(private readonly limits: { maxEntries: number; maxBytes: number }) {}
 
   get(featureId: string): Cached | undefined {
     return this.entries.get(featureId);
   }
 
-  /** Keeps `c` as the newest entry; evicts the oldest while over the entry or byte bound. */
-  remember(featureId: string, c: Cached): void {
+  /** Keeps `entry` as the newest entry; evicts the oldest while over the entry or byte bound. */
+  remember(featureId: string, entry: Cached): void {
     this.forget(featureId);
-    this.entries.set(featureId, c);
-    this.bytes += c.bytes;
-    while (this.entries.size > this.o.maxEntries || (this.bytes > this.o.maxBytes && this.entries.size > 1)) {
+    this.entries.set(featureId, entry);
+    this.bytes += entry.bytes;
+    while (this.entries.size > this.limits.maxEntries || (this.bytes > this.limits.maxBytes && this.entries.size > 1)) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
       this.forget(oldest);

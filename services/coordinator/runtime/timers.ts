@@ -39,8 +39,8 @@ export class Timers {
       this.due.delete(featureId);
       this.firing.add(featureId);
       this.fire(featureId)
-        .catch((e) => {
-          this.log.error({ err: e, featureId }, "deadline check failed; retrying");
+        .catch((err) => {
+          this.log.error({ err, featureId }, "deadline check failed; retrying");
           this.due.set(featureId, Date.now() + 1000);
         })
         .finally(() => this.firing.delete(featureId));
