@@ -1,5 +1,5 @@
 // JSON codec for NATS payloads: encode values, and decode = parse + validate at the boundary.
-import type { z } from "zod";
+import type * as z from "zod";
 import { ProtocolError } from "./errors.ts";
 import { formatPath } from "./protocol/feature.ts";
 

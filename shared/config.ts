@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "./errors.ts";
 import { formatPath } from "./protocol/feature.ts";
 import { Role } from "./protocol/common.ts";

@@ -1,5 +1,5 @@
 // Error classes: two roots (terminal, retryable), flat, each with a stable `name`; and the wire form.
-import type { z } from "zod";
+import type * as z from "zod";
 import type { WireError } from "./protocol/common.ts";
 import { WIRE_ERRORS } from "./protocol/errors.ts";
 

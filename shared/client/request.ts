@@ -1,7 +1,7 @@
 // Request/reply with the coordinators: send one request, validate the reply with zod, and turn "nobody
 // answered" (no responders, or no reply in time) into a NoCoordinatorError naming the subject.
 import { errors, type Msg, type NatsConnection } from "@nats-io/nats-core";
-import type { z } from "zod";
+import type * as z from "zod";
 import { decode, encode } from "../codec.ts";
 import { NoCoordinatorError } from "./errors.ts";
 

@@ -2,7 +2,7 @@
 // Nats-Msg-Id = feature id, or ask a coordinator on `<prefix>.api.submit` (it validates, stores, replies).
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { z } from "zod";
+import type * as z from "zod";
 import { encode } from "../codec.ts";
 import { newFeatureId } from "../ids.ts";
 import { SubmitReply, type FeatureRequest } from "../protocol/feature.ts";

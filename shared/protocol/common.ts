@@ -1,5 +1,5 @@
 // Building blocks shared by every message family.
-import { z } from "zod";
+import * as z from "zod";
 import { TOKEN_RE } from "../subjects.ts";
 
 /** Subject-safe identifier: feature ids, task ids, roles. */

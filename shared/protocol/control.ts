@@ -1,5 +1,5 @@
 // Control messages: clients → coordinators on `baton.control.<featureId>.<verb>` (cancel, pause, resume).
-import { z } from "zod";
+import * as z from "zod";
 import { Id } from "./common.ts";
 
 export const ControlVerb = z.enum(["cancel", "pause", "resume"]);

@@ -1,5 +1,5 @@
 // Status events on `baton.status.<featureId>.<kind>`: the public, replayable history of a feature.
-import { z } from "zod";
+import * as z from "zod";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { CoverageWire, GateName, GateScope, ReviewVerdict, TestCountsWire } from "./gates.ts";
 

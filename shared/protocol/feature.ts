@@ -1,5 +1,5 @@
 // Feature requests: what a client publishes on `baton.feature.submit` or sends to `baton.api.submit`.
-import { z } from "zod";
+import * as z from "zod";
 import { Id, Role, ValidationIssue } from "./common.ts";
 import { GateName, REVIEW_GATE } from "./gates.ts";
 

@@ -1,6 +1,6 @@
 // Quality gates on the wire: which gate run a qa task message asks for, and what the gate found.
 // A gate's command is never in a message: the qa worker looks the name up in its operator's config.
-import { z } from "zod";
+import * as z from "zod";
 import { Id } from "./common.ts";
 
 /** Gate names are config keys and appear in msg ids: subject-token characters only. */

@@ -1,5 +1,5 @@
 // Coordinator → worker (task assignments) and worker → coordinator (progress and results).
-import { z } from "zod";
+import * as z from "zod";
 import { Id, Json, Role, Timestamp, WireError } from "./common.ts";
 import { GateRef, GateReport, ReviewVerdict } from "./gates.ts";
 

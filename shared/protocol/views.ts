@@ -1,7 +1,7 @@
 // The read model: a feature's current state and the feature list, as any client sees them. Coordinators
 // answer them on request/reply subjects (`<prefix>.api.features.get`, `<prefix>.api.features.list`);
 // the same FeatureView is what folding a feature's status history gives (shared/client).
-import { z } from "zod";
+import * as z from "zod";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { GateName } from "./gates.ts";
 

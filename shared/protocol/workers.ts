@@ -1,7 +1,7 @@
 // What workers publish about themselves, and the one status event they read: heartbeats in the workers KV
 // bucket (`<role>.<workerId>`, rewritten every few seconds, expiring with the bucket's TTL) and the
 // `feature.cancelled` view a worker needs to stop a feature's tasks.
-import { z } from "zod";
+import * as z from "zod";
 import { Id, Role, Timestamp } from "./common.ts";
 
 /** One heartbeat entry (JSON). Readers accept unknown extra fields, so workers may add some. */

@@ -3,7 +3,7 @@
 // which every apply appends the events it committed, with the subject's last sequence as the expectation.
 import type { JetStreamClient, JetStreamManager, MsgRequest, NextMsgRequest } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { z } from "zod";
+import * as z from "zod";
 import { isCasConflict, kvKeys } from "../../../shared/nats.ts";
 import type { Names } from "../../../shared/subjects.ts";
 import type { FeatureEvent } from "../domain/machine.ts";
