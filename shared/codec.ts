@@ -1,7 +1,7 @@
 // JSON codec for NATS payloads: encode values, and decode = parse + validate at the boundary.
 import type * as z from "zod";
 import { ProtocolError } from "./errors.ts";
-import { formatPath } from "./protocol/feature.ts";
+import { formatPath } from "./protocol/common.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import * as z from "zod";
 import { ConfigError } from "./errors.ts";
-import { formatPath } from "./protocol/feature.ts";
+import { formatPath } from "./protocol/common.ts";
 import { Role } from "./protocol/common.ts";
 import { GateName, REVIEW_GATE } from "./protocol/gates.ts";
 import { GATE_PRESET_NAMES, GATE_PRESETS } from "./gates/presets.ts";

@@ -1,11 +1,8 @@
 // The NATS connection and Baton's JetStream topology (streams, consumers, KV buckets), created idempotently.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { nanos } from "@nats-io/nats-core";
-import {
-  AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType,
-  type JetStreamManager, type StreamConfig,
-} from "@nats-io/jetstream";
-import { Kvm, type KV } from "@nats-io/kv";
+import type { JetStreamManager, StreamConfig } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
 import { installRequestPatch } from "./internals/nats.ts";
 import type { Names } from "./subjects.ts";
 import type { Logger } from "./logging.ts";
@@ -62,8 +59,16 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
 
 const MIN = 60_000;
 
+/**
+ * nats.js's JetStream and KV modules, loaded on first use: the connection needs neither, and a CLI start that
+ * only asks the read model (`baton status`) then never loads them (docs/performance.md, "Start-up").
+ */
+const jetstreamModule = () => import("@nats-io/jetstream");
+const kvModule = () => import("@nats-io/kv");
+type JetStreamModule = Awaited<ReturnType<typeof jetstreamModule>>;
+
 type NamedStream = Partial<StreamConfig> & { name: string };
-function streamConfigs(names: Names, eventsMaxAgeHours: number): NamedStream[] {
+function streamConfigs(names: Names, eventsMaxAgeHours: number, { DiscardPolicy, RetentionPolicy, StorageType }: JetStreamModule): NamedStream[] {
   const wq = (name: string, subject: string): NamedStream => ({
     name,
     subjects: [subject],
@@ -119,8 +124,10 @@ export interface Topology {
  * Idempotent; works on nats-server 2.9 and newer.
  */
 export async function ensureTopology(nc: NatsConnection, names: Names, opts: { eventsMaxAgeHours?: number; ackWaitSeconds?: number } = {}): Promise<Topology> {
-  const jsm = await jetstreamManager(nc);
-  for (const cfg of streamConfigs(names, opts.eventsMaxAgeHours ?? 24 * 7)) await ensureStream(jsm, cfg);
+  const js = await jetstreamModule();
+  const { AckPolicy, DeliverPolicy, StorageType } = js;
+  const jsm = await js.jetstreamManager(nc);
+  for (const cfg of streamConfigs(names, opts.eventsMaxAgeHours ?? 24 * 7, js)) await ensureStream(jsm, cfg);
   const coordinatorConsumer = (durable: string) => ({
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
@@ -132,7 +139,7 @@ export async function ensureTopology(nc: NatsConnection, names: Names, opts: { e
   await ensureConsumer(jsm, names.streams.features, coordinatorConsumer(names.consumers.coordinatorFeatures));
   await ensureConsumer(jsm, names.streams.results, coordinatorConsumer(names.consumers.coordinatorResults));
   await ensureConsumer(jsm, names.streams.control, coordinatorConsumer(names.consumers.coordinatorControl));
-  const kvm = new Kvm(nc);
+  const kvm = new (await kvModule()).Kvm(nc);
   const features = await kvm.create(names.buckets.features, { history: 1, storage: StorageType.File });
   const workers = await kvm.create(names.buckets.workers, { history: 1, ttl: 30_000, storage: StorageType.File });
   await kvm.create(names.buckets.locks, { history: 1, storage: StorageType.File });
@@ -144,8 +151,10 @@ export async function ensureTopology(nc: NatsConnection, names: Names, opts: { e
  * server: the worker itself fails a task delivered more than `maxDeliver` times ("worker lost").
  */
 export async function ensureRoleConsumer(nc: NatsConnection, names: Names, role: string, ackWaitSeconds: number): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, streamConfigs(names, 24 * 7)[1]!);
+  const js = await jetstreamModule();
+  const { AckPolicy, DeliverPolicy } = js;
+  const jsm = await js.jetstreamManager(nc);
+  await ensureStream(jsm, streamConfigs(names, 24 * 7, js)[1]!);
   await ensureConsumer(jsm, names.streams.tasks, {
     durable_name: names.consumers.role(role),
     filter_subject: names.task(role),
@@ -175,7 +184,7 @@ export function isCasConflict(err: unknown): boolean {
 }
 
 export async function openKv(nc: NatsConnection, bucket: string): Promise<KV> {
-  return new Kvm(nc).open(bucket);
+  return new (await kvModule()).Kvm(nc).open(bucket);
 }
 
 /**

@@ -8,7 +8,6 @@ import {
 } from "../protocol/views.ts";
 import type { Names } from "../subjects.ts";
 import { NoCoordinatorError, RemoteError } from "./errors.ts";
-import { foldHistory } from "./history.ts";
 import { ask } from "./request.ts";
 
 /** Where a feature's state came from: a coordinator's read model, or folding the status history. */
@@ -43,6 +42,8 @@ export async function getFeature(nc: NatsConnection, names: Names, featureId: st
     reply = await ask(nc, subject, request, FeatureGetReply, { what: "feature_get", timeoutMs: opts.timeoutMs });
   } catch (err) {
     if (!(err instanceof NoCoordinatorError) || opts.fallback === false) throw err;
+    // Loaded here only: reading the history needs JetStream, which a start that the read model answers never loads.
+    const { foldHistory } = await import("./history.ts");
     const view = await foldHistory(nc, names, featureId, { onInvalid: opts.onInvalid });
     const known = view.seq > 0 || view.notices.length > 0;
     return { view: known ? view : null, source: "history" };

@@ -21,6 +21,13 @@ export const WireError = z.object({
 });
 export type WireError = z.infer<typeof WireError>;
 
+/** A zod issue path as people write it: `tasks[2].dependsOn[0]`; `(root)` for the whole message. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const segment of path) out += typeof segment === "number" ? `[${segment}]` : out ? `.${String(segment)}` : String(segment);
+  return out || "(root)";
+}
+
 /** One validation problem: where (a JSON path such as `tasks[2].dependsOn[0]`) and what. */
 export const ValidationIssue = z.object({ path: z.string(), message: z.string() });
 export type ValidationIssue = z.infer<typeof ValidationIssue>;

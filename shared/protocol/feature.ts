@@ -1,6 +1,6 @@
 // Feature requests: what a client publishes on `baton.feature.submit` or sends to `baton.api.submit`.
 import * as z from "zod";
-import { Id, Role, ValidationIssue } from "./common.ts";
+import { Id, Role, ValidationIssue, formatPath } from "./common.ts";
 import { GateName, REVIEW_GATE } from "./gates.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
@@ -137,12 +137,8 @@ export function graphIssues(tasks: readonly { id?: string | undefined; dependsOn
   return issues;
 }
 
-/** Formats a zod issue path as `tasks[2].dependsOn[0]`; the root is `(root)`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const segment of path) out += typeof segment === "number" ? `[${segment}]` : out ? `.${String(segment)}` : String(segment);
-  return out || "(root)";
-}
+/** Formats a zod issue path (defined in common.ts, which the codec uses without loading this module). */
+export { formatPath };
 
 export interface RequestLimits {
   /** Largest accepted request, in bytes of its JSON encoding. */

@@ -1,6 +1,10 @@
 // `baton status ID [--json]`: a feature's current state from the read model (or, with no coordinator
 // running, folded from its status history), with live worker counts for tasks still queued.
-import { emptyView, getFeature, liveWorkers, type FeatureView } from "../../../shared/client/index.ts";
+// The client's modules one by one, not its index: `status` is typed often, and loads only what it uses (the
+// workers' heartbeats, which need KV, only when a task waits in a queue).
+import { emptyView } from "../../../shared/client/feature-view.ts";
+import { getFeature } from "../../../shared/client/read-model.ts";
+import type { FeatureView } from "../../../shared/protocol/views.ts";
 import type { NatsConnection } from "../../../shared/nats.ts";
 import type { Names } from "../../../shared/subjects.ts";
 import { featureIdArg, type CliArgs } from "../args.ts";
@@ -36,6 +40,7 @@ export async function status(nc: NatsConnection, names: Names, featureId: string
 async function queuedRoleWorkers(nc: NatsConnection, names: Names, view: FeatureView): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   if (!view.tasks.some((t) => t.state === "dispatched")) return counts;
+  const { liveWorkers } = await import("../../../shared/client/workers.ts");
   for (const worker of await liveWorkers(nc, names)) counts.set(worker.role, (counts.get(worker.role) ?? 0) + 1);
   return counts;
 }
