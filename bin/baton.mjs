@@ -2,7 +2,7 @@
 // Entry point for `baton`: hands over to the process asked for (CLI, coordinator or worker), running the compiled
 // JavaScript in dist/ when it was built from the sources exactly as they are now, else the TypeScript sources
 // through tsx, so that an edited source never runs stale. BATON_TSX=1 forces tsx. docs/performance.md, "Start-up".
-import { readFileSync, statSync } from "node:fs";
+import { distState } from "./dist-state.mjs";
 
 const cmd = process.argv[2];
 const entry =
@@ -12,36 +12,17 @@ const entry =
 const root = new URL("../", import.meta.url);
 
 /**
- * The fast path of bin/build.mjs's `distState` (the same rule; keep the two in step), inline so that a start loads no
- * other module: every file in dist/'s build stamp still has the size and mtime recorded before that build.
- */
-function distIsFresh() {
-  const dir = decodeURIComponent(root.pathname);
-  try {
-    const { sources } = JSON.parse(readFileSync(`${dir}dist/.build-stamp.json`, "utf8"));
-    if (!Array.isArray(sources) || sources.length === 0) return false;
-    for (const [path, size, mtime] of sources) {
-      const s = statSync(dir + path, { throwIfNoEntry: false });
-      if (!s || s.size !== size || s.mtimeMs !== mtime) return false;
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Runs the CLI bundle dist/cli.cjs (bin/build.mjs) compiled with the V8 code cache of the command
  * (dist/cli.cjs.<command>.cache), and writes that cache when there is none or V8 rejected it (another node version):
- * the next start of that command then skips parsing and compiling what this one ran. Node 20 has no module compile cache of its own (22's module.enableCompileCache); this is the
- * same idea, ~20 lines. The cache is written to a temporary file and renamed, so concurrent starts never read half
+ * the next start of that command then skips parsing and compiling what this one ran. Node 20 has no module compile
+ * cache of its own (22's module.enableCompileCache); this is the same idea, ~20 lines. The cache is written to a temporary file and renamed, so concurrent starts never read half
  * of one; failing to write it (a read-only install) only costs speed.
  */
 async function runCliBundle() {
   const { createRequire, wrap } = (await import("node:module")).default;
   const { Script } = await import("node:vm");
   const fs = await import("node:fs");
-  const file = `${decodeURIComponent(root.pathname)}dist/cli.cjs`;
+  const file = `${decodeURIComponent(root.pathname)}dist/cli.cjs`; // bin/build.mjs's CLI_BUNDLE
   // One cache per command: a cache holds what its first run compiled, and `status` runs other code than `--help`.
   const cacheFile = `${file}.${/^[a-z]{1,20}$/.test(cmd ?? "") ? cmd : "help"}.cache`;
   let cachedData;
@@ -67,14 +48,13 @@ async function runCliBundle() {
 }
 
 const forced = process.env.BATON_TSX === "1";
-if (!forced && distIsFresh()) {
+const dist = forced ? { fresh: false } : distState(decodeURIComponent(root.pathname));
+if (dist.fresh) {
   if (entry === "services/cli/main") await runCliBundle();
   else await import(new URL(`dist/${entry}.js`, root).href);
 } else {
   if (!forced && process.stderr.isTTY) {
-    const { fileURLToPath } = await import("node:url");
-    const { distState } = await import("./build.mjs");
-    const why = distState(fileURLToPath(root)).reason ?? "dist/ is not usable";
+    const why = dist.reason ?? "dist/ is not usable";
     const line = `baton: ${why}; running the sources through tsx (slower start; \`npm run build\` makes it fast)`;
     process.stderr.write(process.env.NO_COLOR ? `${line}\n` : `\x1b[2m${line}\x1b[22m\n`);
   }

@@ -3,14 +3,16 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { distState, STAMP } from "./dist-state.mjs";
+
+export { distState };
 
 /** What the compiled output depends on: every runtime source, the compiler configuration and this script. */
 const SOURCE_DIRS = ["services", "shared"];
-const SOURCE_FILES = ["tsconfig.json", "tsconfig.build.json", "bin/build.mjs"];
+const SOURCE_FILES = ["tsconfig.json", "tsconfig.build.json", "bin/build.mjs", "bin/dist-state.mjs"];
 const SOURCE_EXT = /\.(ts|mts|cts|js|mjs|cjs|json)$/;
 /** Files that tsc does not emit but the services load at run time, copied to dist/ at the same relative path. */
 const RUNTIME_EXT = /\.(mjs|cjs|js|json)$/;
-const STAMP = ".build-stamp.json";
 
 function walk(root, dir, out) {
   for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
@@ -29,30 +31,6 @@ export function sourceListing(root) {
     const s = statSync(join(root, f));
     return [f, s.size, s.mtimeMs];
   });
-}
-
-/**
- * Whether `<root>/dist` was built from the sources exactly as they are now: every file in its stamp (the source listing
- * taken before that build) still has the same size and mtime. One stat per file, no directory walk: a file added since
- * then can only run if an edited (so listed and changed) file imports it. `reason` says why not (bin/baton.mjs prints
- * it on a terminal). Never throws: anything unreadable counts as not fresh. bin/baton.mjs has an inline copy of this
- * rule (so that a start loads no other module): keep the two in step.
- */
-export function distState(root) {
-  let sources;
-  try {
-    sources = JSON.parse(readFileSync(join(root, "dist", STAMP), "utf8")).sources;
-  } catch {
-    return { fresh: false, reason: "dist/ is not built" };
-  }
-  if (!Array.isArray(sources) || sources.length === 0) return { fresh: false, reason: "dist/ has no valid build stamp" };
-  for (const entry of sources) {
-    const [path, size, mtime] = Array.isArray(entry) ? entry : [];
-    if (typeof path !== "string") return { fresh: false, reason: "dist/ has no valid build stamp" };
-    const s = statSync(join(root, path), { throwIfNoEntry: false });
-    if (!s || s.size !== size || s.mtimeMs !== mtime) return { fresh: false, reason: `${path} changed since dist/ was built` };
-  }
-  return { fresh: true };
 }
 
 /** The CLI as one CommonJS file (bin/baton.mjs runs it with a V8 code cache, see there). */

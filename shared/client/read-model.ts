@@ -3,6 +3,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { validate } from "../codec.ts";
 import { ProtocolError } from "../errors.ts";
+import { WIRE_ERRORS } from "../protocol/errors.ts";
 import {
   FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, type FeatureSummary, type FeatureView,
 } from "../protocol/views.ts";
@@ -56,7 +57,7 @@ export async function getFeature(nc: NatsConnection, names: Names, featureId: st
     }
     return { view: reply.feature, source: "coordinator" };
   }
-  if (reply.error.code === "UNKNOWN_FEATURE") return { view: null, source: "coordinator" };
+  if (reply.error.code === WIRE_ERRORS.UnknownFeature.code) return { view: null, source: "coordinator" };
   throw new RemoteError(subject, reply.error);
 }
 

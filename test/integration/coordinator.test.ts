@@ -1,8 +1,9 @@
 // The coordinator against a real nats-server: scheduling over the wire, idempotent submission, bad input.
 import { DeliverPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encode } from "../../shared/codec.ts";
-import { SubmitReply } from "../../shared/protocol/index.ts";
+import { decode, encode } from "../../shared/codec.ts";
+import { getFeature, listFeatures } from "../../shared/client/index.ts";
+import { FeatureGetReply, FeatureListReply, SubmitReply } from "../../shared/protocol/index.ts";
 import type { Coordinator } from "../../services/coordinator/coordinator.ts";
 import { startNatsServer, type NatsServer } from "../helpers/nats-server.ts";
 import { eventsOf, protocolWorker, startCoordinator, testEnv, untilEnd, type Execution, type TestEnv } from "../helpers/baton-env.ts";
@@ -211,6 +212,35 @@ describe("coordinator", () => {
       const stop = await protocolWorker(env, "devops", { log });
       expect((await untilEnd(env, "idle1")).view.state).toBe("completed");
       await stop();
+    });
+  });
+
+  it("answers the read model: a feature's state equal to its folded history, the list newest first, and clear errors", async () => {
+    await withCoordinator(async (env) => {
+      const stops = await Promise.all(["backend", "frontend", "qa"].map((r) => protocolWorker(env, r, { durationMs: 20, log: [] })));
+      await env.js.publish(env.n.featureSubmit(), encode(diamond("rm1", 2)));
+      const { view: folded } = await untilEnd(env, "rm1");
+      await env.js.publish(env.n.featureSubmit(), encode({ ...diamond("rm2", 1), tasks: [{ id: "x", role: "devops", title: "waits" }] }));
+      await eventsUntil(env, "rm2", "task.dispatched");
+      await Promise.all(stops.map((s) => s()));
+
+      const read = await getFeature(env.nc, env.n, "rm1", { fallback: false });
+      expect(read.source).toBe("coordinator");
+      expect(read.view).toMatchObject({ featureId: "rm1", state: "completed", seq: folded.seq });
+      expect(read.view!.tasks.map((t) => [t.id, t.state, t.attempt])).toEqual(folded.tasks.map((t) => [t.id, t.state, t.attempt]));
+      expect((await getFeature(env.nc, env.n, "rm2", { fallback: false })).view).toMatchObject({ state: "executing", tasks: [{ id: "x", state: "dispatched" }] });
+      expect(await getFeature(env.nc, env.n, "nope", { fallback: false })).toEqual({ view: null, source: "coordinator" });
+
+      const list = await listFeatures(env.nc, env.n, { limit: 1 });
+      expect(list.total).toBe(2);
+      expect(list.features).toEqual([expect.objectContaining({ featureId: "rm2", state: "executing", tasks: 1, completed: 0 })]);
+
+      // A malformed request is answered with the validation error, and the coordinator keeps answering.
+      const bad = decode(FeatureGetReply, (await env.nc.request(env.n.apiFeatureGet(), encode({ type: "baton.v1.feature_get", featureId: "no such id!" }))).data);
+      expect(bad).toMatchObject({ ok: false, error: { name: "ProtocolError", code: "PROTOCOL" } });
+      const garbage = decode(FeatureListReply, (await env.nc.request(env.n.apiFeatureList(), new TextEncoder().encode("not json"))).data);
+      expect(garbage).toMatchObject({ ok: false, error: { code: "PROTOCOL" } });
+      expect((await listFeatures(env.nc, env.n)).total).toBe(2);
     });
   });
 });

@@ -1,6 +1,7 @@
 // The coordinator's journal (docs/design.md): every apply appends its events to the feature's journal
 // subject with the subject's last sequence as the expectation; checkpoints in KV cover a prefix of it.
 // Real nats-server; FeatureLoop driven directly with simulated worker results.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../shared/logging.ts";
 import { ensureTopology } from "../../shared/nats.ts";
@@ -134,6 +135,25 @@ describe("the feature journal", () => {
       expect(r.kind === "applied" && r.state).toBe("completed");
       expect(((await store.journalCounts()).get("big") ?? 0) - before).toBeGreaterThanOrEqual(2);
       expect(view((await loadFeature(store, "big"))!.snapshot).state).toBe("completed");
+    } finally {
+      await env.close();
+    }
+  });
+  it("reads a checkpoint written before the reshape (format v1) and runs the feature on; refuses a format it does not know", async () => {
+    const env = await testEnv(server.url);
+    try {
+      const { topo, store, loop } = await setup(env);
+      const v1 = readFileSync(new URL("../fixtures/stored-v1/retrying.json", import.meta.url), "utf8");
+      await topo.features.put("retry", v1);
+      const due = new Date(Date.parse(view(JSON.parse(v1) as never).context.tasks.a!.retryAt!) + 1000).toISOString();
+      const r = await loop().apply("retry", [{ type: "timer.fired", at: due }]);
+      expect(r.kind === "applied" && r.context.tasks.a).toMatchObject({ status: "dispatched", attempt: 2 });
+      expect((await store.load("retry"))!.stored.v).toBe(2); // migrated when read; rewritten as v2 by the next checkpoint
+      await topo.features.put("future", JSON.stringify({ ...JSON.parse(v1), v: 3 }));
+      await expect(loop().apply("future", [{ type: "timer.fired", at: due }])).rejects.toThrow(/feature future: stored with format version 3/);
+      const rows = await listSummaries(store);
+      expect(rows.find((row) => row.featureId === "future")).toMatchObject({ state: "unreadable", error: expect.stringMatching(/format version 3/) });
+      expect(rows.find((row) => row.featureId === "retry")).toMatchObject({ state: "executing" });
     } finally {
       await env.close();
     }

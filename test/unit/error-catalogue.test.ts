@@ -32,7 +32,8 @@ describe("the wire error catalogue", () => {
     const found: string[] = [];
     for (const file of [...files(join(ROOT, "services")), ...files(join(ROOT, "shared"))]) {
       if (file.endsWith(join("shared", "protocol", "errors.ts"))) continue;
-      for (const m of readFileSync(file, "utf8").matchAll(/code:\s*["'`]([A-Z_]+)["'`]/g)) if (codes.has(m[1]!)) found.push(`${file.slice(ROOT.length)}: ${m[1]}`);
+      // `code: "X"` (building an error) and `code === "X"` (branching on one)
+      for (const m of readFileSync(file, "utf8").matchAll(/code(?::|\s*[!=]==?)\s*["'`]([A-Z_]+)["'`]/g)) if (codes.has(m[1]!)) found.push(`${file.slice(ROOT.length)}: ${m[1]}`);
     }
     expect(found).toEqual([]);
   });
