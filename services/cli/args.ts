@@ -11,6 +11,10 @@ export const OPTIONS = {
   "log-dir": { type: "string" },
   reason: { type: "string" },
   all: { type: "boolean", default: false },
+  /** `init`: the roles to scaffold (comma-separated). */
+  roles: { type: "string" },
+  /** `init`: overwrite files that exist. */
+  force: { type: "boolean", default: false },
 } as const;
 
 export interface CliArgs {
@@ -23,6 +27,8 @@ export interface CliArgs {
     "log-dir"?: string | undefined;
     reason?: string | undefined;
     all: boolean;
+    roles?: string | undefined;
+    force: boolean;
   };
   positionals: string[];
 }

@@ -27,6 +27,8 @@ export function renderEvent(event: StatusEvent, progress: string): string {
       return [`${time(event.at)} ${red("rejected")}  ${event.featureId}`, ...event.errors.map((x) => `    ${red("✗")} ${x.path}: ${x.message}`)].join("\n");
     case "task.dispatched":
       return `${time(event.at)} ${step} ${dim("dispatched")} ${who}${event.attempt > 1 ? dim(` attempt ${event.attempt}`) : ""}`;
+    case "task.unserved":
+      return `${time(event.at)} ${step} ${yellow("unserved")}   ${who}${event.gate ? dim(` gate ${event.gate}`) : ""} ${dim(`waiting ${fmtDuration(event.waitingSeconds * 1000)}, ${event.liveWorkers} live ${event.role} workers`)} — ${event.remedy}${event.failsAt ? dim(` (fails at ${event.failsAt.slice(11, 19)})`) : ""}`;
     case "task.started":
       return `${time(event.at)} ${step} ${yellow("started")}    ${who} ${dim(`on ${event.workerId}${event.delivery > 1 ? ` (delivery ${event.delivery})` : ""}`)}`;
     case "task.log":

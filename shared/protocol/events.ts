@@ -28,6 +28,20 @@ export const StatusEvent = z.discriminatedUnion("kind", [
   }),
   z.object({ ...Base, kind: z.literal("feature.rejected"), errors: z.array(ValidationIssue) }),
   z.object({ ...TaskBase, kind: z.literal("task.dispatched") }),
+  // A dispatched task (or gate run, `gate` set) that no live worker of its role has taken: published once when
+  // first seen unserved, then again every so often while it stays so. `remedy` says what to start.
+  z.object({
+    ...TaskBase,
+    kind: z.literal("task.unserved"),
+    gate: GateName.optional(),
+    /** Seconds since the task was dispatched. */
+    waitingSeconds: z.number().min(0),
+    /** Live workers of the role when this was published (0 = none serves it). */
+    liveWorkers: z.int().min(0),
+    remedy: z.string(),
+    /** When the task fails for want of a worker (`dispatchTimeoutSeconds`), if a limit is set. */
+    failsAt: Timestamp.optional(),
+  }),
   z.object({ ...TaskBase, kind: z.literal("task.started"), workerId: z.string(), delivery: z.int() }),
   z.object({
     ...TaskBase,

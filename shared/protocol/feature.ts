@@ -48,6 +48,8 @@ export const TaskSpec = z.strictObject({
    * task's `gates` — must PASS). Each phase is a task of its own: `<id>-red`, `<id>`, `<id>-refactor`.
    */
   tdd: z.strictObject({ gate: GateName, refactorGates: z.array(GateName).max(20).optional() }).optional(),
+  /** The task may remove tests: its test gates then do not fail when fewer tests run than at the feature's start or their last pass. */
+  allowTestRemoval: z.boolean().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
