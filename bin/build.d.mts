@@ -7,8 +7,10 @@ export interface DistState {
   reason?: string;
 }
 
-/** Every source file dist/ depends on as [path, size, mtimeMs], sorted by path. */
-export function sourceListing(root: string): [path: string, size: number, mtimeMs: number][];
+/** Every source file dist/ depends on as [path, size, mtimeMs, hash], sorted by path. */
+export function sourceListing(root: string): [path: string, size: number, mtimeMs: number, hash: string][];
+/** FNV-1a (32 bits, hex) of a file's bytes (bin/dist-state.mjs). */
+export function contentHash(bytes: Uint8Array): string;
 /** Whether `<root>/dist` is fresh; never throws. */
 export function distState(root: string): DistState;
 /** Builds `<root>/dist` and swaps it in atomically; resolves with the build time in ms; rejects with tsc's output. */

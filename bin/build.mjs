@@ -3,9 +3,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { distState, STAMP } from "./dist-state.mjs";
+import { contentHash, distState, STAMP } from "./dist-state.mjs";
 
-export { distState };
+export { contentHash, distState };
 
 /** What the compiled output depends on: every runtime source, the compiler configuration and this script. */
 const SOURCE_DIRS = ["services", "shared"];
@@ -23,13 +23,13 @@ function walk(root, dir, out) {
   return out;
 }
 
-/** Every source file as [path, size, mtimeMs], sorted by path: any edit, addition or removal changes it. */
+/** Every source file as [path, size, mtimeMs, hash], sorted by path: any edit, addition or removal changes it. */
 export function sourceListing(root) {
   const files = SOURCE_DIRS.flatMap((d) => walk(root, d, []));
   for (const f of SOURCE_FILES) if (existsSync(join(root, f))) files.push(f);
   return files.sort().map((f) => {
     const s = statSync(join(root, f));
-    return [f, s.size, s.mtimeMs];
+    return [f, s.size, s.mtimeMs, contentHash(readFileSync(join(root, f)))];
   });
 }
 

@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
   BoundedHandoff, ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, Json,
   MAX_HANDOFF_BYTES, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted, WorkerHeartbeat,
+  CoordinatorHeartbeat,
 } from "../shared/protocol/index.ts";
 import { ConfigFile } from "../shared/config.ts";
 
@@ -53,6 +54,8 @@ export const SCHEMAS: readonly Entry[] = [
     description: "Reply to a request on <prefix>.api.features.list: the newest `limit` features and how many exist." },
   { file: "worker-heartbeat.json", title: "WorkerHeartbeat", io: "output", schema: WorkerHeartbeat,
     description: "A worker's heartbeat: the value of key <role>.<workerId> in the <prefix>-workers KV bucket." },
+  { file: "coordinator-heartbeat.json", title: "CoordinatorHeartbeat", io: "output", schema: CoordinatorHeartbeat,
+    description: "A coordinator's heartbeat: the value of key <coordinatorId> in the <prefix>-coordinators KV bucket." },
   { file: "config-file.json", title: "ConfigFile", io: "input", schema: ConfigFile,
     description: "The operator's configuration file (YAML or JSON)." },
 ];

@@ -65,6 +65,10 @@ export const CoordinatorSettings = z.strictObject({
   taskTimeoutSeconds: z.int().min(1).max(7 * 24 * 3600).default(4 * 3600),
   /** How often a coordinator rescans all features for deadlines and unpublished outboxes left by others. */
   rescanSeconds: z.number().min(1).max(3600).default(30),
+  /** A dispatched task (or gate run) no live worker of its role serves is reported as task.unserved when first seen, then every this many seconds. */
+  unservedRepeatSeconds: z.number().min(1).max(24 * 3600).default(60),
+  /** Default of a request's `dispatchTimeoutSeconds`: a task not started this long after its dispatch fails. Unset: no limit. */
+  dispatchTimeoutSeconds: z.int().min(1).max(7 * 24 * 3600).optional(),
 });
 
 /** A gate as the operator defines it (docs/gates.md); `run` is an argv, never a shell line. */
@@ -82,13 +86,20 @@ export const GateConfig = z.strictObject({
     metric: z.enum(COVERAGE_METRICS).default("lines"),
     min: z.number().min(0).max(100),
   }).optional(),
+  /** A JUnit XML report the command writes (relative to the workspace), read for the counts (implies `tests: junit`;
+   *  `tests: junit` without it reads JUnit XML the command prints). */
+  junit: z.string().min(1).optional(),
+}).superRefine((gate, ctx) => {
+  if (gate.junit !== undefined && gate.tests !== undefined && gate.tests !== "junit") {
+    ctx.addIssue({ code: "custom", path: ["tests"], message: `a gate with a junit report reads its counts from that file: leave tests out or set it to junit (not ${gate.tests})` });
+  }
 });
 export type GateConfig = z.infer<typeof GateConfig>;
 
 export const ConfigFile = z.strictObject({
   nats: z.strictObject({ url: z.string().optional() }).default({}),
   prefix: z.string().optional(),
-  /** Roles a feature request may name; every role under `roles` is added. */
+  /** Roles a feature request may name, beside the keys of `roles`. With neither, any well-formed role is accepted. */
   knownRoles: z.array(Role).optional(),
   /** Default workspace for features that do not name one (relative: against the config file's folder). */
   workspace: z.string().optional(),
@@ -123,7 +134,8 @@ export interface BatonConfig {
   prefix: string;
   configDir: string;
   configPath?: string | undefined;
-  knownRoles: string[];
+  /** `knownRoles` + the keys of `roles`; undefined when the config names no role at all (then any well-formed role is accepted). */
+  knownRoles: string[] | undefined;
   workspace?: string | undefined;
   roles: Record<string, ExecRoleConfig>;
   /** Every gate a request may name: presets first, then the file's own (argv resolved like `exec`). */
@@ -170,7 +182,8 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
   for (const [role, rc] of Object.entries(file.roles)) {
     roles[role] = rc.exec ? { ...rc, exec: rc.exec.map((a) => resolveArg(a, configDir)) } : rc;
   }
-  const knownRoles = [...new Set([...(file.knownRoles ?? DEFAULT_ROLES), ...Object.keys(roles)])];
+  const named = [...(file.knownRoles ?? []), ...Object.keys(roles)];
+  const knownRoles = file.knownRoles || named.length ? [...new Set(named)] : undefined;
   const gates: Record<string, GateConfig> = {};
   for (const preset of file.gatePresets) {
     for (const [name, spec] of Object.entries(GATE_PRESETS[preset])) gates[name] = GateConfig.parse(spec);

@@ -18,6 +18,12 @@ export interface ConnectOptions {
   name: string;
   /** Keep reconnecting forever (services) or fail fast (CLI commands). */
   persistent: boolean;
+  /**
+   * Persistent connections only: wait for a server that does not answer yet (default: services started
+   * before NATS). `false` fails the first connect as fast as a short-lived connection, with the same message,
+   * and still rides out later disconnects (`baton watch`).
+   */
+  waitForServer?: boolean;
   log?: Logger | undefined;
   timeoutMs?: number;
 }
@@ -38,7 +44,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
       reconnect: opts.persistent,
       reconnectTimeWait: 500,
       // Services started before NATS wait for it instead of exiting; CLI commands fail fast.
-      waitOnFirstConnect: opts.persistent,
+      waitOnFirstConnect: opts.persistent && opts.waitForServer !== false,
       pingInterval: opts.persistent ? 10_000 : 120_000,
       // Stack capture on every request costs ~0.5 ms of CPU per JetStream publish (seen in profiles).
       noAsyncTraces: true,
@@ -117,6 +123,7 @@ export interface Topology {
   jsm: JetStreamManager;
   features: KV;
   workers: KV;
+  coordinators: KV;
 }
 
 /**
@@ -143,7 +150,8 @@ export async function ensureTopology(nc: NatsConnection, names: Names, opts: { e
   const features = await kvm.create(names.buckets.features, { history: 1, storage: StorageType.File });
   const workers = await kvm.create(names.buckets.workers, { history: 1, ttl: 30_000, storage: StorageType.File });
   await kvm.create(names.buckets.locks, { history: 1, storage: StorageType.File });
-  return { jsm, features, workers };
+  const coordinators = await kvm.create(names.buckets.coordinators, { history: 1, ttl: 30_000, storage: StorageType.File });
+  return { jsm, features, workers, coordinators };
 }
 
 /**

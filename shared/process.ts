@@ -1,20 +1,35 @@
 // Process lifecycle helpers: one shutdown hook per process, and close functions safe to call twice.
 
+export interface ShutdownOptions {
+  /** Called on a second signal, just before the process exits with 130 (say so; kill what must not outlive it). */
+  onForce?: (signal: NodeJS.Signals) => void;
+}
+
 /**
- * Registers `fn` for the given signals, once per process. A second signal while shutting down
- * exits at once with code 130 (the user insisted). `fn`'s resolved value is the exit code.
+ * Registers `fn` for the given signals, once per process. A second signal while shutting down exits at once
+ * with code 130 (the user insisted), after `onForce`. `fn`'s resolved value is the exit code. A process started
+ * with an IPC channel by a supervisor (`baton up`) also shuts down, as on SIGHUP, when that channel closes:
+ * the supervisor died, even by SIGKILL (the kernel closes the socket), so nothing it started outlives it.
  */
-export function onShutdown(signals: NodeJS.Signals[], fn: (signal: NodeJS.Signals) => Promise<number>): void {
+export function onShutdown(signals: NodeJS.Signals[], fn: (signal: NodeJS.Signals) => Promise<number>, opts: ShutdownOptions = {}): void {
   let started = false;
-  for (const signal of signals) {
-    process.on(signal, () => {
-      if (started) process.exit(130);
-      started = true;
-      fn(signal).then(
-        (code) => process.exit(code),
-        () => process.exit(1),
-      );
-    });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (started) {
+      opts.onForce?.(signal);
+      process.exit(130);
+    }
+    started = true;
+    fn(signal).then(
+      (code) => process.exit(code),
+      () => process.exit(1),
+    );
+  };
+  for (const signal of signals) process.on(signal, () => onSignal(signal));
+  if (process.channel) {
+    // The channel must not keep the process alive; it only tells us when the supervisor is gone.
+    process.channel.unref();
+    if (!process.connected) onSignal("SIGHUP");
+    else process.once("disconnect", () => !started && onSignal("SIGHUP"));
   }
 }
 

@@ -79,6 +79,8 @@ export function names(prefix = "baton") {
       features: `${prefix}-features`,
       locks: `${prefix}-locks`,
       workers: `${prefix}-workers`,
+      /** Coordinator heartbeats (`<coordinatorId>`), with the fingerprint of the config each decides with. */
+      coordinators: `${prefix}-coordinators`,
     },
     /** Parses `<prefix>.result.<featureId>.<taskId>`; null when the subject is not one. */
     parseResult(subject: string): { featureId: string; taskId: string } | null {

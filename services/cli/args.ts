@@ -1,8 +1,10 @@
-// The command line as every command receives it: the flags (one table for all commands), the positionals,
-// and the usage errors that make `baton` exit 2.
+// The command line as every command receives it: each command's own flags (parsed strictly, so a flag of another
+// command is an error), the positionals, and the usage errors that make `baton` exit 2.
+import { parseArgs } from "node:util";
+import { argsErrorMessage } from "../../shared/cli-args.ts";
 import { isToken } from "../../shared/subjects.ts";
 
-/** Every flag `baton` knows (parsed strictly: an unknown flag is an error). */
+/** Every flag `baton` knows; each command accepts only those its entry in COMMAND_SPECS names. */
 export const OPTIONS = {
   config: { type: "string", short: "c" },
   watch: { type: "boolean", short: "w", default: false },
@@ -16,6 +18,27 @@ export const OPTIONS = {
   /** `init`: overwrite files that exist. */
   force: { type: "boolean", default: false },
 } as const;
+
+export type FlagName = keyof typeof OPTIONS;
+
+/** What each CLI command accepts: its flags and at most how many positionals. */
+export const COMMAND_SPECS = {
+  up: { flags: ["config", "log-dir"], positionals: 0 },
+  submit: { flags: ["config", "watch", "json", "timeout"], positionals: 1 },
+  watch: { flags: ["config", "json"], positionals: 1 },
+  status: { flags: ["config", "json"], positionals: 1 },
+  ls: { flags: ["config", "all", "json"], positionals: 0 },
+  workers: { flags: ["config", "json"], positionals: 0 },
+  doctor: { flags: ["config", "json"], positionals: 0 },
+  init: { flags: ["roles", "force"], positionals: 1 },
+  cancel: { flags: ["config", "reason", "timeout"], positionals: 1 },
+  pause: { flags: ["config", "reason", "timeout"], positionals: 1 },
+  resume: { flags: ["config", "reason", "timeout"], positionals: 1 },
+} as const satisfies Record<string, { flags: readonly FlagName[]; positionals: number }>;
+
+export type CliCommand = keyof typeof COMMAND_SPECS;
+
+export const isCliCommand = (name: string): name is CliCommand => Object.hasOwn(COMMAND_SPECS, name);
 
 export interface CliArgs {
   cmd: string;
@@ -38,15 +61,46 @@ export interface Command {
   run(args: CliArgs): Promise<number>;
 }
 
-/** Wrong usage: printed with a pointer to `baton help`; exit code 2. */
+/** Wrong usage: printed with the command's usage; exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
+}
+
+/** True when `--help` or `-h` comes before a `--` (then nothing else on the line matters). */
+export const asksForHelp = (argv: readonly string[]): boolean => {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+};
+
+/**
+ * Parses `argv` with the flags of `cmd` only. Throws UsageError for an unknown flag (naming the nearest one the
+ * command takes), a flag without its value, a value given to a switch, or more positionals than the command takes.
+ */
+export function parseCommand(cmd: CliCommand, argv: string[]): CliArgs {
+  const spec = COMMAND_SPECS[cmd];
+  const options = Object.fromEntries(spec.flags.map((flag) => [flag, OPTIONS[flag]]));
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const another = /^Unknown option '--([^'=]+)/.exec((err as Error).message)?.[1];
+    if (another && Object.hasOwn(OPTIONS, another)) throw new UsageError(`${cmd} does not take --${another}`);
+    throw new UsageError(argsErrorMessage(err as Error, spec.flags));
+  }
+  const { positionals } = parsed;
+  if (positionals.length > spec.positionals) {
+    const extra = positionals.slice(spec.positionals).map((arg) => JSON.stringify(arg)).join(" ");
+    throw new UsageError(`unexpected argument ${extra} (${cmd} takes ${spec.positionals ? "one" : "none"})`);
+  }
+  const defaults = { watch: false, json: false, timeout: "30", all: false, force: false };
+  return { cmd, values: { ...defaults, ...parsed.values } as CliArgs["values"], positionals };
 }
 
 /** The first positional as a feature id; throws UsageError when it is missing or not an id. */
 export function featureIdArg(args: CliArgs): string {
   const id = args.positionals[0];
-  if (!id || !isToken(id)) throw new UsageError(`${args.cmd} needs a feature id ([A-Za-z0-9_-]{1,64})`);
+  if (!id) throw new UsageError("missing the feature id");
+  if (!isToken(id)) throw new UsageError(`${JSON.stringify(id)} is not a feature id ([A-Za-z0-9_-]{1,64})`);
   return id;
 }
 

@@ -17,11 +17,12 @@ export function cliConfig(args: CliArgs): CliContext {
 }
 
 /**
- * Connects as `baton-<cmd>`, runs `fn`, and closes the connection however `fn` ends. `persistent`
- * connections ride out a NATS restart (watching); the others fail fast with a clear message.
+ * Connects as `baton-<cmd>`, runs `fn`, and closes the connection however `fn` ends. Every command fails
+ * fast with the same clear message when NATS does not answer at first; `persistent` connections (watching)
+ * then ride out a NATS restart.
  */
 export async function withNats<T>(ctx: CliContext, name: string, persistent: boolean, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connectNats({ url: ctx.cfg.natsUrl, name, persistent });
+  const nc = await connectNats({ url: ctx.cfg.natsUrl, name, persistent, waitForServer: false });
   try {
     return await fn(nc);
   } finally {

@@ -1,6 +1,8 @@
 // Human-readable rendering of status events (for `watch`) and of a feature view (for `status`).
 import type { FeatureView, ViewGate, ViewTask } from "../../shared/client/index.ts";
 import type { StatusEvent } from "../../shared/protocol/events.ts";
+import type { ViewUnserved, WaitingFor } from "../../shared/protocol/views.ts";
+import { settleView } from "../../shared/protocol/waiting.ts";
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const color = (code: number) => (text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -47,10 +49,11 @@ export function renderEvent(event: StatusEvent, progress: string): string {
       return `${time(event.at)} ${cyan("verifying")} feature gates: ${event.gates.join(", ")}`;
     case "gate.passed":
     case "gate.failed": {
+      if (event.scope === "baseline") return baselineLine(event);
       const whose = event.taskId ? `${bold(event.taskId)}` : "feature";
       const verdict = event.kind === "gate.passed" ? green("gate passed") : red("gate failed");
       const figures = [
-        event.tests ? `${event.tests.passed}/${event.tests.total} tests passed${event.tests.failed ? `, ${event.tests.failed} failed` : ""}` : "",
+        event.tests ? `${event.tests.passed}/${event.tests.total} tests passed${event.tests.failed ? `, ${event.tests.failed} failed` : ""}${countsBefore(event)}` : "",
         event.coverage ? `coverage ${event.coverage.pct.toFixed(1)}% ${event.coverage.metric} (min ${event.coverage.min}%)` : "",
         event.expect === "fail" ? "expected to fail" : "",
       ].filter(Boolean).join(", ");
@@ -79,13 +82,17 @@ const stateColor: Record<ViewTask["state"], (text: string) => string> = {
 };
 
 /** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
-export function renderStatus(view: FeatureView, liveWorkers: Map<string, number>): string {
+export function renderStatus(given: FeatureView, liveWorkers: Map<string, number>): string {
+  // settled again: a view from an older coordinator has no `waitingFor` yet (idempotent for a current one)
+  const view = settleView(structuredClone(given));
   const out: string[] = [];
   const { state } = view;
   const featureState = state === "completed" ? green(state) : state === "failed" || state === "rejected" || state === "cancelled" ? red(state) : yellow(state);
   out.push(`${bold(view.featureId)}  ${featureState}${view.title ? `  ${view.title}` : ""}`);
   if (view.acceptedAt) out.push(dim(`accepted ${view.acceptedAt}${view.finishedAt ? `, finished ${view.finishedAt} (${fmtDuration(view.durationMs)})` : ""}${view.maxParallel ? `, maxParallel ${view.maxParallel}` : ""}`));
   if (view.workspace) out.push(dim(`workspace ${view.workspace}`));
+  if (view.paused) out.push(yellow(`paused since ${view.paused.at}${view.paused.by ? ` by ${view.paused.by}` : ""}: ${view.paused.reason ?? "no reason given"} (no new task starts until \`baton resume ${view.featureId}\`)`));
+  if (view.unserved) out.push(`${view.state === "verifying" ? "feature " : "baseline "}gate ${view.unserved.gate ?? "?"}: ${workerWait(view.unserved.role, view.unserved.liveWorkers, view.unserved)}`);
   if (view.reason) out.push(red(`reason: ${view.reason}`));
   for (const issue of view.errors ?? []) out.push(red(`  ✗ ${issue.path}: ${issue.message}`));
   if (view.tasks.length) {
@@ -96,7 +103,9 @@ export function renderStatus(view: FeatureView, liveWorkers: Map<string, number>
     out.push("");
     out.push(dim(`${"TASK".padEnd(width.id)}  ${"ROLE".padEnd(width.role)}  ${"STATE".padEnd(10)}  ${"TIME".padEnd(7)}  DETAIL`));
     for (const task of view.tasks) {
-      const duration = task.durationMs !== undefined ? fmtDuration(task.durationMs) : task.startedAt ? fmtDuration(Date.now() - Date.parse(task.startedAt)) : "";
+      // only a task under way counts up; an ended one (a cancelled one included) shows its recorded time
+      const underWay = task.state === "running" || task.state === "verifying" || task.state === "fixing";
+      const duration = task.durationMs !== undefined ? fmtDuration(task.durationMs) : task.startedAt && underWay ? fmtDuration(Date.now() - Date.parse(task.startedAt)) : "";
       const detail = taskDetail(task, liveWorkers);
       out.push(`${task.id.padEnd(width.id)}  ${task.role.padEnd(width.role)}  ${stateColor[task.state](task.state.padEnd(10))}  ${duration.padEnd(7)}  ${detail}`);
     }
@@ -110,17 +119,43 @@ export function renderStatus(view: FeatureView, liveWorkers: Map<string, number>
 
 /** The DETAIL column: what the task waits for, runs on, or ended with. */
 function taskDetail(task: ViewTask, liveWorkers: Map<string, number>): string {
-  let detail = task.error ?? task.summary ?? "";
-  if (task.state === "dispatched" && !(liveWorkers.get(task.role) ?? 0)) detail = `waiting: no live ${task.role} worker`;
-  else if (task.state === "dispatched") detail = `queued for a ${task.role} worker`;
-  else if (task.state === "running") detail = `on ${task.workerId ?? "?"}`;
-  else if (task.state === "verifying") detail = `gates ${gateLine(task.gates, task.gateResults)}`;
-  else if (task.state === "retrying") detail = `attempt ${task.attempt + 1} at ${task.retryAt?.slice(11, 19) ?? "?"} — ${task.error ?? ""}`;
-  else if (task.state === "fixing") detail = `a fix task runs; then gates ${gateLine(task.gates, task.gateResults)}`;
+  let detail = task.waitingFor ? waitingLine(task, task.waitingFor, liveWorkers) : (task.error ?? task.summary ?? "");
+  if (task.state === "running") detail = `on ${task.workerId ?? "?"}`;
   if (task.fixes && task.state !== "failed") detail = `fixes ${task.fixes}${detail ? ` — ${detail}` : ""}`;
   if (task.state === "completed" && task.gateResults?.length) detail = `${detail ? `${detail} ` : ""}${dim(`(gates ${gateLine(task.gates, task.gateResults)})`)}`;
-  else if (task.state === "waiting") detail = task.dependsOn.length ? `after ${task.dependsOn.join(", ")}` : "";
   return detail;
+}
+
+/** What a task waits for, in words. `liveWorkers`: role → live workers (heartbeats), read whenever a task is dispatched. */
+function waitingLine(task: ViewTask, waiting: WaitingFor, liveWorkers: Map<string, number>): string {
+  switch (waiting.kind) {
+    case "dependencies":
+      return `waits for ${waiting.taskIds.length > 1 ? "dependencies" : "dependency"} ${waiting.taskIds.join(", ")}`;
+    case "paused":
+      return "waits: the feature is paused";
+    case "parallel":
+      return `waits for a place: maxParallel ${waiting.maxParallel}, ${waiting.running} running`;
+    case "baseline":
+      return "waits for the baseline test runs (test counts before any task starts)";
+    case "worker": {
+      const live = task.unserved ? task.unserved.liveWorkers : (liveWorkers.get(waiting.role) ?? 0);
+      return `${waiting.gate ? `gate ${waiting.gate}: ` : ""}${workerWait(waiting.role, live, task.unserved)}`;
+    }
+    case "retry":
+      return `retrying at ${waiting.until.slice(11, 19)} (attempt ${task.attempt + 1})${task.error ? ` — ${task.error}` : ""}`;
+    case "gates":
+      return `gates ${gateLine(task.gates, task.gateResults)}`;
+    case "fix":
+      return `fix task ${waiting.fixTaskId} runs; then gates ${gateLine(task.gates, task.gateResults)}`;
+    // issues 12/13: a file lock, a question to answer
+  }
+}
+
+/** A run waiting for a worker of `role`, `live` of them alive; `unserved`: what a task.unserved event said. */
+function workerWait(role: string, live: number, unserved: ViewUnserved | undefined): string {
+  const fails = unserved?.failsAt ? ` — fails at ${unserved.failsAt.slice(11, 19)} if none does` : "";
+  if (live === 0) return yellow(`no live ${role} worker (start one: baton worker --role ${role})${fails}`);
+  return `waiting for a ${role} worker${unserved ? ` (${live} live, none took it yet)` : ""}${fails}`;
 }
 
 /** "unit ✓, coverage ✗ (coverage 71.0% lines, min 80%), lint …" */
@@ -136,4 +171,18 @@ function gateLine(names: readonly string[] | undefined, results: readonly ViewGa
 /** "completed/total" tasks, e.g. "3/6". */
 export function progressOf(view: FeatureView): string {
   return `${view.tasks.filter((t) => t.state === "completed").length}/${view.tasks.length}`;
+}
+
+type GateEvent = Extract<StatusEvent, { kind: "gate.passed" | "gate.failed" }>;
+
+/** " (base 99, last pass 99)": the gate's test counts before this run, which it may not fall under. */
+function countsBefore(event: GateEvent): string {
+  const parts = [event.baseTests !== undefined ? `base ${event.baseTests}` : "", event.lastPassTests !== undefined ? `last pass ${event.lastPassTests}` : ""].filter(Boolean);
+  return parts.length ? dim(` (${parts.join(", ")})`) : "";
+}
+
+/** A baseline run: what it recorded as the gate's base (it never fails the feature). */
+function baselineLine(event: GateEvent): string {
+  const found = event.baseTests !== undefined ? `base ${event.baseTests} tests` : `no base${event.reason ? ` (${event.reason})` : ""}`;
+  return `${time(event.at)} ${cyan("baseline")}   ${bold(event.gate)} ${dim(`${fmtDuration(event.durationMs)}, exit ${event.exitCode ?? "none"}`)} — ${found}`;
 }

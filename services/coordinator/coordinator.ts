@@ -10,10 +10,12 @@ import { once, steps } from "../../shared/process.ts";
 import { names as buildNames, type Names } from "../../shared/subjects.ts";
 import { wakeUpAt } from "./domain/deadlines.ts";
 import { FeatureLoop, type FaultPoint } from "./runtime/apply-loop.ts";
+import { startPresence, type CoordinatorPresence } from "./runtime/heartbeat.ts";
 import { Ingress } from "./runtime/ingress.ts";
 import { FeatureStore } from "./runtime/journal-store.ts";
 import { serveReadModel } from "./runtime/read-api.ts";
 import { Timers } from "./runtime/timers.ts";
+import { UnservedWatcher } from "./runtime/unserved.ts";
 
 export interface CoordinatorOptions {
   nc: NatsConnection;
@@ -29,7 +31,10 @@ export class Coordinator {
   private loops: ConsumeLoop[] = [];
   private subscriptions: Subscription[] = [];
   private timers?: Timers;
+  private unserved?: UnservedWatcher;
   private rescan?: NodeJS.Timeout;
+  /** This coordinator's heartbeat (with its config fingerprint) in the coordinators bucket. */
+  presence?: CoordinatorPresence;
   loop?: FeatureLoop;
 
   constructor(private readonly opts: CoordinatorOptions) {
@@ -48,15 +53,24 @@ export class Coordinator {
       await loop.apply(featureId, [{ type: "timer.fired", at: new Date().toISOString() }]);
     }, log);
     this.timers = timers;
+    // Work for a role no live worker serves is reported (task.unserved), when first seen and then periodically.
+    const unserved = new UnservedWatcher({ nc, names, log, repeatSeconds: cc.unservedRepeatSeconds, apply: (featureId, events) => loop.apply(featureId, events) });
+    this.unserved = unserved;
+    if (!config.knownRoles) log.warn("the config names no roles (`roles:` or `knownRoles:`): any well-formed role is accepted; work for a role no worker serves is reported as task.unserved");
     const loop = new FeatureLoop(store, this.js, names, log, {
       // Only when faults are injected: the loop then carries out the first outbox entry alone (a crash point).
       fault: this.opts.fault,
-      onApplied: (featureId, context, state) => timers.arm(featureId, wakeUpAt(state, context)),
+      onApplied: (featureId, context, state) => {
+        timers.arm(featureId, wakeUpAt(state, context));
+        unserved.track(featureId, state, context);
+      },
     });
     this.loop = loop;
     const ingress = new Ingress({
       names, loop, js: this.js, log,
       maxRequestBytes: cc.maxRequestBytes, knownRoles: config.knownRoles, knownGates: Object.keys(config.gates), taskTimeoutSeconds: cc.taskTimeoutSeconds,
+      dispatchTimeoutSeconds: cc.dispatchTimeoutSeconds,
+      testGates: Object.entries(config.gates).flatMap(([name, gate]) => (gate.tests || gate.junit ? [name] : [])),
     });
     await this.consume(names.streams.features, names.consumers.coordinatorFeatures, "submissions", (m) => ingress.onSubmission(m));
     await this.consume(names.streams.results, names.consumers.coordinatorResults, "results", (m) => ingress.onWorkerMessage(m));
@@ -73,10 +87,12 @@ export class Coordinator {
     );
     const recovered = await loop.recover();
     timers.start();
+    unserved.start();
     // Timers and outboxes of features last touched by a coordinator that has since died.
     this.rescan = setInterval(() => {
       loop.recover().catch((e) => log.warn({ err: e }, "periodic rescan failed"));
     }, cc.rescanSeconds * 1000);
+    this.presence = await startPresence({ nc, kv: topo.coordinators, names, config, log });
     log.info({ prefix: names.prefix, features: recovered.scanned, outboxesFlushed: recovered.flushed, timers: timers.size, roles: config.knownRoles, gates: Object.keys(config.gates) }, "coordinator ready");
   }
 
@@ -98,8 +114,10 @@ export class Coordinator {
     const { nc, log } = this.opts;
     await steps(
       [
+        ["delete heartbeat", () => this.presence?.stop()],
         ["stop timers", () => {
           this.timers?.stop();
+          this.unserved?.stop();
           clearInterval(this.rescan);
         }],
         ["stop api", () => this.subscriptions.forEach((s) => s.unsubscribe())],

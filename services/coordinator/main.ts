@@ -4,15 +4,52 @@ import { loadConfig } from "../../shared/config.ts";
 import { createLogger } from "../../shared/logging.ts";
 import { connectNats } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/process.ts";
+import { argsErrorMessage } from "../../shared/cli-args.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { FaultPoint } from "./runtime/apply-loop.ts";
 
 let log = createLogger({ name: "coordinator" });
 
+/** `baton coordinator --help` (the same text as `baton help coordinator`, services/cli/usage.ts; a test compares them). */
+const USAGE = `usage: baton coordinator [--config FILE]
+
+Accepts feature requests, dispatches their tasks to role workers and judges the results; runs until SIGINT or
+SIGTERM. Logs are JSON lines on stdout (BATON_LOG_LEVEL).
+
+flags:
+  -c, --config FILE  the config file (default: $BATON_CONFIG; without one, the environment and defaults)
+  -h, --help         this help
+
+exit codes: 0 stopped on request, 1 failed (bad config, NATS unreachable), 2 usage error`;
+
+/** The command line: prints the usage and exits 0 for --help, 2 (with the usage, no stack trace) when it is wrong. */
+function parseCli(argv: string[]): { config?: string | undefined } {
+  const options = { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true });
+  } catch (err) {
+    process.stderr.write(`baton coordinator: ${argsErrorMessage(err as Error, Object.keys(options))}\n${USAGE.split("\n")[0]}\n(baton coordinator --help shows every flag)\n`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return { config: parsed.values.config };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ args: process.argv.slice(3), options: { config: { type: "string", short: "c" } }, strict: true });
-  const config = loadConfig({ file: values.config });
+  const { config: file } = parseCli(process.argv.slice(3));
+  const config = loadConfig({ file });
   log = createLogger({ name: "coordinator", level: config.logLevel });
+  // Registered before connecting: a signal (or `baton up` going away) while NATS is still awaited stops the process too.
+  let coordinator: Coordinator | undefined;
+  onShutdown(["SIGINT", "SIGTERM"], async (signal) => {
+    log.info({ signal }, "shutting down");
+    await coordinator?.close();
+    return 0;
+  });
   const nc = await connectNats({ url: config.natsUrl, name: "baton-coordinator", persistent: true, log });
   const faults = config.faults;
   const fault = Object.keys(faults).length
@@ -24,12 +61,7 @@ async function main(): Promise<void> {
       }
     : undefined;
   if (fault) log.warn({ faults }, "fault injection enabled (BATON_FAULTS): this coordinator will kill itself at random");
-  const coordinator = new Coordinator({ nc, config, log, fault });
-  onShutdown(["SIGINT", "SIGTERM"], async (signal) => {
-    log.info({ signal }, "shutting down");
-    await coordinator.close();
-    return 0;
-  });
+  coordinator = new Coordinator({ nc, config, log, fault });
   await coordinator.start();
 }
 

@@ -52,7 +52,10 @@ export async function openWorkersBucket(nc: NatsConnection, bucket: string, log:
   return new Kvm(nc).create(bucket, { history: 1, ttl: 30_000 });
 }
 
-/** Starts writing `snapshot()` under `key` every `everyMs`; the first write happens at once. */
+/**
+ * Starts writing `snapshot()` under `key` every `everyMs`, stamped with that interval (`heartbeatSeconds`: readers drop
+ * an entry 3 intervals old); the first write happens at once.
+ */
 export function startHeartbeat(options: { kv: KV; key: string; everyMs: number; snapshot: () => WorkerHeartbeat; log: Logger }): Heartbeat {
   const { kv, key, log } = options;
   let stopped = false;
@@ -63,7 +66,7 @@ export function startHeartbeat(options: { kv: KV; key: string; everyMs: number; 
     inflight = inflight.then(async () => {
       if (stopped) return;
       try {
-        await kv.put(key, JSON.stringify(options.snapshot()));
+        await kv.put(key, JSON.stringify({ ...options.snapshot(), heartbeatSeconds: options.everyMs / 1000 }));
         if (failing) log.info({ key }, "heartbeat written again");
         failing = false;
       } catch (err) {

@@ -3,40 +3,62 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../shared/config.ts";
-import { ConfigError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/logging.ts";
-import { connectNats } from "../../shared/nats.ts";
+import { connectNats, type NatsConnection } from "../../shared/nats.ts";
 import { once, onShutdown, steps } from "../../shared/process.ts";
 import { isToken, names } from "../../shared/subjects.ts";
+import { argsErrorMessage } from "../../shared/cli-args.ts";
 import { createRunners } from "./runners/registry.ts";
-import { createWorker } from "./worker.ts";
+import { createWorker, type Worker } from "./worker.ts";
 
-const USAGE = "usage: baton worker --role <role> [--concurrency N] [--config FILE] [--id NAME]";
+/** `baton worker --help` (the same text as `baton help worker`, services/cli/usage.ts; a test compares them). */
+const USAGE = `usage: baton worker --role ROLE [--concurrency N] [--config FILE] [--id NAME]
+
+Takes ROLE's tasks from its queue and runs each with the executor the config gives the role; runs until SIGINT
+or SIGTERM, which lets running tasks finish (within the drain grace). Logs are JSON lines on stdout.
+
+flags:
+  -r, --role ROLE      the role whose tasks it runs (required)
+  -c, --concurrency N  tasks run at once, 1-256 (default: the role's \`concurrency\`, else 1)
+  --config FILE        the config file (default: $BATON_CONFIG)
+  --id NAME            the worker's id (default ROLE-HOST-PID)
+  -h, --help           this help
+
+exit codes: 0 stopped on request, 1 failed (bad config, NATS unreachable), 2 usage error`;
 const log = createLogger({ name: "worker" });
 
+/** Wrong usage: the problem and the synopsis on stderr, exit 2 (no stack trace). */
+function usageExit(problem: string): never {
+  process.stderr.write(`baton worker: ${problem}\n${USAGE.split("\n")[0]}\n(baton worker --help shows every flag)\n`);
+  process.exit(2);
+}
+
 function parseCli(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      role: { type: "string", short: "r" },
-      concurrency: { type: "string", short: "c" },
-      config: { type: "string" },
-      id: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  const options = {
+    role: { type: "string", short: "r" },
+    concurrency: { type: "string", short: "c" },
+    config: { type: "string" },
+    id: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true });
+  } catch (err) {
+    usageExit(argsErrorMessage(err as Error, Object.keys(options)));
+  }
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  if (!isToken(values.role)) throw new ConfigError(`--role must be 1-64 characters of [A-Za-z0-9_-]; got ${JSON.stringify(values.role ?? null)}\n${USAGE}`);
+  if (!isToken(values.role)) usageExit(values.role === undefined ? "--role is required" : `--role must be 1-64 characters of [A-Za-z0-9_-]; got ${JSON.stringify(values.role)}`);
   let concurrency: number | undefined;
   if (values.concurrency !== undefined) {
     concurrency = Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new ConfigError(`--concurrency must be an integer from 1 to 256; got ${values.concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) usageExit(`--concurrency must be an integer from 1 to 256; got ${values.concurrency}`);
   }
-  if (values.id !== undefined && !/^[\x21-\x7e]{1,200}$/.test(values.id)) throw new ConfigError("--id must be 1-200 printable characters without spaces");
+  if (values.id !== undefined && !/^[\x21-\x7e]{1,200}$/.test(values.id)) usageExit("--id must be 1-200 printable characters without spaces");
   return { role: values.role, concurrency, config: values.config, id: values.id };
 }
 
@@ -51,15 +73,15 @@ async function main() {
   const runners = createRunners({ role, workerId, config: cfg, env: process.env, cwd: process.cwd() });
   if (runners.noExecutor) log.warn({ role, config: cfg.configPath ?? null }, `${runners.noExecutor.message}: its tasks will fail with NO_EXECUTOR`);
 
-  const nc = await connectNats({ url: cfg.natsUrl, name: `baton-worker-${workerId}`, persistent: true, log });
-  const worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, log });
-
+  // The shutdown hook comes first: a signal (or the death of `baton up`) while NATS is still awaited stops the process too.
+  let nc: NatsConnection | undefined;
+  let worker: Worker | undefined;
   const close = once(async () => {
     let code = 0;
     await steps(
       [
-        ["drain the worker", async () => ((await worker.stop()) === "failed" ? (code = 1) : undefined)],
-        ["drain the NATS connection", () => (nc.isClosed() ? undefined : nc.drain())],
+        ["drain the worker", async () => ((await worker?.stop()) === "failed" ? (code = 1) : undefined)],
+        ["drain the NATS connection", () => (!nc || nc.isClosed() ? undefined : nc.drain())],
       ],
       (step, e) => {
         code = 1;
@@ -73,6 +95,8 @@ async function main() {
     log.info({ signal }, "shutting down");
     return close();
   });
+  nc = await connectNats({ url: cfg.natsUrl, name: `baton-worker-${workerId}`, persistent: true, log });
+  worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, log });
   log.info({ role, workerId, slots, nats: cfg.natsUrl, prefix: cfg.prefix, executor: runners.executor?.describe ?? null }, "worker starting");
   await worker.start();
 }

@@ -45,6 +45,8 @@ export class TaskSlots {
   /**
    * The drain's wait: lets the deliveries held now finish within `graceMs`, then aborts the rest (their handler
    * hands them back) and waits for those too. Resolves once no delivery is held; never rejects.
+   * `baton up` turns its three "drain: …" log lines into progress for the user (services/cli/supervisor.ts):
+   * keep their wording and the `tasks` / `graceSeconds` fields.
    */
   async drain(graceMs: number, log: Logger): Promise<void> {
     const held = [...this.running.values()];

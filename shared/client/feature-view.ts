@@ -1,7 +1,8 @@
 // A feature's state as any client sees it, folded from its status events (the public history). The shape is
 // the read model's `FeatureView` (shared/protocol/views.ts): folding the history and asking a coordinator agree.
 import type { StatusEvent } from "../protocol/events.ts";
-import type { FeatureView, ViewFeatureState, ViewGate } from "../protocol/views.ts";
+import type { FeatureView, ViewFeatureState, ViewGate, ViewTask } from "../protocol/views.ts";
+import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../protocol/waiting.ts";
 
 /** The view of a feature nothing is known about yet: state `unknown`, no tasks, seq 0. */
 export function emptyView(featureId: string): FeatureView {
@@ -34,7 +35,8 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
       Object.assign(view, { state: "rejected", errors: event.errors, finishedAt: event.at });
       break;
     case "task.dispatched":
-      if (task) Object.assign(task, { state: "dispatched", attempt: event.attempt, dispatchedAt: event.at, error: undefined, retryAt: undefined });
+      // a new attempt starts clean, as the coordinator's dispatch does
+      if (task) Object.assign(task, { state: "dispatched", attempt: event.attempt, dispatchedAt: event.at, error: undefined, retryAt: undefined, startedAt: undefined, finishedAt: undefined, durationMs: undefined, workerId: undefined });
       break;
     case "task.started":
       if (task && task.state !== "completed" && task.state !== "failed") Object.assign(task, { state: "running", startedAt: task.startedAt ?? event.at, workerId: event.workerId });
@@ -53,10 +55,10 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
       break;
     case "feature.cancelled":
       Object.assign(view, { state: "cancelled", finishedAt: event.at, durationMs: event.durationMs, reason: event.reason ?? "cancelled" });
-      for (const unfinished of view.tasks) if (unfinished.state !== "completed" && unfinished.state !== "failed") unfinished.state = "cancelled";
+      cancelUnfinished(view, event.at);
       break;
     case "feature.paused":
-      view.state = "paused";
+      Object.assign(view, { state: "paused", paused: { at: event.at, reason: event.reason, by: event.by } });
       break;
     case "feature.resumed":
       view.state = "executing";
@@ -86,9 +88,36 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
       break;
     }
     case "task.log":
+    case "task.unserved":
       break;
   }
+  trackUnserved(view, task, event);
+  settleView(view);
   return true;
+}
+
+/**
+ * Keeps the latest task.unserved event on its task, or (a run named after no task: a feature gate's or a
+ * baseline's) on the view; the task's next progress event, or the gate's event, ends that wait.
+ */
+function trackUnserved(view: FeatureView, task: ViewTask | undefined, event: StatusEvent): void {
+  if (event.kind === "task.unserved") {
+    const unserved = { at: event.at, role: event.role, gate: event.gate, liveWorkers: event.liveWorkers, remedy: event.remedy, failsAt: event.failsAt };
+    if (task) task.unserved = unserved;
+    else view.unserved = unserved;
+    return;
+  }
+  if (task?.unserved && endsUnservedWait(event.kind)) delete task.unserved;
+  if (view.unserved && endsFeatureUnservedWait(event)) delete view.unserved;
+}
+
+/** Every task that has not ended is cancelled at `at`; a task's time stops then. */
+function cancelUnfinished(view: FeatureView, at: string): void {
+  for (const task of view.tasks) {
+    if (task.state === "completed" || task.state === "failed") continue;
+    const ran = task.startedAt ? Math.max(0, Date.parse(at) - Date.parse(task.startedAt)) : undefined;
+    Object.assign(task, { state: "cancelled", finishedAt: at, durationMs: ran });
+  }
 }
 
 type GateEvent = Extract<StatusEvent, { kind: "gate.passed" | "gate.failed" }>;

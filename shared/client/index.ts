@@ -3,15 +3,15 @@
 export { emptyView, foldEvent, isTerminal } from "./feature-view.ts";
 export { featureHistory, foldHistory, type HistoryOptions } from "./history.ts";
 export { getFeature, listFeatures, type FeatureList, type FeatureRead, type GetFeatureOptions, type ViewSource } from "./read-model.ts";
-export { publishFeature, requestSubmit, type FeatureRequestInput, type Published } from "./submit.ts";
+export { awaitSubmission, publishFeature, requestSubmit, type FeatureRequestInput, type Published, type SubmissionOutcome } from "./submit.ts";
 export { CONTROL_EFFECT, controlFeature, sendControl, type ControlOptions, type ControlOutcome } from "./control.ts";
-export { liveWorkers } from "./workers.ts";
+export { isFresh, liveCoordinators, liveWorkers, MISSED_BEATS, type LiveOptions } from "./workers.ts";
 export { NoCoordinatorError, RemoteError } from "./errors.ts";
 export { ask, DEFAULT_REQUEST_TIMEOUT_MS } from "./request.ts";
 export type {
   FeatureSummary, FeatureView, ViewFeatureState, ViewGate, ViewTask, ViewTaskState,
 } from "../protocol/views.ts";
-export type { WorkerHeartbeat } from "../protocol/workers.ts";
+export type { CoordinatorHeartbeat, WorkerHeartbeat } from "../protocol/workers.ts";
 export type { StatusEvent } from "../protocol/events.ts";
 export type { ControlVerb } from "../protocol/control.ts";
 export type { SubmitReply } from "../protocol/feature.ts";

@@ -35,7 +35,8 @@ export const GATE_PRESETS: Record<GatePresetName, Record<string, GateSpec>> = fr
    * package of that name (the `tsc` package on npm is not TypeScript).
    */
   node: {
-    /** The project's own test script; counts are read from whichever runner it uses (vitest, jest, node --test). */
+    /** The project's own test script; counts are read from whichever runner it uses (vitest, jest, node --test,
+     *  mocha, ava), or from TAP or JUnit XML it prints. */
     test: { run: ["npm", "test"], timeoutSeconds: TEST_TIMEOUT, tests: "auto" },
     /** Type-check only. */
     types: { run: npx("tsc", "--noEmit"), timeoutSeconds: CHECK_TIMEOUT },

@@ -1,7 +1,8 @@
 // Types shared by the gate parsers (pure), the presets, the config schema and the qa worker's gate runner.
 
-/** Runners whose summary line a gate can parse for test counts. */
-export const TEST_RUNNERS = ["vitest", "jest", "node-test", "pytest", "exunit"] as const;
+/** Runners whose output a gate can parse for test counts: summaries of named runners, then the formats any
+ *  runner can emit (`tap` on stdout, `junit` XML on stdout or in a report file named by the gate's `junit`). */
+export const TEST_RUNNERS = ["vitest", "jest", "node-test", "pytest", "exunit", "mocha", "ava", "tap", "junit"] as const;
 export type TestRunner = (typeof TEST_RUNNERS)[number];
 
 /** What a test runner's output says it ran. `total` = passed + failed + skipped (+ todo where the runner has it). */
@@ -11,7 +12,12 @@ export interface TestCounts {
   failed: number;
   skipped: number;
   total: number;
+  /** Names of failing tests where the output gives them: at most {@link MAX_FAILED_NAMES}, each trimmed to
+   *  {@link MAX_FAILED_NAME_CHARS} characters; absent when none failed or none could be read. */
+  failedNames?: string[];
 }
+export const MAX_FAILED_NAMES = 10;
+export const MAX_FAILED_NAME_CHARS = 200;
 
 /** Coverage report formats a gate can read. */
 export const COVERAGE_FORMATS = ["istanbul-summary", "lcov", "cobertura"] as const;
@@ -32,6 +38,8 @@ export interface GateSpec {
   expect?: "pass" | "fail";
   /** Parse test counts from the output; a gate whose runner reports zero tests fails. `auto` tries each runner. */
   tests?: TestRunner | "auto";
+  /** A JUnit XML report the command writes (path relative to the workspace): the counts are read from it. */
+  junit?: string;
   /** Read a coverage report the command wrote (path relative to the workspace) and require a minimum. */
   coverage?: { file: string; format?: CoverageFormat; metric?: CoverageMetric; min: number };
 }

@@ -11,6 +11,7 @@ export const WIRE_ERRORS = {
   InvalidState: { code: "INVALID_STATE", meaning: "a control verb that makes no sense in the feature's state (e.g. pause a completed feature)" },
   TaskFailed: { code: "TASK_FAILED", meaning: "the worker reported the task failed without saying why" },
   Deadline: { code: "DEADLINE", meaning: "the coordinator had no result within the task's timeoutSeconds of its start" },
+  Unserved: { code: "UNSERVED", meaning: "no worker of the task's role started it within dispatchTimeoutSeconds of its dispatch" },
   Timeout: { code: "TIMEOUT", meaning: "the executor's process ran longer than the role's timeoutSeconds and was killed" },
   GateFailed: { code: "GATE_FAILED", meaning: "a quality gate did not pass (and no fix round was left)" },
   FixFailed: { code: "FIX_FAILED", meaning: "the fix task for a failed gate failed, so the task it was fixing fails too" },

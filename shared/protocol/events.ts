@@ -25,8 +25,19 @@ export const StatusEvent = z.discriminatedUnion("kind", [
     workspace: z.string().optional(),
     tasks: z.array(TaskSummary),
     gates: z.array(GateName).optional(),
+    /** The accepted request's fingerprint (feature.ts `requestHash`): a client can tell its own submission. */
+    requestHash: z.string().optional(),
   }),
-  z.object({ ...Base, kind: z.literal("feature.rejected"), errors: z.array(ValidationIssue) }),
+  // A request refused. With seq 0 it is a notice, not the feature's history: `reason: "duplicate-id"` says a
+  // different request (`requestHash`) reused the id of the existing feature (`existing`), which it leaves untouched.
+  z.object({
+    ...Base,
+    kind: z.literal("feature.rejected"),
+    errors: z.array(ValidationIssue),
+    reason: z.enum(["invalid", "duplicate-id"]).optional(),
+    existing: z.object({ state: z.string() }).optional(),
+    requestHash: z.string().optional(),
+  }),
   z.object({ ...TaskBase, kind: z.literal("task.dispatched") }),
   // A dispatched task (or gate run, `gate` set) that no live worker of its role has taken: published once when
   // first seen unserved, then again every so often while it stays so. `remedy` says what to start.
@@ -106,6 +117,10 @@ export const StatusEvent = z.discriminatedUnion("kind", [
       reason: z.string().optional(),
       outputTail: z.string(),
       review: ReviewVerdict.optional(),
+      /** Tests (passed + failed) this gate ran at the feature's start (its baseline); for a baseline run, what it recorded. */
+      baseTests: z.int().min(0).optional(),
+      /** Tests this gate ran at its last pass in this feature, before this run. */
+      lastPassTests: z.int().min(0).optional(),
     })),
   z.object({ ...Base, kind: z.literal("feature.completed"), durationMs: z.number() }),
   z.object({ ...Base, kind: z.literal("feature.failed"), durationMs: z.number(), reason: z.string(), taskId: Id.optional() }),

@@ -1,7 +1,11 @@
 // Feature requests: what a client publishes on `baton.feature.submit` or sends to `baton.api.submit`.
+import { createHash } from "node:crypto";
 import * as z from "zod";
 import { Id, Role, ValidationIssue, formatPath } from "./common.ts";
 import { GateName, REVIEW_GATE } from "./gates.ts";
+import { graphIssues } from "./graph.ts";
+import { looseRoleRequest, roleIssues } from "./request-roles.ts";
+import { didYouMean } from "./suggest.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
 
@@ -63,6 +67,8 @@ export const FeatureRequest = z.strictObject({
     .refine((p) => p.startsWith("/"), "must be an absolute path")
     .optional(),
   maxParallel: z.int().min(1).max(1000).optional().describe("tasks of this feature running at once; default 1"),
+  /** A task dispatched and not started by a worker within this long fails (no worker of its role took it). Default: the coordinator's `dispatchTimeoutSeconds`, else no limit. */
+  dispatchTimeoutSeconds: z.int().min(1).max(7 * 24 * 3600).optional(),
   tasks: z.array(TaskSpec).min(1, "a feature needs at least one task").max(1000),
   /** Gates run in order once every task is completed; all must pass before the feature completes. */
   gates: z.array(GateName).max(20).optional(),
@@ -77,70 +83,11 @@ export const SubmitReply = z.discriminatedUnion("ok", [
 ]);
 export type SubmitReply = z.infer<typeof SubmitReply>;
 
-/**
- * Graph checks zod cannot express: duplicate ids, unknown dependencies, self-dependencies and
- * cycles (each cycle is named, e.g. `a -> b -> a`). Pure; returns every problem found.
- */
-export function graphIssues(tasks: readonly { id?: string | undefined; dependsOn?: readonly (string | undefined)[] | undefined }[]): ValidationIssue[] {
-  // Entries left undefined (invalid, already reported by the schema) keep their positions so paths stay right.
-  const issues: ValidationIssue[] = [];
-  const index = new Map<string, number>();
-  tasks.forEach((task, position) => {
-    if (task.id === undefined) return;
-    if (index.has(task.id)) issues.push({ path: `tasks[${position}].id`, message: `duplicate task id "${task.id}" (first used by tasks[${index.get(task.id)}])` });
-    else index.set(task.id, position);
-  });
-  tasks.forEach((task, position) => {
-    if (task.id === undefined) return;
-    (task.dependsOn ?? []).forEach((dep, depIndex) => {
-      if (dep === undefined) return;
-      if (dep === task.id) issues.push({ path: `tasks[${position}].dependsOn[${depIndex}]`, message: `task "${task.id}" depends on itself` });
-      else if (!index.has(dep)) issues.push({ path: `tasks[${position}].dependsOn[${depIndex}]`, message: `unknown task id "${dep}" in dependsOn of "${task.id}"` });
-    });
-  });
-  if (issues.length) return issues;
-  // Cycle detection: iterative DFS with colours; report each distinct cycle once.
-  const deps = new Map<string, string[]>();
-  for (const task of tasks) if (task.id !== undefined && !deps.has(task.id)) deps.set(task.id, (task.dependsOn ?? []).filter((d): d is string => d !== undefined));
-  const colour = new Map<string, 0 | 1 | 2>();
-  const seen = new Set<string>();
-  for (const start of deps.keys()) {
-    if (colour.get(start)) continue;
-    const stack: { id: string; next: number }[] = [{ id: start, next: 0 }];
-    const path: string[] = [start];
-    colour.set(start, 1);
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      const ds = deps.get(top.id)!;
-      if (top.next < ds.length) {
-        const dep = ds[top.next++]!;
-        const depColour = colour.get(dep) ?? 0;
-        if (depColour === 0) {
-          colour.set(dep, 1);
-          stack.push({ id: dep, next: 0 });
-          path.push(dep);
-        } else if (depColour === 1) {
-          const cycle = [...path.slice(path.indexOf(dep)), dep];
-          const key = [...cycle.slice(0, -1)].sort().join(",");
-          if (!seen.has(key)) {
-            seen.add(key);
-            // present it in execution order: a -> b means b depends on a
-            const shown = [...cycle].reverse().join(" -> ");
-            issues.push({ path: `tasks[${index.get(dep)}].dependsOn`, message: `dependency cycle: ${shown}` });
-          }
-        }
-      } else {
-        colour.set(top.id, 2);
-        stack.pop();
-        path.pop();
-      }
-    }
-  }
-  return issues;
-}
-
 /** Formats a zod issue path (defined in common.ts, which the codec uses without loading this module). */
 export { formatPath };
+/** The graph checks (graph.ts) and role checks (request-roles.ts) that checkFeatureValue runs. */
+export { graphIssues, MAX_CYCLES_LISTED } from "./graph.ts";
+export { IMPLICIT_ROLES, implicitRoles, roleIssues } from "./request-roles.ts";
 
 export interface RequestLimits {
   /** Largest accepted request, in bytes of its JSON encoding. */
@@ -179,27 +126,46 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
       ? ((json as { id: string }).id)
       : undefined;
   const parsed = FeatureRequest.safeParse(json);
-  const errors: ValidationIssue[] = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  const errors: ValidationIssue[] = parsed.success ? [] : parsed.error.issues.flatMap((issue) => schemaIssues(issue));
   // Graph and role checks run even when the schema failed, on whatever tasks are well-formed
   // enough, so the sender sees every problem at once.
   const tasks = parsed.success ? parsed.data.tasks : looseTasks(json);
-  if (limits.roles) {
-    const known = new Set(limits.roles);
-    tasks.forEach((task, index) => {
-      if (typeof task.role === "string" && !known.has(task.role)) errors.push({ path: `tasks[${index}].role`, message: `unknown role "${task.role}" (known roles: ${[...known].join(", ")})` });
-    });
-    if (parsed.success) {
-      const fixRole = (policy: FailurePolicy | undefined, path: string) => {
-        if (policy?.fix && !known.has(policy.fix.role)) errors.push({ path, message: `unknown role "${policy.fix.role}" for fix tasks (known roles: ${[...known].join(", ")})` });
-      };
-      fixRole(parsed.data.onFailure, "onFailure.fix.role");
-      parsed.data.tasks.forEach((t, i) => fixRole(t.onFailure, `tasks[${i}].onFailure.fix.role`));
-    }
-  }
+  if (limits.roles) errors.push(...roleIssues(limits.roles, tasks.map((task) => task.role), parsed.success ? parsed.data : looseRoleRequest(json)));
   if (limits.gates) errors.push(...gateIssues(json, limits.gates));
   errors.push(...graphIssues(tasks));
   if (!parsed.success || errors.length) return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
   return { ok: true, value: parsed.data };
+}
+
+/** A zod issue as validation issues: one per unknown field, each with the nearest known field ("did you mean"). */
+function schemaIssues(issue: z.core.$ZodIssue): ValidationIssue[] {
+  if (issue.code !== "unrecognized_keys") return [{ path: formatPath(issue.path), message: issue.message }];
+  const known = fieldsAt(FeatureRequest, issue.path);
+  return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown field "${key}"${didYouMean(key, known)}` }));
+}
+
+/** What fieldsAt reads of a zod schema's definition (zod v4's `_zod.def`). */
+interface SchemaDef {
+  type: string;
+  innerType?: z.core.$ZodType;
+  element?: z.core.$ZodType;
+  shape?: Record<string, z.core.$ZodType>;
+}
+const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def as unknown as SchemaDef;
+
+/** The field names of the object schema at `path` inside `schema` (indices step into arrays); [] if none. */
+function fieldsAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  const unwrap = (inner: z.core.$ZodType | undefined): SchemaDef | undefined => {
+    let def = inner && defOf(inner);
+    while (def?.innerType && ["optional", "default", "nullable"].includes(def.type)) def = defOf(def.innerType);
+    return def;
+  };
+  let def = unwrap(schema);
+  for (const segment of path) {
+    const next = typeof segment === "number" ? def?.element : typeof segment === "string" ? def?.shape?.[segment] : undefined;
+    def = unwrap(next);
+  }
+  return def?.shape ? Object.keys(def.shape) : [];
 }
 
 /** Gate names in the request (feature's and tasks') that the operator's config does not define. */
@@ -212,7 +178,7 @@ function gateIssues(json: unknown, gates: readonly string[]): ValidationIssue[] 
   const check = (names: unknown, path: string) => {
     if (!Array.isArray(names)) return;
     names.forEach((gate, index) => {
-      if (typeof gate === "string" && !known.has(gate)) issues.push({ path: `${path}[${index}]`, message: `unknown gate "${gate}" (${hint})` });
+      if (typeof gate === "string" && !known.has(gate)) issues.push({ path: `${path}[${index}]`, message: `unknown gate "${gate}"${didYouMean(gate, known)} (${hint})` });
     });
   };
   if (json && typeof json === "object") {
@@ -244,4 +210,22 @@ function looseTasks(json: unknown): { id?: string | undefined; role?: string | u
     const { id, role, dependsOn } = task as Record<string, unknown>;
     return { id: valid(id), role: valid(role), ...(Array.isArray(dependsOn) ? { dependsOn: dependsOn.map(valid) } : {}) };
   });
+}
+
+/** JSON with every object's keys sorted (undefined fields dropped, as JSON.stringify does): one text per value. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.keys(inner).sort().map((key) => [key, (inner as Record<string, unknown>)[key]]))
+      : inner);
+}
+
+/**
+ * The fingerprint of a request: sha256 (hex) of the canonical JSON of the normalised request — as
+ * FeatureRequest parsed it, defaults filled in — without its optional `type` tag. Two submissions under one id
+ * are "the same request" exactly when their hashes are equal. Pure.
+ */
+export function requestHash(request: FeatureRequest): string {
+  const { type: _tag, ...rest } = request;
+  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
 }

@@ -6,8 +6,11 @@ import { Id } from "./common.ts";
 /** Gate names are config keys and appear in msg ids: subject-token characters only. */
 export const GateName = Id.describe("gate name from the operator's config, e.g. unit");
 
-/** Whose gate this run is: a task's (after the task's work) or the feature's (before it completes). */
-export const GateScope = z.enum(["task", "feature"]);
+/**
+ * Whose gate this run is: a task's (after the task's work), the feature's (before it completes), or a
+ * `baseline`: a test gate run once when the feature is accepted, before any task, to measure its test count.
+ */
+export const GateScope = z.enum(["task", "feature", "baseline"]);
 
 /** On a task message for the qa role: run gate `name` (run `run` of it) for the task or the feature. */
 export const GateRef = z.object({
@@ -26,6 +29,8 @@ export const TestCountsWire = z.object({
   failed: z.int().min(0),
   skipped: z.int().min(0),
   total: z.int().min(0),
+  /** Names of failing tests where the runner's output gives them (at most 10, each at most 200 characters). */
+  failedNames: z.array(z.string().max(200)).max(10).optional(),
 });
 
 export const CoverageWire = z.object({
@@ -62,7 +67,7 @@ export const GateReport = GateRef.extend({
   durationMs: z.number().min(0),
   tests: TestCountsWire.optional(),
   coverage: CoverageWire.optional(),
-  /** Why it failed, in one line (e.g. "ran zero tests", "coverage 71.2% (lines) is under the minimum 80%"). */
+  /** Why it failed, in one line (e.g. "exit 1: 1 of 30 tests failed: adds", "coverage 71.2% (lines) is under the minimum 80%"). */
   reason: z.string().max(2000).optional(),
   /** The last lines of the command's output. */
   outputTail: z.string().max(8000),

@@ -3,7 +3,7 @@
 // same message always gets the same id and two different messages never do. The token counts keep the
 // families apart: an id of one family can never equal an id of another.
 
-/** Coordinator ids: status events (3 tokens), task dispatches (4), task gate runs (6), feature gate runs (4, "fgate"). */
+/** Coordinator ids: status events (3 tokens), task dispatches (4), task gate runs (6), feature gate runs (4, "fgate"), baseline runs (4, "bgate"). */
 export const coordinatorMsgId = {
   /** A feature's status event number `seq`. */
   statusEvent: (featureId: string, seq: number): string => `${featureId}.ev.${seq}`,
@@ -13,10 +13,16 @@ export const coordinatorMsgId = {
   taskGate: (featureId: string, taskId: string, attempt: number, gate: string, run: number): string => `${featureId}.gate.${taskId}.${attempt}.${gate}.${run}`,
   /** Run `run` of one of the feature's own gates. */
   featureGate: (featureId: string, gate: string, run: number): string => `${featureId}.fgate.${gate}.${run}`,
+  /** The baseline run of test gate `gate` (once per feature, before any task; 4 tokens, "bgate"). */
+  baselineGate: (featureId: string, gate: string): string => `${featureId}.bgate.${gate}.1`,
 };
 
-/** A submission's id: the feature id itself (resubmitting the same id within the window is dropped by JetStream). */
-export const submissionMsgId = (featureId: string): string => featureId;
+/**
+ * A submission's id: the feature id and the request's hash (`requestHash`), so JetStream drops only a true
+ * repeat (same id, same request) within its window; a different request under the same id reaches the
+ * coordinator, which refuses it by name. (Submissions have a stream of their own: no other family shares it.)
+ */
+export const submissionMsgId = (featureId: string, requestHash: string): string => `${featureId}.${requestHash}`;
 
 /** What a worker's messages about one delivery are keyed by (a gate run's messages get ids of their own). */
 export interface WorkerMsgRef {

@@ -21,6 +21,42 @@ export const ViewGate = z.object({
 });
 export type ViewGate = z.infer<typeof ViewGate>;
 
+/** A `task.unserved` event about the task's current wait: no live worker of `role` had taken it (or its gate run). */
+export const ViewUnserved = z.object({
+  at: Timestamp,
+  role: Role,
+  gate: GateName.optional(),
+  liveWorkers: z.int().min(0),
+  remedy: z.string(),
+  failsAt: Timestamp.optional(),
+});
+export type ViewUnserved = z.infer<typeof ViewUnserved>;
+
+/**
+ * What a task that is not under way waits for (shared/protocol/waiting.ts derives it from the rest of the view,
+ * for the read model and the folded history alike). Absent when it waits for nothing: it runs, it ended, or its
+ * feature ended. Issue 12's file locks and issue 13's questions add `lock` and `question` kinds here.
+ */
+export const WaitingFor = z.discriminatedUnion("kind", [
+  /** Dependencies that have not completed yet. */
+  z.object({ kind: z.literal("dependencies"), taskIds: z.array(Id) }),
+  /** Its feature is paused: nothing new starts until it is resumed. */
+  z.object({ kind: z.literal("paused") }),
+  /** `maxParallel` tasks hold a place already (`running` of them). */
+  z.object({ kind: z.literal("parallel"), maxParallel: z.int(), running: z.int() }),
+  /** Ready, a place free, not paused, and still not dispatched: the feature's baseline gate runs come first. */
+  z.object({ kind: z.literal("baseline") }),
+  /** Dispatched (or, with `gate`, its gate run) and not started; `unserved`: a task.unserved event said so. */
+  z.object({ kind: z.literal("worker"), role: Role, gate: GateName.optional(), unserved: z.boolean() }),
+  /** Retrying: the next attempt is dispatched at `until`. */
+  z.object({ kind: z.literal("retry"), until: Timestamp }),
+  /** Its work is done; its gates run (see `gates` and `gateResults`). */
+  z.object({ kind: z.literal("gates"), gates: z.array(GateName) }),
+  /** A gate failed; fix task `fixTaskId` runs, then the gates again. */
+  z.object({ kind: z.literal("fix"), fixTaskId: Id }),
+]);
+export type WaitingFor = z.infer<typeof WaitingFor>;
+
 export const ViewTask = z.object({
   id: Id,
   role: Role,
@@ -42,6 +78,10 @@ export const ViewTask = z.object({
   retryAt: Timestamp.optional(),
   /** A fix task: whose gate it fixes ("feature" for a feature gate). */
   fixes: z.string().optional(),
+  /** What it waits for, when it is not under way (see WaitingFor). */
+  waitingFor: WaitingFor.optional(),
+  /** While it waits for a worker: the latest task.unserved event about that wait. */
+  unserved: ViewUnserved.optional(),
 });
 export type ViewTask = z.infer<typeof ViewTask>;
 
@@ -55,6 +95,10 @@ export const FeatureView = z.object({
   finishedAt: Timestamp.optional(),
   durationMs: z.number().optional(),
   reason: z.string().optional(),
+  /** While a feature-level gate run (a feature gate, a baseline) waits for a worker: the latest task.unserved event about it. */
+  unserved: ViewUnserved.optional(),
+  /** While paused: since when, why and by whom (as the feature.paused event said). */
+  paused: z.object({ at: Timestamp, reason: z.string().optional(), by: z.string().optional() }).optional(),
   errors: z.array(ValidationIssue).optional(),
   tasks: z.array(ViewTask),
   /** The feature's own gates and the latest result of each. */

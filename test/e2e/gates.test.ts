@@ -159,8 +159,12 @@ function gitWorkspace(name: string, files: Record<string, string> = {}): string 
   return ws;
 }
 
-/** Submits `request` and folds its history until the feature ends. */
-async function run(request: Record<string, unknown>): Promise<{ view: FeatureView; events: StatusEvent[] }> {
+/**
+ * Submits `request` and folds its history until the feature ends. `events` leaves out the baseline runs of
+ * the test gates (scope "baseline", before any task: test/integration/test-counts.test.ts covers them), which
+ * `baselines` holds.
+ */
+async function run(request: Record<string, unknown>): Promise<{ view: FeatureView; events: StatusEvent[]; baselines: StatusEvent[] }> {
   const n = names(prefix);
   await jetstream(nc).publish(n.featureSubmit(), encode(request));
   const view = emptyView(request.id as string);
@@ -177,7 +181,8 @@ async function run(request: Record<string, unknown>): Promise<{ view: FeatureVie
     clearTimeout(t);
   }
   if (!isTerminal(view.state)) throw new Error(`feature ${String(request.id)} did not end: ${events.map((e) => e.kind).join(", ")}`);
-  return { view, events };
+  const baseline = (e: StatusEvent) => (e.kind === "gate.passed" || e.kind === "gate.failed") && e.scope === "baseline";
+  return { view, events: events.filter((e) => !baseline(e)), baselines: events.filter(baseline) };
 }
 
 const writes = (files: Record<string, string>) => JSON.stringify({ files });
@@ -185,7 +190,7 @@ const writes = (files: Record<string, string>) => JSON.stringify({ files });
 describe("e2e: quality gates on real git workspaces", () => {
   it("a passing task gate: the task completes only after it, then its dependent runs", async () => {
     const ws = gitWorkspace("pass");
-    const { view, events } = await run({
+    const { view, events, baselines } = await run({
       id: "gate-pass", title: "add", workspace: ws,
       tasks: [
         { id: "impl", role: "backend", title: "add()", gates: ["unit"], instructions: writes({ "src/math.js": ADD, "test/math.test.js": testOf(["add"]) }) },
@@ -197,6 +202,8 @@ describe("e2e: quality gates on real git workspaces", () => {
     expect(at("task.verifying", "impl")).toBeLessThan(at("gate.passed"));
     expect(at("gate.passed")).toBeLessThan(at("task.completed", "impl"));
     expect(at("task.completed", "impl")).toBeLessThan(at("task.dispatched", "docs"));
+    // before any task, the gate measured the untouched workspace: no tests yet, a base of 0
+    expect(baselines).toMatchObject([{ kind: "gate.failed", gate: "unit", scope: "baseline", baseTests: 0, reason: "exit 0 but no tests ran (0 of 0)" }]);
     const gate = events.find((e) => e.kind === "gate.passed");
     expect(gate).toMatchObject({ gate: "unit", scope: "task", taskId: "impl", workerId: "qa-1", command: ["node", "--test"], exitCode: 0, tests: { runner: "node-test", passed: 1, failed: 0, total: 1 } });
   }, 120_000);
@@ -212,9 +219,9 @@ describe("e2e: quality gates on real git workspaces", () => {
     });
     expect(view.state).toBe("failed");
     const failed = events.find((e) => e.kind === "gate.failed");
-    expect(failed).toMatchObject({ gate: "unit", taskId: "impl", exitCode: 1, reason: "1 of 1 tests failed", tests: { failed: 1, total: 1 } });
+    expect(failed).toMatchObject({ gate: "unit", taskId: "impl", exitCode: 1, reason: "exit 1: 1 of 1 tests failed: add", tests: { failed: 1, total: 1 } });
     expect(failed && "outputTail" in failed && failed.outputTail).toMatch(/add/);
-    expect(view.tasks.find((t) => t.id === "impl")).toMatchObject({ state: "failed", error: 'gate "unit" failed: 1 of 1 tests failed' });
+    expect(view.tasks.find((t) => t.id === "impl")).toMatchObject({ state: "failed", error: 'gate "unit" failed: exit 1: 1 of 1 tests failed: add' });
     expect(events.some((e) => e.kind === "task.dispatched" && e.taskId === "docs")).toBe(false);
   }, 120_000);
 
@@ -225,7 +232,7 @@ describe("e2e: quality gates on real git workspaces", () => {
       tasks: [{ id: "impl", role: "backend", title: "x", gates: ["nothing"], instructions: writes({ "src/math.js": ADD }) }],
     });
     expect(view.state).toBe("failed");
-    expect(events.find((e) => e.kind === "gate.failed")).toMatchObject({ gate: "nothing", reason: "ran zero tests", tests: { total: 0 } });
+    expect(events.find((e) => e.kind === "gate.failed")).toMatchObject({ gate: "nothing", reason: "exit 0 but no tests ran (0 of 0)", tests: { total: 0 } });
   }, 120_000);
 
   it("a coverage feature gate fails under its threshold and passes over it", async () => {
@@ -273,7 +280,7 @@ describe("e2e: quality gates on real git workspaces", () => {
     expect(view.state).toBe("failed");
     expect(events.filter((e) => e.kind === "task.fixing")).toHaveLength(2);
     expect(events.filter((e) => e.kind === "gate.failed")).toHaveLength(3);
-    expect(view.tasks.find((t) => t.id === "impl")!.error).toBe('gate "unit" failed (after 2 fix rounds): 1 of 1 tests failed');
+    expect(view.tasks.find((t) => t.id === "impl")!.error).toBe('gate "unit" failed (after 2 fix rounds): exit 1: 1 of 1 tests failed: add');
   }, 120_000);
 
   it("retry then success: a failed attempt runs again after the backoff", async () => {

@@ -38,7 +38,7 @@ describe("baton up", () => {
     expect(sub.output()).toMatch(/hello from a/);
     const workers = baton(["workers"], env);
     expect(await workers.exited).toBe(0);
-    expect(workers.output().match(/^qa /gm)).toHaveLength(2);
+    expect(workers.output().match(/^\s*qa\s+qa-/gm)).toHaveLength(2);
 
     up.child.kill("SIGINT");
     expect(await up.exited).toBe(0);

@@ -10,7 +10,7 @@ import {
 } from "../../shared/client/index.ts";
 import { ensureTopology, openKv } from "../../shared/nats.ts";
 import {
-  ControlMessage, FeatureGetRequest, FeatureListRequest, FeatureRequest, type FeatureSummary, type FeatureView, type StatusEvent, type WorkerHeartbeat,
+  ControlMessage, FeatureGetRequest, FeatureListRequest, FeatureRequest, requestHash, type FeatureSummary, type FeatureView, type StatusEvent, type WorkerHeartbeat,
 } from "../../shared/protocol/index.ts";
 import { names as namesFor, type Names } from "../../shared/subjects.ts";
 import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
@@ -176,20 +176,23 @@ describe("liveWorkers", () => {
 });
 
 describe("submit", () => {
-  it("publishes to the submissions stream with Nats-Msg-Id = feature id; a repeat is a duplicate", async () => {
+  it("publishes to the submissions stream with Nats-Msg-Id = feature id + request hash; only a true repeat is a duplicate", async () => {
     const names = await deployment();
     const request = { id: "todos-1", title: "Todos", tasks: [{ id: "a", role: "backend", title: "A" }] };
-    expect(await publishFeature(nc, names, request)).toEqual({ featureId: "todos-1", duplicate: false });
-    expect(await publishFeature(nc, names, request)).toEqual({ featureId: "todos-1", duplicate: true });
+    const hash = requestHash(FeatureRequest.parse(request));
+    expect(await publishFeature(nc, names, request)).toEqual({ featureId: "todos-1", requestHash: hash, duplicate: false });
+    expect(await publishFeature(nc, names, request)).toEqual({ featureId: "todos-1", requestHash: hash, duplicate: true });
     const jsm = await jetstreamManager(nc);
     const stored = await jsm.streams.getMessage(names.streams.features, { last_by_subj: names.featureSubmit() });
-    expect(stored?.header.get("Nats-Msg-Id")).toBe("todos-1");
+    expect(stored?.header.get("Nats-Msg-Id")).toBe(`todos-1.${hash}`);
     expect(decode(FeatureRequest, stored!.data)).toEqual(request);
+    // a different request under the same id is not dropped as a repeat: it reaches a coordinator, which refuses it
+    expect(await publishFeature(nc, names, { ...request, title: "Other" })).toMatchObject({ featureId: "todos-1", duplicate: false });
     // without an id, one is assigned and used as the msg id
     const { featureId } = await publishFeature(nc, names, { title: "No id", tasks: [{ id: "a", role: "qa", title: "A" }] });
     const second = await jsm.streams.getMessage(names.streams.features, { last_by_subj: names.featureSubmit() });
     expect(featureId).toMatch(/^f-/);
-    expect(second?.header.get("Nats-Msg-Id")).toBe(featureId);
+    expect(second?.header.get("Nats-Msg-Id")).toMatch(new RegExp(`^${featureId}\\.[0-9a-f]{64}$`));
     expect(decode(FeatureRequest, second!.data).id).toBe(featureId);
   });
 

@@ -6,7 +6,11 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emptyView } from "../../shared/client/index.ts";
 import type { FeatureSummary, FeatureView } from "../../shared/protocol/index.ts";
+import { parseArgs } from "node:util";
+import { argsErrorMessage } from "../../shared/cli-args.ts";
+import { asksForHelp, COMMAND_SPECS, OPTIONS, parseCommand, type CliCommand } from "../../services/cli/args.ts";
 import { renderList } from "../../services/cli/commands/ls.ts";
+import { commandHelp, HELP, topHelp, type HelpTopic } from "../../services/cli/usage.ts";
 import { renderStatus } from "../../services/cli/render.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,15 +44,114 @@ describe("the CLI's dependencies", () => {
     }
   });
 
-  it("main.ts loads each command on demand, so `baton --help` loads main, its flags and colours only", () => {
+  it("main.ts loads each command on demand, so `baton --help` loads main, its flags, help texts and colours only", () => {
     const main = importsOf(join(CLI, "main.ts"));
-    expect(main.static.sort()).toEqual(["./args.ts", "./render.ts", "node:util"]);
-    expect(new Set(main.dynamic)).toEqual(new Set(["./commands/up.ts", "./commands/submit.ts", "./commands/watch.ts", "./commands/status.ts", "./commands/ls.ts", "./commands/workers.ts", "./commands/control.ts"]));
-    // and what those two load is type-only or tiny: no NATS, no zod, no config
-    for (const file of ["args.ts", "render.ts"]) {
-      const runtime = readFileSync(join(CLI, file), "utf8").split("\n").filter((l) => /^import (?!type )/.test(l));
-      expect(runtime.join("\n"), file).not.toMatch(/nats|zod|config|client|protocol/);
+    expect(new Set(main.dynamic)).toEqual(new Set(Object.keys(COMMAND_SPECS).map((cmd) => `./commands/${["cancel", "pause", "resume"].includes(cmd) ? "control" : cmd}.ts`)));
+    // what main.ts loads at start-up (its static imports, transitively, types aside): a few small files, no npm package
+    const loaded = new Set<string>();
+    const packages: string[] = [];
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const spec of runtimeImportsOf(file)) {
+        if (spec.startsWith(".")) visit(resolve(dirname(file), spec));
+        else if (!spec.startsWith("node:")) packages.push(`${relative(ROOT, file)}: ${spec}`);
+      }
+    };
+    visit(join(CLI, "main.ts"));
+    expect(packages).toEqual([]);
+    expect(loaded.size).toBeLessThanOrEqual(10);
+  });
+});
+
+/** The static imports that stay at run time (not `import type`). */
+function runtimeImportsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/^(?:import|export)\s(?!type\s)[^;]*?from\s+"([^"]+)"/gms)].map((m) => m[1]!);
+}
+
+describe("the command table", () => {
+  const mainText = readFileSync(join(CLI, "main.ts"), "utf8");
+  const table = [...mainText.matchAll(/^\s+(\w+): \(\) => import\("\.\/commands\/\w+\.ts"\)/gm)].map((m) => m[1]!);
+
+  it("every command has its flags, its help and its module; coordinator and worker (routed by the bin) their help", () => {
+    expect(table.sort()).toEqual(Object.keys(COMMAND_SPECS).sort());
+    expect(Object.keys(HELP).sort()).toEqual([...Object.keys(COMMAND_SPECS), "coordinator", "worker"].sort());
+    for (const topic of Object.keys(HELP) as HelpTopic[]) {
+      const text = commandHelp(topic);
+      expect(text, topic).toMatch(new RegExp(`^usage: baton ${topic}\\b`));
+      expect(text, topic).toMatch(/^exit codes: [^]*\busage error/m);
+      expect(text, topic).toContain("-h, --help");
+      expect(topHelp()).toMatch(new RegExp(`^  ${topic}\\s+\\S`, "m"));
     }
+  });
+
+  it("each command's help names exactly the flags it accepts", () => {
+    for (const [cmd, spec] of Object.entries(COMMAND_SPECS)) {
+      const text = commandHelp(cmd as HelpTopic);
+      for (const flag of Object.keys(OPTIONS)) {
+        const accepted = (spec.flags as readonly string[]).includes(flag);
+        expect(text.includes(`--${flag}`), `${cmd} --${flag}`).toBe(accepted);
+      }
+    }
+  });
+});
+
+describe("parsing a command line", () => {
+  const usageError = (cmd: CliCommand, argv: string[]) => {
+    try {
+      parseCommand(cmd, argv);
+    } catch (err) {
+      expect((err as Error).name).toBe("UsageError");
+      return (err as Error).message;
+    }
+    throw new Error(`${cmd} ${argv.join(" ")} was accepted`);
+  };
+
+  it("takes a command's own flags, with their defaults", () => {
+    expect(parseCommand("submit", ["f.yaml", "-w", "--json", "--timeout", "5"])).toEqual({
+      cmd: "submit", positionals: ["f.yaml"], values: { watch: true, json: true, timeout: "5", all: false, force: false },
+    });
+    expect(parseCommand("ls", []).values).toEqual({ watch: false, json: false, timeout: "30", all: false, force: false });
+    expect(parseCommand("init", ["app", "--roles", "api,backend", "--force"]).values).toMatchObject({ roles: "api,backend", force: true });
+  });
+
+  it("refuses another command's flag, and names the nearest flag for a misspelt one", () => {
+    expect(usageError("ls", ["--watch"])).toBe("ls does not take --watch");
+    expect(usageError("status", ["x", "--reason", "why"])).toBe("status does not take --reason");
+    expect(usageError("ls", ["--jsn"])).toBe("unknown flag --jsn; did you mean --json?");
+    expect(usageError("submit", ["f", "--wacth"])).toBe("unknown flag --wacth; did you mean --watch?");
+    expect(usageError("ls", ["--conf", "x"])).toBe("unknown flag --conf; did you mean --config?");
+    expect(usageError("ls", ["--zzzzzz"])).toBe("unknown flag --zzzzzz");
+  });
+
+  it("refuses a missing value, a value for a switch and extra arguments", () => {
+    expect(usageError("cancel", ["x", "--reason"])).toBe("--reason needs a value");
+    expect(usageError("status", ["x", "--json=yes"])).toBe("--json does not take an argument");
+    expect(usageError("watch", ["a", "b"])).toBe('unexpected argument "b" (watch takes one)');
+    expect(usageError("ls", ["all"])).toBe('unexpected argument "all" (ls takes none)');
+  });
+
+  it("finds --help anywhere before a `--`", () => {
+    expect(asksForHelp(["x", "--bogus", "-h"])).toBe(true);
+    expect(asksForHelp(["--help"])).toBe(true);
+    expect(asksForHelp(["--", "--help"])).toBe(false);
+    expect(asksForHelp(["x"])).toBe(false);
+  });
+
+  it("words parseArgs errors for people (the coordinator and worker use the same)", () => {
+    const messageOf = (argv: string[]) => {
+      try {
+        parseArgs({ args: argv, options: { role: { type: "string", short: "r" }, concurrency: { type: "string", short: "c" } }, strict: true });
+      } catch (err) {
+        return argsErrorMessage(err as Error, ["role", "concurrency"]);
+      }
+      return "accepted";
+    };
+    expect(messageOf(["--rol", "x"])).toBe("unknown flag --rol; did you mean --role?");
+    expect(messageOf(["--concurency=2"])).toBe("unknown flag --concurency; did you mean --concurrency?");
+    expect(messageOf(["-r"])).toBe("-r, --role needs a value");
+    expect(messageOf(["extra"])).toBe("unexpected argument extra");
   });
 });
 
@@ -76,10 +179,10 @@ describe("rendering", () => {
     };
     const none = renderStatus(view, new Map());
     expect(none).toMatch(/^f1\s+executing\s+Todos$/m);
-    expect(none).toMatch(/^impl\s+backend\s+dispatched\s+waiting: no live backend worker$/m);
-    expect(none).toMatch(/^docs\s+docs\s+waiting\s+after impl$/m);
+    expect(none).toMatch(/^impl\s+backend\s+dispatched\s+no live backend worker \(start one: baton worker --role backend\)$/m);
+    expect(none).toMatch(/^docs\s+docs\s+waiting\s+waits for dependency impl$/m);
     expect(none).toMatch(/^spec\s+api\s+completed\s+1\.5s\s+done$/m);
     expect(none).toMatch(/1\/3 tasks completed/);
-    expect(renderStatus(view, new Map([["backend", 2]]))).toMatch(/^impl\s+backend\s+dispatched\s+queued for a backend worker$/m);
+    expect(renderStatus(view, new Map([["backend", 2]]))).toMatch(/^impl\s+backend\s+dispatched\s+waiting for a backend worker$/m);
   });
 });

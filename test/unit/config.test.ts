@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_ROLES, loadConfig, readConfigFile } from "../../shared/config.ts";
+import { loadConfig, readConfigFile } from "../../shared/config.ts";
 import { ConfigError } from "../../shared/errors.ts";
 
 let root: string;
@@ -59,7 +59,7 @@ describe("loadConfig without a file", () => {
       prefix: "baton",
       configDir: process.cwd(),
       configPath: undefined,
-      knownRoles: [...DEFAULT_ROLES],
+      knownRoles: undefined,
       workspace: undefined,
       roles: {},
       logLevel: "info",
@@ -68,7 +68,7 @@ describe("loadConfig without a file", () => {
       ackWaitSeconds: 30, maxDeliver: 5, drainGraceSeconds: 30, heartbeatSeconds: 5, startedDelayMs: 50, logLinesPerSecond: 50, logLineMaxChars: 2000,
     });
     expect(cfg.coordinator).toEqual({
-      maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30,
+      maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30, unservedRepeatSeconds: 60,
     });
     expect(cfg.faults).toEqual({});
   });
@@ -112,10 +112,11 @@ describe("loadConfig with a YAML file", () => {
     expect(cfg.worker.ackWaitSeconds).toBe(30);
   });
 
-  it("adds roles from the file to the default known roles, without duplicates", () => {
+  it("knows the file's roles only: built-in role names do not count without a config naming them", () => {
     const cfg = loadConfig({ file: file("baton.yaml", YAML), env: {} });
-    expect(cfg.knownRoles).toEqual([...DEFAULT_ROLES, "wizard"]);
-    expect(cfg.knownRoles.filter((r) => r === "backend")).toHaveLength(1);
+    expect(cfg.knownRoles).toEqual(["backend", "wizard"]);
+    const both = loadConfig({ file: file("both.yaml", "knownRoles: [backend, docs]\nroles:\n  backend: { exec: [x] }\n"), env: {} });
+    expect(both.knownRoles).toEqual(["backend", "docs"]);
   });
 
   it("replaces the defaults with an explicit knownRoles list, still adding the file's roles", () => {
@@ -140,7 +141,8 @@ describe("loadConfig with a YAML file", () => {
 
   it("treats an empty file as all defaults", () => {
     const cfg = loadConfig({ file: file("empty.yaml", ""), env: {} });
-    expect(cfg).toMatchObject({ prefix: "baton", roles: {}, knownRoles: [...DEFAULT_ROLES] });
+    expect(cfg).toMatchObject({ prefix: "baton", roles: {} });
+    expect(cfg.knownRoles).toBeUndefined(); // no role named: any well-formed role is accepted
   });
 
   it("keeps an absolute workspace as it is", () => {
@@ -155,7 +157,7 @@ describe("loadConfig with a JSON file", () => {
     expect(cfg.prefix).toBe("json");
     expect(cfg.roles.qa).toMatchObject({ exec: [join(path, "..", "qa.sh")], replicas: 2 });
     expect(cfg.coordinator).toEqual({
-      maxRequestBytes: 256 * 1024, concurrency: 8, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30,
+      maxRequestBytes: 256 * 1024, concurrency: 8, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30, unservedRepeatSeconds: 60,
     });
   });
 });
@@ -236,7 +238,7 @@ describe("gates in the config", () => {
       "gates:",
       "  a: { run: [] }",
       "  b: { run: \"npm test\" }",
-      "  c: { run: [x], tests: mocha }",
+      "  c: { run: [x], tests: rspec }",
       "  d: { run: [x], coverage: { file: c.json, min: 120 } }",
       "  \"bad name\": { run: [x] }",
     ].join("\n"));

@@ -92,8 +92,8 @@ describe("checkFeatureRequest rejects", () => {
     const errors = errorsOf(check(request({ extra: 1, tasks: [{ ...task("a"), bogus: true }] })));
     expect(errors).toEqual(
       expect.arrayContaining([
-        { path: "(root)", message: expect.stringContaining('"extra"') },
-        { path: "tasks[0]", message: expect.stringContaining('"bogus"') },
+        { path: "extra", message: 'unknown field "extra"' },
+        { path: "tasks[0].bogus", message: 'unknown field "bogus"' },
       ]),
     );
     expect(errors).toHaveLength(2);
@@ -168,7 +168,7 @@ describe("checkFeatureRequest rejects", () => {
     ]);
   });
 
-  it("a dependency cycle a -> b -> c -> a, named in execution order", () => {
+  it("a dependency cycle, named in dependsOn direction (a dependsOn c dependsOn b dependsOn a)", () => {
     // b needs a, c needs b, a needs c
     const errors = errorsOf(check(request({ tasks: [task("a", ["c"]), task("b", ["a"]), task("c", ["b"])] })));
     expect(errors).toHaveLength(1);
@@ -203,7 +203,7 @@ describe("checkFeatureRequest rejects", () => {
     const errors = errorsOf(check(request({ title: "", tasks: [task("a", ["b"]), task("b", ["a"])] })));
     expect(errors).toEqual([
       { path: "title", message: expect.stringMatching(/>=1 characters/) },
-      { path: "tasks[0].dependsOn", message: "dependency cycle: a -> b -> a" },
+      { path: "tasks[0].dependsOn", message: "dependency cycle: a dependsOn b dependsOn a" },
     ]);
   });
 
@@ -282,7 +282,8 @@ describe("formatPath", () => {
 
 /** Extracts each `dependency cycle: x -> y -> x` as its list of ids (first id repeated at the end). */
 function cyclesIn(messages: string[]): string[][] {
-  return messages.filter((m) => m.startsWith("dependency cycle: ")).map((m) => m.slice("dependency cycle: ".length).split(" -> "));
+  // "a dependsOn b dependsOn a", read backwards: in execution order, as isCycleOf takes it
+  return messages.filter((m) => m.startsWith("dependency cycle: ")).map((m) => m.slice("dependency cycle: ".length).split(" dependsOn ").reverse());
 }
 
 /** True when `x -> y` always means y depends on x and the walk returns to its start. */

@@ -117,4 +117,64 @@ describe("folding a feature's status history", () => {
     expect(isTerminal(view.state)).toBe(true);
     expect(FeatureView.safeParse(view).success).toBe(true);
   });
+
+  it("a task running when its feature is cancelled stops counting: its time is the time until the cancellation", () => {
+    clock = 0;
+    const view = fold([
+      ...history().slice(0, 2),
+      ev(3, { kind: "task.started", ...task("api", "api"), workerId: "w1", delivery: 1, at: "2026-01-01T12:01:00.000Z" }),
+      ev(4, { kind: "feature.cancelled", durationMs: 90_000, reason: "wrong branch", at: "2026-01-01T12:01:42.500Z" }),
+    ]);
+    expect(view.tasks[0]).toMatchObject({ state: "cancelled", finishedAt: "2026-01-01T12:01:42.500Z", durationMs: 42_500 });
+    expect(view.tasks[1]).toMatchObject({ state: "cancelled", finishedAt: "2026-01-01T12:01:42.500Z" }); // never started: no time
+    expect(view.tasks[1]!.durationMs).toBeUndefined();
+    expect(view.tasks.every((t) => t.waitingFor === undefined)).toBe(true);
+  });
+
+  it("a paused feature keeps since when, why and by whom; resuming clears it", () => {
+    const view = fold([...history().slice(0, 1), ev(2, { kind: "feature.paused", reason: "deploy freeze", by: "alice", at: "2026-01-01T13:00:00.000Z" })]);
+    expect(view).toMatchObject({ state: "paused", paused: { at: "2026-01-01T13:00:00.000Z", reason: "deploy freeze", by: "alice" } });
+    expect(view.tasks[0]!.waitingFor).toEqual({ kind: "paused" });
+    expect(view.tasks[1]!.waitingFor).toEqual({ kind: "dependencies", taskIds: ["api"] });
+    foldEvent(view, ev(3, { kind: "feature.resumed", by: "alice" }));
+    expect(view.paused).toBeUndefined();
+  });
+
+  it("a dispatched task waits for a worker; a task.unserved event says none is live, until the task moves on", () => {
+    const view = fold(history().slice(0, 2));
+    expect(view.tasks[0]!.waitingFor).toEqual({ kind: "worker", role: "api", unserved: false });
+    foldEvent(view, ev(3, { kind: "task.unserved", ...task("api", "api"), waitingSeconds: 60, liveWorkers: 0, remedy: "baton worker --role api" }));
+    expect(view.tasks[0]).toMatchObject({ waitingFor: { kind: "worker", role: "api", unserved: true }, unserved: { role: "api", liveWorkers: 0, remedy: "baton worker --role api" } });
+    foldEvent(view, ev(4, { kind: "task.log", ...task("api", "api"), workerId: "w1", stream: "stdout", lines: ["hi"], dropped: 0 }));
+    expect(view.tasks[0]!.unserved).toBeDefined(); // output is not progress
+    foldEvent(view, ev(5, { kind: "task.started", ...task("api", "api"), workerId: "w1", delivery: 1 }));
+    expect(view.tasks[0]!.unserved).toBeUndefined();
+    expect(view.tasks[0]!.waitingFor).toBeUndefined();
+  });
+
+  it("a verifying task waits for its gates, or for a worker for a gate run nobody serves; a fixing one for its fix task", () => {
+    const events = history();
+    const view = fold(events.slice(0, 8));
+    expect(view.tasks[1]!.waitingFor).toEqual({ kind: "gates", gates: ["unit"] });
+    foldEvent(view, ev(9, { kind: "task.unserved", ...task("impl"), role: "qa", gate: "unit", waitingSeconds: 60, liveWorkers: 0, remedy: "baton worker --role qa" }));
+    expect(view.tasks[1]!.waitingFor).toEqual({ kind: "worker", role: "qa", gate: "unit", unserved: true });
+    const fixing = fold(events.slice(0, 10));
+    expect(fixing.tasks[1]!.waitingFor).toEqual({ kind: "fix", fixTaskId: "impl-fix-1" });
+    expect(fixing.tasks[2]!.waitingFor).toEqual({ kind: "baseline" }); // ready, a place free, not dispatched: only a baseline run holds it
+  });
+
+  it("waiting tasks name the parallel bound and a retry's time; a new attempt starts with no time of the last", () => {
+    const view = fold([
+      ev(1, { kind: "feature.accepted", title: "Two", maxParallel: 1, tasks: [{ id: "a", role: "backend", title: "a", dependsOn: [] }, { id: "b", role: "backend", title: "b", dependsOn: [] }] }),
+      ev(2, { kind: "task.dispatched", ...task("a") }),
+      ev(3, { kind: "task.started", ...task("a"), workerId: "w1", delivery: 1 }),
+    ]);
+    expect(view.tasks[1]!.waitingFor).toEqual({ kind: "parallel", maxParallel: 1, running: 1 });
+    foldEvent(view, ev(4, { kind: "task.retrying", ...task("a"), nextAttempt: 2, retryAt: "2026-01-01T14:00:00.000Z", reason: "exit 1" }));
+    expect(view.tasks[0]!.waitingFor).toEqual({ kind: "retry", until: "2026-01-01T14:00:00.000Z" });
+    expect(view.tasks[1]!.waitingFor).toEqual({ kind: "parallel", maxParallel: 1, running: 1 });
+    foldEvent(view, ev(5, { kind: "task.dispatched", ...task("a", "backend", 2) }));
+    expect(view.tasks[0]!.startedAt).toBeUndefined();
+    expect(view.tasks[0]!.workerId).toBeUndefined();
+  });
 });

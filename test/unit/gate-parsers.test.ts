@@ -8,6 +8,7 @@ import {
   coverageFormatOf,
   outputTail,
   parseCoverage,
+  parseJunit,
   parseTestCounts,
   ranNoTests,
 } from "../../shared/gates/parsers.ts";
@@ -18,55 +19,85 @@ import type { CoverageFormat, TestCounts, TestRunner } from "../../shared/gates/
 const DIR = new URL("../fixtures/gates/", import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, DIR), "utf8");
 
-/** [runner, passed, failed, skipped, total], read off each fixture's summary line. */
-const EXPECTED: Record<string, [TestRunner, number, number, number, number]> = {
+/** [runner, passed, failed, skipped, total, failing names?], read off each fixture's summary line. */
+type Want = [TestRunner, number, number, number, number, string[]?];
+const EXPECTED: Record<string, Want> = {
   "vitest-pass.txt": ["vitest", 4, 0, 0, 4], // Tests  4 passed (4)
-  "vitest-fail.txt": ["vitest", 3, 1, 0, 4], // Tests  1 failed | 3 passed (4)
+  "vitest-fail.txt": ["vitest", 3, 1, 0, 4, ["fail/math.test.js > math > adds wrongly"]], // Tests  1 failed | 3 passed (4)
   "vitest-skip.txt": ["vitest", 2, 0, 1, 4], // Tests  2 passed | 1 skipped | 1 todo (4)
   "vitest-none.txt": ["vitest", 0, 0, 0, 0], // No test files found, exiting with code 1
   "vitest-empty.txt": ["vitest", 0, 0, 0, 0], // Tests  no tests
-  "vitest-fail-color.txt": ["vitest", 3, 1, 0, 4],
-  "vitest-tty-fail.txt": ["vitest", 3, 1, 0, 4],
+  "vitest-fail-color.txt": ["vitest", 3, 1, 0, 4, ["fail/math.test.js > math > adds wrongly"]],
+  "vitest-tty-fail.txt": ["vitest", 3, 1, 0, 4, ["fail/math.test.js > math > adds wrongly"]],
   "vitest-watch.txt": ["vitest", 3, 0, 0, 3], // second run: Tests  3 passed (3)
   "vitest-coverage.txt": ["vitest", 4, 0, 0, 4],
   "vitest5-skip.txt": ["vitest", 2, 0, 1, 4],
   "jest-pass.txt": ["jest", 2, 0, 0, 2], // Tests:       2 passed, 2 total
-  "jest-fail.txt": ["jest", 2, 1, 0, 3], // Tests:       1 failed, 2 passed, 3 total
-  "jest-skip.txt": ["jest", 1, 1, 1, 4], // Tests:       1 failed, 1 skipped, 1 todo, 1 passed, 4 total
+  "jest-fail.txt": ["jest", 2, 1, 0, 3, ["adds wrongly"]], // Tests:       1 failed, 2 passed, 3 total
+  "jest-skip.txt": ["jest", 1, 1, 1, 4, ["adds wrongly"]], // Tests:       1 failed, 1 skipped, 1 todo, 1 passed, 4 total
   "jest-none.txt": ["jest", 0, 0, 0, 0], // No tests found, exiting with code 1
   "jest-empty.txt": ["jest", 0, 0, 0, 0], // Tests:       0 total
-  "jest-fail-color.txt": ["jest", 2, 1, 0, 3],
+  "jest-fail-color.txt": ["jest", 2, 1, 0, 3, ["adds wrongly"]],
   "node-test-tap-pass.txt": ["node-test", 2, 0, 0, 2], // # tests 2 / # pass 2
-  "node-test-tap-fail.txt": ["node-test", 2, 1, 0, 3], // # tests 3 / # pass 2 / # fail 1
-  "node-test-tap-skip.txt": ["node-test", 1, 1, 1, 4], // # tests 4 / pass 1 / fail 1 / skipped 1 / todo 1
+  "node-test-tap-fail.txt": ["node-test", 2, 1, 0, 3, ["adds wrongly"]], // # tests 3 / # pass 2 / # fail 1
+  "node-test-tap-skip.txt": ["node-test", 1, 1, 1, 4, ["adds wrongly"]], // # tests 4 / pass 1 / fail 1 / skipped 1 / todo 1
   "node-test-tap-none.txt": ["node-test", 0, 0, 0, 0], // # tests 0
   "node-test-spec-pass.txt": ["node-test", 2, 0, 0, 2], // ℹ tests 2
-  "node-test-spec-fail.txt": ["node-test", 2, 1, 0, 3],
-  "node-test-spec-skip.txt": ["node-test", 1, 1, 1, 4],
-  "node-test-spec-fail-color.txt": ["node-test", 2, 1, 0, 3],
-  "node-test-tty-fail.txt": ["node-test", 2, 1, 0, 3],
+  "node-test-spec-fail.txt": ["node-test", 2, 1, 0, 3, ["adds wrongly"]],
+  "node-test-spec-skip.txt": ["node-test", 1, 1, 1, 4, ["adds wrongly"]],
+  "node-test-spec-fail-color.txt": ["node-test", 2, 1, 0, 3, ["adds wrongly"]],
+  "node-test-tty-fail.txt": ["node-test", 2, 1, 0, 3, ["adds wrongly"]],
   "c8-node-test.txt": ["node-test", 4, 0, 0, 4],
   "pytest-pass.txt": ["pytest", 3, 0, 0, 3], // === 3 passed in 0.52s ===
-  "pytest-fail.txt": ["pytest", 2, 1, 0, 3], // === 1 failed, 2 passed in 0.39s ===
-  "pytest-skip.txt": ["pytest", 2, 1, 1, 4], // 1 failed, 1 passed, 1 skipped, 1 xfailed (xfailed counts as passed)
+  "pytest-fail.txt": ["pytest", 2, 1, 0, 3, ["fail/test_calc.py::test_add_wrongly"]], // === 1 failed, 2 passed in 0.39s ===
+  "pytest-skip.txt": ["pytest", 2, 1, 1, 4, ["skip/test_calc.py::test_add_wrongly"]], // 1 failed, 1 passed, 1 skipped, 1 xfailed (xfailed counts as passed)
   "pytest-none.txt": ["pytest", 0, 0, 0, 0], // no tests ran in 0.39s
   "pytest-none-quiet.txt": ["pytest", 0, 0, 0, 0],
-  "pytest-fail-quiet.txt": ["pytest", 2, 1, 0, 3], // 1 failed, 2 passed in 0.39s
-  "pytest-fail-color.txt": ["pytest", 2, 1, 0, 3],
-  "pytest-collect-error.txt": ["pytest", 0, 1, 0, 1], // === 1 error in 0.44s ===
+  "pytest-fail-quiet.txt": ["pytest", 2, 1, 0, 3, ["fail/test_calc.py::test_add_wrongly"]], // 1 failed, 2 passed in 0.39s
+  "pytest-fail-color.txt": ["pytest", 2, 1, 0, 3, ["fail/test_calc.py::test_add_wrongly"]],
+  "pytest-collect-error.txt": ["pytest", 0, 1, 0, 1, ["err/test_broken.py"]], // === 1 error in 0.44s ===
   "pytest-warning.txt": ["pytest", 1, 0, 0, 1], // 1 passed, 1 warning in 0.38s
   "pytest-deselected.txt": ["pytest", 0, 0, 0, 0], // === 3 deselected in 0.41s ===
   "pytest-cov.txt": ["pytest", 3, 0, 0, 3],
   "exunit-pass.txt": ["exunit", 3, 0, 0, 3], // 3 tests, 0 failures
-  "exunit-fail.txt": ["exunit", 2, 1, 0, 3], // 3 tests, 1 failure
-  "exunit-doctests-skip.txt": ["exunit", 3, 1, 1, 5], // 2 doctests, 3 tests, 1 failure, 1 skipped
+  "exunit-fail.txt": ["exunit", 2, 1, 0, 3, ["test adds wrongly (CalcFailTest)"]], // 3 tests, 1 failure
+  "exunit-doctests-skip.txt": ["exunit", 3, 1, 1, 5, ["test adds wrongly (CalcDocTest)"]], // 2 doctests, 3 tests, 1 failure, 1 skipped
   "exunit-none.txt": ["exunit", 0, 0, 0, 0], // 0 failures
   "exunit-excluded.txt": ["exunit", 0, 0, 3, 3], // 3 tests, 0 failures, 3 excluded
-  "exunit-fail-color.txt": ["exunit", 2, 1, 0, 3],
+  "exunit-fail-color.txt": ["exunit", 2, 1, 0, 3, ["test adds wrongly (CalcFailTest)"]],
   "exunit-cover.txt": ["exunit", 3, 0, 0, 3],
+  "node-test-tap-nested.txt": ["node-test", 2, 1, 1, 5, ["adds two and two"]], // describe > describe > it, a skip and a todo
+  "node-test-spec-nested.txt": ["node-test", 2, 1, 1, 5, ["adds two and two"]], // the "✖ failing tests:" list after the summary
+  "mocha-pass.txt": ["mocha", 3, 0, 0, 3], // 3 passing (5ms)
+  "mocha-fail.txt": ["mocha", 2, 1, 0, 3, ["calc adds two and two"]], // 2 passing / 1 failing; "1) calc\n adds two and two:"
+  "mocha-skip.txt": ["mocha", 1, 1, 2, 4, ["calc adds two and two"]], // 1 passing / 2 pending / 1 failing
+  "mocha-nested.txt": ["mocha", 1, 2, 1, 4, ["calc add adds two and two", "calc clamp clamps above"]],
+  "mocha-empty.txt": ["mocha", 0, 0, 0, 0], // 0 passing (1ms)
+  "mocha-none.txt": ["mocha", 0, 0, 0, 0], // Error: No test files found: "none/*.test.js"
+  "mocha-fail-color.txt": ["mocha", 2, 1, 0, 3, ["calc adds two and two"]],
+  "mocha-tty-skip.txt": ["mocha", 1, 1, 2, 4, ["calc adds two and two"]],
+  "ava-pass.txt": ["ava", 3, 0, 0, 3], // 3 tests passed
+  "ava-fail.txt": ["ava", 2, 1, 0, 3, ["adds two and two"]], // 1 test failed (no passed line: the two ✔ lines)
+  "ava-skip.txt": ["ava", 1, 1, 1, 4, ["adds two and two"]], // 1 test failed / 1 test skipped / 1 test todo
+  "ava-empty.txt": ["ava", 0, 0, 0, 0], // ✘ No tests found in ava/empty/calc.test.js
+  "ava-none.txt": ["ava", 0, 0, 0, 0], // ✘ Based on your configuration, 9 test files were found, but did not match the filters:
+  "ava-fail-color.txt": ["ava", 2, 1, 0, 3, ["adds two and two"]],
+  "ava-tty-skip.txt": ["ava", 1, 1, 1, 4, ["adds two and two"]],
+  "mocha-tap-pass.txt": ["tap", 3, 0, 0, 3], // no "TAP version" line; plan last
+  "mocha-tap-fail.txt": ["tap", 2, 1, 0, 3, ["calc adds two and two"]],
+  "mocha-tap-skip.txt": ["tap", 1, 1, 2, 4, ["calc adds two and two"]], // "ok 3 calc clamps above # SKIP -"
+  "mocha-tap-empty.txt": ["tap", 0, 0, 0, 0], // 1..0
+  "ava-tap-pass.txt": ["tap", 3, 0, 0, 3],
+  "ava-tap-fail.txt": ["tap", 2, 1, 0, 3, ["adds two and two"]],
+  "ava-tap-skip.txt": ["tap", 1, 1, 1, 4, ["adds two and two"]], // "not ok 2 - clamps below # TODO" is not a failure
+  "ava-tap-empty.txt": ["tap", 0, 0, 0, 0], // "not ok 1 - No tests found in …" under the plan 1..0
+  "tap-nested.txt": ["tap", 2, 1, 1, 5, ["adds two and two"]], // node-tap: TAP 14, plan first, subtests 3 deep
+  "vitest-junit-stdout-fail.txt": ["junit", 2, 1, 0, 3, ["calc > adds two & two <wrongly> (vt/fail/calc.test.js)"]],
 };
-const asCounts = ([runner, passed, failed, skipped, total]: [TestRunner, number, number, number, number]): TestCounts =>
-  ({ runner, passed, failed, skipped, total });
+const asCounts = ([runner, passed, failed, skipped, total, names]: Want): TestCounts =>
+  ({ runner, passed, failed, skipped, total, ...(names ? { failedNames: names } : {}) });
+/** Formats any runner may print: they may read another runner's output too (with that runner's counts). */
+const GENERIC: readonly TestRunner[] = ["tap", "junit"];
 
 describe("parseTestCounts on real runner output", () => {
   it("has an expectation for every output fixture", () => {
@@ -80,9 +111,13 @@ describe("parseTestCounts on real runner output", () => {
     expect(parseTestCounts(text, "auto")).toEqual(asCounts(want));
   });
 
-  it.each(Object.entries(EXPECTED))("%s: no other runner claims it", (file, want) => {
+  it.each(Object.entries(EXPECTED))("%s: no other runner claims it (TAP and JUnit only with the same counts)", (file, want) => {
     const text = fixture(file);
-    for (const other of TEST_RUNNERS.filter((r) => r !== want[0])) expect(parseTestCounts(text, other)).toBeNull();
+    for (const other of TEST_RUNNERS.filter((r) => r !== want[0])) {
+      const found = parseTestCounts(text, other);
+      if (GENERIC.includes(other) && found) expect(found).toEqual({ ...asCounts(want), runner: other });
+      else expect(found).toBeNull();
+    }
   });
 
   it("returns null when the output has no summary (a crash before it, or unrelated text)", () => {
@@ -99,8 +134,10 @@ describe("parseTestCounts on real runner output", () => {
 describe("zero-test runs", () => {
   const zero = Object.entries(EXPECTED).filter(([, w]) => w[4] === 0).map(([f]) => f);
 
-  it("are recognised as counts with total 0, one per runner at least", () => {
-    expect(new Set(zero.map((f) => EXPECTED[f]![0]))).toEqual(new Set(TEST_RUNNERS));
+  it("are recognised as counts with total 0, one per runner at least (JUnit's from report files)", () => {
+    const junitZero = ["jest-empty.xml", "mocha-empty.xml", "pytest-none.xml"].map((f) => parseJunit(fixture(`reports/junit/${f}`)));
+    for (const counts of junitZero) expect(counts).toEqual({ runner: "junit", passed: 0, failed: 0, skipped: 0, total: 0 });
+    expect(new Set([...zero.map((f) => EXPECTED[f]![0]), "junit"])).toEqual(new Set(TEST_RUNNERS));
     for (const f of zero) expect(parseTestCounts(fixture(f), "auto")).toMatchObject({ total: 0 });
   });
 
@@ -160,6 +197,81 @@ describe("the last summary wins", () => {
     expect(parseTestCounts(fixture("exunit-fail.txt") + fixture("node-test-tap-none.txt"), "auto")).toMatchObject({ runner: "node-test", total: 0 });
     // Naming the runner ignores the others' summaries wherever they are.
     expect(parseTestCounts(fixture("jest-fail.txt") + fixture("vitest-pass.txt"), "jest")).toMatchObject({ failed: 1, total: 3 });
+  });
+});
+
+describe("JUnit XML report files (reports/junit/)", () => {
+  it.each<[string, Want]>([
+    ["vitest-pass.xml", ["junit", 2, 0, 0, 2]],
+    ["vitest-fail.xml", ["junit", 2, 1, 0, 3, ["calc > adds two & two <wrongly> (vt/fail/calc.test.js)"]]], // entities decoded
+    ["vitest-skip.xml", ["junit", 1, 1, 2, 4, ["calc > adds two & two <wrongly> (vt/skip/calc.test.js)"]]], // todo is <skipped/> here
+    // vitest reports an empty describe as two failing "No test found in suite" cases (its console says "no tests")
+    ["vitest-empty.xml", ["junit", 0, 2, 0, 2, ["vt/empty/calc.test.js", "calc"]]],
+    ["jest-pass.xml", ["junit", 2, 0, 0, 2]],
+    ["jest-fail.xml", ["junit", 2, 1, 0, 3, ["calc adds two & two <wrongly>"]]], // classname repeats the name: not shown twice
+    ["jest-skip.xml", ["junit", 2, 1, 1, 4, ["calc adds two & two <wrongly>"]]], // jest-junit writes a todo as a plain (passing) case
+    ["jest-empty.xml", ["junit", 0, 0, 0, 0]],
+    ["mocha-pass.xml", ["junit", 3, 0, 0, 3]],
+    ["mocha-fail.xml", ["junit", 2, 1, 0, 3, ["calc adds two and two"]]], // CDATA body
+    ["mocha-skip.xml", ["junit", 1, 1, 2, 4, ["calc adds two and two"]]], // pending tests only in the root's skipped="2"
+    ["mocha-empty.xml", ["junit", 0, 0, 0, 0]],
+    ["pytest-pass.xml", ["junit", 2, 0, 0, 2]],
+    ["pytest-fail.xml", ["junit", 2, 1, 0, 3, ["test_add_wrongly (fail.test_calc)"]]],
+    ["pytest-skip.xml", ["junit", 1, 1, 2, 4, ["test_add_wrongly (skip.test_calc)"]]], // xfail is <skipped type="pytest.xfail">
+    ["pytest-none.xml", ["junit", 0, 0, 0, 0]],
+    ["node-test-nested.xml", ["junit", 2, 1, 2, 5, ["adds two and two (test)"]]], // nested <testsuite>s; todo is <skipped type="todo">
+  ])("%s", (file, want) => {
+    expect(parseJunit(fixture(`reports/junit/${file}`))).toEqual(asCounts(want));
+  });
+
+  it("every report file has an expectation, and JUnit XML printed on stdout reads like the file", () => {
+    expect(readdirSync(new URL("reports/junit/", DIR)).length).toBe(17);
+    const { runner: _, ...fromStdout } = parseTestCounts(fixture("vitest-junit-stdout-fail.txt"), "junit")!;
+    const { runner: __, ...fromFile } = parseJunit(fixture("reports/junit/vitest-fail.xml"));
+    expect(fromStdout).toEqual(fromFile);
+  });
+
+  it("a file that is not a JUnit report is refused with the reason", () => {
+    expect(() => parseJunit(fixture("reports/c8/cobertura-coverage.xml"))).toThrow("not a valid JUnit XML report: the root element is <coverage>");
+    const truncated = fixture("reports/junit/mocha-fail.xml").slice(0, 400);
+    expect(() => parseJunit(truncated)).toThrow(/not a valid JUnit XML report: .*(never closed|malformed)/);
+    expect(() => parseJunit("")).toThrow("no root element");
+    expect(() => parseJunit(fixture("mocha-fail.txt"))).toThrow("not a valid JUnit XML report");
+  });
+});
+
+describe("one project, every format its runner prints: the same counts", () => {
+  const same = (a: TestCounts | null, b: TestCounts | null) => expect({ ...a, runner: "" }).toEqual({ ...b, runner: "" });
+  it.each([
+    ["mocha-skip.txt", "mocha-tap-skip.txt"],
+    ["mocha-fail.txt", "mocha-tap-fail.txt"],
+    ["ava-skip.txt", "ava-tap-skip.txt"],
+    ["ava-fail.txt", "ava-tap-fail.txt"],
+    ["node-test-spec-nested.txt", "node-test-tap-nested.txt"],
+  ])("%s = %s", (summary, tapOutput) => {
+    same(parseTestCounts(fixture(summary), "auto"), parseTestCounts(fixture(tapOutput), "tap"));
+  });
+
+  it("mocha's JUnit report (mocha-junit-reporter) = its summary", () => {
+    same(parseJunit(fixture("reports/junit/mocha-skip.xml")), parseTestCounts(fixture("mocha-skip.txt"), "mocha"));
+  });
+
+  it("with auto, node --test's own trailer wins over the TAP stream it ends (same line order, the runner named)", () => {
+    expect(parseTestCounts(fixture("node-test-tap-skip.txt"), "auto")?.runner).toBe("node-test");
+    expect(parseTestCounts(fixture("node-test-tap-skip.txt"), "tap")?.runner).toBe("tap");
+  });
+
+  it("the last summary still wins across mocha, ava, TAP and the others", () => {
+    expect(parseTestCounts(fixture("mocha-fail.txt") + fixture("ava-pass.txt"), "auto")).toMatchObject({ runner: "ava", total: 3 });
+    expect(parseTestCounts(fixture("ava-pass.txt") + fixture("mocha-fail.txt"), "auto")).toMatchObject({ runner: "mocha", failed: 1 });
+    expect(parseTestCounts(fixture("jest-fail.txt") + fixture("mocha-tap-pass.txt"), "auto")).toMatchObject({ runner: "tap", passed: 3 });
+    expect(parseTestCounts(fixture("mocha-tap-fail.txt") + fixture("pytest-pass.txt"), "auto")).toMatchObject({ runner: "pytest", passed: 3 });
+  });
+
+  it("npm's banner before mocha's or ava's output (the node preset runs `npm test`) changes nothing", () => {
+    const banner = "\n> calc@1.0.0 test\n> mocha\n\n";
+    expect(parseTestCounts(banner + fixture("mocha-skip.txt"), GATE_PRESETS.node["test"]!.tests!)).toEqual(asCounts(EXPECTED["mocha-skip.txt"]!));
+    expect(parseTestCounts(banner + fixture("ava-skip.txt"), GATE_PRESETS.node["test"]!.tests!)).toEqual(asCounts(EXPECTED["ava-skip.txt"]!));
   });
 });
 

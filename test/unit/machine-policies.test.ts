@@ -157,7 +157,7 @@ describe("fix rounds", () => {
 describe("policies at submission", () => {
   it("a fix role the coordinator does not know is rejected", () => {
     const r = checkFeatureValue({ title: "t", tasks: [{ id: "a", role: "backend", title: "a", onFailure: { fix: { maxRounds: 1, role: "fixer" } } }] }, { roles: ["backend", "bugfix"] });
-    expect(!r.ok && r.errors).toEqual([{ path: "tasks[0].onFailure.fix.role", message: 'unknown role "fixer" for fix tasks (known roles: backend, bugfix)' }]);
+    expect(!r.ok && r.errors).toEqual([{ path: "tasks[0].onFailure.fix.role", message: 'fix tasks (tasks[0].onFailure.fix) run on role "fixer", which the configuration does not define (known roles: backend, bugfix); add it under `roles:` or `knownRoles:`' }]);
   });
   it("policies are validated: attempts and rounds bounded, `then` is fail or escalate", () => {
     const r = checkFeatureValue({ title: "t", onFailure: { retry: { maxAttempts: 0 }, fix: { maxRounds: 11 }, then: "ignore" }, tasks: [{ id: "a", role: "backend", title: "a" }] }, {});

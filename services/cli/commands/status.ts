@@ -1,8 +1,7 @@
 // `baton status ID [--json]`: a feature's current state from the read model (or, with no coordinator
-// running, folded from its status history), with live worker counts for tasks still queued.
+// running, folded from its status history), with live worker counts for tasks still queued; exit code by state.
 // The client's modules one by one, not its index: `status` is typed often, and loads only what it uses (the
 // workers' heartbeats, which need KV, only when a task waits in a queue).
-import { emptyView } from "../../../shared/client/feature-view.ts";
 import { getFeature } from "../../../shared/client/read-model.ts";
 import type { FeatureView } from "../../../shared/protocol/views.ts";
 import type { NatsConnection } from "../../../shared/nats.ts";
@@ -14,26 +13,42 @@ import { dim, renderStatus } from "../render.ts";
 export async function run(args: CliArgs): Promise<number> {
   const ctx = cliConfig(args);
   const featureId = featureIdArg(args);
-  return withNats(ctx, "baton-status", false, (nc) => status(nc, ctx.names, featureId, args.values.json));
+  return withNats(ctx, "baton-status", false, (nc) => status(nc, ctx.names, featureId, args.values.json === true));
 }
 
-/** Exit 0 when the feature exists (whatever its state), 1 when there is no such feature. */
+/**
+ * `baton status`'s exit codes, for scripts: 0 completed, 1 failed or cancelled, 2 rejected, 3 still going
+ * (received, executing, verifying, paused), 4 no such feature. A failed connection to NATS exits 1 (main.ts).
+ */
+export const STATUS_EXIT = { completed: 0, failed: 1, cancelled: 1, rejected: 2, running: 3, unknownFeature: 4 } as const;
+
+/** The exit code for a feature's view; null, or a history of notices only (seq 0): there is no such feature. */
+export function statusExitCode(view: FeatureView | null): number {
+  if (!view || (view.state === "unknown" && view.seq === 0)) return STATUS_EXIT.unknownFeature;
+  switch (view.state) {
+    case "completed": return STATUS_EXIT.completed;
+    case "failed": return STATUS_EXIT.failed;
+    case "cancelled": return STATUS_EXIT.cancelled;
+    case "rejected": return STATUS_EXIT.rejected;
+    case "unknown": case "executing": case "verifying": case "paused": return STATUS_EXIT.running;
+  }
+}
+
+/** Prints the feature's view (as text, or with `json` as the FeatureView JSON on stdout) and returns `statusExitCode`. */
 export async function status(nc: NatsConnection, names: Names, featureId: string, json: boolean): Promise<number> {
   const read = await getFeature(nc, names, featureId, {
     onInvalid: (subject, err) => console.error(dim(`skipped invalid event on ${subject}: ${err.message}`)),
   });
   if (read.source === "history") console.error(dim(`(no coordinator answered ${names.apiFeatureGet()}: state folded from the status history)`));
-  const view = read.view ?? emptyView(featureId);
-  if (json) {
-    console.log(JSON.stringify(view, null, 2));
-  } else if (!read.view) {
+  if (!read.view) {
     const where = read.source === "history" ? `no status history under prefix "${names.prefix}"` : `the coordinators know no such feature under prefix "${names.prefix}"`;
     console.error(`no feature ${featureId} (${where})`);
-    return 1;
+  } else if (json) {
+    console.log(JSON.stringify(read.view, null, 2));
   } else {
-    console.log(renderStatus(view, await queuedRoleWorkers(nc, names, view)));
+    console.log(renderStatus(read.view, await queuedRoleWorkers(nc, names, read.view)));
   }
-  return view.state === "unknown" ? 1 : 0;
+  return statusExitCode(read.view);
 }
 
 /** role → live worker count, read only when a task waits in a role's queue (the one place it is shown). */

@@ -1,15 +1,16 @@
 // `baton up [--config FILE] [--log-dir DIR]`: a local dev stack — nats-server (if none answers),
 // the coordinator and one worker process per configured role replica, as supervised child processes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BatonConfig } from "../../../shared/config.ts";
 import { connectNats } from "../../../shared/nats.ts";
-import { once, sleep } from "../../../shared/process.ts";
+import { onShutdown, sleep } from "../../../shared/process.ts";
 import type { CliArgs } from "../args.ts";
 import { cliConfig } from "../connect.ts";
 import { bold, dim, green, red, yellow } from "../render.ts";
+import { stopAll, Supervisor, type Child } from "../supervisor.ts";
 
 /**
  * The `baton` bin the children are started with: the nearest `bin/baton.mjs` above this module, wherever it runs from
@@ -25,14 +26,12 @@ function findBin(from: string): string {
 
 const BIN = findBin(dirname(fileURLToPath(import.meta.url)));
 
-interface Child {
-  name: string;
-  args: string[];
-  ready: RegExp;
-  proc?: ChildProcess;
-  restarts: number[];
-  log: WriteStream;
-}
+/**
+ * How much longer than its drain grace a worker gets before SIGKILL: after the grace its running tasks get
+ * SIGTERM and up to 5 s more (services/worker/process/run.ts KILL_GRACE_MS) before they are handed back, then
+ * it drains its NATS connection. Killing it sooner would leave a task to the ack wait instead of a nak.
+ */
+const WORKER_STOP_MARGIN_MS = 20_000;
 
 async function natsAnswers(url: string): Promise<boolean> {
   try {
@@ -53,7 +52,7 @@ export const NATS_INSTALL_HINT = [
 ].join("\n");
 
 /** Starts a local nats-server with JetStream for `url`; resolves once it answers. */
-async function startLocalNats(url: string, storeDir: string, logDir: string): Promise<ChildProcess> {
+async function startLocalNats(url: string, storeDir: string, logDir: string, onSpawn: (proc: ChildProcess) => void): Promise<ChildProcess> {
   const parsed = new URL(url.split(",")[0]!.replace(/^nats:/, "http:"));
   if (!["127.0.0.1", "localhost", "0.0.0.0", "::1", "[::1]"].includes(parsed.hostname)) {
     throw new Error(`no NATS server answers at ${url}, and it is not a local address that \`baton up\` could start one on`);
@@ -61,7 +60,9 @@ async function startLocalNats(url: string, storeDir: string, logDir: string): Pr
   if (spawnSync("nats-server", ["--version"]).error) throw new Error(NATS_INSTALL_HINT);
   mkdirSync(storeDir, { recursive: true });
   const out = createWriteStream(resolve(logDir, "nats-server.log"), { flags: "a" });
-  const proc = spawn("nats-server", ["-js", "-a", parsed.hostname === "localhost" ? "127.0.0.1" : parsed.hostname, "-p", parsed.port || "4222", "-sd", storeDir], { stdio: ["ignore", "pipe", "pipe"] });
+  // Detached (its own process group): a Ctrl-C in the terminal must not stop it before the workers are done with it.
+  const proc = spawn("nats-server", ["-js", "-a", parsed.hostname === "localhost" ? "127.0.0.1" : parsed.hostname, "-p", parsed.port || "4222", "-sd", storeDir], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  onSpawn(proc);
   proc.stdout!.pipe(out);
   proc.stderr!.pipe(out);
   const deadline = Date.now() + 15_000;
@@ -79,55 +80,81 @@ export async function run(args: CliArgs): Promise<number> {
 }
 
 /**
- * Runs the stack until SIGINT/SIGTERM: nats-server (started only when none answers at the configured URL),
- * the coordinator and one worker per role replica, each restarted with backoff when it dies (at most 5
- * times a minute). Stops them in order (workers, coordinator, nats-server) and exits 0. Returns 1 only
- * when no NATS server could be had.
+ * Runs the stack until SIGINT/SIGTERM/SIGHUP: nats-server (started only when none answers at the configured URL),
+ * the coordinator and one worker per role replica, each in its own process group (a terminal's Ctrl-C reaches
+ * only this process) and restarted with backoff when it dies (at most 5 times a minute). The first signal stops
+ * them in order — workers (each finishes its running tasks within the drain grace or hands them back), then the
+ * coordinator, then nats-server — and exits 0; a second one kills every group at once and exits 130. Returns 1
+ * only when no NATS server could be had. If this process is killed outright, the children notice (their IPC
+ * channel closes) and shut down on their own; a nats-server it started is then left running.
  */
 export async function up(cfg: Readonly<BatonConfig>, opts: { logDir?: string | undefined }): Promise<number> {
   const logDir = resolve(opts.logDir ?? ".baton/logs");
   mkdirSync(logDir, { recursive: true });
-  let nats: ChildProcess | undefined;
+  const supervisor = new Supervisor(BIN, logDir, { ...process.env, NATS_URL: cfg.natsUrl }, (line) => console.log(line));
+  const stack: Stack = { children: [], nats: undefined };
+  onShutdown(["SIGINT", "SIGTERM", "SIGHUP"], (signal) => stopStack(cfg, supervisor, stack, signal), {
+    onForce: (signal) => {
+      supervisor.stopping = true;
+      const what = signal === "SIGINT" ? "second Ctrl-C" : `second signal (${signal})`;
+      console.error(red(`${what}: forcing an immediate stop — SIGKILL to every process; tasks still running go back to the queue after the ack wait (${cfg.worker.ackWaitSeconds}s)`));
+      supervisor.killAll("SIGKILL");
+    },
+  });
   if (await natsAnswers(cfg.natsUrl)) {
     console.log(`nats: using the server at ${cfg.natsUrl}`);
   } else {
     const storeDir = resolve(".baton/nats");
     try {
-      nats = await startLocalNats(cfg.natsUrl, storeDir, logDir);
+      await startLocalNats(cfg.natsUrl, storeDir, logDir, (proc) => ((stack.nats = proc), supervisor.adopt(proc)));
     } catch (err) {
       console.error(red((err as Error).message));
       return 1;
     }
     console.log(`nats: started a local nats-server at ${cfg.natsUrl} ${dim(`(store ${storeDir})`)}`);
   }
-  const children = planChildren(cfg, logDir);
+  const children = (stack.children = planChildren(cfg, logDir));
   if (children.length === 1) console.log(yellow("no roles configured: only the coordinator starts (pass --config FILE with `roles:`)"));
-  const supervisor = new Supervisor(logDir, { ...process.env, NATS_URL: cfg.natsUrl });
-  const shutdown = once(async () => {
-    supervisor.stopping = true;
-    console.log(dim("stopping: workers, then the coordinator, then nats-server…"));
-    await stopAll(children.filter((c) => c.name !== "coordinator"), (cfg.worker.drainGraceSeconds + 5) * 1000);
-    await stopAll(children.filter((c) => c.name === "coordinator"), 10_000);
-    if (nats && nats.exitCode === null) {
-      const exited = new Promise<void>((done) => nats!.once("exit", () => done()));
-      nats.kill("SIGTERM");
-      await exited;
-    }
-    for (const child of children) child.log.end();
-    console.log("stopped");
-  });
-  const onSignal = () => void shutdown().then(() => process.exit(0));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-
   await Promise.all(children.map(async (child) => {
     await supervisor.start(child);
-    console.log(`${green("started")} ${child.name} ${dim(`(pid ${child.proc?.pid})`)}`);
+    if (!supervisor.stopping) console.log(`${green("started")} ${child.name} ${dim(`(pid ${child.proc?.pid})`)}`);
   }));
-  const roles = Object.entries(cfg.roles).map(([role, rc]) => (rc.replicas > 1 ? `${role}×${rc.replicas}` : role));
-  console.log(`baton up: ready — coordinator + ${children.length - 1} workers${roles.length ? ` (${roles.join(", ")})` : ""} on ${cfg.natsUrl}; logs in ${logDir}; Ctrl-C stops everything`);
-  console.log(dim(`submit work with ${bold("baton submit FILE --watch")}; follow it with ${bold("baton watch ID")}`));
+  if (!supervisor.stopping) {
+    const roles = Object.entries(cfg.roles).map(([role, rc]) => (rc.replicas > 1 ? `${role}×${rc.replicas}` : role));
+    console.log(`baton up: ready — coordinator + ${children.length - 1} workers${roles.length ? ` (${roles.join(", ")})` : ""} on ${cfg.natsUrl}; logs in ${logDir}; Ctrl-C stops everything`);
+    console.log(dim(`submit work with ${bold("baton submit FILE --watch")}; follow it with ${bold("baton watch ID")}`));
+  }
   await new Promise<never>(() => {});
+  return 0;
+}
+
+interface Stack {
+  children: Child[];
+  /** The nats-server this process started, if it did. */
+  nats: ChildProcess | undefined;
+}
+
+/** The orderly stop: workers (drained, with progress), then the coordinator, then our nats-server. Resolves with 0. */
+async function stopStack(cfg: Readonly<BatonConfig>, supervisor: Supervisor, stack: Stack, signal: NodeJS.Signals): Promise<number> {
+  supervisor.stopping = true;
+  // SIGHUP: the terminal is gone; what cannot be printed must not stop the shutdown.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+  const workers = stack.children.filter((child) => child.name !== "coordinator");
+  console.log(dim(`${signal}: stopping — ${workers.length} workers (running tasks finish within ${cfg.worker.drainGraceSeconds}s or are handed back), then the coordinator, then nats-server; Ctrl-C again forces it`));
+  await stopAll(workers, cfg.worker.drainGraceSeconds * 1000 + WORKER_STOP_MARGIN_MS, (names) => {
+    if (names.length) console.log(dim(`still waiting for ${names.join(", ")} to drain…`));
+  });
+  await stopAll(stack.children.filter((child) => child.name === "coordinator"), 10_000);
+  const nats = stack.nats;
+  if (nats && nats.exitCode === null && nats.signalCode === null) {
+    const exited = new Promise<void>((done) => nats.once("exit", () => done()));
+    nats.kill("SIGTERM");
+    const killer = setTimeout(() => nats.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(killer);
+  }
+  for (const child of stack.children) child.log.end();
+  console.log("stopped");
   return 0;
 }
 
@@ -142,65 +169,4 @@ function planChildren(cfg: Readonly<BatonConfig>, logDir: string): Child[] {
     for (let replica = 1; replica <= rc.replicas; replica++) add(`worker-${role}-${replica}`, ["worker", "--role", role, ...cfgArgs], /"msg":"worker ready"/);
   }
   return children;
-}
-
-/** Starts child processes and restarts those that die, until `stopping`. */
-class Supervisor {
-  stopping = false;
-  constructor(
-    private readonly logDir: string,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
-
-  /** Spawns `child`; resolves once it printed its ready line (or exited). A death restarts it with backoff. */
-  start(child: Child): Promise<void> {
-    return new Promise((ready) => {
-      const proc = spawn(process.execPath, [BIN, ...child.args], { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
-      child.proc = proc;
-      let buffered = "";
-      let isReady = false;
-      const onData = (chunk: Buffer) => {
-        child.log.write(chunk);
-        if (isReady) return;
-        buffered += chunk.toString();
-        if (child.ready.test(buffered)) {
-          isReady = true;
-          buffered = "";
-          ready();
-        }
-      };
-      proc.stdout!.on("data", onData);
-      proc.stderr!.on("data", onData);
-      proc.once("exit", (code, signal) => {
-        if (!isReady) ready();
-        if (!this.stopping) this.restartLater(child, code, signal);
-      });
-    });
-  }
-
-  private restartLater(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
-    const now = Date.now();
-    child.restarts = child.restarts.filter((at) => now - at < 60_000);
-    if (child.restarts.length >= 5) {
-      console.error(red(`${child.name} exited (${signal ?? code}) 5 times within a minute; not restarting it. See ${resolve(this.logDir, child.name + ".log")}`));
-      return;
-    }
-    child.restarts.push(now);
-    const delay = 500 * 2 ** (child.restarts.length - 1);
-    console.error(yellow(`${child.name} exited (${signal ?? `code ${code}`}); restarting in ${delay}ms`));
-    setTimeout(() => !this.stopping && void this.start(child), delay);
-  }
-}
-
-/** SIGTERM to each running process of the group, SIGKILL after `graceMs`; resolves when all exited. */
-async function stopAll(group: Child[], graceMs: number): Promise<void> {
-  await Promise.all(group.map(async (child) => {
-    const proc = child.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode) return;
-    const exited = new Promise<void>((done) => proc.once("exit", () => done()));
-    proc.kill("SIGTERM");
-    const killer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
-    await exited;
-    clearTimeout(killer);
-  }));
 }

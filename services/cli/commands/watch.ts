@@ -1,6 +1,7 @@
-// `baton watch ID`: replays a feature's history, then follows it until it ends.
+// `baton watch ID [--json]`: replays a feature's history, then follows it until it ends (--json: one JSON line per event).
 import { emptyView, featureHistory, foldEvent, isTerminal, type FeatureView } from "../../../shared/client/index.ts";
 import type { NatsConnection } from "../../../shared/nats.ts";
+import type { StatusEvent } from "../../../shared/protocol/events.ts";
 import type { Names } from "../../../shared/subjects.ts";
 import { featureIdArg, type CliArgs } from "../args.ts";
 import { cliConfig, withNats } from "../connect.ts";
@@ -9,7 +10,7 @@ import { dim, progressOf, renderEvent } from "../render.ts";
 export async function run(args: CliArgs): Promise<number> {
   const ctx = cliConfig(args);
   const featureId = featureIdArg(args);
-  return withNats(ctx, "baton-watch", true, async (nc) => (await watchFeature(nc, ctx.names, featureId)).code);
+  return withNats(ctx, "baton-watch", true, async (nc) => (await watchFeature(nc, ctx.names, featureId, { json: args.values.json })).code);
 }
 
 export interface WatchOptions {
@@ -20,12 +21,15 @@ export interface WatchOptions {
   /** Give up after this many ms without the feature ending (0 = never). */
   timeoutMs?: number;
   print?: (line: string) => void;
+  /** Each event as one JSON line (NDJSON) on stdout; every other line goes to stderr (or `print`). */
+  json?: boolean;
 }
 
 /** Exit codes: 0 completed (or accepted with untilAccepted), 1 failed / timed out, 2 rejected. */
 export async function watchFeature(nc: NatsConnection, names: Names, featureId: string, opts: WatchOptions = {}): Promise<{ code: number; view: FeatureView }> {
-  const print = opts.print ?? ((line: string) => console.log(line));
+  const print = opts.print ?? (opts.json ? (line: string) => console.error(line) : (line: string) => console.log(line));
   const view = emptyView(featureId);
+  const show = opts.json ? (event: StatusEvent) => console.log(JSON.stringify(event)) : (event: StatusEvent) => print(renderEvent(event, progressOf(view)));
   const ac = new AbortController();
   let timedOut = false;
   const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), ac.abort()), opts.timeoutMs) : undefined;
@@ -41,7 +45,7 @@ export async function watchFeature(nc: NatsConnection, names: Names, featureId: 
       onInvalid: (subject, err) => print(dim(`skipped invalid event on ${subject}: ${err.message}`)),
     })) {
       if (!foldEvent(view, event)) continue;
-      if (event.kind !== "task.log" || opts.logs !== false) print(renderEvent(event, progressOf(view)));
+      if (event.kind !== "task.log" || opts.logs !== false) show(event);
       if (isTerminal(view.state)) break;
       if (opts.untilAccepted && view.state !== "unknown") break;
     }

@@ -1,6 +1,6 @@
 // The feature's persisted data: its tasks, their lifecycle states, its gates, the status-event sequence and
 // the outbox. Plain JSON (it is checkpointed as it is); the reducers in this folder copy, never edit, it.
-import type { FailurePolicy, StatusEvent, TaskAssigned, ValidationIssue, ViewGate, WireError } from "../../../shared/protocol/index.ts";
+import type { FailurePolicy, StatusEvent, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError } from "../../../shared/protocol/index.ts";
 import type { TaskStatus } from "./task-lifecycle.ts";
 
 /**
@@ -9,7 +9,7 @@ import type { TaskStatus } from "./task-lifecycle.ts";
  * gate run of the holder; `fixing`: a fix round under way; `fixRounds`: rounds used so far.
  */
 export interface GateProgress {
-  current?: { index: number; run: number } | undefined;
+  current?: { index: number; run: number; dispatchedAt?: string | undefined } | undefined;
   fixRounds?: number | undefined;
   fixing?: { fixTaskId: string; gate: string; round: number } | undefined;
 }
@@ -54,6 +54,10 @@ export interface TaskState {
   fixFor?: { taskId?: string | undefined; gate: string; round: number } | undefined;
   /** The latest result of each of the task's gates, for the read model (read-model.ts). */
   gateResults?: ViewGate[] | undefined;
+  /** The latest task.unserved event about its current wait for a worker, for the read model (read-model.ts `recordForView`). */
+  unserved?: ViewUnserved | undefined;
+  /** The task may remove tests: its gates do not fail for running fewer tests than before (test-counts.ts). */
+  allowTestRemoval?: boolean | undefined;
 }
 
 /**
@@ -103,6 +107,24 @@ export interface FeatureContext {
   rejection?: ValidationIssue[] | undefined;
   /** The latest messages about this feature that were rejected (`subject: reason`, at most MAX_NOTICES), for the read model. */
   notices?: string[] | undefined;
+  /** The accepted request's fingerprint (shared/protocol/feature.ts `requestHash`); absent in features accepted before it existed. */
+  requestHash?: string | undefined;
+  /** A task not started this long after its dispatch fails (deadlines.ts); absent: no limit. */
+  dispatchTimeoutSeconds?: number | undefined;
+  /** The latest task.unserved event about a feature-level gate run (feature gate, baseline), for the read model. */
+  unserved?: ViewUnserved | undefined;
+  /** The latest feature.paused event (since when, why, by whom), for the read model; cleared on resume. */
+  pause?: { at: string; reason?: string | undefined; by?: string | undefined } | undefined;
+  /** Baseline runs of the feature's test gates (test-counts.ts): in order, one at a time; no task starts until `done`. */
+  baseline?: { gates: string[]; index: number; done?: boolean | undefined } | undefined;
+  /** Per test gate name: the tests it ran at the feature's start and at its last pass; fewer fails it (test-counts.ts). */
+  testCounts?: Record<string, GateTestCounts> | undefined;
+}
+
+/** Tests (passed + failed) a gate ran: at the feature's start (`base`, absent when unreadable) and at its last pass. */
+export interface GateTestCounts {
+  base?: number | undefined;
+  lastPass?: number | undefined;
 }
 
 export function emptyContext(featureId: string): FeatureContext {
@@ -112,6 +134,10 @@ export function emptyContext(featureId: string): FeatureContext {
 export interface FeatureDefaults {
   /** Deadline for tasks that set no `timeoutSeconds`. */
   taskTimeoutSeconds: number;
+  /** `dispatchTimeoutSeconds` for requests that set none; absent: no limit. */
+  dispatchTimeoutSeconds?: number | undefined;
+  /** Configured gates that count tests (`tests:` set): the feature measures each it names before any task runs. */
+  testGates?: readonly string[] | undefined;
 }
 
 export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };

@@ -1,7 +1,7 @@
-// Time in the domain: task deadlines and retry backoffs are data in the context; `wakeUpAt` tells the runtime
-// when the feature next needs a `timer.fired`, and `onTimer` does what came due. No clocks: `at` is given.
+// Time in the domain: task deadlines, dispatch deadlines and retry backoffs are data in the context; `wakeUpAt`
+// tells the runtime when the feature next needs a `timer.fired`, and `onTimer` does what came due. No clocks.
 import { wireError } from "../../../shared/protocol/index.ts";
-import { durationMs, editable, type FeatureContext, type FeatureStateValue } from "./context.ts";
+import { durationMs, editable, type FeatureContext, type FeatureStateValue, type TaskState } from "./context.ts";
 import { anyFailed } from "./dag.ts";
 import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask } from "./failure-policy.ts";
@@ -12,36 +12,56 @@ import { HOLDS_SLOT, moveTask } from "./task-lifecycle.ts";
 const TIMED_STATES: ReadonlySet<FeatureStateValue> = new Set(["executing", "paused", "verifying"]);
 
 /**
- * Fails every task whose deadline has passed at `at` (through its failure policy), and sends the tasks whose
- * retry is due back to `ready`. Idempotent; a no-op when nothing is due.
+ * When a dispatched task that no worker has started fails for want of one (the feature's
+ * `dispatchTimeoutSeconds` after its dispatch), or undefined: not dispatched, or no limit. Pure.
+ */
+export function dispatchDeadline(ctx: FeatureContext, task: TaskState): string | undefined {
+  if (task.status !== "dispatched" || !ctx.dispatchTimeoutSeconds || !task.dispatchedAt) return undefined;
+  return new Date(Date.parse(task.dispatchedAt) + ctx.dispatchTimeoutSeconds * 1000).toISOString();
+}
+
+/** The task's own next deadline: its run deadline once started, its dispatch deadline before. */
+function taskDeadline(ctx: FeatureContext, task: TaskState): string | undefined {
+  return HOLDS_SLOT.has(task.status) ? (task.deadlineAt ?? dispatchDeadline(ctx, task)) : undefined;
+}
+
+/**
+ * Fails every task whose deadline has passed at `at` (through its failure policy) — a started task's run
+ * deadline, or a dispatched task's dispatch deadline — and sends the tasks whose retry is due back to
+ * `ready`. Idempotent; a no-op when nothing is due.
  */
 export function onTimer(ctx: FeatureContext, at: string, opts: ScheduleOptions): FeatureContext {
   const now = Date.parse(at);
   const due = ctx.order.filter((id) => {
     const task = ctx.tasks[id]!;
-    return (HOLDS_SLOT.has(task.status) && task.deadlineAt && Date.parse(task.deadlineAt) <= now) || (task.status === "retrying" && task.retryAt && Date.parse(task.retryAt) <= now);
+    const deadline = taskDeadline(ctx, task);
+    return (deadline && Date.parse(deadline) <= now) || (task.status === "retrying" && task.retryAt && Date.parse(task.retryAt) <= now);
   });
   if (!due.length) return ctx;
   const draft = editable(ctx);
   for (const id of due) {
     const task = draft.tasks[id]!;
     if (task.status === "retrying") {
-      draft.tasks[id] = moveTask(task, "due", { retryAt: undefined });
+      // retryAt stays until the dispatch clears it: a paused feature's due retry still reads "retrying" in the read model
+      draft.tasks[id] = moveTask(task, "due");
       continue;
     }
-    const error = wireError("Deadline", `no result within ${task.timeoutSeconds}s of the task starting (deadline ${task.deadlineAt})`);
+    const error = task.status === "dispatched" && !task.deadlineAt
+      ? wireError("Unserved", `no worker of role ${task.role} took the task within ${ctx.dispatchTimeoutSeconds}s; start one with \`baton worker --role ${task.role}\``)
+      : wireError("Deadline", `no result within ${task.timeoutSeconds}s of the task starting (deadline ${task.deadlineAt})`);
     failTask(draft, { ...task, finishedAt: at, deadlineAt: undefined }, error, at, { durationMs: durationMs(task.startedAt, at) });
   }
   if (!anyFailed(draft)) scheduleInto(draft, at, opts);
   return draft;
 }
 
-/** The earliest deadline or retry time among the feature's tasks, or undefined. */
+/** The earliest deadline (run or dispatch) or retry time among the feature's tasks, or undefined. */
 export function nextDeadline(ctx: FeatureContext): string | undefined {
   let min: string | undefined;
   for (const id of ctx.order) {
     const task = ctx.tasks[id]!;
-    if (HOLDS_SLOT.has(task.status) && task.deadlineAt && (!min || task.deadlineAt < min)) min = task.deadlineAt;
+    const deadline = taskDeadline(ctx, task);
+    if (deadline && (!min || deadline < min)) min = deadline;
     if (task.status === "retrying" && task.retryAt && (!min || task.retryAt < min)) min = task.retryAt;
   }
   return min;

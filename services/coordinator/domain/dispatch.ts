@@ -17,9 +17,13 @@ export interface ScheduleOptions {
   hold: boolean;
 }
 
+/** Whether tasks must still wait for the baseline runs of the feature's test gates (test-counts.ts). */
+export const baselinePending = (ctx: FeatureContext): boolean => !!ctx.baseline && !ctx.baseline.done;
+
 /**
  * Marks blocked tasks whose dependencies all completed as ready, then dispatches ready tasks in request order
- * while fewer than `maxParallel` hold a place (none while `hold`). Dispatches nothing once a task failed.
+ * while fewer than `maxParallel` hold a place (none while `hold`, nor while baselines are pending, so they
+ * measure the untouched workspace). Dispatches nothing once a task failed.
  * Idempotent: calling it twice in a row changes nothing the second time (and returns `ctx` itself).
  */
 export function schedule(ctx: FeatureContext, at: string, opts: ScheduleOptions): FeatureContext {
@@ -39,7 +43,7 @@ function needsScheduling(ctx: FeatureContext, opts: ScheduleOptions): boolean {
     if (HOLDS_SLOT.has(task.status)) active++;
     else if (task.status === "ready") ready = true;
   }
-  return ready && !opts.hold && active < ctx.maxParallel;
+  return ready && !opts.hold && !baselinePending(ctx) && active < ctx.maxParallel;
 }
 
 /**
@@ -62,7 +66,7 @@ export function scheduleInto(draft: FeatureContext, at: string, opts: ScheduleOp
       else if (HOLDS_SLOT.has(task.status)) active++;
     }
   }
-  if (opts.hold) return;
+  if (opts.hold || baselinePending(draft)) return;
   for (const id of draft.order) {
     if (active >= draft.maxParallel) break;
     const task = tasks[id]!;
@@ -129,6 +133,14 @@ export function dispatchGate(draft: FeatureContext, gate: GateRef, taskId: strin
       ...(review ? { review: { since: draft.submittedAt } } : {}),
     },
   });
+  stampGateDispatch(draft, taskId, at);
+}
+
+/** Records when the holder's current gate run was sent (unserved.ts reports how long it waits for a worker). */
+function stampGateDispatch(draft: FeatureContext, taskId: string | undefined, at: string): void {
+  const holder = taskId ? draft.tasks[taskId] : undefined;
+  if (holder?.verify?.current) draft.tasks[holder.id] = { ...holder, verify: { ...holder.verify, current: { ...holder.verify.current, dispatchedAt: at } } };
+  else if (!taskId && draft.featureGates?.current) draft.featureGates = { ...draft.featureGates, current: { ...draft.featureGates.current, dispatchedAt: at } };
 }
 
 function gateTitle(ctx: FeatureContext, gate: string, taskId: string | undefined): string {

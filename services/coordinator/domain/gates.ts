@@ -9,6 +9,7 @@ import { failTask, startFix } from "./failure-policy.ts";
 import { recordGateResult } from "./read-model.ts";
 import { emitInto } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
+import { checkTestCount, recordPass, type CountCheck } from "./test-counts.ts";
 
 /** Fix rounds a review gets when the policy sets none. */
 export const DEFAULT_REVIEW_ROUNDS = 2;
@@ -58,8 +59,11 @@ function failureReason(result: TaskResult): string {
   return result.gateReport?.reason ?? result.error?.message ?? "the gate did not pass";
 }
 
-/** The status event body for a gate run's outcome (a result without a report counts as failed). */
-export function gateEvent(result: TaskResult, passed: boolean, taskId: string | undefined, attempt: number | undefined): EventBody {
+/**
+ * The status event body for a gate run's outcome (a result without a report counts as failed), with the
+ * gate's test counts before it (`baseTests`, `lastPassTests`) when it has any.
+ */
+export function gateEvent(result: TaskResult, passed: boolean, taskId: string | undefined, attempt: number | undefined, counts: CountCheck["counts"] = {}): EventBody {
   const report: Partial<GateReport> = result.gateReport ?? {};
   return {
     kind: passed ? "gate.passed" : "gate.failed",
@@ -70,25 +74,30 @@ export function gateEvent(result: TaskResult, passed: boolean, taskId: string | 
     reason: passed ? undefined : failureReason(result),
     outputTail: report.outputTail ?? "",
     ...(report.review ? { review: report.review } : {}),
+    ...counts,
   } as EventBody;
 }
 
-/** Emits a gate run's event and keeps its result for the read model. */
-function recordGate(draft: FeatureContext, body: EventBody, at: string): void {
+/** Emits a gate run's event, keeps its result for the read model and, when it passed, its test count. */
+function recordGate(draft: FeatureContext, body: EventBody, result: TaskResult, at: string): void {
   emitInto(draft, body, at);
   recordGateResult(draft, body, at);
+  if (body.kind === "gate.passed") recordPass(draft, result);
 }
 
 const gateRef = (name: string, scope: GateRef["scope"], run: number): GateRef => ({ name, scope, run });
 
 /** A gate run for a task came back: the next gate, the task completes, a fix round, or the task fails. */
-export function onTaskGateResult(ctx: FeatureContext, result: TaskResult, at: string, opts: ScheduleOptions): FeatureContext {
-  const t0 = ctx.tasks[result.taskId];
-  if (!t0 || t0.status !== "verifying" || t0.attempt !== result.attempt || !t0.gates) return ctx;
+export function onTaskGateResult(ctx: FeatureContext, result0: TaskResult, at: string, opts: ScheduleOptions): FeatureContext {
+  const t0 = ctx.tasks[result0.taskId];
+  if (!t0 || t0.status !== "verifying" || t0.attempt !== result0.attempt || !t0.gates) return ctx;
+  // Fewer tests than the gate's base or last pass fail a run that passed otherwise (test-counts.ts).
+  const checked = checkTestCount(ctx, result0, !!t0.allowTestRemoval);
+  const result = checked.result;
   const decision = judgeGateResult({ gates: t0.gates, progress: t0.verify, policy: t0.policy, authorRole: t0.role, fixable: t0.tddPhase !== "red" }, result);
   if (decision.kind === "stale") return ctx;
   const draft = editable(ctx);
-  recordGate(draft, gateEvent(result, decision.kind === "next" || decision.kind === "passed", t0.id, t0.attempt), at);
+  recordGate(draft, gateEvent(result, decision.kind === "next" || decision.kind === "passed", t0.id, t0.attempt, checked.counts), result, at);
   const task = draft.tasks[t0.id]!; // with the gate's result recorded
   switch (decision.kind) {
     case "next":
@@ -128,13 +137,16 @@ export function startFeatureGates(ctx: FeatureContext, at: string): FeatureConte
 }
 
 /** A run of one of the feature's own gates came back. */
-export function onFeatureGateResult(ctx: FeatureContext, result: TaskResult, at: string, opts: ScheduleOptions): FeatureContext {
+export function onFeatureGateResult(ctx: FeatureContext, result0: TaskResult, at: string, opts: ScheduleOptions): FeatureContext {
   const fg0 = ctx.featureGates;
   if (!fg0 || fg0.passed || fg0.failure) return ctx;
+  // A feature gate has no task that may remove tests: a task that did lowered the last pass already.
+  const checked = checkTestCount(ctx, result0, false);
+  const result = checked.result;
   const decision = judgeGateResult({ gates: fg0.gates, progress: fg0, policy: ctx.policy, fixable: true }, result);
   if (decision.kind === "stale") return ctx;
   const draft = editable(ctx);
-  recordGate(draft, gateEvent(result, decision.kind === "next" || decision.kind === "passed", undefined, undefined), at);
+  recordGate(draft, gateEvent(result, decision.kind === "next" || decision.kind === "passed", undefined, undefined, checked.counts), result, at);
   const fg = draft.featureGates!; // with the gate's result recorded
   switch (decision.kind) {
     case "next":

@@ -10,4 +10,5 @@ export { MAX_NOTICES, projectSummary, projectView } from "./read-model.ts";
 export { contextFromRequest } from "./request-to-tasks.ts";
 export { persist, restore, step, view, type FeatureSnapshot, type Stepped } from "./step.ts";
 export { STORED_VERSION, UnreadableFeatureError, migrateV1Context, upgradeStored, type StoredFeature } from "./stored.ts";
+export { BASELINE_TASK_ID, checkTestCount, startBaselines } from "./test-counts.ts";
 export { ENDED_STATES, HOLDS_SLOT, IllegalTaskMove, TASK_MOVES, TASK_STATUSES, TASK_TRANSITIONS, WORKING, moveTask, nextStatus, type TaskMove, type TaskStatus } from "./task-lifecycle.ts";

@@ -7,11 +7,13 @@ import { allCompleted, anyFailed, failedTask } from "./dag.ts";
 import { schedule } from "./dispatch.ts";
 import { onTimer } from "./deadlines.ts";
 import { featureGatesDue, startFeatureGates } from "./gates.ts";
+import { startBaselines } from "./test-counts.ts";
 import { withNotice } from "./read-model.ts";
 import { contextFromRequest } from "./request-to-tasks.ts";
 import { onLog, onResult, onStarted } from "./results.ts";
 import { emit, onFlushed } from "./status-events.ts";
 import { cancelTasks } from "./cancel.ts";
+import { onUnserved, type UnservedEvent } from "./unserved.ts";
 
 export type FeatureEvent =
   | { type: "feature.submit"; request: FeatureRequest; at: string; defaults?: FeatureDefaults }
@@ -24,7 +26,8 @@ export type FeatureEvent =
   | { type: "task.log"; msg: TaskLog; at: string; subject?: string }
   | { type: "task.result"; msg: TaskResult; at: string; subject?: string }
   | { type: "message.rejected"; subject: string; taskId?: string | undefined; error: WireError; at: string }
-  | { type: "outbox.flushed"; msgIds: string[] };
+  | { type: "outbox.flushed"; msgIds: string[] }
+  | UnservedEvent;
 
 export type { FeatureStateValue };
 
@@ -70,24 +73,25 @@ export const featureMachine = setup({
     allCompleted: ({ context }) => allCompleted(context) && (!context.featureGates?.gates.length || !!context.featureGates.passed),
     anyFailed: ({ context }) => anyFailed(context) || !!context.featureGates?.failure,
     gatesDue: ({ context }) => featureGatesDue(context),
-    /** A worker message for a task this feature does not have (feature-gate runs name no task). */
+    /** A worker message for a task this feature does not have (feature-gate and baseline runs name no task). */
     unknownTask: ({ context, event }) =>
       (event.type === "task.started" || event.type === "task.log" || event.type === "task.result") &&
-      !context.tasks[event.msg.taskId] && event.msg.gate?.scope !== "feature",
+      !context.tasks[event.msg.taskId] && event.msg.gate?.scope !== "feature" && event.msg.gate?.scope !== "baseline",
   },
   actions: {
     accept: assign(({ event }) => {
       assertEvent(event, "feature.submit");
       const ctx = contextFromRequest(event.request.id!, event.request, event.at, event.defaults);
       const accepted = emit(ctx, {
-        kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace,
+        kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace, requestHash: ctx.requestHash,
         tasks: ctx.order.map((id) => {
           const task = ctx.tasks[id]!;
           return { id, role: task.role, title: task.title, dependsOn: task.dependsOn, ...(task.gates ? { gates: task.gates } : {}) };
         }),
         ...(ctx.featureGates ? { gates: ctx.featureGates.gates } : {}),
       }, event.at);
-      return schedule(accepted, event.at, RUN);
+      // The feature's test gates measure the untouched workspace first; tasks wait for them (test-counts.ts).
+      return schedule(startBaselines(accepted, event.defaults, event.at), event.at, RUN);
     }),
     reject: assign(({ context, event }) => {
       assertEvent(event, "feature.reject");
@@ -152,6 +156,11 @@ export const featureMachine = setup({
       const error = wireError("InvalidState", `feature "${context.featureId}" is ${state}; cannot ${verb} it`);
       return withNotice(emit(context, { kind: "message.rejected", subject, error }, event.at), subject, error);
     }),
+    /** The runtime found no live worker for a run that waits for one (unserved.ts; stale runs change nothing). */
+    unserved: assign(({ context, event }) => {
+      assertEvent(event, "task.unserved");
+      return onUnserved(context, event);
+    }),
     flushed: assign(({ context, event }) => {
       assertEvent(event, "outbox.flushed");
       return onFlushed(context, event.msgIds);
@@ -175,6 +184,7 @@ export const featureMachine = setup({
       on: {
         ...workerMessages(RUN),
         "timer.fired": { actions: { type: "timer", params: RUN } },
+        "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": { target: "paused", actions: "pause" },
         "feature.resume": {}, // already running: a duplicate or late resume changes nothing
@@ -186,6 +196,7 @@ export const featureMachine = setup({
       on: {
         ...workerMessages(HOLD),
         "timer.fired": { actions: { type: "timer", params: HOLD } },
+        "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
         "feature.resume": { target: "executing", actions: "resume" },
@@ -201,6 +212,7 @@ export const featureMachine = setup({
       on: {
         ...workerMessages(RUN),
         "timer.fired": { actions: { type: "timer", params: RUN } },
+        "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
         "feature.resume": {},

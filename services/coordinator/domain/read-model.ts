@@ -1,7 +1,8 @@
 // The read model: a feature's current state as the protocol's FeatureView (shared/protocol/views.ts) and its
 // row in the feature list, projected from the context — plus the little the context keeps only for them
 // (the latest gate results, rejected-message notices). The same view a client gets by folding the history.
-import type { EventBody, FeatureSummary, FeatureView, ViewFeatureState, ViewGate, ViewTask, WireError } from "../../../shared/protocol/index.ts";
+import type { EventBody, FeatureSummary, FeatureView, StatusEvent, ViewFeatureState, ViewGate, ViewTask, WireError } from "../../../shared/protocol/index.ts";
+import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../../../shared/protocol/waiting.ts";
 import { durationMs, type FeatureContext, type FeatureStateValue, type TaskState } from "./context.ts";
 
 
@@ -36,24 +37,67 @@ export function recordGateResult(draft: FeatureContext, event: EventBody, at: st
   if (task) draft.tasks[task.id] = { ...task, gateResults: replaceGate(task.gateResults, gate) };
 }
 
+/** Whether `recordForView` would change anything for `event`. */
+function touchesView(ctx: FeatureContext, event: StatusEvent): boolean {
+  if (event.kind === "feature.paused" || event.kind === "task.unserved") return true;
+  if (event.kind === "feature.resumed") return !!ctx.pause;
+  if (ctx.unserved && endsFeatureUnservedWait(event)) return true;
+  return "taskId" in event && !!event.taskId && !!ctx.tasks[event.taskId]?.unserved && endsUnservedWait(event.kind);
+}
+
+/**
+ * Keeps, in a draft (context.ts `editable`), what the view needs from an emitted status event and the context
+ * holds nowhere else: the pause (feature.paused; feature.resumed clears it), a task's wait for a worker
+ * (task.unserved; the task's next progress event clears it) and a feature gate's or baseline's (its gate event
+ * clears it) — the same rules the client's fold applies.
+ */
+export function recordForViewInto(draft: FeatureContext, event: StatusEvent): void {
+  if (event.kind === "feature.paused") draft.pause = { at: event.at, reason: event.reason, by: event.by };
+  else if (event.kind === "feature.resumed") draft.pause = undefined;
+  else if (draft.unserved && endsFeatureUnservedWait(event)) draft.unserved = undefined;
+  if (!("taskId" in event) || !event.taskId) return;
+  const task = draft.tasks[event.taskId];
+  if (event.kind === "task.unserved") {
+    const { at, role, gate, liveWorkers, remedy, failsAt } = event;
+    // a run named after no task is a feature gate's or a baseline's
+    if (task) draft.tasks[task.id] = { ...task, unserved: { at, role, gate, liveWorkers, remedy, failsAt } };
+    else draft.unserved = { at, role, gate, liveWorkers, remedy, failsAt };
+  } else if (task?.unserved && endsUnservedWait(event.kind)) {
+    draft.tasks[task.id] = { ...task, unserved: undefined };
+  }
+}
+
+/** `recordForViewInto` on a copy: `ctx` itself when the event changes nothing the view keeps. Pure. */
+export function recordForView(ctx: FeatureContext, event: StatusEvent): FeatureContext {
+  if (!touchesView(ctx, event)) return ctx;
+  const draft = { ...ctx, tasks: { ...ctx.tasks } };
+  recordForViewInto(draft, event);
+  return draft;
+}
+
 const FEATURE_STATE: Record<FeatureStateValue, ViewFeatureState> = {
   received: "unknown", executing: "executing", paused: "paused", verifying: "verifying",
   completed: "completed", failed: "failed", cancelled: "cancelled", rejected: "rejected",
 };
 
-function viewTask(task: TaskState): ViewTask {
+/** A task as the view shows it; `cancelledAt`: when its feature was cancelled (a cancelled task's time stops then). */
+function viewTask(task: TaskState, cancelledAt: string | undefined): ViewTask {
   const ended = task.status === "completed" || task.status === "failed";
+  const stopped = task.status === "cancelled" ? cancelledAt : undefined;
+  // a retry that came due while the feature is paused is `ready` with its retryAt: still "retrying", as the history says
+  const retrying = task.status === "retrying" || (task.status === "ready" && task.retryAt !== undefined);
   return {
     id: task.id, role: task.role, title: task.title, dependsOn: task.dependsOn,
-    state: task.status === "blocked" || task.status === "ready" ? "waiting" : task.status,
+    state: retrying ? "retrying" : task.status === "blocked" || task.status === "ready" ? "waiting" : task.status,
     attempt: task.attempt, workerId: task.workerId, dispatchedAt: task.dispatchedAt, startedAt: task.startedAt,
-    finishedAt: ended ? task.finishedAt : undefined,
-    durationMs: ended && task.finishedAt ? durationMs(task.startedAt, task.finishedAt) : undefined,
+    finishedAt: ended ? task.finishedAt : stopped,
+    durationMs: ended && task.finishedAt ? durationMs(task.startedAt, task.finishedAt) : stopped && task.startedAt ? durationMs(task.startedAt, stopped) : undefined,
     summary: task.status === "completed" ? task.summary : undefined,
-    error: task.status === "failed" || task.status === "retrying" ? task.error?.message : undefined,
+    error: task.status === "failed" || retrying ? task.error?.message : undefined,
     gates: task.gates, gateResults: task.gateResults,
-    retryAt: task.status === "retrying" ? task.retryAt : undefined,
+    retryAt: retrying ? task.retryAt : undefined,
     fixes: task.fixFor ? (task.fixFor.taskId ?? "feature") : undefined,
+    unserved: task.unserved,
   };
 }
 
@@ -61,7 +105,7 @@ function viewTask(task: TaskState): ViewTask {
 export function projectView(state: FeatureStateValue, ctx: FeatureContext): FeatureView {
   const view = FEATURE_STATE[state];
   const ended = view === "completed" || view === "failed" || view === "cancelled" || view === "rejected";
-  return {
+  return settleView({
     featureId: ctx.featureId, state: view,
     ...(state === "rejected" ? { errors: ctx.rejection } : {
       title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace, acceptedAt: ctx.submittedAt || undefined,
@@ -69,10 +113,12 @@ export function projectView(state: FeatureStateValue, ctx: FeatureContext): Feat
     finishedAt: ended ? ctx.finishedAt : undefined,
     durationMs: ended && ctx.finishedAt && state !== "rejected" ? durationMs(ctx.submittedAt, ctx.finishedAt) : undefined,
     reason: view === "failed" ? ctx.reason : view === "cancelled" ? (ctx.reason ?? "cancelled") : undefined,
-    tasks: ctx.order.map((id) => viewTask(ctx.tasks[id]!)),
+    paused: view === "paused" ? ctx.pause : undefined,
+    unserved: ctx.unserved,
+    tasks: ctx.order.map((id) => viewTask(ctx.tasks[id]!, view === "cancelled" ? ctx.finishedAt : undefined)),
     gates: ctx.featureGates?.gates, gateResults: ctx.featureGates?.results,
     seq: ctx.seq, notices: ctx.notices ?? [],
-  };
+  });
 }
 
 /** The feature's row in the feature list. Pure. */

@@ -1,6 +1,6 @@
 // Turns an accepted feature request into the feature's context: one task state per task, with a test-driven
 // task expanded into its three phases (red: qa writes failing tests → green: the task's role → refactor).
-import type { FeatureRequest, TaskSpec } from "../../../shared/protocol/index.ts";
+import { requestHash, type FeatureRequest, type TaskSpec } from "../../../shared/protocol/index.ts";
 import { DEFAULTS, type FeatureContext, type FeatureDefaults, type TaskState } from "./context.ts";
 
 /** Ids of the extra tasks a test-driven task becomes (its own id is the green phase). */
@@ -20,7 +20,7 @@ function idMinter(taken: Set<string>): (base: string) => string {
 }
 
 /** The three phases of test-driven task `spec`, in dispatch order. `common`: fields every phase shares. */
-function tddPhases(spec: TaskSpec, own: TaskState, ids: TddIds, deps: string[], common: Pick<TaskState, "status" | "attempt" | "timeoutSeconds" | "policy">): TaskState[] {
+function tddPhases(spec: TaskSpec, own: TaskState, ids: TddIds, deps: string[], common: Pick<TaskState, "status" | "attempt" | "timeoutSeconds" | "policy" | "allowTestRemoval">): TaskState[] {
   const gate = spec.tdd!.gate;
   const what = spec.instructions ? `\n\nThe behaviour:\n${spec.instructions}` : "";
   const red: TaskState = {
@@ -41,8 +41,12 @@ function tddPhases(spec: TaskSpec, own: TaskState, ids: TddIds, deps: string[], 
   return [red, green, refactor];
 }
 
-/** The context of a feature accepted at `at`: every task blocked, nothing dispatched yet. Pure. */
+/**
+ * The context of a feature accepted at `at`: every task blocked, nothing dispatched yet, the request's
+ * fingerprint kept (a later submission under the same id is compared with it). Pure.
+ */
 export function contextFromRequest(featureId: string, req: FeatureRequest, at: string, defaults: FeatureDefaults = DEFAULTS): FeatureContext {
+  const dispatchTimeout = req.dispatchTimeoutSeconds ?? defaults.dispatchTimeoutSeconds;
   const tasks: Record<string, TaskState> = {};
   const order: string[] = [];
   const mint = idMinter(new Set(req.tasks.map((t) => t.id)));
@@ -54,6 +58,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
     const common = {
       status: "blocked" as const, attempt: 0, timeoutSeconds: spec.timeoutSeconds ?? defaults.taskTimeoutSeconds,
       ...(spec.onFailure ?? req.onFailure ? { policy: spec.onFailure ?? req.onFailure } : {}),
+      ...(spec.allowTestRemoval ? { allowTestRemoval: true } : {}),
     };
     const own: TaskState = {
       id: spec.id, role: spec.role, title: spec.title, instructions: spec.instructions, dependsOn: deps(spec.dependsOn), ...common,
@@ -73,5 +78,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
     maxParallel: req.maxParallel ?? 1, order, tasks, seq: 0, outbox: [], submittedAt: at,
     ...(req.gates?.length ? { featureGates: { gates: [...req.gates] } } : {}),
     ...(req.onFailure ? { policy: req.onFailure } : {}),
+    requestHash: requestHash(req),
+    ...(dispatchTimeout !== undefined ? { dispatchTimeoutSeconds: dispatchTimeout } : {}),
   };
 }

@@ -5,9 +5,10 @@ import { durationMs, editable, type FeatureContext } from "./context.ts";
 import { anyFailed } from "./dag.ts";
 import { dispatchGate, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask } from "./failure-policy.ts";
-import { afterFix, onFeatureGateResult, onTaskGateResult } from "./gates.ts";
+import { afterFix, gateEvent, onFeatureGateResult, onTaskGateResult } from "./gates.ts";
 import { emit, emitInto } from "./status-events.ts";
 import { moveTask, WORKING } from "./task-lifecycle.ts";
+import { onBaselineResult } from "./test-counts.ts";
 
 /** A worker began (or, after a redelivery, began again) a task; its deadline counts from now. */
 export function onStarted(ctx: FeatureContext, msg: TaskStarted, at: string): FeatureContext {
@@ -35,6 +36,7 @@ export function onLog(ctx: FeatureContext, msg: TaskLog, at: string): FeatureCon
  * its dependents; failed work goes to the task's failure policy.
  */
 export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts: ScheduleOptions): FeatureContext {
+  if (msg.gate?.scope === "baseline") return onBaselineResult(ctx, msg, at, opts, (r, passed) => gateEvent(r, passed, undefined, undefined));
   if (msg.gate) return msg.gate.scope === "feature" ? onFeatureGateResult(ctx, msg, at, opts) : onTaskGateResult(ctx, msg, at, opts);
   const t0 = ctx.tasks[msg.taskId];
   if (!t0 || t0.attempt !== msg.attempt || !WORKING.has(t0.status)) return ctx;

@@ -1,12 +1,14 @@
 // Status events: appended to the outbox with the feature's next sequence number and a deterministic msg id.
 import { coordinatorMsgId, type EventBody, type StatusEvent } from "../../../shared/protocol/index.ts";
 import type { FeatureContext } from "./context.ts";
+import { recordForView, recordForViewInto } from "./read-model.ts";
 
 /** `ctx` with the status event appended to its outbox (next seq, deterministic msg id). Pure. */
 export function emit(ctx: FeatureContext, body: EventBody, at: string): FeatureContext {
   const seq = ctx.seq + 1;
   const payload = { ...body, type: "baton.v1.status_event", featureId: ctx.featureId, seq, at } as StatusEvent;
-  return { ...ctx, seq, outbox: [...ctx.outbox, { msgId: coordinatorMsgId.statusEvent(ctx.featureId, seq), to: "status", kind: body.kind, payload }] };
+  // what the read model keeps of the event (a pause, a task's unserved wait), by the same rules as the client's fold
+  return recordForView({ ...ctx, seq, outbox: [...ctx.outbox, { msgId: coordinatorMsgId.statusEvent(ctx.featureId, seq), to: "status", kind: body.kind, payload }] }, payload);
 }
 
 /** `emit` for a draft (context.ts `editable`): appends to the draft's own outbox in place. */
@@ -14,6 +16,7 @@ export function emitInto(draft: FeatureContext, body: EventBody, at: string): vo
   draft.seq += 1;
   const payload = { ...body, type: "baton.v1.status_event", featureId: draft.featureId, seq: draft.seq, at } as StatusEvent;
   draft.outbox.push({ msgId: coordinatorMsgId.statusEvent(draft.featureId, draft.seq), to: "status", kind: body.kind, payload });
+  recordForViewInto(draft, payload);
 }
 
 /** Removes carried-out effects from the outbox (by msg id); unknown ids are ignored. */

@@ -7,7 +7,8 @@ import { newFeatureId } from "../../../shared/ids.ts";
 import { ProtocolError, toWireError } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logging.ts";
 import type { Names } from "../../../shared/subjects.ts";
-import { checkFeatureRequest, ControlMessage, submissionMsgId, WorkerMessage, wireError, type SubmitReply } from "../../../shared/protocol/index.ts";
+import { checkFeatureRequest, ControlMessage, requestHash, submissionMsgId, WorkerMessage, wireError, type FeatureRequest, type SubmitReply, type ValidationIssue } from "../../../shared/protocol/index.ts";
+import type { FeatureContext, FeatureStateValue } from "../domain/context.ts";
 import type { FeatureEvent } from "../domain/machine.ts";
 import type { FeatureLoop } from "./apply-loop.ts";
 
@@ -17,12 +18,31 @@ export interface IngressOptions {
   js: JetStreamClient;
   log: Logger;
   maxRequestBytes: number;
-  knownRoles: readonly string[];
+  /** Roles a request may name (its tasks' and the implicit ones); undefined: the config names none, any is accepted. */
+  knownRoles: readonly string[] | undefined;
   /** Gate names the operator configured: a request naming another is rejected. */
   knownGates: readonly string[];
   /** Deadline for tasks that set none. */
   taskTimeoutSeconds: number;
+  /** Configured gates that count tests (`tests:`): a feature measures those it names before its tasks start. */
+  testGates?: readonly string[];
+  /** Default `dispatchTimeoutSeconds` for requests that set none; undefined: no limit. */
+  dispatchTimeoutSeconds?: number | undefined;
   now?: () => Date;
+}
+
+/**
+ * Why a submission under the id of an existing feature is refused, or undefined when it is the same request
+ * (equal `requestHash`): then it is a repeat, and the feature runs once. A feature accepted before requests were
+ * fingerprinted has no hash: it cannot be told apart from a different request, so it is refused too.
+ */
+export function reuseRefusal(featureId: string, hash: string, state: FeatureStateValue, existing: Pick<FeatureContext, "requestHash">): ValidationIssue | undefined {
+  if (existing.requestHash === hash) return undefined;
+  const shown = state === "received" ? "unknown" : state;
+  const why = existing.requestHash
+    ? "from a different request"
+    : state === "rejected" ? "from a request that was rejected" : "from a request submitted before Baton fingerprinted requests, so this one cannot be told apart from a different request";
+  return { path: "id", message: `feature "${featureId}" already exists (${shown}) ${why}; the same id with the same request runs once, a different request needs a new id` };
 }
 
 /** Deterministic id for a submission that named none: stable across redeliveries of the same message. */
@@ -47,10 +67,22 @@ export class Ingress {
     const at = this.at();
     if (check.ok) {
       const id = check.value.id ?? generatedFeatureId(jsMsg.info.streamSequence, jsMsg.info.timestampNanos);
-      const defaults = { taskTimeoutSeconds: this.opts.taskTimeoutSeconds };
-      const result = await loop.apply(id, [{ type: "feature.submit", request: { ...check.value, id }, at, defaults }], { create: true, onlyIfNew: true });
-      if (result.kind === "exists") log.info({ featureId: id }, "duplicate submission ignored: feature already exists");
-      else log.info({ featureId: id, tasks: check.value.tasks.length }, "feature accepted");
+      const request = { ...check.value, id };
+      const defaults = { taskTimeoutSeconds: this.opts.taskTimeoutSeconds, testGates: this.opts.testGates, dispatchTimeoutSeconds: this.opts.dispatchTimeoutSeconds };
+      const result = await loop.apply(id, [{ type: "feature.submit", request, at, defaults }], { create: true, onlyIfNew: true });
+      if (result.kind !== "exists") {
+        log.info({ featureId: id, tasks: check.value.tasks.length }, "feature accepted");
+        return;
+      }
+      const hash = requestHash(request);
+      const refusal = reuseRefusal(id, hash, result.state, result.context);
+      if (!refusal) {
+        log.info({ featureId: id }, "duplicate submission ignored: the same request already exists");
+        return;
+      }
+      // Never disturb the existing feature: the refusal is a notice outside its history (seq 0).
+      log.warn({ featureId: id, state: result.state }, "submission refused: the id belongs to a different request");
+      await loop.notice(id, at, { kind: "feature.rejected", errors: [refusal], reason: "duplicate-id", existing: { state: result.state }, requestHash: hash });
       return;
     }
     const id = check.id ?? `rejected-${generatedFeatureId(jsMsg.info.streamSequence, jsMsg.info.timestampNanos).slice(2)}`;
@@ -136,21 +168,37 @@ export class Ingress {
    * submissions stream, then replies. Invalid requests are answered with every error and stored nowhere.
    */
   async onApiSubmit(msg: Msg): Promise<void> {
-    const { names, js, log } = this.opts;
+    const { log } = this.opts;
     let reply: SubmitReply;
     const check = checkFeatureRequest(msg.data, { maxBytes: this.opts.maxRequestBytes, roles: this.opts.knownRoles, gates: this.opts.knownGates });
     if (!check.ok) {
       reply = { ok: false, errors: check.errors };
       log.warn({ errors: check.errors }, "api submit rejected");
     } else {
-      const id = check.value.id ?? newFeatureId();
-      try {
-        const ack = await js.publish(names.featureSubmit(), encode({ ...check.value, id }), { msgID: submissionMsgId(id) });
-        reply = { ok: true, featureId: id, ...(ack.duplicate ? { duplicate: true } : {}) };
-      } catch (err) {
-        reply = { ok: false, errors: [{ path: "(root)", message: `could not store the request: ${(err as Error).message}` }] };
-      }
+      reply = await this.storeSubmission({ ...check.value, id: check.value.id ?? newFeatureId() }, check.value.id !== undefined);
+      if (!reply.ok) log.warn({ errors: reply.errors }, "api submit refused");
     }
     if (msg.reply) msg.respond(encode(reply));
+  }
+
+  /**
+   * Stores a valid api submission, unless its id belongs to an existing feature of a different request (refused,
+   * naming the feature and its state) or of the same one (a repeat: `duplicate`). Two different requests sent at
+   * once under a new id may both pass this check; the stream's consumer then refuses the second (a notice).
+   */
+  private async storeSubmission(request: FeatureRequest & { id: string }, named: boolean): Promise<SubmitReply> {
+    const { names, js, loop } = this.opts;
+    const hash = requestHash(request);
+    try {
+      const existing = named ? await loop.apply(request.id, [], { onlyIfNew: true }) : { kind: "missing" as const };
+      if (existing.kind === "exists") {
+        const refusal = reuseRefusal(request.id, hash, existing.state, existing.context);
+        return refusal ? { ok: false, errors: [refusal] } : { ok: true, featureId: request.id, duplicate: true };
+      }
+      const ack = await js.publish(names.featureSubmit(), encode(request), { msgID: submissionMsgId(request.id, hash) });
+      return { ok: true, featureId: request.id, ...(ack.duplicate ? { duplicate: true } : {}) };
+    } catch (err) {
+      return { ok: false, errors: [{ path: "(root)", message: `could not store the request: ${(err as Error).message}` }] };
+    }
   }
 }

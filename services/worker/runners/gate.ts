@@ -4,10 +4,12 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import type { GateConfig } from "../../../shared/config.ts";
-import { coverageFormatOf, outputTail, parseCoverage, parseTestCounts, ranNoTests } from "../../../shared/gates/parsers.ts";
+import { coverageFormatOf, outputTail, parseCoverage, parseTestCounts } from "../../../shared/gates/parsers.ts";
+import { runVerdict, spawnReason } from "../../../shared/gates/verdict.ts";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import type { GateReport, TaskAssigned } from "../../../shared/protocol/index.ts";
 import { runProcess } from "../process/run.ts";
+import { clearJunitReport, readJunitReport } from "./junit-report.ts";
 import { workspaceFor } from "../workspace/resolve.ts";
 import { childEnv, type ExecContext, type ExecutorDeps, type Runner } from "./types.ts";
 
@@ -56,6 +58,9 @@ export async function runGate(spec: GateConfig, ref: NonNullable<TaskAssigned["g
   const env = Object.assign(childEnv(deps.env), { CI: "1", FORCE_COLOR: "0", NO_COLOR: "1" });
   // The coordinator may override the expectation (a test-driven task's red phase); never the command.
   const expect = ref.expect ?? spec.expect;
+  // A JUnit report left by an earlier run must not be read as this run's.
+  const clearError = spec.junit ? await clearJunitReport(dir, spec.junit) : undefined;
+  if (clearError) return { ...ref, expect, command: spec.run, exitCode: null, durationMs: 0, outputTail: "", passed: false, reason: clearError };
   const started = Date.now();
   const run = await runProcess(command, args, { cwd: dir, env, stdin: "", timeoutMs: spec.timeoutSeconds * 1000 }, capture);
   const durationMs = Date.now() - started;
@@ -64,29 +69,20 @@ export async function runGate(spec: GateConfig, ref: NonNullable<TaskAssigned["g
     outputTail: outputTail(captured + (run.spawnError ? `\n${run.spawnError.message}` : "")),
   };
   const fail = (reason: string, extra: Partial<GateReport> = {}): GateReport => ({ ...base, ...extra, passed: false, reason });
-  if (run.spawnError) return fail(`could not start ${command}: ${run.spawnError.message}`);
+  if (run.spawnError) return fail(spawnReason(command, run.spawnError.message));
   if (run.timedOut) return fail(`timed out after ${spec.timeoutSeconds}s (the process group was killed)`);
   if (run.aborted) return fail("aborted by the worker (drain or cancellation)");
   if (run.code === null) return fail(`killed by signal ${run.signal}`);
 
-  let tests: GateReport["tests"];
-  if (spec.tests) {
-    const counts = parseTestCounts(captured, spec.tests);
-    if (!counts) return fail(`found no ${spec.tests === "auto" ? "test runner" : spec.tests} summary in the output: cannot tell how many tests ran`);
-    tests = counts;
-    // Zero tests, or only skipped/excluded ones: nothing was tested.
-    if (ranNoTests(counts)) return fail(counts.total === 0 ? "ran zero tests" : `ran no tests (all ${counts.total} skipped or excluded)`, { tests });
-  }
-  const ok = run.code === 0;
-  if (expect === "fail") {
-    // TDD red: the tests must exist and fail. A pass means the tests do not test the missing work.
-    if (ok) return fail("the command passed but this gate expects it to fail (red phase did not fail)", { tests });
-    return { ...base, tests, passed: true };
-  }
-  if (!ok) {
-    const failedTests = tests && tests.failed ? `${tests.failed} of ${tests.total} tests failed` : `exit code ${run.code}`;
-    return fail(failedTests, { tests });
-  }
+  // The exit code first, then the runner's counts: one distinct reason per case (shared/gates/verdict.ts).
+  const report = spec.junit ? await readJunitReport(dir, spec.junit) : undefined;
+  const runner = spec.junit ? "junit" : spec.tests;
+  const counts = report ? ("counts" in report ? report.counts : null) : spec.tests ? parseTestCounts(captured, spec.tests) : null;
+  const tests: GateReport["tests"] = counts ?? undefined;
+  const reason = runVerdict({ exitCode: run.code, expect, runner, counts });
+  if (reason) return fail(report && "error" in report ? `${reason}; ${report.error}` : reason, { tests });
+  // TDD red: the command failed with tests reported, as it must; coverage is not judged on a red phase.
+  if (expect === "fail") return { ...base, tests, passed: true };
   let coverage: GateReport["coverage"];
   if (spec.coverage) {
     const wanted = spec.coverage;

@@ -1,0 +1,170 @@
+// Every `baton` help text: the top-level list and each command's usage, flags and exit codes. Plain data and string
+// building only, so `baton --help` and `baton <command> --help` load no command module.
+
+interface CommandHelp {
+  /** One line for the top-level list. */
+  summary: string;
+  /** The synopsis, without the leading "baton ". */
+  usage: string;
+  /** A few lines on what the command does. */
+  about: string;
+  flags: readonly (readonly [flag: string, meaning: string])[];
+  exit: string;
+}
+
+const CONFIG = ["-c, --config FILE", "the config file (default: $BATON_CONFIG; without one, the environment and defaults)"] as const;
+const JSON_FLAG = (what: string) => ["--json", `print ${what} as JSON`] as const;
+const NATS = "NATS unreachable";
+const USAGE_ERROR = "2 usage error";
+
+/** The commands in the order the top-level help lists them. */
+export const HELP = {
+  up: {
+    summary: "local stack: nats-server (if none answers), a coordinator, the workers of every configured role",
+    usage: "up [--config FILE] [--log-dir DIR]",
+    about: "Runs until Ctrl-C (or SIGTERM), which stops the workers (letting running tasks finish), then the coordinator,\nthen the nats-server it started. Each process's output goes to its own log file.",
+    flags: [CONFIG, ["--log-dir DIR", "where the processes' logs go (default .baton/logs)"]],
+    exit: `0 stopped on request, 1 no NATS server could be had, ${USAGE_ERROR}`,
+  },
+  init: {
+    summary: "scaffold a config, one example agent per role and a git workspace in DIR",
+    usage: "init [DIR] [--roles ROLE,ROLE,...] [--force]",
+    about: "Writes baton.config.yaml, an example agent per role, an example feature request and a git workspace in DIR\n(default: the current folder), then prints the next commands. Existing files are kept unless --force.",
+    flags: [["--roles LIST", "the roles to scaffold, comma-separated (e.g. database,api,backend)"], ["--force", "overwrite files that exist"]],
+    exit: `0 done, 1 failed, ${USAGE_ERROR}`,
+  },
+  submit: {
+    summary: "submit a feature request (JSON or YAML, - for stdin); prints its id",
+    usage: "submit FILE|- [--watch] [--json] [--timeout S] [--config FILE]",
+    about: "Validates the request locally (every problem is printed), stores it in JetStream and waits until a coordinator\naccepts or rejects it. Submitting the same request again is a no-op that prints the same id.",
+    flags: [
+      ["-w, --watch", "then follow the feature until it ends (as `baton watch`)"],
+      ["--json", 'print {"featureId","duplicate"} as one JSON line; with --watch, then each status event as one JSON line'],
+      ["--timeout S", "how long to wait for a coordinator to accept it (default 30); it runs later anyway"],
+      CONFIG,
+    ],
+    exit: `0 accepted (with --watch: completed), 1 failed or cancelled (with --watch), or ${NATS},\n  2 invalid or rejected (or a usage error)`,
+  },
+  watch: {
+    summary: "replay a feature's history and follow it until it ends",
+    usage: "watch ID [--json] [--config FILE]",
+    about: "Prints every status event of the feature from its start, then new ones as they come, and exits when the\nfeature ends. Ctrl-C stops watching (the feature goes on).",
+    flags: [["--json", "print each status event as one JSON line (NDJSON); messages go to stderr"], CONFIG],
+    exit: `0 completed, 1 failed or cancelled (or stopped watching), or ${NATS}, 2 rejected (or a usage error)`,
+  },
+  status: {
+    summary: "a feature's current state, tasks, what each waits for, and timings",
+    usage: "status ID [--json] [--config FILE]",
+    about: "Asks the coordinators' read model; with none answering, folds the feature's status history instead.",
+    flags: [JSON_FLAG("the feature's view"), CONFIG],
+    exit: `0 completed, 1 failed, cancelled or no such feature, or ${NATS}, 2 rejected (or a usage error),\n  3 still running (received, executing, verifying or paused)`,
+  },
+  ls: {
+    summary: "features, newest first, with their state and progress",
+    usage: "ls [--all] [--json] [--config FILE]",
+    about: "Lists the newest 50 features (--all: every one) from the coordinators' read model.",
+    flags: [["--all", "every feature, not only the newest 50"], JSON_FLAG("an array of {featureId, state, title, submittedAt, finishedAt?, tasks, completed}"), CONFIG],
+    exit: `0 listed, 1 NATS unreachable or no coordinator answered, ${USAGE_ERROR}`,
+  },
+  workers: {
+    summary: "live coordinators and workers (from their heartbeats), each busy worker's task",
+    usage: "workers [--json] [--config FILE]",
+    about: "Lists the live coordinators (with their config fingerprints) and workers, from their heartbeats.",
+    flags: [JSON_FLAG('{"coordinators": [...], "workers": [...]}'), CONFIG],
+    exit: `0 listed, 1 ${NATS}, ${USAGE_ERROR}`,
+  },
+  doctor: {
+    summary: "check NATS, JetStream, coordinators and their configs, and a worker for every role",
+    usage: "doctor [--config FILE] [--json]",
+    about: "Checks, one line each: NATS answers, JetStream is enabled, Baton's streams exist, coordinators are live and\nagree on the config (and with FILE's), every configured role has a live worker. Each problem names its remedy.",
+    flags: [CONFIG, JSON_FLAG("the checks")],
+    exit: `0 healthy, 1 a problem was found (or ${NATS}), ${USAGE_ERROR}`,
+  },
+  cancel: {
+    summary: "cancel a feature: nothing more starts, running tasks are killed",
+    usage: "cancel ID [--reason TEXT] [--timeout S] [--config FILE]",
+    about: "Asks the coordinators to cancel the feature and waits until one did.",
+    flags: [["--reason TEXT", "recorded with the cancellation and shown by status"], ["--timeout S", "how long to wait for the answer (default 30)"], CONFIG],
+    exit: `0 cancelled (or already cancelled), 1 refused or no answer, or ${NATS}, ${USAGE_ERROR}`,
+  },
+  pause: {
+    summary: "pause a feature: running tasks finish, no new task starts",
+    usage: "pause ID [--reason TEXT] [--timeout S] [--config FILE]",
+    about: "Asks the coordinators to pause the feature and waits until one did. `baton resume ID` goes on.",
+    flags: [["--reason TEXT", "recorded with the pause and shown by status"], ["--timeout S", "how long to wait for the answer (default 30)"], CONFIG],
+    exit: `0 paused (or already paused), 1 refused or no answer, or ${NATS}, ${USAGE_ERROR}`,
+  },
+  resume: {
+    summary: "resume a paused feature",
+    usage: "resume ID [--reason TEXT] [--timeout S] [--config FILE]",
+    about: "Asks the coordinators to resume the feature and waits until one did.",
+    flags: [["--reason TEXT", "recorded with the resumption"], ["--timeout S", "how long to wait for the answer (default 30)"], CONFIG],
+    exit: `0 resumed (or not paused), 1 refused or no answer, or ${NATS}, ${USAGE_ERROR}`,
+  },
+  coordinator: {
+    summary: "run a coordinator (run several for redundancy)",
+    usage: "coordinator [--config FILE]",
+    about: "Accepts feature requests, dispatches their tasks to role workers and judges the results; runs until SIGINT or\nSIGTERM. Logs are JSON lines on stdout (BATON_LOG_LEVEL).",
+    flags: [CONFIG],
+    exit: `0 stopped on request, 1 failed (bad config, NATS unreachable), ${USAGE_ERROR}`,
+  },
+  worker: {
+    summary: "run a worker of one role",
+    usage: "worker --role ROLE [--concurrency N] [--config FILE] [--id NAME]",
+    about: "Takes ROLE's tasks from its queue and runs each with the executor the config gives the role; runs until SIGINT\nor SIGTERM, which lets running tasks finish (within the drain grace). Logs are JSON lines on stdout.",
+    flags: [
+      ["-r, --role ROLE", "the role whose tasks it runs (required)"],
+      ["-c, --concurrency N", "tasks run at once, 1-256 (default: the role's `concurrency`, else 1)"],
+      ["--config FILE", "the config file (default: $BATON_CONFIG)"],
+      ["--id NAME", "the worker's id (default ROLE-HOST-PID)"],
+    ],
+    exit: `0 stopped on request, 1 failed (bad config, NATS unreachable), ${USAGE_ERROR}`,
+  },
+} as const satisfies Record<string, CommandHelp>;
+
+export type HelpTopic = keyof typeof HELP;
+
+export const isHelpTopic = (name: string): name is HelpTopic => Object.hasOwn(HELP, name);
+
+const ENVIRONMENT = "environment: NATS_URL (default nats://127.0.0.1:4222), BATON_PREFIX (default baton), BATON_CONFIG, BATON_LOG_LEVEL, NO_COLOR";
+
+/** `baton --help`: one line per command, then the environment and where exit codes are described. */
+export function topHelp(): string {
+  const width = Math.max(...Object.keys(HELP).map((name) => name.length)) + 2;
+  return [
+    "baton — orchestrates software-implementation work across role workers over NATS JetStream",
+    "",
+    "usage: baton <command> [arguments] [flags]",
+    "",
+    "commands:",
+    ...Object.entries(HELP).map(([name, help]) => `  ${name.padEnd(width)}${help.summary}`),
+    "",
+    "  baton <command> --help (or baton help <command>) shows a command's flags and exit codes; baton --version its version.",
+    "",
+    ENVIRONMENT,
+    "exit codes: 0 success, 1 failure (a feature failed, NATS unreachable, ...), 2 usage error or rejected request;",
+    "  status adds 3 for a feature still running.",
+  ].join("\n");
+}
+
+/** `baton <topic> --help`: the synopsis, what it does, its flags (always with -h, --help) and its exit codes. */
+export function commandHelp(topic: HelpTopic): string {
+  const help: CommandHelp = HELP[topic];
+  const flags = [...help.flags, ["-h, --help", "this help"] as const];
+  const width = Math.max(...flags.map(([flag]) => flag.length)) + 2;
+  return [
+    `usage: baton ${help.usage}`,
+    "",
+    help.about,
+    "",
+    "flags:",
+    ...flags.map(([flag, meaning]) => `  ${flag.padEnd(width)}${meaning}`),
+    "",
+    `exit codes: ${help.exit}`,
+  ].join("\n");
+}
+
+/** The short reminder printed after a usage error. */
+export function usageLine(topic: HelpTopic): string {
+  return `usage: baton ${HELP[topic].usage}\n(baton ${topic} --help shows every flag)`;
+}

@@ -1,0 +1,71 @@
+// What each task of a FeatureView waits for, derived from the rest of the view. The coordinators' read model
+// and a client's fold of the status history both finish their view with `settleView`, so they cannot disagree.
+import type { StatusKind } from "./events.ts";
+import type { FeatureView, ViewTask, WaitingFor } from "./views.ts";
+
+/** Task states that hold one of the feature's `maxParallel` places (the coordinator's HOLDS_SLOT). */
+const HOLDS_PLACE: ReadonlySet<ViewTask["state"]> = new Set(["dispatched", "running", "verifying", "retrying"]);
+const FEATURE_ENDED: ReadonlySet<FeatureView["state"]> = new Set(["completed", "failed", "rejected", "cancelled"]);
+
+/**
+ * Whether a status event about a task ends the wait a task.unserved event reported: any later event about
+ * the task's progress (task.* and gate.*, except task.log and task.unserved itself).
+ */
+export function endsUnservedWait(kind: StatusKind): boolean {
+  return (kind.startsWith("task.") || kind.startsWith("gate.")) && kind !== "task.log" && kind !== "task.unserved";
+}
+
+/** Whether a status event ends the wait of a feature-level gate run (the feature's `unserved`): its gate event. */
+export function endsFeatureUnservedWait(event: { kind: StatusKind; taskId?: string | undefined }): boolean {
+  return event.kind.startsWith("gate.") && !event.taskId;
+}
+
+/**
+ * Finishes a view (mutating it): sets each task's `waitingFor`, keeps a task's `unserved` only while it waits
+ * for a worker and the feature's `paused` only while it is paused. Idempotent; O(tasks + dependencies).
+ */
+export function settleView(view: FeatureView): FeatureView {
+  if (view.state !== "paused") delete view.paused;
+  const ended = FEATURE_ENDED.has(view.state);
+  if (ended) delete view.unserved;
+  const completed = new Set<string>();
+  let holding = 0;
+  for (const task of view.tasks) {
+    if (task.state === "completed") completed.add(task.id);
+    else if (HOLDS_PLACE.has(task.state)) holding++;
+  }
+  for (const task of view.tasks) {
+    const waiting = ended ? undefined : waitingOf(view, task, completed, holding);
+    if (waiting) task.waitingFor = waiting;
+    else delete task.waitingFor;
+    if (waiting?.kind !== "worker" || !waiting.unserved) delete task.unserved;
+  }
+  return view;
+}
+
+function waitingOf(view: FeatureView, task: ViewTask, completed: ReadonlySet<string>, holding: number): WaitingFor | undefined {
+  switch (task.state) {
+    case "waiting": {
+      const pending = task.dependsOn.filter((id) => !completed.has(id));
+      if (pending.length) return { kind: "dependencies", taskIds: pending };
+      if (view.state === "paused") return { kind: "paused" };
+      const maxParallel = view.maxParallel ?? 1;
+      if (holding >= maxParallel) return { kind: "parallel", maxParallel, running: holding };
+      // Ready with a place free: the coordinator dispatches such a task at once unless baselines are measured first.
+      return { kind: "baseline" };
+    }
+    case "dispatched":
+      return { kind: "worker", role: task.unserved?.role ?? task.role, unserved: !!task.unserved };
+    case "verifying":
+      if (task.unserved?.gate) return { kind: "worker", role: task.unserved.role, gate: task.unserved.gate, unserved: true };
+      return { kind: "gates", gates: task.gates ?? [] };
+    case "retrying":
+      return task.retryAt ? { kind: "retry", until: task.retryAt } : undefined;
+    case "fixing": {
+      const fix = view.tasks.findLast((t) => t.fixes === task.id);
+      return fix ? { kind: "fix", fixTaskId: fix.id } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
