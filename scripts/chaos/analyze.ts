@@ -55,7 +55,7 @@ export interface Analysis {
   terminalEvents: { exactlyOne: number; notOne: { featureId: string; count: number; kinds: string[] }[] };
   history: { events: number; gaps: string[]; conflicts: string[]; duplicateEvents: number; notices: Record<string, number> };
   /** Quality gates: gate runs by verdict, and the tasks/features that had gates (each must complete only after its gate passed). */
-  gates: { passed: number; failed: number; gatedTasks: number; gatedFeatures: number; completedUngated: string[] };
+  gates: { passed: number; failed: number; gatedTasks: number; gatedFeatures: number; completedUngated: string[]; baselined: number; tasksBeforeBaseline: string[] };
   kills: Record<ProcessKind, number>;
   recovery: {
     /** Per coordinator kill: kill → first status event stored afterwards for a feature that was unfinished at the kill. */
@@ -279,6 +279,8 @@ export function analyze(input: {
   const completedUngated: string[] = [];
   let gatedTasks = 0;
   let gatedFeatures = 0;
+  let baselined = 0;
+  const tasksBeforeBaseline: string[] = [];
   for (const [featureId, evs] of byFeature) {
     const sorted = [...evs].sort((a, b) => a.seq - b.seq);
     for (const c of sorted.filter((e) => e.kind === "task.completed")) {
@@ -290,14 +292,23 @@ export function analyze(input: {
     const done = sorted.find((e) => e.kind === "feature.completed");
     if (done && sorted.some((e) => e.kind === "feature.verifying")) {
       gatedFeatures++;
-      if (!sorted.some((e) => e.kind === "gate.passed" && !e.taskId && e.seq < done.seq)) completedUngated.push(featureId);
+      if (!sorted.some((e) => e.kind === "gate.passed" && e.scope === "feature" && e.seq < done.seq)) completedUngated.push(featureId);
+    }
+    // A feature naming the test gate measures its baseline before any task is dispatched.
+    const gated = sorted.find((e) => e.kind === "feature.accepted")?.gated;
+    const firstDispatch = sorted.find((e) => e.kind === "task.dispatched");
+    if (gated && firstDispatch) {
+      baselined++;
+      const baseline = sorted.find((e) => (e.kind === "gate.passed" || e.kind === "gate.failed") && e.scope === "baseline");
+      if (!baseline || baseline.seq > firstDispatch.seq) tasksBeforeBaseline.push(featureId);
     }
   }
+  if (tasksBeforeBaseline.length) reasons.push(`${tasksBeforeBaseline.length} feature(s) dispatched a task before their test gate's baseline: ${list(tasksBeforeBaseline)}`);
   if (completedUngated.length) reasons.push(`${completedUngated.length} task(s)/feature(s) completed without their gate passing: ${list(completedUngated)}`);
   const gates = {
     passed: events.filter((e) => e.seq > 0 && e.kind === "gate.passed").length,
     failed: events.filter((e) => e.seq > 0 && e.kind === "gate.failed").length,
-    gatedTasks, gatedFeatures, completedUngated,
+    gatedTasks, gatedFeatures, completedUngated, baselined, tasksBeforeBaseline,
   };
 
   return {

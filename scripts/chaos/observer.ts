@@ -19,6 +19,10 @@ export interface SeenEvent {
   streamSeq: number;
   /** For task.failed / feature.failed / message.rejected: the error code or reason. */
   detail?: string | undefined;
+  /** For gate.passed / gate.failed: task, feature or baseline. */
+  scope?: string | undefined;
+  /** For feature.accepted: whether the feature or any of its tasks names a gate. */
+  gated?: boolean | undefined;
 }
 
 export const TERMINAL_KINDS = new Set(["feature.completed", "feature.failed", "feature.rejected", "feature.cancelled"]);
@@ -91,7 +95,8 @@ export class EventObserver {
     const detail = err ? `${String(err.code ?? "")} ${String(err.message ?? "")}`.trim() : str("reason");
     const ev: SeenEvent = {
       featureId, seq, kind, taskId: str("taskId"), attempt: num("attempt"), workerId: str("workerId"),
-      at: Date.parse(str("at") ?? "") || ts, ts, streamSeq, detail,
+      at: Date.parse(str("at") ?? "") || ts, ts, streamSeq, detail, scope: str("scope"),
+      ...(kind === "feature.accepted" ? { gated: namesGates(e) } : {}),
     };
     this.events.push(ev);
     if (seq === 0) return;
@@ -116,4 +121,10 @@ export class EventObserver {
     this.messages?.stop();
     await this.loop;
   }
+}
+
+/** Whether an accepted feature (its event) names a gate, for itself or for one of its tasks. */
+function namesGates(event: Record<string, unknown>): boolean {
+  const some = (gates: unknown) => Array.isArray(gates) && gates.length > 0;
+  return some(event.gates) || (Array.isArray(event.tasks) && event.tasks.some((task: { gates?: unknown }) => some(task.gates)));
 }

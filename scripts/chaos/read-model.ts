@@ -1,6 +1,6 @@
 // After a chaos run: does the read model the coordinators answer (api.features.get, projected from the stored
 // state) tell the same story as each feature's status history? Compares the feature's state and seq and every
-// task's state and attempt, for every submitted feature.
+// task's state, attempt and what it waits for, for every submitted feature.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { foldHistory, getFeature, type FeatureView } from "../../shared/client/index.ts";
 import type { Names } from "../../shared/subjects.ts";
@@ -13,7 +13,7 @@ export interface ReadModelCheck {
 
 /** The parts of a view both sources must agree on. */
 function essence(v: FeatureView): string {
-  return JSON.stringify({ state: v.state, seq: v.seq, tasks: v.tasks.map((t) => [t.id, t.state, t.attempt]) });
+  return JSON.stringify({ state: v.state, seq: v.seq, tasks: v.tasks.map((t) => [t.id, t.state, t.attempt, t.waitingFor?.kind ?? null]) });
 }
 
 export async function checkReadModel(nc: NatsConnection, names: Names, featureIds: readonly string[]): Promise<ReadModelCheck> {

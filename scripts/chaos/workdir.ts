@@ -25,6 +25,14 @@ export interface WorkDir {
  * through a helper process. It sleeps 100–600 ms derived from the seed and the task (the same task always
  * sleeps as long), prints nothing (a write to a dead worker's pipe would fail) and exits 0.
  */
+/** The gate's test suite: three tests, one of which takes 150 ms. */
+const CHECK_SUITE = `// Written by scripts/chaos.ts: the test suite of the chaos run's gate.
+import { test } from "node:test";
+test("one", () => {});
+test("two", () => {});
+test("takes a moment", () => new Promise((done) => setTimeout(done, 150)));
+`;
+
 const AGENT = `// Written by scripts/chaos.ts: the executor of every role in a chaos run.
 import { appendFileSync, readFileSync } from "node:fs";
 const env = process.env;
@@ -79,6 +87,7 @@ export function createWorkDir(seed: string): WorkDir {
   };
   for (const d of [w.logs, w.store, w.tmp, join(dir, "ws")]) mkdirSync(d, { recursive: true });
   writeFileSync(w.agent, AGENT);
+  writeFileSync(join(dir, "check.test.mjs"), CHECK_SUITE);
   writeFileSync(w.ledger, "");
   const unsupported: string[] = [];
   const worker = supported(WorkerSettings.shape, WANTED_WORKER, "worker", unsupported);
@@ -88,8 +97,9 @@ export function createWorkDir(seed: string): WorkDir {
     workspace: "./ws",
     knownRoles: [...ROLES, GATE_ROLE],
     roles: Object.fromEntries([...ROLES, GATE_ROLE].map((r) => [r, role])),
-    // a real command that takes a moment, so that some kills land while a gate runs
-    gates: { [GATE]: { run: ["node", "-e", "setTimeout(() => {}, 150)"], timeoutSeconds: 60 } },
+    // a real test suite (node --test, TAP) that takes a moment, so that some kills land while a gate runs; its test
+    // count makes the coordinator measure a baseline before each gated feature's tasks (docs/gates.md)
+    gates: { [GATE]: { run: ["node", "--test", "--test-reporter=tap", "./check.test.mjs"], timeoutSeconds: 60, tests: "auto" } },
     worker,
     ...(Object.keys(coordinator).length ? { coordinator } : {}),
   };

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
+import { distState } from "../../bin/build.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
@@ -87,6 +88,8 @@ describe("installing Baton", () => {
     const prefix = join(tmp, "prefix-tarball");
     const installed = npmInstall(["install", "-g", "--prefix", prefix, join(tmp, packed!.filename)], tmp);
     if ("skip" in installed) return ctx.skip(installed.skip);
+    // npm gives the installed files new mtimes: the content hashes in the build stamp keep dist/ usable (no tsx start).
+    expect(distState(join(prefix, "lib", "node_modules", "baton"))).toEqual({ fresh: true });
     await runsFromAnywhere(prefix, "tarball");
   }, 300_000);
 

@@ -64,6 +64,7 @@ describe("baton submit with a reused id (a real nats-server, coordinator and wor
       expect(refused.status, refused.stdout + refused.stderr).toBe(2);
       expect(refused.stderr).toMatch(/feature "reused" already exists \(completed\) from a different request/);
       expect(refused.stdout).not.toMatch(/completed/); // the old feature's ending is never shown as this one's
+      expect(refused.stdout).toBe(""); // nor its id, which a script would take for this request's
     }
   }, 90_000);
 

@@ -1,4 +1,5 @@
-// The chaos run's check on quality gates: a gated task or feature must complete only after its gate passed.
+// The chaos run's check on quality gates: a gated task or feature must complete only after its gate passed, and a
+// feature naming a (test-counting) gate measures its baseline before its first task.
 import { describe, expect, it } from "vitest";
 import { analyze } from "../../scripts/chaos/analyze.ts";
 import type { SeenEvent } from "../../scripts/chaos/observer.ts";
@@ -17,12 +18,24 @@ describe("chaos analysis of gates", () => {
   it("accepts a gated task and feature that completed after their gates passed", () => {
     seq = 0;
     const a = run([
-      ev("feature.accepted"), ev("task.dispatched", { taskId: "t1", attempt: 1 }), ev("task.verifying", { taskId: "t1", attempt: 1 }),
-      ev("gate.passed", { taskId: "t1", attempt: 1 }), ev("task.completed", { taskId: "t1", attempt: 1 }),
-      ev("feature.verifying"), ev("gate.passed"), ev("feature.completed"),
+      ev("feature.accepted", { gated: true }), ev("gate.passed", { scope: "baseline" }),
+      ev("task.dispatched", { taskId: "t1", attempt: 1 }), ev("task.verifying", { taskId: "t1", attempt: 1 }),
+      ev("gate.passed", { taskId: "t1", attempt: 1, scope: "task" }), ev("task.completed", { taskId: "t1", attempt: 1 }),
+      ev("feature.verifying"), ev("gate.passed", { scope: "feature" }), ev("feature.completed"),
     ]);
-    expect(a.gates).toMatchObject({ passed: 2, failed: 0, gatedTasks: 1, gatedFeatures: 1, completedUngated: [] });
-    expect(a.reasons.filter((r) => r.includes("gate"))).toEqual([]);
+    expect(a.gates).toMatchObject({ passed: 3, failed: 0, gatedTasks: 1, gatedFeatures: 1, completedUngated: [], baselined: 1, tasksBeforeBaseline: [] });
+    expect(a.reasons.filter((r) => r.includes("gate") || r.includes("baseline"))).toEqual([]);
+  });
+
+  it("does not take a baseline run for the feature's gate, and fails the run when a task went before the baseline", () => {
+    seq = 0;
+    const a = run([
+      ev("feature.accepted", { gated: true }), ev("task.dispatched", { taskId: "t1", attempt: 1 }), ev("gate.passed", { scope: "baseline" }),
+      ev("task.completed", { taskId: "t1", attempt: 1 }), ev("feature.verifying"), ev("feature.completed"),
+    ]);
+    expect(a.gates.completedUngated).toEqual(["f1"]);
+    expect(a.gates.tasksBeforeBaseline).toEqual(["f1"]);
+    expect(a.reasons).toContainEqual(expect.stringContaining("dispatched a task before their test gate's baseline"));
   });
 
   it("fails the run when a gated task or feature completed without its gate passing", () => {

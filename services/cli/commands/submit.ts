@@ -62,8 +62,12 @@ export async function submit({ cfg, names }: CliContext, file: string, opts: { w
   return withNats({ cfg, names }, "baton-cli", false, async (nc) => {
     const published = await publishFeature(nc, names, request);
     const { featureId } = published;
-    console.log(opts.json ? JSON.stringify({ featureId, duplicate: published.duplicate }) : featureId);
-    if (published.duplicate) console.error(dim(`(already submitted: feature ${featureId} runs once)`));
+    // The id goes to stdout only once it names this request's feature (accepted, or stored and waiting for a
+    // coordinator): a script's `id=$(baton submit …)` never gets the id of a feature it did not submit.
+    const printId = () => {
+      console.log(opts.json ? JSON.stringify({ featureId, duplicate: published.duplicate }) : featureId);
+      if (published.duplicate) console.error(dim(`(already submitted: feature ${featureId} runs once)`));
+    };
     const ac = new AbortController();
     const stop = () => ac.abort();
     process.once("SIGINT", stop);
@@ -80,6 +84,7 @@ export async function submit({ cfg, names }: CliContext, file: string, opts: { w
         console.error(red(`feature ${featureId} already exists from a different request; a coordinator will refuse this one (use a new id)`));
         return 2;
       }
+      printId();
       if (ac.signal.aborted) {
         console.error(dim(`stopped waiting; feature ${featureId} is stored and runs when a coordinator accepts it`));
         return 1;
@@ -87,6 +92,7 @@ export async function submit({ cfg, names }: CliContext, file: string, opts: { w
       console.error(`stored, but no coordinator accepted ${featureId} within ${opts.timeoutSeconds}s; it will run when one does`);
       return 0;
     }
+    printId();
     if (opts.watch) return (await watchFeature(nc, names, featureId, { json: opts.json })).code;
     console.error(renderEvent(outcome.event, `0/${outcome.event.tasks.length}`));
     return 0;
