@@ -165,6 +165,10 @@ describe("dispatch deadlines and unserved work (domain)", () => {
       remedy: expect.stringContaining("`baton worker --role docs`"), failsAt: dispatchDeadline(r.context, r.context.tasks.a!),
     });
     expect(h.send({ type: "task.unserved", run: { taskId: "a", attempt: 2 }, liveWorkers: 0, at }).context.seq).toBe(seq + 1);
+    // another coordinator reporting the same wait within the interval adds nothing; after it, the wait is reported again
+    const later = (ms: number) => new Date(Date.parse(at) + ms).toISOString();
+    expect(h.send({ type: "task.unserved", run: { taskId: "a", attempt: 1 }, liveWorkers: 0, at: later(1000), repeatSeconds: 60 }).context.seq).toBe(seq + 1);
+    expect(h.send({ type: "task.unserved", run: { taskId: "a", attempt: 1 }, liveWorkers: 0, at: later(61_000), repeatSeconds: 60 }).context.seq).toBe(seq + 2);
     // its work done, the task's review gate waits for a reviewer: a gate run, reported on the reviewer role
     const v = h.work("a");
     expect(waitingRuns(v.state, v.context)).toEqual([{ taskId: "a", role: "reviewer", attempt: 1, gate: { name: "review", run: 1 }, since: expect.any(String) }]);

@@ -25,6 +25,11 @@ export interface UnservedEvent {
   run: Pick<WaitingRun, "taskId" | "attempt" | "gate">;
   liveWorkers: number;
   at: string;
+  /**
+   * Ignore the event when the same wait was reported less than this long ago: several coordinators watch the same
+   * features, and the history should say it once per interval, not once per coordinator. Default 0.
+   */
+  repeatSeconds?: number | undefined;
 }
 
 /** Feature states in which dispatched work can wait for a worker. */
@@ -80,6 +85,9 @@ export function onUnserved(ctx: FeatureContext, event: UnservedEvent): FeatureCo
   const key = runKey(event.run);
   const run = runsOf(ctx).find((candidate) => runKey(candidate) === key);
   if (!run) return ctx;
+  // The wait's latest report (kept until the wait ends, read-model.ts recordForView): a recent one is enough.
+  const last = run.gate && !ctx.tasks[run.taskId] ? ctx.unserved : ctx.tasks[run.taskId]?.unserved;
+  if (last && last.gate === run.gate?.name && Date.parse(event.at) - Date.parse(last.at) < (event.repeatSeconds ?? 0) * 1000) return ctx;
   const waitingSeconds = run.since ? Math.max(0, Math.round((Date.parse(event.at) - Date.parse(run.since)) / 1000)) : 0;
   const task = run.gate ? undefined : ctx.tasks[run.taskId];
   const failsAt = task ? dispatchDeadline(ctx, task) : undefined;

@@ -85,7 +85,7 @@ export class UnservedWatcher {
       const last = this.reported.get(key);
       if (last !== undefined && now.getTime() - last < this.opts.repeatSeconds * 1000) continue;
       this.reported.set(key, now.getTime());
-      events.push({ type: "task.unserved", run: { taskId: run.taskId, attempt: run.attempt, gate: run.gate }, liveWorkers: live, at: now.toISOString() });
+      events.push({ type: "task.unserved", run: { taskId: run.taskId, attempt: run.attempt, gate: run.gate }, liveWorkers: live, at: now.toISOString(), repeatSeconds: this.opts.repeatSeconds });
     }
     if (!events.length) return;
     this.opts.log.warn({ featureId, runs: events.length }, "work waits for a role no live worker serves");
