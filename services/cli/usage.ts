@@ -57,7 +57,7 @@ export const HELP = {
     usage: "status ID [--json] [--config FILE]",
     about: "Asks the coordinators' read model; with none answering, folds the feature's status history instead.",
     flags: [JSON_FLAG("the feature's view"), CONFIG],
-    exit: `0 completed, 1 failed, cancelled or no such feature, or ${NATS}, 2 rejected (or a usage error),\n  3 still running (received, executing, verifying or paused)`,
+    exit: `0 completed, 1 failed or cancelled, or ${NATS}, 2 rejected (or a usage error),\n  3 still running (received, executing, verifying or paused), 4 no such feature`,
   },
   ls: {
     summary: "features, newest first, with their state and progress",
