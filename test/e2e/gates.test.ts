@@ -100,7 +100,7 @@ gates:
     timeoutSeconds: 120
     tests: node-test
   nothing:
-    run: ["node", "--test", "no-tests-here/"]
+    run: ["sh", "-c", "cd no-tests-here && node --test"]
     tests: node-test
   coverage:
     run: ["node", "--test", "--experimental-test-coverage", "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=lcov", "--test-reporter-destination=lcov.info"]
