@@ -26,13 +26,19 @@ export interface UnservedOptions {
   now?: () => Date;
 }
 
+/** Features reported on at once by one check. */
+const REPORTS_AT_ONCE = 16;
+
 export class UnservedWatcher {
   /** featureId → its runs waiting for a worker, as of its latest apply. */
   private readonly waiting = new Map<string, WaitingRun[]>();
-  /** `featureId runKey` → when it was last reported (ms). */
-  private readonly reported = new Map<string, number>();
+  /** featureId → runKey → when this coordinator last reported it (ms); per feature, so an apply touches only its own. */
+  private readonly reported = new Map<string, Map<string, number>>();
   private handle: NodeJS.Timeout | undefined;
   private busy = false;
+  /** What the check under way reported: features, and the roles they wait for (for its one log line). */
+  private reportedFeatures = 0;
+  private readonly unservedRoles = new Set<string>();
 
   constructor(private readonly opts: UnservedOptions) {}
 
@@ -41,8 +47,11 @@ export class UnservedWatcher {
     const runs = waitingRuns(state, context);
     if (runs.length) this.waiting.set(featureId, runs);
     else this.waiting.delete(featureId);
-    const keep = new Set(runs.map((run) => `${featureId} ${runKey(run)}`));
-    for (const key of this.reported.keys()) if (key.startsWith(`${featureId} `) && !keep.has(key)) this.reported.delete(key);
+    const reported = this.reported.get(featureId);
+    if (!reported) return;
+    const keep = new Set(runs.map(runKey));
+    for (const key of reported.keys()) if (!keep.has(key)) reported.delete(key);
+    if (!reported.size) this.reported.delete(featureId);
   }
 
   start(): void {
@@ -59,12 +68,33 @@ export class UnservedWatcher {
   async check(): Promise<void> {
     if (this.busy || !this.waiting.size) return;
     this.busy = true;
+    this.reportedFeatures = 0;
+    this.unservedRoles.clear();
     try {
-      const { nc, names, log } = this.opts;
-      const beats = await (this.opts.live ?? (() => liveWorkers(nc, names, { onInvalid: (key, err) => log.debug({ key, err: err.message }, "invalid heartbeat skipped") })))();
-      const roles = new Map<string, number>();
-      for (const beat of beats) roles.set(beat.role, (roles.get(beat.role) ?? 0) + 1);
-      await Promise.all([...this.waiting].map(([featureId, runs]) => this.report(featureId, runs, roles)));
+      const clock = () => (this.opts.now ?? (() => new Date()))().getTime();
+      let roles = await this.liveRoles();
+      let readAt = clock();
+      // At most REPORTS_AT_ONCE features at a time: thousands of held features must not flood the loop (and NATS) at
+      // once. Such a check takes a while, so the live workers are read again every second: workers that came up
+      // meanwhile stop the reports at once, instead of thousands of stale "no worker" events slowing their work down.
+      const queue = [...this.waiting];
+      let taken = 0;
+      const next = async (): Promise<void> => {
+        while (taken < queue.length) {
+          if (clock() - readAt > 1000) {
+            readAt = clock();
+            roles = await this.liveRoles();
+          }
+          const [featureId, runs] = queue[taken++]!;
+          await this.report(featureId, runs, roles);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(REPORTS_AT_ONCE, queue.length) }, next));
+      if (this.reportedFeatures) {
+        // One line per check, not one per feature: thousands of held features would otherwise flood the log.
+        const roleList = [...this.unservedRoles].sort();
+        this.opts.log.warn({ features: this.reportedFeatures, roles: roleList }, `work waits for roles no live worker serves: ${roleList.join(", ")} (start one: baton worker --role ${roleList[0]})`);
+      }
     } catch (err) {
       this.opts.log.warn({ err }, "checking for unserved tasks failed; will retry");
     } finally {
@@ -72,23 +102,35 @@ export class UnservedWatcher {
     }
   }
 
+  /** Live workers per role, from the heartbeats. */
+  private async liveRoles(): Promise<Map<string, number>> {
+    const { nc, names, log } = this.opts;
+    const beats = await (this.opts.live ?? (() => liveWorkers(nc, names, { onInvalid: (key, err) => log.debug({ key, err: err.message }, "invalid heartbeat skipped") })))();
+    const roles = new Map<string, number>();
+    for (const beat of beats) roles.set(beat.role, (roles.get(beat.role) ?? 0) + 1);
+    return roles;
+  }
+
   private async report(featureId: string, runs: readonly WaitingRun[], roles: ReadonlyMap<string, number>): Promise<void> {
     const now = (this.opts.now ?? (() => new Date()))();
     const events: FeatureEvent[] = [];
+    let reported = this.reported.get(featureId);
     for (const run of runs) {
-      const key = `${featureId} ${runKey(run)}`;
+      const key = runKey(run);
       const live = roles.get(run.role) ?? 0;
       if (live > 0) {
-        this.reported.delete(key); // served now: should it become unserved again, say so at once
+        reported?.delete(key); // served now: should it become unserved again, say so at once
         continue;
       }
-      const last = this.reported.get(key);
+      const last = reported?.get(key);
       if (last !== undefined && now.getTime() - last < this.opts.repeatSeconds * 1000) continue;
-      this.reported.set(key, now.getTime());
+      if (!reported) this.reported.set(featureId, (reported = new Map()));
+      reported.set(key, now.getTime());
+      this.unservedRoles.add(run.role);
       events.push({ type: "task.unserved", run: { taskId: run.taskId, attempt: run.attempt, gate: run.gate }, liveWorkers: live, at: now.toISOString(), repeatSeconds: this.opts.repeatSeconds });
     }
     if (!events.length) return;
-    this.opts.log.warn({ featureId, runs: events.length }, "work waits for a role no live worker serves");
+    this.reportedFeatures++;
     await this.opts.apply(featureId, events);
   }
 }
