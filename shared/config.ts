@@ -1,6 +1,6 @@
 // Configuration: the operator's config file (YAML or JSON) and environment, parsed once into a frozen object.
 // Library code receives these values as options; only `loadConfig` reads process.env.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import * as z from "zod";
@@ -169,13 +169,22 @@ export function readConfigFile(path: string): ConfigFile {
   return parsed.data;
 }
 
+/** Config files found in the working folder when neither `--config` nor BATON_CONFIG names one (`baton init` writes the first). */
+export const CONFIG_FILE_NAMES = ["baton.config.yaml", "baton.config.yml", "baton.config.json"] as const;
+
+/** The config file in `dir` by one of CONFIG_FILE_NAMES, if any. */
+export function findConfigFile(dir: string): string | undefined {
+  return CONFIG_FILE_NAMES.map((name) => resolve(dir, name)).find((path) => existsSync(path));
+}
+
 /**
- * Builds the frozen configuration from an optional file plus the environment
- * (NATS_URL, BATON_PREFIX, BATON_LOG_LEVEL; env wins over the file).
+ * Builds the frozen configuration from a config file plus the environment (NATS_URL, BATON_PREFIX,
+ * BATON_LOG_LEVEL; env wins over the file). The file: `file`, else BATON_CONFIG, else `baton.config.yaml` (or .yml,
+ * .json) in `cwd` (default: the process's working folder), else none.
  */
-export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): Readonly<BatonConfig> {
+export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Readonly<BatonConfig> {
   const env = opts.env ?? process.env;
-  const path = opts.file ?? env.BATON_CONFIG;
+  const path = opts.file ?? (env.BATON_CONFIG || findConfigFile(opts.cwd ?? process.cwd()));
   const file = path ? readConfigFile(path) : ConfigFile.parse({});
   const configDir = path ? dirname(resolve(path)) : process.cwd();
   const roles: Record<string, ExecRoleConfig> = {};

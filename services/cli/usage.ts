@@ -12,7 +12,7 @@ interface CommandHelp {
   exit: string;
 }
 
-const CONFIG = ["-c, --config FILE", "the config file (default: $BATON_CONFIG; without one, the environment and defaults)"] as const;
+const CONFIG = ["-c, --config FILE", "the config file (default: $BATON_CONFIG, else ./baton.config.yaml if present)"] as const;
 const JSON_FLAG = (what: string) => ["--json", `print ${what} as JSON`] as const;
 const NATS = "NATS unreachable";
 const USAGE_ERROR = "2 usage error";
@@ -115,7 +115,7 @@ export const HELP = {
     flags: [
       ["-r, --role ROLE", "the role whose tasks it runs (required)"],
       ["-c, --concurrency N", "tasks run at once, 1-256 (default: the role's `concurrency`, else 1)"],
-      ["--config FILE", "the config file (default: $BATON_CONFIG)"],
+      ["--config FILE", "the config file (default: $BATON_CONFIG, else ./baton.config.yaml if present)"],
       ["--id NAME", "the worker's id (default ROLE-HOST-PID)"],
     ],
     exit: `0 stopped on request, 1 failed (bad config, NATS unreachable), ${USAGE_ERROR}`,

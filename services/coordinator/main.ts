@@ -17,7 +17,7 @@ Accepts feature requests, dispatches their tasks to role workers and judges the 
 SIGTERM. Logs are JSON lines on stdout (BATON_LOG_LEVEL).
 
 flags:
-  -c, --config FILE  the config file (default: $BATON_CONFIG; without one, the environment and defaults)
+  -c, --config FILE  the config file (default: $BATON_CONFIG, else ./baton.config.yaml if present)
   -h, --help         this help
 
 exit codes: 0 stopped on request, 1 failed (bad config, NATS unreachable), 2 usage error`;

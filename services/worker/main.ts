@@ -20,7 +20,7 @@ or SIGTERM, which lets running tasks finish (within the drain grace). Logs are J
 flags:
   -r, --role ROLE      the role whose tasks it runs (required)
   -c, --concurrency N  tasks run at once, 1-256 (default: the role's \`concurrency\`, else 1)
-  --config FILE        the config file (default: $BATON_CONFIG)
+  --config FILE        the config file (default: $BATON_CONFIG, else ./baton.config.yaml if present)
   --id NAME            the worker's id (default ROLE-HOST-PID)
   -h, --help           this help
 

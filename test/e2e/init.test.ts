@@ -6,11 +6,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config.ts";
 import { checkFeatureValue } from "../../shared/protocol/feature.ts";
 import { parse as parseYaml } from "yaml";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
+import { uniquePrefix } from "../helpers/nats-server.ts";
+import { useScratch } from "../helpers/scratch.ts";
 import { baton } from "../helpers/procs.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -25,32 +26,23 @@ function nodeProject(dir: string): void {
 
 const git = (dir: string, ...args: string[]) => spawnSync("git", args, { cwd: dir, encoding: "utf8" });
 
-let tmp: string;
-let nats: NatsServer;
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "baton-init-"));
-  nats = await startNatsServer();
-});
-afterAll(async () => {
-  await nats?.dispose();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const scratch = useScratch("init");
 
 describe("baton init", () => {
   it("scaffolds a project that `baton up` and `baton submit --watch` then run end to end", async () => {
-    const project = join(tmp, "my-project");
+    const project = join(scratch.tmp, "my-project");
     nodeProject(project);
-    const init = baton(["init", "my-project"], {}, { cwd: tmp });
+    const init = baton(["init", "my-project"], {}, { cwd: scratch.tmp });
     expect(await init.exited).toBe(0);
     expect(init.output()).toMatch(/gatePresets \[node\]/);
-    expect(init.output()).toMatch(/baton up --config baton\.config\.yaml/);
+    expect(init.output()).toMatch(/baton up .*it reads baton\.config\.yaml/);
     for (const file of ["baton.config.yaml", ".baton/agents/backend.mjs", ".baton/agents/qa.mjs", ".baton/agents/reviewer.mjs", ".baton/features/example.yaml"]) {
       expect(existsSync(join(project, file)), file).toBe(true);
     }
     expect(git(project, "log", "--format=%s").stdout.trim()).toBe("baton init"); // a new repository with a first commit
     expect(git(project, "status", "--porcelain").stdout).toBe("");
 
-    const env = { NATS_URL: nats.url, BATON_PREFIX: uniquePrefix("init") };
+    const env = { NATS_URL: scratch.nats.url, BATON_PREFIX: uniquePrefix("init") };
     const up = baton(["up", "--config", "baton.config.yaml"], env, { cwd: project });
     try {
       await up.waitFor(/^baton up: ready/m, 60_000);
@@ -69,7 +61,7 @@ describe("baton init", () => {
   });
 
   it("never overwrites a file without --force, says what it skipped, and writes nothing outside its folder", async () => {
-    const project = join(tmp, "existing");
+    const project = join(scratch.tmp, "existing");
     mkdirSync(project);
     writeFileSync(join(project, "baton.config.yaml"), "# mine\n");
     const rootBefore = ["baton.config.yaml", ".baton/agents", ".baton/features"].map((path) => existsSync(join(ROOT, path)));
@@ -84,10 +76,10 @@ describe("baton init", () => {
     expect(["baton.config.yaml", ".baton/agents", ".baton/features"].map((path) => existsSync(join(ROOT, path)))).toEqual(rootBefore);
     expect(git(ROOT, "rev-parse", "HEAD").stdout).toBe(headBefore);
 
-    const again = baton(["init", project], {}, { cwd: tmp });
+    const again = baton(["init", project], {}, { cwd: scratch.tmp });
     expect(await again.exited).toBe(0);
     expect(again.output()).toMatch(/skipped \.baton\/features\/example\.yaml/);
-    const forced = baton(["init", project, "--roles", "database,api,reviewer", "--force"], {}, { cwd: tmp });
+    const forced = baton(["init", project, "--roles", "database,api,reviewer", "--force"], {}, { cwd: scratch.tmp });
     expect(await forced.exited).toBe(0);
     expect(readFileSync(join(project, "baton.config.yaml"), "utf8")).toMatch(/\.baton\/agents\/database\.mjs/);
   });
@@ -100,11 +92,11 @@ describe("baton init", () => {
       "node-no-tests": { "package.json": '{ "name": "nt", "scripts": { "test": "echo \\"Error: no test specified\\" && exit 1" } }' },
     };
     for (const [kind, files] of Object.entries(kinds)) {
-      const project = join(tmp, `kind-${kind}`);
+      const project = join(scratch.tmp, `kind-${kind}`);
       mkdirSync(project);
       for (const [name, text] of Object.entries(files)) writeFileSync(join(project, name), text);
       const roles = kind === "plain" ? "qa" : "backend,frontend,qa,reviewer";
-      const init = baton(["init", project, "--roles", roles], {}, { cwd: tmp });
+      const init = baton(["init", project, "--roles", roles], {}, { cwd: scratch.tmp });
       expect(await init.exited, init.output()).toBe(0);
       const cfg = loadConfig({ file: join(project, "baton.config.yaml"), env: {} });
       expect(Object.keys(cfg.roles).join(","), kind).toBe(roles);
@@ -114,7 +106,7 @@ describe("baton init", () => {
       // A `test` gate only where the project has tests of its own to run.
       expect(request.gates, kind).toBeUndefined();
     }
-    const bad = baton(["init", join(tmp, "bad"), "--roles", "back end"], {}, { cwd: tmp });
+    const bad = baton(["init", join(scratch.tmp, "bad"), "--roles", "back end"], {}, { cwd: scratch.tmp });
     expect(await bad.exited).toBe(2);
     expect(bad.output()).toMatch(/"back end" is not a role name/);
   });

@@ -246,3 +246,22 @@ describe("gates in the config", () => {
     for (const where of ["gatePresets[0]", "gates.a.run", "gates.b.run", "gates.c.tests", "gates.d.coverage.min", "gates.bad name"]) expect(e.message).toContain(where);
   });
 });
+
+describe("finding the config file", () => {
+  it("reads baton.config.yaml in the working folder when neither --config nor BATON_CONFIG names one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "baton-find-"));
+    try {
+      expect(loadConfig({ env: {}, cwd: dir }).configPath).toBeUndefined();
+      writeFileSync(join(dir, "baton.config.yaml"), "roles:\n  docs: { executor: noop }\n");
+      const found = loadConfig({ env: {}, cwd: dir });
+      expect(found.configPath).toBe(join(dir, "baton.config.yaml"));
+      expect(found.knownRoles).toEqual(["docs"]);
+      // an explicit file, and BATON_CONFIG, win over the folder's
+      writeFileSync(join(dir, "other.yaml"), "roles:\n  qa: { executor: noop }\n");
+      expect(loadConfig({ env: { BATON_CONFIG: join(dir, "other.yaml") }, cwd: dir }).knownRoles).toEqual(["qa"]);
+      expect(loadConfig({ file: join(dir, "other.yaml"), env: {}, cwd: dir }).knownRoles).toEqual(["qa"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -102,7 +102,7 @@ function nextSteps(dir: string): string[] {
   const into = relative(process.cwd(), dir);
   return [
     ...(into ? [`cd ${into.includes(" ") ? JSON.stringify(into) : into}`] : []),
-    `baton up --config ${CONFIG_FILE}         ${dim("# in another terminal: nats-server (if none answers), coordinator, workers")}`,
+    `baton up                                          ${dim(`# in another terminal, in this folder (it reads ${CONFIG_FILE}): nats-server if none answers, coordinator, workers`)}`,
     `baton submit ${FEATURE_FILE} --watch   ${dim("# follows the feature to its end")}`,
     `baton status ${EXAMPLE_ID}                              ${dim("# its tasks, states and timings")}`,
   ];

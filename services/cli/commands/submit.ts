@@ -14,7 +14,7 @@ export async function run(args: CliArgs): Promise<number> {
   const ctx = cliConfig(args);
   const file = args.positionals[0];
   if (!file) throw new UsageError("missing the request FILE (JSON or YAML), or - for stdin");
-  return submit(ctx, file, { watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: !!args.values.config, json: args.values.json });
+  return submit(ctx, file, { watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: ctx.cfg.configPath !== undefined, json: args.values.json });
 }
 
 /**

@@ -114,7 +114,8 @@ export async function up(cfg: Readonly<BatonConfig>, opts: { logDir?: string | u
     console.log(`nats: started a local nats-server at ${cfg.natsUrl} ${dim(`(store ${storeDir})`)}`);
   }
   const children = (stack.children = planChildren(cfg, logDir));
-  if (children.length === 1) console.log(yellow("no roles configured: only the coordinator starts (pass --config FILE with `roles:`)"));
+  console.log(cfg.configPath ? `config: ${cfg.configPath} ${dim(`(prefix ${cfg.prefix})`)}` : dim(`config: none (no --config, BATON_CONFIG or ./baton.config.yaml); prefix ${cfg.prefix}`));
+  if (children.length === 1) console.log(yellow("no roles configured: only the coordinator starts (`baton init` writes a config; or pass --config FILE with `roles:`)"));
   await Promise.all(children.map(async (child) => {
     await supervisor.start(child);
     if (!supervisor.stopping) console.log(`${green("started")} ${child.name} ${dim(`(pid ${child.proc?.pid})`)}`);

@@ -49,7 +49,8 @@ const yamlString = (text: string) => JSON.stringify(text);
 export function configYaml(project: Project, roles: readonly string[]): string {
   const lines = [
     `# Baton configuration for ${project.name}, written by \`baton init\`. Start the stack with`,
-    `#   baton up --config ${CONFIG_FILE}`,
+    `#   baton up      (in this folder: every baton command reads ${CONFIG_FILE} from the folder it runs in, unless`,
+    `#                  --config FILE or BATON_CONFIG names another)`,
     "# Each role maps to the program that does its work: here the example agents in .baton/agents/ — the place to",
     "# plug in your coding agent (see the comment at the top of each). `exec` is an argv, run without a shell;",
     "# ./ paths resolve against this file's folder. JSON Schema of this file: docs/schemas/config-file.json in Baton.",
