@@ -1,22 +1,16 @@
 // The `baton` bin as users start it: the compiled CLI bundle with its V8 code cache when dist/ is fresh, the
 // sources through tsx when it is not (BATON_TSX=1 forces that path), and the same output either way; help for
 // every command, the version, usage errors (exit 2, the nearest name), and JSON output scripts can parse.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { distState } from "../../bin/build.mjs";
 import { FeatureSummary } from "../../shared/protocol/views.ts";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { startStack, type Proc } from "../helpers/procs.ts";
+import { runBaton as run, runBatonSync as baton } from "../helpers/procs.ts";
+import { useStack } from "../helpers/stack.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = `${ROOT}bin/baton.mjs`;
 const CACHE = `${ROOT}dist/cli.cjs.help.cache`;
-const baton = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env }, timeout: 30_000 });
 
 describe("the baton bin", () => {
   it("runs the compiled CLI bundle, writes its code cache on the first start and reuses it", () => {
@@ -101,71 +95,45 @@ describe("help, version and usage errors", () => {
   });
 });
 
-/** `baton <args>` without blocking the event loop (the stack's processes keep printing meanwhile). */
-function run(args: string[], env: Record<string, string>, input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.end(input ?? "");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.once("error", fail);
-    child.once("close", (status) => (clearTimeout(killer), done({ status, stdout, stderr })));
-  });
-}
-
 const ndjson = (text: string) => text.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe("machine-readable output (a real nats-server, coordinator and worker)", () => {
-  let server: NatsServer;
-  let dir: string;
-  let env: Record<string, string>;
-  const procs: Proc[] = [];
+  const stack = useStack({
+    tag: "bin",
+    config: 'workspace: ./ws\nroles:\n  backend:\n    exec: ["node", "./agent.mjs"]\n    timeoutSeconds: 60\n',
+    files: {
+      "agent.mjs": [
+        'import { appendFileSync, readFileSync } from "node:fs";',
+        'const task = JSON.parse(readFileSync(0, "utf8"));',
+        'if (task.taskId === "boom") { console.error("boom"); process.exit(1); }',
+        'appendFileSync(process.env.BATON_RESULT_FILE, JSON.stringify({ summary: "did " + task.taskId }));',
+      ].join("\n"),
+    },
+    workers: [["backend", "backend-1"]],
+  });
   const request = (id: string, taskId: string) => JSON.stringify({ id, title: `json ${id}`, tasks: [{ id: taskId, role: "backend", title: "Work" }] });
 
-  beforeAll(async () => {
-    server = await startNatsServer();
-    dir = mkdtempSync(join(tmpdir(), "baton-bin-"));
-    writeFileSync(join(dir, "agent.mjs"), [
-      'import { appendFileSync, readFileSync } from "node:fs";',
-      'const task = JSON.parse(readFileSync(0, "utf8"));',
-      'if (task.taskId === "boom") { console.error("boom"); process.exit(1); }',
-      'appendFileSync(process.env.BATON_RESULT_FILE, JSON.stringify({ summary: "did " + task.taskId }));',
-    ].join("\n"));
-    writeFileSync(join(dir, "baton.yaml"), 'workspace: ./ws\nroles:\n  backend:\n    exec: ["node", "./agent.mjs"]\n    timeoutSeconds: 60\n');
-    env = { NATS_URL: server.url, BATON_PREFIX: uniquePrefix("bin") };
-    procs.push(...(await startStack(join(dir, "baton.yaml"), env, [["backend", "backend-1"]])));
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(procs.map((proc) => proc.kill("SIGTERM")));
-    await server?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
   it("submit --json [--watch], watch --json and ls --json print only JSON on stdout, and exit 0/1/2 as documented", async () => {
-    const first = await run(["submit", "-", "--json", "--watch"], env, request("json-ok", "one"));
+    const first = await run(["submit", "-", "--json", "--watch"], stack.env, request("json-ok", "one"));
     expect(first.status, first.stderr).toBe(0);
     const [ack, ...events] = ndjson(first.stdout);
     expect(ack).toEqual({ featureId: "json-ok", duplicate: false });
     expect(events.map((event) => event.kind)).toContain("feature.accepted");
     expect(events.at(-1)).toMatchObject({ kind: "feature.completed", featureId: "json-ok" });
 
-    const again = await run(["submit", "-", "--json"], env, request("json-ok", "one"));
+    const again = await run(["submit", "-", "--json"], stack.env, request("json-ok", "one"));
     expect(again.status, again.stderr).toBe(0);
     expect(ndjson(again.stdout)).toEqual([{ featureId: "json-ok", duplicate: true }]);
 
-    const watch = await run(["watch", "json-ok", "--json"], env);
+    const watch = await run(["watch", "json-ok", "--json"], stack.env);
     expect(watch.status, watch.stderr).toBe(0);
     expect(ndjson(watch.stdout)).toEqual(events); // the same events, replayed
 
-    const failed = await run(["submit", "-", "--json", "--watch"], env, request("json-boom", "boom"));
+    const failed = await run(["submit", "-", "--json", "--watch"], stack.env, request("json-boom", "boom"));
     expect(failed.status, failed.stderr).toBe(1);
     expect(ndjson(failed.stdout).at(-1)).toMatchObject({ kind: "feature.failed", featureId: "json-boom" });
 
-    const list = await run(["ls", "--json"], env);
+    const list = await run(["ls", "--json"], stack.env);
     expect(list.status, list.stderr).toBe(0);
     const rows = JSON.parse(list.stdout) as Record<string, unknown>[];
     expect(rows.find((row) => row.featureId === "json-ok")).toMatchObject({ state: "completed", tasks: 1, completed: 1, title: "json json-ok" });
@@ -173,14 +141,14 @@ describe("machine-readable output (a real nats-server, coordinator and worker)",
     for (const row of rows) expect(Object.keys(FeatureSummary.shape)).toEqual(expect.arrayContaining(Object.keys(row))); // the read model's field names
 
     for (const args of [["status", "json-ok", "--json"], ["workers", "--json"]]) {
-      const out = await run(args, env);
+      const out = await run(args, stack.env);
       expect(() => JSON.parse(out.stdout), `${args.join(" ")}: ${out.stderr}`).not.toThrow();
     }
 
-    const invalid = await run(["submit", "-", "--json"], env, JSON.stringify({ title: "no tasks" }));
+    const invalid = await run(["submit", "-", "--json"], stack.env, JSON.stringify({ title: "no tasks" }));
     expect(invalid.status).toBe(2);
     expect(invalid.stdout).toBe("");
-    const down = await run(["ls", "--json"], { ...env, NATS_URL: "nats://127.0.0.1:1" });
+    const down = await run(["ls", "--json"], { ...stack.env, NATS_URL: "nats://127.0.0.1:1" });
     expect(down.status).toBe(1);
     expect(down.stdout).toBe("");
     expect(down.stderr).toMatch(/cannot connect to NATS at nats:\/\/127.0.0.1:1/);

@@ -1,16 +1,11 @@
 // End to end, as a user runs it: real nats-server, `baton coordinator`, `baton worker` processes for
 // five roles (two backend workers), agents that record their own timestamps, and the CLI.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encode } from "../../shared/codec.ts";
-import { emptyView, featureHistory, foldEvent, isTerminal } from "../../shared/client/index.ts";
-import { names } from "../../shared/subjects.ts";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { baton, startStack, type Proc } from "../helpers/procs.ts";
+import { describe, expect, it } from "vitest";
+import { submitAndFollow } from "../helpers/follow.ts";
+import { baton } from "../helpers/procs.ts";
+import { useStack } from "../helpers/stack.ts";
 
 const AGENT = `
 import { appendFileSync, readFileSync } from "node:fs";
@@ -23,40 +18,20 @@ appendFileSync(process.env.LEDGER, JSON.stringify({ taskId: task.taskId, role: p
 appendFileSync(process.env.BATON_RESULT_FILE, JSON.stringify({ summary: "did " + task.taskId, handoff: { by: task.taskId } }));
 `;
 
-let server: NatsServer;
-let dir: string;
-let prefix: string;
-let env: Record<string, string>;
-let nc: NatsConnection;
-const procs: Proc[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  dir = mkdtempSync(join(tmpdir(), "baton-e2e-"));
-  prefix = uniquePrefix("e2e");
-  writeFileSync(join(dir, "agent.mjs"), AGENT);
-  const ledger = join(dir, "ledger.jsonl");
-  writeFileSync(ledger, "");
-  const role = (r: string) => `  ${r}:\n    exec: ["node", "./agent.mjs"]\n    timeoutSeconds: 60\n    env: { LEDGER: "${ledger}" }\n`;
-  writeFileSync(join(dir, "baton.yaml"), `workspace: ./ws\nroles:\n${["backend", "frontend", "qa", "reviewer"].map(role).join("")}`);
-  env = { NATS_URL: server.url, BATON_PREFIX: prefix };
-  const cfg = join(dir, "baton.yaml");
-  procs.push(...(await startStack(cfg, env, [["backend", "backend-1"], ["backend", "backend-2"], ["frontend", "frontend-1"], ["qa", "qa-1"], ["reviewer", "reviewer-1"]])));
-  nc = await connect({ servers: server.url });
-}, 90_000);
-
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all(procs.map((p) => p.kill("SIGTERM")));
-  await server?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+const stack = useStack({
+  tag: "e2e",
+  config: (dir) => {
+    const role = (r: string) => `  ${r}:\n    exec: ["node", "./agent.mjs"]\n    timeoutSeconds: 60\n    env: { LEDGER: "${join(dir, "ledger.jsonl")}" }\n`;
+    return `workspace: ./ws\nroles:\n${["backend", "frontend", "qa", "reviewer"].map(role).join("")}`;
+  },
+  files: { "agent.mjs": AGENT, "ledger.jsonl": "" },
+  workers: [["backend", "backend-1"], ["backend", "backend-2"], ["frontend", "frontend-1"], ["qa", "qa-1"], ["reviewer", "reviewer-1"]],
 });
 
 interface Entry { taskId: string; role: string; start: number; end: number; handoffs: string[] }
 
 describe("e2e: diamond DAG over real processes", () => {
   it("respects dependencies and maxParallel 2, and both backend workers get work", async () => {
-    const n = names(prefix);
     const request = {
       id: "diamond-e2e", title: "Diamond", maxParallel: 2,
       tasks: [
@@ -68,24 +43,14 @@ describe("e2e: diamond DAG over real processes", () => {
         { id: "e", role: "reviewer", title: "review", dependsOn: ["d"] },
       ],
     };
-    await jetstream(nc).publish(n.featureSubmit(), encode(request));
-    const view = emptyView("diamond-e2e");
-    const ac = new AbortController();
-    const t = setTimeout(() => ac.abort(), 60_000);
-    const kinds: string[] = [];
-    const backendWorkers = new Set<string>();
-    for await (const e of featureHistory(nc, n, "diamond-e2e", { follow: true, signal: ac.signal })) {
-      foldEvent(view, e);
-      kinds.push(e.kind);
-      if (e.kind === "task.started" && e.role === "backend") backendWorkers.add(e.workerId);
-      if (isTerminal(view.state)) break;
-    }
-    clearTimeout(t);
+    const { view, events } = await submitAndFollow(stack.nc, stack.n, request, { timeoutMs: 60_000 });
+    const kinds = events.map((e) => e.kind);
+    const backendWorkers = new Set(events.flatMap((e) => (e.kind === "task.started" && e.role === "backend" ? [e.workerId] : [])));
     expect(view.state).toBe("completed");
     expect(kinds.filter((k) => k === "feature.completed")).toHaveLength(1);
     expect(kinds).toContain("task.log");
 
-    const ledger: Entry[] = readFileSync(join(dir, "ledger.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const ledger: Entry[] = readFileSync(join(stack.dir, "ledger.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const by = new Map(ledger.map((x) => [x.taskId, x]));
     expect([...by.keys()].sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
     expect(ledger).toHaveLength(6); // each task ran exactly once
@@ -104,40 +69,40 @@ describe("e2e: diamond DAG over real processes", () => {
   });
 
   it("the CLI: submit --watch, watch, status, and a rejected submit (exit 2 with every error)", async () => {
-    const file = join(dir, "small.yaml");
+    const file = join(stack.dir, "small.yaml");
     writeFileSync(file, "id: cli-e2e\ntitle: via the CLI\nmaxParallel: 2\ntasks:\n  - { id: one, role: backend, title: One }\n  - { id: two, role: qa, title: Two, dependsOn: [one] }\n");
-    const sub = baton(["submit", file, "--watch"], { ...env, AGENT_MS: "50" });
+    const sub = baton(["submit", file, "--watch"], { ...stack.env, AGENT_MS: "50" });
     expect(await sub.exited).toBe(0);
     expect(sub.output()).toMatch(/^cli-e2e$/m);
     expect(sub.output()).toMatch(/feature completed/);
 
-    const watch = baton(["watch", "cli-e2e"], env);
+    const watch = baton(["watch", "cli-e2e"], stack.env);
     expect(await watch.exited).toBe(0);
     expect(watch.output()).toMatch(/completed.*one/);
 
-    const status = baton(["status", "cli-e2e"], env);
+    const status = baton(["status", "cli-e2e"], stack.env);
     expect(await status.exited).toBe(0);
     expect(status.output()).toMatch(/cli-e2e\s+completed/);
     expect(status.output()).toMatch(/2\/2 tasks completed/);
-    const json = baton(["status", "cli-e2e", "--json"], env);
+    const json = baton(["status", "cli-e2e", "--json"], stack.env);
     expect(await json.exited).toBe(0);
     const v = JSON.parse(json.output());
     expect(v.tasks.map((t: { state: string }) => t.state)).toEqual(["completed", "completed"]);
 
-    const list = baton(["ls"], env);
+    const list = baton(["ls"], stack.env);
     expect(await list.exited).toBe(0);
     expect(list.output()).toMatch(/cli-e2e\s+completed\s+2\/2/);
     expect(list.output()).toMatch(/diamond-e2e\s+completed\s+6\/6/);
 
-    const bad = join(dir, "bad.json");
+    const bad = join(stack.dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ title: "", tasks: [{ id: "x", role: "backend", title: "X", dependsOn: ["x"] }, { id: "y", role: "qa", title: "Y", dependsOn: ["z"] }] }));
-    const rej = baton(["submit", bad], env);
+    const rej = baton(["submit", bad], stack.env);
     expect(await rej.exited).toBe(2);
     expect(rej.output()).toMatch(/title:/);
     expect(rej.output()).toMatch(/depends on itself/);
     expect(rej.output()).toMatch(/unknown task id "z"/);
 
-    const down = baton(["submit", file], { ...env, NATS_URL: "nats://127.0.0.1:1" });
+    const down = baton(["submit", file], { ...stack.env, NATS_URL: "nats://127.0.0.1:1" });
     expect(await down.exited).toBe(1);
     expect(down.output()).toMatch(/cannot connect to NATS/);
   });

@@ -1,67 +1,49 @@
 // `baton doctor` and `baton workers` as a user runs them against a real stack (nats-server, `baton coordinator`,
 // `baton worker` processes): healthy → exit 0; a configured role whose worker stopped → exit 1 naming the role and
 // the command that fixes it; `workers --json` lists the coordinator with its fingerprint and each busy worker's task.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encode } from "../../shared/codec.ts";
 import { liveWorkers } from "../../shared/client/index.ts";
 import { configFingerprint, decisionConfig } from "../../shared/fingerprint.ts";
 import { loadConfig } from "../../shared/config.ts";
-import { names } from "../../shared/subjects.ts";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { baton, startStack, type Proc } from "../helpers/procs.ts";
+import { uniquePrefix } from "../helpers/nats-server.ts";
+import { baton } from "../helpers/procs.ts";
+import { useStack } from "../helpers/stack.ts";
 
-let server: NatsServer;
-let dir: string;
-let cfg: string;
-let env: Record<string, string>;
-let nc: NatsConnection;
-let procs: Proc[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  dir = mkdtempSync(join(tmpdir(), "baton-doctor-"));
-  mkdirSync(join(dir, "ws"));
-  cfg = join(dir, "baton.yaml");
-  writeFileSync(cfg, [
+const stack = useStack({
+  tag: "doc",
+  config: [
     "workspace: ./ws",
     "roles:",
     "  backend: { executor: sleep }",
     "  docs: { executor: noop }",
     "worker: { drainGraceSeconds: 0 }",
     "",
-  ].join("\n"));
-  env = { NATS_URL: server.url, BATON_PREFIX: uniquePrefix("doc"), NO_COLOR: "1" };
-  procs = await startStack(cfg, env, [["backend", "backend-1"], ["docs", "docs-1"]]);
-  nc = await connect({ servers: server.url });
-}, 90_000);
-
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all(procs.map((proc) => proc.kill("SIGKILL")));
-  await server?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  ].join("\n"),
+  dirs: ["ws"],
+  workers: [["backend", "backend-1"], ["docs", "docs-1"]],
+  env: () => ({ NO_COLOR: "1" }),
+  stopSignal: "SIGKILL",
 });
 
 async function run(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | string; out: string }> {
-  const proc = baton(args, { ...env, ...extraEnv });
+  const proc = baton(args, { ...stack.env, ...extraEnv });
   const code = await proc.exited;
   return { code, out: proc.output() };
 }
 
 describe("e2e: baton doctor and baton workers", () => {
   it("doctor: a healthy stack passes every check (exit 0)", async () => {
-    const { code, out } = await run(["doctor", "--config", cfg]);
+    const { code, out } = await run(["doctor", "--config", stack.cfg]);
     expect(out).toMatch(/✓ NATS answers at nats:\/\/127\.0\.0\.1:\d+ \(nats-server \d+\.\d+/);
     expect(out).toContain("✓ JetStream enabled");
     expect(out).toMatch(/✓ Baton streams and buckets of prefix "doc\w+" exist/);
     expect(out).toMatch(/✓ 1 live coordinator\(s\)/);
     expect(out).toMatch(/✓ coordinators agree on config fingerprint [0-9a-f]{12}/);
-    expect(out).toContain(`✓ ${cfg} has the coordinators' fingerprint`);
+    expect(out).toContain(`✓ ${stack.cfg} has the coordinators' fingerprint`);
     expect(out).toContain("✓ role backend: 1 live worker(s)");
     expect(out).toContain("✓ role docs: 1 live worker(s)");
     expect(out).not.toMatch(/^[✗!]/m);
@@ -69,18 +51,17 @@ describe("e2e: baton doctor and baton workers", () => {
   });
 
   it("workers --json: the coordinator with its fingerprint, and the busy worker's task", async () => {
-    const n = names(env.BATON_PREFIX!);
-    await jetstream(nc).publish(n.featureSubmit(), encode({
+    await jetstream(stack.nc).publish(stack.n.featureSubmit(), encode({
       id: "busy-1", title: "Busy", tasks: [{ id: "long", role: "backend", title: "a long task", instructions: "60000" }],
     }));
     const deadline = Date.now() + 30_000;
-    while (!(await liveWorkers(nc, n)).some((beat) => beat.busy > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!(await liveWorkers(stack.nc, stack.n)).some((beat) => beat.busy > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const { code, out } = await run(["workers", "--json"]);
     expect(code).toBe(0);
     const listed = JSON.parse(out) as { coordinators: Record<string, unknown>[]; workers: Record<string, unknown>[] };
     expect(Object.keys(listed).sort()).toEqual(["coordinators", "workers"]);
     expect(listed.coordinators).toHaveLength(1);
-    const expected = configFingerprint(decisionConfig(loadConfig({ file: cfg, env })));
+    const expected = configFingerprint(decisionConfig(loadConfig({ file: stack.cfg, env: stack.env })));
     expect(listed.coordinators[0]).toMatchObject({ fingerprint: expected, differs: false, roles: expect.arrayContaining(["backend", "docs"]) });
     expect(listed.workers.map((beat) => beat.workerId)).toEqual(["backend-1", "docs-1"]);
     expect(listed.workers[0]).toMatchObject({ role: "backend", busy: 1, tasks: [{ featureId: "busy-1", taskId: "long" }] });
@@ -92,28 +73,28 @@ describe("e2e: baton doctor and baton workers", () => {
   });
 
   it("doctor: a configured role whose worker stopped is a problem naming the role and the remedy (exit 1)", async () => {
-    const docs = procs.find((proc) => proc.child.spawnargs.includes("docs-1"))!;
+    const docs = stack.procs.find((proc) => proc.child.spawnargs.includes("docs-1"))!;
     expect(await docs.kill("SIGTERM")).toBe(0);
-    const { code, out } = await run(["doctor", "--config", cfg]);
+    const { code, out } = await run(["doctor", "--config", stack.cfg]);
     expect(out).toContain("✓ role backend: 1 live worker(s)");
-    expect(out).toContain(`✗ role docs: no live worker; its tasks wait — baton worker --role docs --config ${cfg}`);
+    expect(out).toContain(`✗ role docs: no live worker; its tasks wait — baton worker --role docs --config ${stack.cfg}`);
     expect(code).toBe(1);
-    const json = await run(["doctor", "--config", cfg, "--json"]);
+    const json = await run(["doctor", "--config", stack.cfg, "--json"]);
     expect(json.code).toBe(1);
     const report = JSON.parse(json.out) as { healthy: boolean; findings: { check: string; verdict: string; message: string; remedy?: string }[] };
     expect(report.healthy).toBe(false);
     expect(report.findings.filter((finding) => finding.verdict === "problem")).toEqual([
-      { check: "roles", verdict: "problem", message: "role docs: no live worker; its tasks wait", remedy: `baton worker --role docs --config ${cfg}` },
+      { check: "roles", verdict: "problem", message: "role docs: no live worker; its tasks wait", remedy: `baton worker --role docs --config ${stack.cfg}` },
     ]);
   });
 
   it("doctor: no coordinator, and a config that differs from the running one, are problems", async () => {
-    const other = join(dir, "other.yaml");
+    const other = join(stack.dir, "other.yaml");
     writeFileSync(other, "workspace: ./ws\nroles:\n  backend: { executor: sleep }\n  docs: { executor: noop }\ncoordinator: { taskTimeoutSeconds: 60 }\n");
     const differs = await run(["doctor", "--config", other]);
     expect(differs.out).toMatch(new RegExp(`✗ ${other} has fingerprint [0-9a-f]{12}, coordinator\\(s\\) \\S+ run [0-9a-f]{12}: taskTimeoutSeconds 60 in this config, 14400 in \\S+ — restart the coordinators with this config`));
     expect(differs.code).toBe(1);
-    const empty = await run(["doctor", "--config", cfg], { BATON_PREFIX: uniquePrefix("none") });
+    const empty = await run(["doctor", "--config", stack.cfg], { BATON_PREFIX: uniquePrefix("none") });
     expect(empty.out).toMatch(/✗ no Baton streams for prefix "none\w+" — start a coordinator/);
     expect(empty.out).toMatch(/✗ no live coordinator on prefix "none\w+": nothing accepts requests — start one: baton coordinator --config /);
     expect(empty.code).toBe(1);

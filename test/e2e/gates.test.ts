@@ -2,19 +2,14 @@
 // process, and real temporary git workspaces holding a small Node project whose gates are real commands
 // (`node --test`, with node's own coverage reporter). The backend "agent" writes the files its task's
 // instructions give it, so each test decides whether the code it gates is right, wrong or untested.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encode } from "../../shared/codec.ts";
-import { emptyView, featureHistory, foldEvent, isTerminal, type FeatureView } from "../../shared/client/index.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { FeatureView } from "../../shared/client/index.ts";
 import type { StatusEvent } from "../../shared/protocol/index.ts";
-import { names } from "../../shared/subjects.ts";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { startStack, type Proc } from "../helpers/procs.ts";
+import { submitAndFollow } from "../helpers/follow.ts";
+import { gitRepo } from "../helpers/git-repo.ts";
+import { useStack } from "../helpers/stack.ts";
 
 /** Writes the files in the task's instructions ({"files": {path: content}}) into the workspace. */
 const AGENT = `
@@ -115,48 +110,16 @@ const testOf = (fns: string[]) =>
   `import { test } from "node:test";\nimport assert from "node:assert";\nimport { ${fns.join(", ")} } from "../src/math.js";\n` +
   fns.map((f) => `test("${f}", () => assert.equal(${f}(6, 3), ${({ add: 9, sub: 3, mul: 18 } as Record<string, number>)[f]}));\n`).join("");
 
-let server: NatsServer;
-let dir: string;
-let prefix: string;
-let nc: NatsConnection;
-const procs: Proc[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  dir = mkdtempSync(join(tmpdir(), "baton-gates-"));
-  prefix = uniquePrefix("gates");
-  writeFileSync(join(dir, "agent.mjs"), AGENT);
-  writeFileSync(join(dir, "fixer.mjs"), FIXER);
-  writeFileSync(join(dir, "flaky.mjs"), FLAKY);
-  writeFileSync(join(dir, "reviewer.mjs"), REVIEWER);
-  writeFileSync(join(dir, "baton.yaml"), CONFIG);
-  const env = { NATS_URL: server.url, BATON_PREFIX: prefix };
-  const cfg = join(dir, "baton.yaml");
-  const workers = ["backend", "qa", "bugfix", "devops", "reviewer"].map((r) => [r, `${r}-1`] as const);
-  procs.push(...(await startStack(cfg, env, workers)));
-  nc = await connect({ servers: server.url });
-}, 90_000);
-
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all(procs.map((p) => p.kill("SIGTERM")));
-  await server?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+const stack = useStack({
+  tag: "gates",
+  config: CONFIG,
+  files: { "agent.mjs": AGENT, "fixer.mjs": FIXER, "flaky.mjs": FLAKY, "reviewer.mjs": REVIEWER },
+  workers: ["backend", "qa", "bugfix", "devops", "reviewer"].map((r) => [r, `${r}-1`] as const),
 });
 
 /** A fresh git repository with a package.json (ESM) and the given files, committed. */
 function gitWorkspace(name: string, files: Record<string, string> = {}): string {
-  const ws = join(dir, "workspaces", name);
-  mkdirSync(ws, { recursive: true });
-  for (const [p, content] of Object.entries({ "package.json": '{ "type": "module" }\n', ...files })) {
-    mkdirSync(dirname(join(ws, p)), { recursive: true });
-    writeFileSync(join(ws, p), content);
-  }
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: ws, stdio: "pipe" });
-  git("init", "-q");
-  git("add", "-A");
-  git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "start");
-  return ws;
+  return gitRepo(join(stack.dir, "workspaces", name), { "package.json": '{ "type": "module" }\n', ...files });
 }
 
 /**
@@ -165,22 +128,7 @@ function gitWorkspace(name: string, files: Record<string, string> = {}): string 
  * `baselines` holds.
  */
 async function run(request: Record<string, unknown>): Promise<{ view: FeatureView; events: StatusEvent[]; baselines: StatusEvent[] }> {
-  const n = names(prefix);
-  await jetstream(nc).publish(n.featureSubmit(), encode(request));
-  const view = emptyView(request.id as string);
-  const events: StatusEvent[] = [];
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(), 90_000);
-  try {
-    for await (const e of featureHistory(nc, n, request.id as string, { follow: true, signal: ac.signal })) {
-      events.push(e);
-      foldEvent(view, e);
-      if (isTerminal(view.state)) break;
-    }
-  } finally {
-    clearTimeout(t);
-  }
-  if (!isTerminal(view.state)) throw new Error(`feature ${String(request.id)} did not end: ${events.map((e) => e.kind).join(", ")}`);
+  const { view, events } = await submitAndFollow(stack.nc, stack.n, request, { timeoutMs: 90_000 });
   const baseline = (e: StatusEvent) => (e.kind === "gate.passed" || e.kind === "gate.failed") && e.scope === "baseline";
   return { view, events: events.filter((e) => !baseline(e)), baselines: events.filter(baseline) };
 }

@@ -2,8 +2,7 @@
 // feature runs through the scaffolded agents, the review gate and the project's own tests. Also what init never does:
 // overwrite a file without --force, or write anything outside the folder it was given.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";

@@ -4,12 +4,12 @@
 // npm resolves the dependencies from its cache first (--offline); only when the cache lacks them does it ask the
 // registry, and with no registry reachable the test is skipped, saying why.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
+import { describe, expect, it } from "vitest";
+import { uniquePrefix } from "../helpers/nats-server.ts";
+import { useScratch } from "../helpers/scratch.ts";
 import { distState } from "../../bin/build.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -34,23 +34,14 @@ function npmInstall(args: string[], cwd: string): { output: string } | { skip: s
   throw new Error(`npm ${args.join(" ")} failed:\n${online.output}`);
 }
 
-let tmp: string;
-let nats: NatsServer;
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "baton-install-"));
-  nats = await startNatsServer();
-});
-afterAll(async () => {
-  await nats?.dispose();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const scratch = useScratch("install");
 
 /** `<prefix>/bin/baton` run from a folder outside the repository: --version, init, then up until ready and SIGTERM. */
 async function runsFromAnywhere(prefix: string, name: string): Promise<void> {
   const bin = join(prefix, "bin", "baton");
-  const elsewhere = join(tmp, `${name}-elsewhere`);
+  const elsewhere = join(scratch.tmp, `${name}-elsewhere`);
   mkdirSync(elsewhere);
-  const env = { ...cleanEnv, PATH: `${join(prefix, "bin")}:${cleanEnv.PATH}`, NATS_URL: nats.url, BATON_PREFIX: uniquePrefix(name), NO_COLOR: "1" };
+  const env = { ...cleanEnv, PATH: `${join(prefix, "bin")}:${cleanEnv.PATH}`, NATS_URL: scratch.nats.url, BATON_PREFIX: uniquePrefix(name), NO_COLOR: "1" };
   const version = spawnSync(bin, ["--version"], { cwd: elsewhere, env, encoding: "utf8" });
   expect(version.status, version.stderr).toBe(0);
   expect(version.stdout).toContain(VERSION);
@@ -77,7 +68,7 @@ async function runsFromAnywhere(prefix: string, name: string): Promise<void> {
 
 describe("installing Baton", () => {
   it("from a packed tarball: ships dist/, installs with -g, and runs from any folder", async (ctx) => {
-    const pack = npm(["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], ROOT);
+    const pack = npm(["pack", "--ignore-scripts", "--json", "--pack-destination", scratch.tmp], ROOT);
     expect(pack.status, pack.output).toBe(0);
     const [packed] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((file) => file.path);
@@ -85,8 +76,8 @@ describe("installing Baton", () => {
     expect(files).toEqual(expect.arrayContaining(["bin/baton.mjs", "dist/cli.cjs", "dist/services/worker/main.js", "services/cli/init/templates/reviewer.mjs"]));
     expect(files.filter((path) => path.startsWith("test/") || path.startsWith("bench/"))).toEqual([]);
 
-    const prefix = join(tmp, "prefix-tarball");
-    const installed = npmInstall(["install", "-g", "--prefix", prefix, join(tmp, packed!.filename)], tmp);
+    const prefix = join(scratch.tmp, "prefix-tarball");
+    const installed = npmInstall(["install", "-g", "--prefix", prefix, join(scratch.tmp, packed!.filename)], scratch.tmp);
     if ("skip" in installed) return ctx.skip(installed.skip);
     // npm gives the installed files new mtimes: the content hashes in the build stamp keep dist/ usable (no tsx start).
     expect(distState(join(prefix, "lib", "node_modules", "baton"))).toEqual({ fresh: true });
@@ -94,7 +85,7 @@ describe("installing Baton", () => {
   }, 300_000);
 
   it("from a checkout: `npm ci` without engine warnings on this Node, then `npm install -g .`", async (ctx) => {
-    const clone = join(tmp, "clone");
+    const clone = join(scratch.tmp, "clone");
     const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" });
     for (const path of listed.stdout.split("\0").filter(Boolean)) {
       if (!existsSync(join(ROOT, path))) continue;
@@ -107,7 +98,7 @@ describe("installing Baton", () => {
     expect(ci.output).not.toMatch(/EBADENGINE/);
     expect(existsSync(join(clone, "dist", "cli.cjs"))).toBe(true); // `prepare` built it
 
-    const prefix = join(tmp, "prefix-clone");
+    const prefix = join(scratch.tmp, "prefix-clone");
     const linked = npm(["install", "-g", "--prefix", prefix, "."], clone);
     expect(linked.status, linked.output).toBe(0);
     await runsFromAnywhere(prefix, "clone");

@@ -2,11 +2,11 @@
 // PATH is this checkout's bin, NATS_URL the test's own nats-server, and the line the README runs "in another
 // terminal" runs in the background until the rest is done, then gets SIGTERM (what Ctrl-C's drain does) and must exit 0.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
+import { describe, expect, it } from "vitest";
+import { uniquePrefix } from "../helpers/nats-server.ts";
+import { useScratch } from "../helpers/scratch.ts";
 import { BATON_BIN } from "../helpers/procs.ts";
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
@@ -46,16 +46,7 @@ function script(blocks: string[][], logFile: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-let tmp: string;
-let nats: NatsServer;
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "baton-readme-"));
-  nats = await startNatsServer();
-});
-afterAll(async () => {
-  await nats?.dispose();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const scratch = useScratch("readme");
 
 describe("the README's Using it section", () => {
   it("runs word for word on a project of one's own", async () => {
@@ -65,18 +56,18 @@ describe("the README's Using it section", () => {
     expect(blocks.flat().some((line) => /^baton init\b/.test(line))).toBe(true);
 
     // `baton` on PATH, as after `npm install -g .`; the user's project: a small Node package with a test.
-    const binDir = join(tmp, "bin");
+    const binDir = join(scratch.tmp, "bin");
     mkdirSync(binDir);
     symlinkSync(BATON_BIN, join(binDir, "baton"));
-    const home = join(tmp, "home");
+    const home = join(scratch.tmp, "home");
     const project = join(home, "my-project");
     mkdirSync(join(project, "test"), { recursive: true });
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "my-project", type: "module", scripts: { test: "node --test" } }));
     writeFileSync(join(project, "test", "one.test.js"), 'import { test } from "node:test";\ntest("one", () => {});\n');
-    writeFileSync(join(tmp, "readme.sh"), script(blocks, join(tmp, "up.log")));
+    writeFileSync(join(scratch.tmp, "readme.sh"), script(blocks, join(scratch.tmp, "up.log")));
 
-    const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, NATS_URL: nats.url, BATON_PREFIX: uniquePrefix("readme"), NO_COLOR: "1" };
-    const run = spawn("bash", [join(tmp, "readme.sh")], { cwd: home, env, stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, NATS_URL: scratch.nats.url, BATON_PREFIX: uniquePrefix("readme"), NO_COLOR: "1" };
+    const run = spawn("bash", [join(scratch.tmp, "readme.sh")], { cwd: home, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     let upPid: number | undefined;
     let stopped = false;
@@ -93,7 +84,7 @@ describe("the README's Using it section", () => {
     run.stderr.on("data", onData);
     const code = await Promise.race([exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 150_000))]);
     if (code === "timeout" && upPid) process.kill(upPid, "SIGKILL");
-    const upLog = readFileSync(join(tmp, "up.log"), "utf8");
+    const upLog = readFileSync(join(scratch.tmp, "up.log"), "utf8");
     expect(code, `${output}\n--- baton up:\n${upLog}`).toBe(0);
     expect(output).toMatch(/feature completed/);
     expect(output).toMatch(/example\s+completed/);

@@ -1,17 +1,11 @@
 // `baton status` as a script uses it, end to end: a real nats-server, `baton coordinator`, one `baton worker`, and
 // the bin. Exit codes by state (0 completed, 1 failed/cancelled, 2 rejected, 3 still going, 4 no such feature, 1 when
 // NATS is down), `--json` as the read model's FeatureView, the same answers folded from the history with no coordinator.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { featureHistory, isTerminal, publishFeature, type FeatureView } from "../../shared/client/index.ts";
+import { describe, expect, it } from "vitest";
+import { featureHistory, publishFeature, type FeatureView } from "../../shared/client/index.ts";
 import type { StatusKind } from "../../shared/protocol/index.ts";
-import { names, type Names } from "../../shared/subjects.ts";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { BATON_BIN, startStack, type Proc } from "../helpers/procs.ts";
+import { runBatonSync } from "../helpers/procs.ts";
+import { useStack } from "../helpers/stack.ts";
 
 // Fails the tasks whose title says so; completes the others.
 const AGENT = `
@@ -21,23 +15,26 @@ if (task.title.includes("fail")) { console.error("failing as asked"); process.ex
 appendFileSync(process.env.BATON_RESULT_FILE, JSON.stringify({ summary: "did " + task.taskId }));
 `;
 
-let server: NatsServer;
-let dir: string;
-let env: Record<string, string>;
-let nc: NatsConnection;
-let n: Names;
-const procs: Proc[] = [];
+// `docs` is configured but no worker of it runs: its tasks wait
+const role = (r: string) => `  ${r}:\n    exec: ["node", "./agent.mjs"]\n    timeoutSeconds: 60\n`;
+const stack = useStack({
+  tag: "st",
+  config: `workspace: ./ws\nroles:\n${role("backend")}${role("docs")}`,
+  files: { "agent.mjs": AGENT },
+  dirs: ["ws"],
+  workers: [["backend", "backend-1"]],
+  env: (cfg) => ({ BATON_CONFIG: cfg }),
+});
 
 /** `baton <args>` run to its end, as a script runs it. */
-const baton = (args: string[], extra: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [BATON_BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env, ...extra }, timeout: 60_000 });
+const baton = (args: string[], extra: Record<string, string> = {}) => runBatonSync(args, { ...stack.env, ...extra }, 60_000);
 
 /** Resolves once the feature's history holds an event of one of `kinds`. */
 async function until(featureId: string, kinds: readonly StatusKind[]): Promise<void> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 30_000);
   try {
-    for await (const event of featureHistory(nc, n, featureId, { follow: true, signal: ac.signal })) if (kinds.includes(event.kind)) return;
+    for await (const event of featureHistory(stack.nc, stack.n, featureId, { follow: true, signal: ac.signal })) if (kinds.includes(event.kind)) return;
   } finally {
     clearTimeout(timer);
   }
@@ -49,35 +46,13 @@ const json = (featureId: string): { code: number | null; view: FeatureView } => 
   return { code: run.status, view: JSON.parse(run.stdout) as FeatureView };
 };
 
-beforeAll(async () => {
-  server = await startNatsServer();
-  dir = mkdtempSync(join(tmpdir(), "baton-status-e2e-"));
-  mkdirSync(join(dir, "ws"));
-  writeFileSync(join(dir, "agent.mjs"), AGENT);
-  // `docs` is configured but no worker of it runs: its tasks wait
-  const role = (r: string) => `  ${r}:\n    exec: ["node", "./agent.mjs"]\n    timeoutSeconds: 60\n`;
-  writeFileSync(join(dir, "baton.yaml"), `workspace: ./ws\nroles:\n${role("backend")}${role("docs")}`);
-  const prefix = uniquePrefix("st");
-  env = { NATS_URL: server.url, BATON_PREFIX: prefix, BATON_CONFIG: join(dir, "baton.yaml") };
-  n = names(prefix);
-  procs.push(...(await startStack(join(dir, "baton.yaml"), env, [["backend", "backend-1"]])));
-  nc = await connect({ servers: server.url });
-}, 90_000);
-
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all(procs.map((p) => p.kill("SIGTERM")));
-  await server?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
 describe("e2e: `baton status` exit codes and --json", () => {
   it("exits by the feature's state, and --json prints the read model's view", async () => {
     const one = (id: string, title: string, role = "backend") => ({ id, title, tasks: [{ id: "t", role, title }] });
-    await publishFeature(nc, n, one("st-done", "works"));
-    await publishFeature(nc, n, one("st-failed", "fail please"));
-    await publishFeature(nc, n, { id: "st-rejected", title: "Cycle", tasks: [{ id: "a", role: "backend", title: "a", dependsOn: ["b"] }, { id: "b", role: "backend", title: "b", dependsOn: ["a"] }] });
-    await publishFeature(nc, n, { ...one("st-waiting", "docs", "docs"), maxParallel: 1 });
+    await publishFeature(stack.nc, stack.n, one("st-done", "works"));
+    await publishFeature(stack.nc, stack.n, one("st-failed", "fail please"));
+    await publishFeature(stack.nc, stack.n, { id: "st-rejected", title: "Cycle", tasks: [{ id: "a", role: "backend", title: "a", dependsOn: ["b"] }, { id: "b", role: "backend", title: "b", dependsOn: ["a"] }] });
+    await publishFeature(stack.nc, stack.n, { ...one("st-waiting", "docs", "docs"), maxParallel: 1 });
     await Promise.all([
       until("st-done", ["feature.completed"]), until("st-failed", ["feature.failed"]),
       until("st-rejected", ["feature.rejected"]), until("st-waiting", ["task.dispatched"]),
@@ -114,7 +89,7 @@ describe("e2e: `baton status` exit codes and --json", () => {
 
   it("with no coordinator, folds the history to the same answers; with NATS down, exits 1", async () => {
     const before = json("st-done").view;
-    await procs[0]!.kill("SIGTERM"); // the coordinator
+    await stack.procs[0]!.kill("SIGTERM"); // the coordinator
     const after = baton(["status", "st-done", "--json"]);
     expect(after.stderr).toContain("folded from the status history");
     expect(after.status).toBe(0);

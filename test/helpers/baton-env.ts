@@ -3,12 +3,13 @@ import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { loadConfig, type BatonConfig } from "../../shared/config.ts";
 import { decode, encode } from "../../shared/codec.ts";
-import { emptyView, featureHistory, foldEvent, isTerminal, type FeatureView } from "../../shared/client/index.ts";
+import { featureHistory, type FeatureView } from "../../shared/client/index.ts";
 import { silentLogger } from "../../shared/logging.ts";
 import { ensureRoleConsumer } from "../../shared/nats.ts";
 import { TaskAssigned, type StatusEvent, type TaskResult } from "../../shared/protocol/index.ts";
 import { names, type Names } from "../../shared/subjects.ts";
 import { Coordinator } from "../../services/coordinator/coordinator.ts";
+import { followUntilEnd } from "./follow.ts";
 import { uniquePrefix } from "./nats-server.ts";
 
 export interface TestEnv {
@@ -35,22 +36,8 @@ export async function startCoordinator(env: TestEnv, url: string): Promise<Coord
 }
 
 /** Follows a feature's events until it ends (or `timeoutMs`); returns every event and the folded view. */
-export async function untilEnd(env: TestEnv, featureId: string, timeoutMs = 30_000): Promise<{ events: StatusEvent[]; view: FeatureView }> {
-  const view = emptyView(featureId);
-  const events: StatusEvent[] = [];
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(), timeoutMs);
-  try {
-    for await (const e of featureHistory(env.nc, env.n, featureId, { follow: true, signal: ac.signal })) {
-      events.push(e);
-      foldEvent(view, e);
-      if (isTerminal(view.state)) break;
-    }
-  } finally {
-    clearTimeout(t);
-  }
-  if (!isTerminal(view.state)) throw new Error(`feature ${featureId} did not end within ${timeoutMs}ms; state ${view.state}; events: ${events.map((e) => e.kind).join(", ")}`);
-  return { events, view };
+export function untilEnd(env: TestEnv, featureId: string, timeoutMs = 30_000): Promise<{ events: StatusEvent[]; view: FeatureView }> {
+  return followUntilEnd(env.nc, env.n, featureId, { timeoutMs });
 }
 
 /** Events recorded so far (no following). */

@@ -1,5 +1,5 @@
 // Test harness: real `baton` processes (coordinator, workers, CLI), with their output kept for assertions.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const BATON_BIN = fileURLToPath(new URL("../../bin/baton.mjs", import.meta.url));
@@ -66,4 +66,33 @@ export async function startStack(cfg: string, env: Record<string, string>, worke
   await procs[0]!.waitFor(/coordinator ready/, 30_000);
   await Promise.all(procs.slice(1).map((p) => p.waitFor(/worker ready/, 30_000)));
   return procs;
+}
+
+export interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `baton <args>` run to its end without blocking the event loop (a stack's processes keep printing meanwhile), with
+ * NO_COLOR and `env` added, `input` on stdin; SIGKILLed after 60 s.
+ */
+export function runBaton(args: string[], env: Record<string, string>, input?: string): Promise<Ran> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BATON_BIN, ...args], { env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(input ?? "");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.once("error", fail);
+    child.once("close", (status) => (clearTimeout(killer), done({ status, stdout, stderr })));
+  });
+}
+
+/** `baton <args>` run to its end, as a script runs it (blocking), with NO_COLOR and `env` added. */
+export function runBatonSync(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [BATON_BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env }, timeout: timeoutMs });
 }

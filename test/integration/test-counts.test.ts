@@ -2,19 +2,12 @@
 // backend worker whose agent deletes test files and a qa worker that runs the real `node --test` gate in a git
 // workspace. The gate's baseline (before any task) counts 12 tests; a task that leaves 2 fails naming both
 // counts, unless it may remove tests (`allowTestRemoval`).
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encode } from "../../shared/codec.ts";
-import { emptyView, featureHistory, foldEvent, isTerminal, type FeatureView } from "../../shared/client/index.ts";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import type { StatusEvent } from "../../shared/protocol/index.ts";
-import { names } from "../../shared/subjects.ts";
-import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
-import { startStack, type Proc } from "../helpers/procs.ts";
+import { submitAndFollow } from "../helpers/follow.ts";
+import { gitRepo } from "../helpers/git-repo.ts";
+import { useStack } from "../helpers/stack.ts";
 
 /** Deletes the files its instructions name ({"delete": [paths]}) from the workspace. */
 const AGENT = `
@@ -45,63 +38,14 @@ const testFile = (names: string[]) =>
   `import { test } from "node:test";\nimport assert from "node:assert";\n${names.map((n) => `test("${n}", () => assert.ok(true));\n`).join("")}`;
 const MANY = Array.from({ length: 10 }, (_, i) => `case ${i + 1}`);
 
-let server: NatsServer;
-let dir: string;
-let prefix: string;
-let nc: NatsConnection;
-const procs: Proc[] = [];
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  dir = mkdtempSync(join(tmpdir(), "baton-test-counts-"));
-  prefix = uniquePrefix("counts");
-  writeFileSync(join(dir, "agent.mjs"), AGENT);
-  writeFileSync(join(dir, "baton.yaml"), CONFIG);
-  procs.push(...(await startStack(join(dir, "baton.yaml"), { NATS_URL: server.url, BATON_PREFIX: prefix }, [["backend", "backend-1"], ["qa", "qa-1"]])));
-  nc = await connect({ servers: server.url });
-}, 90_000);
-
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all(procs.map((p) => p.kill("SIGTERM")));
-  await server?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const stack = useStack({ tag: "counts", config: CONFIG, files: { "agent.mjs": AGENT }, workers: [["backend", "backend-1"], ["qa", "qa-1"]] });
 
 /** A git repository holding 12 node:test tests: 10 in test/many.test.js, 2 in test/keep.test.js. */
 function workspace(name: string): string {
-  const ws = join(dir, "workspaces", name);
-  const files = { "package.json": '{ "type": "module" }\n', "test/many.test.js": testFile(MANY), "test/keep.test.js": testFile(["keeps a", "keeps b"]) };
-  for (const [p, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(ws, p)), { recursive: true });
-    writeFileSync(join(ws, p), content);
-  }
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: ws, stdio: "pipe" });
-  git("init", "-q");
-  git("add", "-A");
-  git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "start");
-  return ws;
+  return gitRepo(join(stack.dir, "workspaces", name), { "package.json": '{ "type": "module" }\n', "test/many.test.js": testFile(MANY), "test/keep.test.js": testFile(["keeps a", "keeps b"]) });
 }
 
-async function run(request: Record<string, unknown>): Promise<{ view: FeatureView; events: StatusEvent[] }> {
-  const n = names(prefix);
-  await jetstream(nc).publish(n.featureSubmit(), encode(request));
-  const view = emptyView(request.id as string);
-  const events: StatusEvent[] = [];
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(), 90_000);
-  try {
-    for await (const e of featureHistory(nc, n, request.id as string, { follow: true, signal: ac.signal })) {
-      events.push(e);
-      foldEvent(view, e);
-      if (isTerminal(view.state)) break;
-    }
-  } finally {
-    clearTimeout(t);
-  }
-  if (!isTerminal(view.state)) throw new Error(`feature ${String(request.id)} did not end: ${events.map((e) => e.kind).join(", ")}`);
-  return { view, events };
-}
+const run = (request: Record<string, unknown>) => submitAndFollow(stack.nc, stack.n, request, { timeoutMs: 90_000 });
 
 const prune = (extra: Record<string, unknown> = {}) => ({
   id: "prune", role: "backend", title: "remove the slow tests", gates: ["unit"], instructions: JSON.stringify({ delete: ["test/many.test.js"] }), ...extra,
