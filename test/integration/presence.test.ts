@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +14,8 @@ import { loadConfig } from "../../shared/config.ts";
 import { kvKeys, openKv } from "../../shared/nats.ts";
 import { names } from "../../shared/subjects.ts";
 import { Coordinator } from "../../services/coordinator/coordinator.ts";
+import { startPresence } from "../../services/coordinator/runtime/heartbeat.ts";
+import { sleep } from "../../shared/process.ts";
 import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
 import { baton } from "../helpers/procs.ts";
 
@@ -41,6 +44,33 @@ async function coordinator(prefix: string, file: string, warnings: Record<string
 }
 
 describe("several coordinators on one prefix", () => {
+  it("a coordinator already running warns too, at its next peer check, about one that started later with another config", async () => {
+    const prefix = uniquePrefix("pl");
+    const n = names(prefix);
+    const kv = await new Kvm(nc).create(n.buckets.coordinators, { history: 1, ttl: 30_000 });
+    const collect = (into: Record<string, unknown>[]) => pino({ level: "warn" }, { write: (line: string) => void into.push(JSON.parse(line) as Record<string, unknown>) });
+    const config = (roles: string) => {
+      const file = join(dir, `${prefix}-${roles}.yaml`);
+      writeFileSync(file, `knownRoles: [${roles}]\n`);
+      return loadConfig({ env: { NATS_URL: server.url, BATON_PREFIX: prefix }, file });
+    };
+    const earlyWarnings: Record<string, unknown>[] = [];
+    const early = await startPresence({ nc, kv, names: n, config: config("backend"), log: collect(earlyWarnings), everySeconds: 0.05 });
+    const late = await startPresence({ nc, kv, names: n, config: config("docs"), log: collect([]), everySeconds: 0.05 });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!earlyWarnings.some((line) => /config fingerprint/.test(String(line.msg))) && Date.now() < deadline) await sleep(50);
+      const warnings = earlyWarnings.filter((line) => /config fingerprint/.test(String(line.msg)));
+      expect(warnings).toHaveLength(1);
+      expect(String(warnings[0]!.msg)).toContain(late.coordinatorId);
+      await sleep(500); // more peer checks: the same peer is not warned about again
+      expect(earlyWarnings.filter((line) => /config fingerprint/.test(String(line.msg)))).toHaveLength(1);
+    } finally {
+      await late.stop();
+      await early.stop();
+    }
+  });
+
   it("a coordinator whose config differs from a live peer's warns, both fingerprints are listed, a graceful stop removes its entry", async () => {
     const prefix = uniquePrefix("pr");
     const first = join(dir, "first.yaml");

@@ -1,5 +1,6 @@
 // The coordinator's heartbeat: a KV entry `<coordinatorId>` in the coordinators bucket with the fingerprint of the
-// config it decides with, rewritten every few seconds and deleted on a graceful stop; at start, a warning per live peer that decides differently.
+// config it decides with, rewritten every few seconds and deleted on a graceful stop; a warning per live peer that
+// decides differently (checked at start and every 30 s).
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -13,6 +14,8 @@ import type { CoordinatorHeartbeat } from "../../../shared/protocol/workers.ts";
 import type { Names } from "../../../shared/subjects.ts";
 
 export const COORDINATOR_HEARTBEAT_SECONDS = 5;
+/** Live peers' fingerprints are compared again every this many heartbeats (every 30 s by default). */
+const PEER_CHECK_BEATS = 6;
 
 export interface CoordinatorPresence {
   readonly coordinatorId: string;
@@ -75,17 +78,26 @@ export async function startPresence(opts: PresenceOptions): Promise<CoordinatorP
   const coordinatorId = `${hostname().replace(/[^-\w]/g, "_").slice(0, 40)}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const self = { coordinatorId, startedAt: new Date().toISOString(), version: batonVersion(), heartbeatSeconds: everySeconds, decision: decisionConfig(opts.config) };
   const mine = coordinatorBody(self);
-  const peers = await liveCoordinators(opts.nc, opts.names).catch((err: Error) => {
-    log.warn({ err }, "could not read the coordinators' heartbeats; config differences are not checked");
-    return [];
-  });
-  for (const { peer, differences } of peerWarnings(mine, peers)) {
-    log.warn(
-      { fingerprint: mine.fingerprint, peer: { coordinatorId: peer.coordinatorId, host: peer.host, pid: peer.pid, fingerprint: peer.fingerprint }, differences },
-      `config fingerprint ${mine.fingerprint} differs from ${peer.fingerprint} of live coordinator ${peer.coordinatorId} (pid ${peer.pid} on ${peer.host}) on prefix ${opts.names.prefix}: ` +
-        `${differences.join("; ") || "no difference visible (another Baton version?)"}. Requests will be judged by whichever coordinator takes them; give each stack its own BATON_PREFIX or the same config`,
-    );
-  }
+  // Peers are checked at start and then every PEER_CHECK_BEATS beats, each differing peer warned about once: a
+  // coordinator with another config that starts later is reported by the ones already running too.
+  const warned = new Set<string>();
+  const checkPeers = async () => {
+    const peers = await liveCoordinators(opts.nc, opts.names).catch((err: Error) => {
+      log.warn({ err }, "could not read the coordinators' heartbeats; config differences are not checked");
+      return [];
+    });
+    for (const { peer, differences } of peerWarnings(mine, peers)) {
+      if (warned.has(peer.coordinatorId)) continue;
+      warned.add(peer.coordinatorId);
+      log.warn(
+        { fingerprint: mine.fingerprint, peer: { coordinatorId: peer.coordinatorId, host: peer.host, pid: peer.pid, fingerprint: peer.fingerprint }, differences },
+        `config fingerprint ${mine.fingerprint} differs from ${peer.fingerprint} of live coordinator ${peer.coordinatorId} (pid ${peer.pid} on ${peer.host}) on prefix ${opts.names.prefix}: ` +
+          `${differences.join("; ") || "no difference visible (another Baton version?)"}. Requests will be judged by whichever coordinator takes them; give each stack its own BATON_PREFIX or the same config`,
+      );
+    }
+  };
+  await checkPeers();
+  let beats = 0;
   let failing = false;
   let inflight: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -95,6 +107,7 @@ export async function startPresence(opts: PresenceOptions): Promise<CoordinatorP
       try {
         await kv.put(coordinatorId, JSON.stringify(coordinatorBody(self)));
         failing = false;
+        if (++beats % PEER_CHECK_BEATS === 0) await checkPeers();
       } catch (err) {
         if (!failing) log.warn({ err, coordinatorId }, "coordinator heartbeat write failed; will keep trying");
         failing = true;
