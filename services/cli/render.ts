@@ -134,7 +134,7 @@ function waitingLine(task: ViewTask, waiting: WaitingFor, liveWorkers: Map<strin
     case "paused":
       return "waits: the feature is paused";
     case "parallel":
-      return `waits for a place: maxParallel ${waiting.maxParallel}, ${waiting.running} running`;
+      return `waits for a place: maxParallel ${waiting.maxParallel}, ${waiting.running} holding one (dispatched, running, verifying or retrying)`;
     case "baseline":
       return "waits for the baseline test runs (test counts before any task starts)";
     case "worker": {

@@ -53,7 +53,7 @@ describe("`baton status` output", () => {
     ];
     const out = renderStatus(viewOf(...base), new Map([["backend", 1]]));
     expect(detail(out, "a")).toBe("waiting for a backend worker");
-    expect(detail(out, "b")).toBe("waits for a place: maxParallel 1, 1 running");
+    expect(detail(out, "b")).toBe("waits for a place: maxParallel 1, 1 holding one (dispatched, running, verifying or retrying)");
     expect(detail(out, "c")).toBe("waits for dependencies a, b");
     // no live worker of the role, from the heartbeats or from a task.unserved event
     expect(detail(renderStatus(viewOf(...base), new Map()), "a")).toBe("no live backend worker (start one: baton worker --role backend)");
