@@ -121,6 +121,9 @@ describe("exec guard", () => {
     const g = spawnGuarded("sh", ["-c", `echo $PPID > ${dir}/guard.pid; echo $$ > ${dir}/agent.pid; sleep 300`], { cwd: dir, env, log: silentLogger });
     g.stdin.end();
     const [guard, agent] = await pidsIn(dir, "guard.pid", "agent.pid");
+    // The worker can kill the group only once the guard told it the command's pid (its "spawned" message): under
+    // load the agent may write its pid file first, so wait for that message before killing the guard.
+    await until(() => g.pid() !== undefined, 5000, "the guard to report the command's pid");
     process.kill(guard!, "SIGKILL");
     expect(await g.exited).toMatchObject({ signal: "SIGKILL", leftovers: true });
     await until(() => processGone(agent!), 2000, "the agent to die");
