@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { nearest } from "../../shared/protocol/suggest.ts";
 import { asksForHelp, isCliCommand, parseCommand, UsageError, type CliCommand, type Command } from "./args.ts";
 import { red } from "./render.ts";
-import { commandHelp, HELP, isHelpTopic, topHelp, usageLine } from "./usage.ts";
+import { commandHelp, HELP, isHelpTopic, topHelp, usageLine } from "../../shared/usage.ts";
 
 /** Each command's module, loaded on demand (string literals, so the build rewrites them to .js). */
 const COMMANDS: Record<CliCommand, () => Promise<Command>> = {

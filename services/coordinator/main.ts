@@ -5,22 +5,12 @@ import { createLogger } from "../../shared/logging.ts";
 import { connectNats } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/process.ts";
 import { argsErrorMessage } from "../../shared/cli-args.ts";
+import { commandHelp, usageLine } from "../../shared/usage.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { FaultPoint } from "./runtime/apply-loop.ts";
 
 let log = createLogger({ name: "coordinator" });
 
-/** `baton coordinator --help` (the same text as `baton help coordinator`, services/cli/usage.ts; a test compares them). */
-const USAGE = `usage: baton coordinator [--config FILE]
-
-Accepts feature requests, dispatches their tasks to role workers and judges the results; runs until SIGINT or
-SIGTERM. Logs are JSON lines on stdout (BATON_LOG_LEVEL).
-
-flags:
-  -c, --config FILE  the config file (default: $BATON_CONFIG, else ./baton.config.yaml if present)
-  -h, --help         this help
-
-exit codes: 0 stopped on request, 1 failed (bad config, NATS unreachable), 2 usage error`;
 
 /** The command line: prints the usage and exits 0 for --help, 2 (with the usage, no stack trace) when it is wrong. */
 function parseCli(argv: string[]): { config?: string | undefined } {
@@ -29,11 +19,11 @@ function parseCli(argv: string[]): { config?: string | undefined } {
   try {
     parsed = parseArgs({ args: argv, options, strict: true });
   } catch (err) {
-    process.stderr.write(`baton coordinator: ${argsErrorMessage(err as Error, Object.keys(options))}\n${USAGE.split("\n")[0]}\n(baton coordinator --help shows every flag)\n`);
+    process.stderr.write(`baton coordinator: ${argsErrorMessage(err as Error, Object.keys(options))}\n${usageLine("coordinator")}\n`);
     process.exit(2);
   }
   if (parsed.values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${commandHelp("coordinator")}\n`);
     process.exit(0);
   }
   return { config: parsed.values.config };

@@ -8,28 +8,15 @@ import { connectNats, type NatsConnection } from "../../shared/nats.ts";
 import { once, onShutdown, steps } from "../../shared/process.ts";
 import { isToken, names } from "../../shared/subjects.ts";
 import { argsErrorMessage } from "../../shared/cli-args.ts";
+import { commandHelp, usageLine } from "../../shared/usage.ts";
 import { createRunners } from "./runners/registry.ts";
 import { createWorker, type Worker } from "./worker.ts";
 
-/** `baton worker --help` (the same text as `baton help worker`, services/cli/usage.ts; a test compares them). */
-const USAGE = `usage: baton worker --role ROLE [--concurrency N] [--config FILE] [--id NAME]
-
-Takes ROLE's tasks from its queue and runs each with the executor the config gives the role; runs until SIGINT
-or SIGTERM, which lets running tasks finish (within the drain grace). Logs are JSON lines on stdout.
-
-flags:
-  -r, --role ROLE      the role whose tasks it runs (required)
-  -c, --concurrency N  tasks run at once, 1-256 (default: the role's \`concurrency\`, else 1)
-  --config FILE        the config file (default: $BATON_CONFIG, else ./baton.config.yaml if present)
-  --id NAME            the worker's id (default ROLE-HOST-PID)
-  -h, --help           this help
-
-exit codes: 0 stopped on request, 1 failed (bad config, NATS unreachable), 2 usage error`;
 const log = createLogger({ name: "worker" });
 
 /** Wrong usage: the problem and the synopsis on stderr, exit 2 (no stack trace). */
 function usageExit(problem: string): never {
-  process.stderr.write(`baton worker: ${problem}\n${USAGE.split("\n")[0]}\n(baton worker --help shows every flag)\n`);
+  process.stderr.write(`baton worker: ${problem}\n${usageLine("worker")}\n`);
   process.exit(2);
 }
 
@@ -49,7 +36,7 @@ function parseCli(argv: string[]) {
   }
   const { values } = parsed;
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${commandHelp("worker")}\n`);
     process.exit(0);
   }
   if (!isToken(values.role)) usageExit(values.role === undefined ? "--role is required" : `--role must be 1-64 characters of [A-Za-z0-9_-]; got ${JSON.stringify(values.role)}`);

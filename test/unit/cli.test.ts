@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { argsErrorMessage } from "../../shared/cli-args.ts";
 import { asksForHelp, COMMAND_SPECS, OPTIONS, parseCommand, type CliCommand } from "../../services/cli/args.ts";
 import { renderList } from "../../services/cli/commands/ls.ts";
-import { commandHelp, HELP, topHelp, type HelpTopic } from "../../services/cli/usage.ts";
+import { commandHelp, HELP, topHelp, type HelpTopic } from "../../shared/usage.ts";
 import { renderStatus } from "../../services/cli/render.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
