@@ -144,28 +144,23 @@ function schemaIssues(issue: z.core.$ZodIssue): ValidationIssue[] {
   return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown field "${key}"${didYouMean(key, known)}` }));
 }
 
-/** What fieldsAt reads of a zod schema's definition (zod v4's `_zod.def`). */
-interface SchemaDef {
-  type: string;
-  innerType?: z.core.$ZodType;
-  element?: z.core.$ZodType;
-  shape?: Record<string, z.core.$ZodType>;
-}
-const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def as unknown as SchemaDef;
-
 /** The field names of the object schema at `path` inside `schema` (indices step into arrays); [] if none. */
-function fieldsAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
-  const unwrap = (inner: z.core.$ZodType | undefined): SchemaDef | undefined => {
-    let def = inner && defOf(inner);
-    while (def?.innerType && ["optional", "default", "nullable"].includes(def.type)) def = defOf(def.innerType);
-    return def;
+function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  // zod's public wrappers only: optional, default and nullable are unwrapped, an array steps to its element.
+  const unwrap = (inner: unknown): unknown => {
+    let current = inner;
+    while (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodNullable) current = current.unwrap();
+    return current;
   };
-  let def = unwrap(schema);
+  let current = unwrap(schema);
   for (const segment of path) {
-    const next = typeof segment === "number" ? def?.element : typeof segment === "string" ? def?.shape?.[segment] : undefined;
-    def = unwrap(next);
+    const next =
+      typeof segment === "number" && current instanceof z.ZodArray ? current.element
+      : typeof segment === "string" && current instanceof z.ZodObject ? current.shape[segment]
+      : undefined;
+    current = unwrap(next);
   }
-  return def?.shape ? Object.keys(def.shape) : [];
+  return current instanceof z.ZodObject ? Object.keys(current.shape) : [];
 }
 
 /** Gate names in the request (feature's and tasks') that the operator's config does not define. */
