@@ -3,10 +3,12 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { CONFIG_FILE_NAMES } from "../../../shared/config.ts";
 import type { GatePresetName } from "../../../shared/gates/presets.ts";
 
 export const DEFAULT_INIT_ROLES = ["backend", "qa", "reviewer"] as const;
-export const CONFIG_FILE = "baton.config.yaml";
+/** The first name every command looks for in its working folder (shared/config.ts), so no --config is needed there. */
+export const CONFIG_FILE = CONFIG_FILE_NAMES[0];
 export const FEATURE_FILE = ".baton/features/example.yaml";
 export const EXAMPLE_ID = "example";
 
