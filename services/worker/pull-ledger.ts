@@ -112,6 +112,14 @@ export class PullLedger {
     this.open.clear();
   }
 
+  /**
+   * The latest request sent, while tasks are still pending: its id's number and when it was sent (undefined when
+   * nothing is pending). A caller that checks something slow can tell afterwards whether another was sent meanwhile.
+   */
+  latestPending(): { id: number; at: number } | undefined {
+    return this.pending > 0 ? { id: this.nextId, at: this.lastSentAt } : undefined;
+  }
+
   /** True when tasks are still pending although every open request should have ended by `now`: they were lost. */
   overdue(now: number): boolean {
     return this.pending > 0 && now - this.lastSentAt > this.deadlineMs;

@@ -13,6 +13,8 @@ import { quietly } from "./quietly.ts";
 export const PULL_EXPIRES_MS = 5000;
 /** A request not ended within its expiry plus this margin was lost (disconnect, consumer gone without a word). */
 const PULL_ANSWER_GRACE_MS = 10_000;
+/** Unanswered this long past its expiry, a request is checked with the server (nats-server 2.9 may drop an expiring one without its 408). */
+const PULL_LAPSE_MARGIN_MS = 1000;
 /** How long `stop()` waits for the server to confirm that the inbox is closed. */
 const STOP_FLUSH_MS = 2000;
 
@@ -39,6 +41,8 @@ export interface PullerOptions {
    * deleted, after a reconnect, and when requests got no answer; retried with backoff until it resolves.
    */
   ensureConsumer(): Promise<void>;
+  /** Pull requests waiting on the role consumer (consumer info's `num_waiting`); without it, a lost request waits out the grace. */
+  waitingRequests?(): Promise<number>;
   expiresMs?: number;
   answerGraceMs?: number;
 }
@@ -81,6 +85,8 @@ class RolePuller implements Puller {
   private refusals = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private statuses: AsyncIterable<{ type: string }> | undefined;
+  /** Set while the server is asked whether a lapsed request still waits there. */
+  private probing = false;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: PullerOptions) {
@@ -244,9 +250,27 @@ class RolePuller implements Puller {
         this.ledger.reset();
         return this.recover();
       }
-      if (!this.ledger.hasOpenRequests()) this.pull();
-    }, this.expiresMs);
+      return this.ledger.hasOpenRequests() ? this.probeLapsed() : this.pull();
+    }, Math.min(this.expiresMs, 1000));
     this.watchdog.unref();
+  }
+
+  /**
+   * The latest request is past its expiry (plus a margin) with tasks still pending: if no pull request waits on the
+   * role consumer, ours ended without a status; forget it and ask again. Another answer (other workers' requests
+   * count too) or none leaves it to the grace. Never throws.
+   */
+  private probeLapsed(): void {
+    const latest = this.ledger.latestPending();
+    const waitingRequests = this.options.waitingRequests;
+    if (!latest || !waitingRequests || this.probing || Date.now() - latest.at < this.expiresMs + PULL_LAPSE_MARGIN_MS) return;
+    this.probing = true;
+    waitingRequests().then((waiting) => {
+      if (waiting !== 0 || this.stopped || this.recovering || this.ledger.latestPending()?.id !== latest.id) return;
+      this.log.info({ ...this.ledger.counts() }, "a pull request ended without an answer (none waits on the server); pulling again");
+      this.ledger.reset();
+      this.pull();
+    }).catch(() => {}).finally(() => (this.probing = false)); // no answer: the grace decides, as before
   }
 
   /** After a reconnect every open request is lost (or would deliver to an inbox nobody counts): new inbox, pull again. */
@@ -268,10 +292,9 @@ class RolePuller implements Puller {
 /** 500 ms, 1 s, 2 s, 4 s, then 5 s. */
 const backoff = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
+const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    if (signal.aborted) resolve();
   });
-}

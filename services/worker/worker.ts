@@ -176,6 +176,10 @@ class RoleWorker implements Worker {
       nc, log,
       onTask: (msg) => this.onTask(msg),
       ensureConsumer: () => this.ensureConsumer(),
+      waitingRequests: async () => {
+        this.jsm ??= await this.js.jetstreamManager(false);
+        return (await this.jsm.consumers.info(names.streams.tasks, names.consumers.role(role))).num_waiting;
+      },
       apiPrefix: this.js.apiPrefix,
       stream: names.streams.tasks,
       consumer: names.consumers.role(role),

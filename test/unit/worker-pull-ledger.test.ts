@@ -153,4 +153,15 @@ describe("PullLedger", () => {
       }),
     );
   });
+  it("names the latest request while tasks are pending, so a slow check can tell whether another was sent since", () => {
+    const l = new PullLedger(2, 1000);
+    expect(l.latestPending()).toBeUndefined();
+    const first = l.sent(1, 100);
+    expect(l.latestPending()).toEqual({ id: Number(first), at: 100 });
+    const second = l.sent(1, 200);
+    expect(l.latestPending()).toEqual({ id: Number(second), at: 200 });
+    l.ended(first, 1);
+    l.ended(second, 1);
+    expect(l.latestPending()).toBeUndefined(); // nothing pending: nothing to check
+  });
 });
