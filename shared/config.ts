@@ -16,6 +16,27 @@ export const DEFAULT_ROLES = [
 ] as const;
 
 export const EXECUTORS = ["exec", "noop", "sleep"] as const;
+/** Coding agents a role can run (docs/agents.md): three CLIs and `llm`, an API call through the official SDKs. */
+export const AGENTS = ["claude-code", "codex", "gemini", "llm"] as const;
+export type AgentKind = (typeof AGENTS)[number];
+
+/** `llm` roles: which API, where, which key variable, and how hard to try (docs/agents.md). */
+export const LlmConfig = z.strictObject({
+  /** `anthropic`: the Messages API. `openai`: chat completions of any OpenAI-compatible server (OpenAI, vLLM, Ollama, LiteLLM, OpenRouter). */
+  provider: z.enum(["anthropic", "openai"]).default("anthropic"),
+  /** The API's base URL; default: the SDK's (api.anthropic.com, api.openai.com/v1). */
+  baseUrl: z.string().url().optional(),
+  /** The environment variable holding the API key; default ANTHROPIC_API_KEY or OPENAI_API_KEY. Keys come only from the environment. */
+  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  maxTokens: z.int().min(1).max(1_000_000).default(8192),
+  /** Tries per API call on 429, 5xx and connection errors (backoff, honouring retry-after). */
+  maxRetries: z.int().min(0).max(20).default(4),
+  /** Re-asks with the validation errors when the model's structured output is invalid. */
+  repairAttempts: z.int().min(0).max(10).default(2),
+  /** One API call's time limit. */
+  requestTimeoutSeconds: z.number().positive().max(3600).default(300),
+}).default({ provider: "anthropic", maxTokens: 8192, maxRetries: 4, repairAttempts: 2, requestTimeoutSeconds: 300 });
+export type LlmConfig = z.infer<typeof LlmConfig>;
 
 export const ExecRoleConfig = z.strictObject({
   /**
@@ -34,7 +55,28 @@ export const ExecRoleConfig = z.strictObject({
   replicas: z.int().min(0).max(64).default(1),
   /** Concurrent tasks per worker process. */
   concurrency: z.int().min(1).max(256).default(1),
-}).refine((r) => r.executor !== "exec" || r.exec !== undefined, { message: "`exec` (an argv) is required for the exec executor", path: ["exec"] });
+  /** A coding agent runs the role's tasks instead of `executor` (docs/agents.md). */
+  agent: z.enum(AGENTS).optional(),
+  /** The model, passed to the CLI (`--model`) or the API. */
+  model: z.string().min(1).max(200).optional(),
+  /** argv prefix that starts the agent CLI; default: the CLI in node_modules/.bin, else on PATH. */
+  command: z.array(z.string().min(1)).min(1).optional(),
+  /** Extra CLI arguments (the operator's; a message never adds any). */
+  args: z.array(z.string()).default([]),
+  /** The role's prompt file (relative: against the config file's folder), put before every task's prompt. */
+  prompt: z.string().min(1).optional(),
+  /** No output from the agent for this long: it is stalled, killed, and the task fails STALLED (retryable). */
+  stallSeconds: z.number().positive().max(24 * 3600).default(300),
+  /**
+   * The agent's permission mode, as its CLI names it; default one that works unattended, also as root: Claude Code
+   * `acceptEdits` (with `allowedTools`), Codex `workspace-write`, Gemini `auto_edit` (docs/agents.md).
+   */
+  permissionMode: z.string().min(1).max(100).optional(),
+  /** Tools the agent may use without asking (Claude Code `--allowedTools`; default: edits, Bash and the read tools). */
+  allowedTools: z.array(z.string().min(1)).optional(),
+  /** `agent: llm`: the API to call. */
+  llm: LlmConfig,
+}).refine((r) => r.agent !== undefined || r.executor !== "exec" || r.exec !== undefined, { message: "`exec` (an argv) is required for the exec executor (or set `agent`)", path: ["exec"] });
 export type ExecRoleConfig = z.infer<typeof ExecRoleConfig>;
 
 export const WorkerSettings = z.strictObject({
@@ -103,6 +145,11 @@ export const ConfigFile = z.strictObject({
   knownRoles: z.array(Role).optional(),
   /** Default workspace for features that do not name one (relative: against the config file's folder). */
   workspace: z.string().optional(),
+  /**
+   * Folders under which a task's workspace must lie (after resolving symlinks); a task naming any other fails
+   * before anything runs. Default: `workspace` and `.baton/workspaces` (relative: against the config file's folder).
+   */
+  workspaceRoots: z.array(z.string().min(1)).optional(),
   roles: z.record(Role, ExecRoleConfig).default({}),
   /** Named gates features may ask for; `gatePresets` add a stack's usual ones (a gate here overrides a preset's). */
   gates: z.record(GateName.refine((n) => n !== REVIEW_GATE, `"${REVIEW_GATE}" is the reviewer's gate: it needs no config and cannot be redefined`), GateConfig).default({}),
@@ -137,6 +184,8 @@ export interface BatonConfig {
   /** `knownRoles` + the keys of `roles`; undefined when the config names no role at all (then any well-formed role is accepted). */
   knownRoles: string[] | undefined;
   workspace?: string | undefined;
+  /** `workspaceRoots` resolved to absolute paths; undefined: the default (`workspace` and the worker's `.baton/workspaces`). */
+  workspaceRoots?: string[] | undefined;
   roles: Record<string, ExecRoleConfig>;
   /** Every gate a request may name: presets first, then the file's own (argv resolved like `exec`). */
   gates: Record<string, GateConfig>;
@@ -189,7 +238,12 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
   const configDir = path ? dirname(resolve(path)) : process.cwd();
   const roles: Record<string, ExecRoleConfig> = {};
   for (const [role, rc] of Object.entries(file.roles)) {
-    roles[role] = rc.exec ? { ...rc, exec: rc.exec.map((a) => resolveArg(a, configDir)) } : rc;
+    roles[role] = {
+      ...rc,
+      ...(rc.exec ? { exec: rc.exec.map((a) => resolveArg(a, configDir)) } : {}),
+      ...(rc.command ? { command: rc.command.map((a) => resolveArg(a, configDir)) } : {}),
+      ...(rc.prompt ? { prompt: resolve(configDir, rc.prompt.replaceAll("${configDir}", configDir)) } : {}),
+    };
   }
   const named = [...(file.knownRoles ?? []), ...Object.keys(roles)];
   const knownRoles = file.knownRoles || named.length ? [...new Set(named)] : undefined;
@@ -205,6 +259,7 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
     configPath: path ? resolve(path) : undefined,
     knownRoles,
     workspace: file.workspace ? (isAbsolute(file.workspace) ? file.workspace : resolve(configDir, file.workspace)) : undefined,
+    workspaceRoots: file.workspaceRoots?.map((root) => resolve(configDir, root)),
     roles,
     gates,
     worker: file.worker,

@@ -16,6 +16,8 @@ export function fmtDuration(ms: number | undefined): string {
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+const fmtNumber = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+
 const time = (iso: string) => dim(iso.slice(11, 23));
 
 /** One line (or a few, for logs and rejections) per event; `progress` is e.g. "3/6". */
@@ -72,6 +74,17 @@ export function renderEvent(event: StatusEvent, progress: string): string {
       return `${time(event.at)} ${yellow("paused")}    no new tasks start until resumed${event.reason ? `: ${event.reason}` : ""}`;
     case "feature.resumed":
       return `${time(event.at)} ${cyan("resumed")}`;
+    case "task.progress":
+      return `${dim("    │")} ${dim(event.taskId + ":")} ${cyan(event.tool ?? "…")}${event.files?.length ? ` ${event.files.join(", ")}` : ""}${event.text ? dim(` ${event.text}`) : ""}`;
+    case "budget.warning":
+    case "budget.exceeded": {
+      const label = event.kind === "budget.warning" ? yellow("budget") : red("budget exceeded");
+      const whose = event.scope === "task" ? `task ${bold(event.taskId ?? "?")}` : "feature";
+      const stopped = event.kind === "budget.exceeded" && event.stopped.length ? dim(` — stopped ${event.stopped.map((t) => t.taskId).join(", ")}`) : "";
+      return `${time(event.at)} ${label} ${whose} ${event.metric} ${fmtNumber(event.used)}/${fmtNumber(event.limit)} (${Math.round(event.percent)}%)${stopped}`;
+    }
+    case "budget.changed":
+      return `${time(event.at)} ${cyan("budget")}    ${event.taskId ? `task ${bold(event.taskId)}` : "feature"} limits now ${[event.tokens !== undefined ? `tokens ${event.tokens}` : "", event.costUsd !== undefined ? `$${event.costUsd}` : "", event.wallSeconds !== undefined ? `${event.wallSeconds}s` : ""].filter(Boolean).join(", ")}${event.by ? dim(` (by ${event.by})`) : ""}`;
     case "message.rejected":
       return `${time(event.at)} ${yellow("notice")}  ${event.subject}: ${event.error.message}`;
   }

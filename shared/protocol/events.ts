@@ -1,7 +1,9 @@
 // Status events on `baton.status.<featureId>.<kind>`: the public, replayable history of a feature.
 import * as z from "zod";
+import { BudgetCrossing } from "./budget.ts";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { CoverageWire, GateName, GateScope, ReviewVerdict, TestCountsWire } from "./gates.ts";
+import { StoredRef, Usage } from "./task.ts";
 
 export const STATUS_EVENT = "baton.v1.status_event" as const;
 
@@ -62,12 +64,25 @@ export const StatusEvent = z.discriminatedUnion("kind", [
     lines: z.array(z.string()),
     dropped: z.int(),
   }),
+  // What an agent is doing: its tool, the files it touched, a short text, its usage so far (rate-limited).
+  z.object({
+    ...TaskBase,
+    kind: z.literal("task.progress"),
+    workerId: z.string(),
+    tool: z.string().optional(),
+    files: z.array(z.string()).optional(),
+    text: z.string().optional(),
+    usage: Usage.optional(),
+  }),
   z.object({
     ...TaskBase,
     kind: z.literal("task.completed"),
     workerId: z.string(),
     durationMs: z.number(),
+    /** The summary (its first SUMMARY_PREVIEW_CHARS characters when `stored` holds the whole result). */
     summary: z.string().optional(),
+    stored: StoredRef.optional(),
+    usage: Usage.optional(),
   }),
   z.object({
     ...TaskBase,
@@ -76,6 +91,7 @@ export const StatusEvent = z.discriminatedUnion("kind", [
     durationMs: z.number().optional(),
     exitCode: z.int().nullable().optional(),
     error: WireError,
+    usage: Usage.optional(),
   }),
   // The task's work is done; its gates run now (in order, on qa workers). task.completed follows when all pass.
   z.object({ ...TaskBase, kind: z.literal("task.verifying"), workerId: z.string(), gates: z.array(GateName) }),
@@ -127,6 +143,12 @@ export const StatusEvent = z.discriminatedUnion("kind", [
   z.object({ ...Base, kind: z.literal("feature.cancelled"), durationMs: z.number(), reason: z.string().optional(), by: z.string().optional() }),
   z.object({ ...Base, kind: z.literal("feature.paused"), reason: z.string().optional(), by: z.string().optional() }),
   z.object({ ...Base, kind: z.literal("feature.resumed"), by: z.string().optional() }),
+  // A budget (the feature's, or a task's own) passed its warnAtPercent.
+  z.object({ ...Base, kind: z.literal("budget.warning"), ...BudgetCrossing }),
+  // A budget was used up: the feature pauses (reason `budget`); `stopped` lists the running tasks stopped for it.
+  z.object({ ...Base, kind: z.literal("budget.exceeded"), ...BudgetCrossing, stopped: z.array(z.object({ taskId: Id, attempt: z.int().min(1) })) }),
+  // New limits set with the control verb `budget` (`baton budget`).
+  z.object({ ...Base, kind: z.literal("budget.changed"), taskId: Id.optional(), tokens: z.int().optional(), costUsd: z.number().optional(), wallSeconds: z.int().optional(), by: z.string().optional() }),
   z.object({
     ...Base,
     kind: z.literal("message.rejected"),

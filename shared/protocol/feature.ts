@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import { Id, Role, ValidationIssue, formatPath } from "./common.ts";
+import { Budget } from "./budget.ts";
 import { GateName, REVIEW_GATE } from "./gates.ts";
 import { graphIssues } from "./graph.ts";
 import { looseRoleRequest, roleIssues } from "./request-roles.ts";
@@ -54,6 +55,8 @@ export const TaskSpec = z.strictObject({
   tdd: z.strictObject({ gate: GateName, refactorGates: z.array(GateName).max(20).optional() }).optional(),
   /** The task may remove tests: its test gates then do not fail when fewer tests run than at the feature's start or their last pass. */
   allowTestRemoval: z.boolean().optional(),
+  /** This task's own limits (docs/budgets.md); crossing one stops the task and pauses the feature. */
+  budget: Budget.optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -74,6 +77,8 @@ export const FeatureRequest = z.strictObject({
   gates: z.array(GateName).max(20).optional(),
   /** Default failure policy of its tasks; its `fix` also applies to the feature's own gates. Default: fail. */
   onFailure: FailurePolicy.optional(),
+  /** Limits on what the whole feature may use (docs/budgets.md); crossing one pauses it (reason `budget`). */
+  budget: Budget.optional(),
 });
 export type FeatureRequest = z.infer<typeof FeatureRequest>;
 

@@ -5,6 +5,7 @@ export * from "./gates.ts";
 export * from "./task.ts";
 export * from "./events.ts";
 export * from "./control.ts";
+export * from "./budget.ts";
 export * from "./errors.ts";
 export * from "./msg-ids.ts";
 export * from "./workers.ts";

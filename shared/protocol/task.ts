@@ -3,12 +3,44 @@ import * as z from "zod";
 import { Id, Json, Role, Timestamp, WireError } from "./common.ts";
 import { GateRef, GateReport, ReviewVerdict } from "./gates.ts";
 
-/** What a finished dependency hands to the tasks that depend on it. */
+/**
+ * Where a task's stored result lives (the results object store, key `<featureId>.<taskId>.<attempt>` or a gate
+ * run's own key): results too large to travel inline — long summaries, handoffs up to MAX_HANDOFF_BYTES — are
+ * written there by the worker and referenced from messages and the feature's snapshot (docs/design.md).
+ */
+export const StoredRef = z.object({ key: z.string().min(1).max(400), bytes: z.int().min(0), sha256: z.string().length(64) });
+export type StoredRef = z.infer<typeof StoredRef>;
+
+/**
+ * What an agent used, as it reported it. `inputTokens` excludes cache reads (`cacheReadTokens`); budgets count
+ * `inputTokens + outputTokens` as tokens. In a task_progress message it is the running total of that delivery.
+ */
+export const Usage = z.object({
+  inputTokens: z.int().min(0),
+  outputTokens: z.int().min(0),
+  cacheReadTokens: z.int().min(0).optional(),
+  costUsd: z.number().min(0).optional(),
+  turns: z.int().min(0).optional(),
+  model: z.string().max(200).optional(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+/** An agent CLI session a later run can continue: which agent, its id, and the host whose config home holds it. */
+export const AgentSession = z.object({
+  agent: z.string().min(1).max(40),
+  id: z.string().min(1).max(200),
+  host: z.string().min(1).max(255),
+});
+export type AgentSession = z.infer<typeof AgentSession>;
+
+/** What a finished dependency hands to the tasks that depend on it: inline, or by `stored` reference (the worker fetches it). */
 export const Handoff = z.object({
   taskId: Id,
   role: Role,
   summary: z.string().optional(),
   handoff: Json.optional(),
+  /** The dependency's full result (summary + handoff) in the results store, when it was too large to inline. */
+  stored: StoredRef.optional(),
 });
 export type Handoff = z.infer<typeof Handoff>;
 
@@ -37,11 +69,21 @@ export const TaskAssigned = z.object({
   files: z.array(z.string()).optional(),
   /** … or, without globs, nothing at all in the workspace. */
   expectChanges: z.boolean().optional(),
+  /**
+   * An agent session to continue (a fix round for a task an agent worked on): a worker whose role runs the same
+   * agent on the same host resumes it (`claude --resume`, `codex exec resume`); any other starts fresh.
+   */
+  session: AgentSession.optional(),
 });
 export type TaskAssigned = z.infer<typeof TaskAssigned>;
 
-/** Largest handoff a task may produce (its JSON); handoffs are kept in the feature's state. */
-export const MAX_HANDOFF_BYTES = 64 * 1024;
+/** Characters of a summary shown in events and views (the whole one is in the task's stored result). */
+export const SUMMARY_PREVIEW_CHARS = 2000;
+
+/** Largest handoff a task may produce (its JSON); large ones travel and are kept in the results store, by reference. */
+export const MAX_HANDOFF_BYTES = 1024 * 1024;
+/** Longest summary a task may produce; events and views show a shortened one (SUMMARY_PREVIEW_CHARS). */
+export const MAX_SUMMARY_CHARS = 100_000;
 
 /** A handoff document: any JSON up to MAX_HANDOFF_BYTES. */
 export const BoundedHandoff = Json.refine(
@@ -51,7 +93,7 @@ export const BoundedHandoff = Json.refine(
 
 /** What an executor may write to `$BATON_RESULT_FILE` (`review`: a reviewer's verdict on a review gate run). */
 export const ExecutorOutput = z.strictObject({
-  summary: z.string().max(20_000).optional(),
+  summary: z.string().max(MAX_SUMMARY_CHARS).optional(),
   handoff: BoundedHandoff.optional(),
   review: ReviewVerdict.optional(),
 });
@@ -74,6 +116,28 @@ export const TaskStarted = z.object({
   at: Timestamp,
 });
 export type TaskStarted = z.infer<typeof TaskStarted>;
+
+/**
+ * What an agent is doing (a tool call, the files it touched, a short text) and its running usage, rate-limited
+ * by the worker like log lines; the coordinator publishes it as `task.progress` and counts `usage` against budgets.
+ */
+export const TaskProgress = z.object({
+  type: z.literal("baton.v1.task_progress"),
+  ...TaskRef,
+  delivery: z.int().min(1),
+  /** Progress message number within one delivery, starting at 1. */
+  seq: z.int().min(1),
+  /** The agent's tool, as it names it: Write, Edit, Bash, file_change, command_execution, … */
+  tool: z.string().max(100).optional(),
+  /** Workspace paths the step touched, when known. */
+  files: z.array(z.string().max(1000)).max(50).optional(),
+  /** A short description (a command, the start of a message). */
+  text: z.string().max(500).optional(),
+  /** Usage of this delivery so far (a running total, not an increment). */
+  usage: Usage.optional(),
+  at: Timestamp,
+});
+export type TaskProgress = z.infer<typeof TaskProgress>;
 
 export const LogStream = z.enum(["stdout", "stderr"]);
 export const TaskLog = z.object({
@@ -100,13 +164,21 @@ export const TaskResult = z.object({
   finishedAt: Timestamp,
   exitCode: z.int().nullable().optional(),
   error: WireError.optional(),
-  summary: z.string().max(20_000).optional(),
+  /** The summary, whole or (with `stored`) its first SUMMARY_PREVIEW_CHARS characters. */
+  summary: z.string().max(MAX_SUMMARY_CHARS).optional(),
+  /** The handoff, unless it is in the results store (`stored`). */
   handoff: BoundedHandoff.optional(),
+  /** The full summary and handoff, written to the results store before this message when too large to inline. */
+  stored: StoredRef.optional(),
   /** A gate run's findings (with `outcome` "completed" when the gate passed, "failed" otherwise). */
   gateReport: GateReport.optional(),
+  /** What the agent used in this delivery, when it reported usage. */
+  usage: Usage.optional(),
+  /** The agent session this run used, for a later fix round to continue. */
+  session: AgentSession.optional(),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 
 /** Everything a worker publishes on `baton.result.<featureId>.<taskId>`. */
-export const WorkerMessage = z.discriminatedUnion("type", [TaskStarted, TaskLog, TaskResult]);
+export const WorkerMessage = z.discriminatedUnion("type", [TaskStarted, TaskLog, TaskProgress, TaskResult]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;

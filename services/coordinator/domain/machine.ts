@@ -1,7 +1,7 @@
 // The feature's statechart (xstate v5). Pure: actions only `assign`; outbound messages go to the outbox as
 // data. The task lifecycle inside a feature is task-lifecycle.ts; the reducers are in the modules it imports.
 import { assertEvent, assign, setup } from "xstate";
-import { wireError, type FeatureRequest, type TaskLog, type TaskResult, type TaskStarted, type ValidationIssue, type WireError } from "../../../shared/protocol/index.ts";
+import { wireError, type FeatureRequest, type TaskLog, type TaskProgress, type TaskResult, type TaskStarted, type ValidationIssue, type WireError } from "../../../shared/protocol/index.ts";
 import { durationMs, emptyContext, type FeatureContext, type FeatureDefaults, type FeatureStateValue } from "./context.ts";
 import { allCompleted, anyFailed, failedTask } from "./dag.ts";
 import { schedule } from "./dispatch.ts";
@@ -10,7 +10,7 @@ import { featureGatesDue, startFeatureGates } from "./gates.ts";
 import { startBaselines } from "./test-counts.ts";
 import { withNotice } from "./read-model.ts";
 import { contextFromRequest } from "./request-to-tasks.ts";
-import { onLog, onResult, onStarted } from "./results.ts";
+import { onLog, onProgress, onResult, onStarted } from "./results.ts";
 import { emit, onFlushed } from "./status-events.ts";
 import { cancelTasks } from "./cancel.ts";
 import { onUnserved, type UnservedEvent } from "./unserved.ts";
@@ -24,6 +24,7 @@ export type FeatureEvent =
   | { type: "feature.reject"; errors: ValidationIssue[]; at: string }
   | { type: "task.started"; msg: TaskStarted; at: string; subject?: string }
   | { type: "task.log"; msg: TaskLog; at: string; subject?: string }
+  | { type: "task.progress"; msg: TaskProgress; at: string; subject?: string }
   | { type: "task.result"; msg: TaskResult; at: string; subject?: string }
   | { type: "message.rejected"; subject: string; taskId?: string | undefined; error: WireError; at: string }
   | { type: "outbox.flushed"; msgIds: string[] }
@@ -40,6 +41,7 @@ const HOLD: Hold = { hold: true };
 const workerMessages = (params: Hold) => ({
   "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
   "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
+  "task.progress": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: { type: "progress", params } }],
   "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: { type: "result", params } }],
 }) as const;
 
@@ -106,12 +108,16 @@ export const featureMachine = setup({
       assertEvent(event, "task.log");
       return onLog(context, event.msg, event.at);
     }),
+    progress: assign(({ context, event }, params: Hold) => {
+      assertEvent(event, "task.progress");
+      return onProgress(context, event.msg, event.at, params);
+    }),
     result: assign(({ context, event }, params: Hold) => {
       assertEvent(event, "task.result");
       return onResult(context, event.msg, event.at, params);
     }),
     rejectUnknownTask: assign(({ context, event }) => {
-      assertEvent(event, ["task.started", "task.log", "task.result"]);
+      assertEvent(event, ["task.started", "task.log", "task.progress", "task.result"]);
       const subject = event.subject ?? `result.${context.featureId}.${event.msg.taskId}`;
       const error = wireError("UnknownTask", `feature "${context.featureId}" has no task "${event.msg.taskId}"`);
       return withNotice(emit(context, { kind: "message.rejected", subject, taskId: event.msg.taskId, error }, event.at), subject, error);

@@ -1,6 +1,6 @@
 // What workers report about a task's work: it started, it printed output, it ended. Only the current attempt
 // of a task whose work is under way counts; duplicates, stale attempts and late messages change nothing.
-import { wireError, type TaskLog, type TaskResult, type TaskStarted } from "../../../shared/protocol/index.ts";
+import { wireError, type TaskLog, type TaskProgress, type TaskResult, type TaskStarted } from "../../../shared/protocol/index.ts";
 import { durationMs, editable, type FeatureContext } from "./context.ts";
 import { anyFailed } from "./dag.ts";
 import { dispatchGate, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
@@ -28,6 +28,16 @@ export function onLog(ctx: FeatureContext, msg: TaskLog, at: string): FeatureCon
   return emit(ctx, {
     kind: "task.log", taskId: task.id, role: task.role, attempt: msg.attempt, workerId: msg.workerId,
     stream: msg.stream, lines: msg.lines, dropped: msg.dropped,
+  }, at);
+}
+
+/** What an agent is doing becomes a task.progress event (budgets.ts counts its usage). */
+export function onProgress(ctx: FeatureContext, msg: TaskProgress, at: string, _opts: ScheduleOptions): FeatureContext {
+  const task = ctx.tasks[msg.taskId];
+  if (!task || msg.gate || task.attempt !== msg.attempt || !WORKING.has(task.status)) return ctx;
+  return emit(ctx, {
+    kind: "task.progress", taskId: task.id, role: task.role, attempt: msg.attempt, workerId: msg.workerId,
+    tool: msg.tool, files: msg.files, text: msg.text, usage: msg.usage,
   }, at);
 }
 

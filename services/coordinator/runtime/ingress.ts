@@ -115,6 +115,7 @@ export class Ingress {
       event =
         msg.type === "baton.v1.task_started" ? { type: "task.started", msg, at, subject: jsMsg.subject }
         : msg.type === "baton.v1.task_log" ? { type: "task.log", msg, at, subject: jsMsg.subject }
+        : msg.type === "baton.v1.task_progress" ? { type: "task.progress", msg, at, subject: jsMsg.subject }
         : { type: "task.result", msg, at, subject: jsMsg.subject };
     } catch (err) {
       log.warn({ subject: jsMsg.subject, err: (err as Error).message }, "invalid worker message rejected");

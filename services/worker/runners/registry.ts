@@ -3,6 +3,7 @@
 import type { BatonConfig, ExecRoleConfig } from "../../../shared/config.ts";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import { REVIEW_GATE, type TaskAssigned, type WireError } from "../../../shared/protocol/index.ts";
+import { createAgentExecutor } from "../agents/index.ts";
 import { createNoopExecutor, createSleepExecutor } from "./builtin.ts";
 import { createExecExecutor } from "./exec.ts";
 import { createGateRunner } from "./gate.ts";
@@ -58,6 +59,7 @@ export function createRunners(options: RunnersOptions): Runners {
 export function executorFor(role: string, roles: Readonly<Record<string, ExecRoleConfig>>, deps: ExecutorDeps): Executor | undefined {
   const rc = roles[role];
   if (!rc) return undefined;
+  if (rc.agent) return createAgentExecutor(role, { ...rc, agent: rc.agent }, deps);
   if (rc.executor === "noop") return createNoopExecutor();
   if (rc.executor === "sleep") return createSleepExecutor(rc.sleepMs);
   return createExecExecutor(role, rc, deps);

@@ -1,7 +1,7 @@
 // The runner contract: what turns one task message into an outcome — the role's executor (exec, noop, sleep),
 // a configured gate, or a review. The worker owns the protocol; a runner only runs and says how it ended.
 import type { Logger } from "../../../shared/logging.ts";
-import type { GateReport, ReviewVerdict, TaskAssigned, TaskResult, WireError } from "../../../shared/protocol/index.ts";
+import type { AgentSession, GateReport, ReviewVerdict, TaskAssigned, TaskResult, Usage, WireError } from "../../../shared/protocol/index.ts";
 import type { LogStream } from "../log-batcher.ts";
 import type { WorkspaceOptions, WorkspaceResult } from "../workspace/resolve.ts";
 
@@ -13,7 +13,21 @@ export interface ExecContext {
   signal: AbortSignal;
   /** One line of output, without its line break. */
   onLine: (stream: LogStream, line: string) => void;
+  /**
+   * What an agent is doing (a tool call, files it touched) and its usage so far; the worker rate-limits these
+   * into task_progress messages (the latest usage always gets through). Absent for gate runs. Never throws.
+   */
+  onProgress?: (progress: AgentProgress) => void;
   log: Logger;
+}
+
+/** One step of an agent's work, as its stream told it (runners/agents parse it). */
+export interface AgentProgress {
+  tool?: string | undefined;
+  files?: string[] | undefined;
+  text?: string | undefined;
+  /** Usage of this run so far (a running total). */
+  usage?: Usage | undefined;
 }
 
 export interface ExecOutcome {
@@ -27,10 +41,14 @@ export interface ExecOutcome {
   gateReport?: GateReport | undefined;
   /** A reviewer's verdict from its result file (runners/review.ts). */
   review?: ReviewVerdict | undefined;
+  /** What the agent used, when it reported usage. */
+  usage?: Usage | undefined;
+  /** The agent session the run used (a fix round may continue it). */
+  session?: AgentSession | undefined;
 }
 
 /** What a runner is, for logs and tests; the worker never branches on it. */
-export type RunnerKind = "exec" | "noop" | "sleep" | "gate" | "review";
+export type RunnerKind = "exec" | "noop" | "sleep" | "gate" | "review" | "agent";
 
 export interface Runner {
   readonly kind: RunnerKind;
