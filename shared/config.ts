@@ -35,7 +35,7 @@ export const LlmConfig = z.strictObject({
   repairAttempts: z.int().min(0).max(10).default(2),
   /** One API call's time limit. */
   requestTimeoutSeconds: z.number().positive().max(3600).default(300),
-}).default({ provider: "anthropic", maxTokens: 8192, maxRetries: 4, repairAttempts: 2, requestTimeoutSeconds: 300 });
+});
 export type LlmConfig = z.infer<typeof LlmConfig>;
 
 export const ExecRoleConfig = z.strictObject({
@@ -74,8 +74,8 @@ export const ExecRoleConfig = z.strictObject({
   permissionMode: z.string().min(1).max(100).optional(),
   /** Tools the agent may use without asking (Claude Code `--allowedTools`; default: edits, Bash and the read tools). */
   allowedTools: z.array(z.string().min(1)).optional(),
-  /** `agent: llm`: the API to call. */
-  llm: LlmConfig,
+  /** `agent: llm`: the API to call (defaults: `LlmConfig.parse({})`). */
+  llm: LlmConfig.optional(),
 }).refine((r) => r.agent !== undefined || r.executor !== "exec" || r.exec !== undefined, { message: "`exec` (an argv) is required for the exec executor (or set `agent`)", path: ["exec"] });
 export type ExecRoleConfig = z.infer<typeof ExecRoleConfig>;
 

@@ -106,8 +106,10 @@ describe("loadConfig with a YAML file", () => {
       concurrency: 1,
       executor: "exec",
       sleepMs: 100,
+      args: [],
+      stallSeconds: 300,
     });
-    expect(cfg.roles.wizard).toEqual({ executor: "exec", exec: ["echo"], sleepMs: 100, timeoutSeconds: 1800, env: {}, replicas: 1, concurrency: 1 });
+    expect(cfg.roles.wizard).toEqual({ executor: "exec", exec: ["echo"], sleepMs: 100, timeoutSeconds: 1800, env: {}, replicas: 1, concurrency: 1, args: [], stallSeconds: 300 });
     expect(cfg.worker.maxDeliver).toBe(3);
     expect(cfg.worker.ackWaitSeconds).toBe(30);
   });

@@ -25,12 +25,12 @@ export function buildPrompt(parts: PromptParts): string {
   if (parts.rolePrompt?.trim()) sections.push(parts.rolePrompt.trim());
   sections.push(`# Feature: ${task.feature.title}${task.feature.description ? `\n\n${task.feature.description}` : ""}`);
   sections.push(`# Your task: ${task.title}${task.instructions ? `\n\n${task.instructions}` : ""}`);
-  if (task.files?.length) sections.push(`# Files this task is expected to change\n\n${task.files.map((f) => `- ${f}`).join("\n")}`);
-  for (const h of parts.handoffs) {
-    const body = [h.summary ? h.summary : "", h.handoff !== undefined ? fenced(h.handoff) : ""].filter(Boolean).join("\n\n");
-    sections.push(`# Handed off by task ${h.taskId} (${h.role})\n\n${body || "(nothing)"}`);
+  if (task.files?.length) sections.push(`# Files this task is expected to change\n\n${task.files.map((file) => `- ${file}`).join("\n")}`);
+  for (const given of parts.handoffs) {
+    const body = [given.summary ? given.summary : "", given.handoff !== undefined ? fenced(given.handoff) : ""].filter(Boolean).join("\n\n");
+    sections.push(`# Handed off by task ${given.taskId} (${given.role})\n\n${body || "(nothing)"}`);
   }
-  for (const x of parts.extra ?? []) sections.push(`# ${x.heading}\n\n${x.body}`);
+  for (const section of parts.extra ?? []) sections.push(`# ${section.heading}\n\n${section.body}`);
   sections.push("Work in the current folder. When you are done, end with a short summary of what you changed.");
   return sections.join("\n\n");
 }
