@@ -27,6 +27,13 @@ export const WIRE_ERRORS = {
   Killed: { code: "SIGNAL", meaning: "the executor's process was killed by a signal" },
   SpawnError: { code: "SPAWN", meaning: "the executor's command could not be started" },
   WorkspaceError: { code: "WORKSPACE", meaning: "the task's workspace is missing, not a directory, or cannot be created" },
+  WorkspaceOutsideRoots: { code: "WORKSPACE_OUTSIDE_ROOTS", meaning: "the task's workspace (symlinks resolved) is not under one of the worker's workspaceRoots" },
+  Stalled: { code: "STALLED", meaning: "the agent printed nothing for the role's stallSeconds; its process group was killed (retryable)" },
+  AgentError: { code: "AGENT_ERROR", meaning: "the agent CLI reported that its run failed (its final result event was an error), or ended without one" },
+  LlmError: { code: "LLM_ERROR", meaning: "the model API failed (after its retries) or timed out" },
+  InvalidOutput: { code: "INVALID_OUTPUT", meaning: "the model's structured output stayed invalid after the re-asks" },
+  BudgetExceeded: { code: "BUDGET_EXCEEDED", meaning: "the task was stopped because its budget or its feature's was used up" },
+  ResultStore: { code: "RESULT_STORE", meaning: "a stored result (large summary or handoff) could not be written or read" },
 } as const satisfies Record<string, { code: string; meaning: string }>;
 
 export type WireErrorName = keyof typeof WIRE_ERRORS;
