@@ -76,7 +76,9 @@ export const ExecRoleConfig = z.strictObject({
   allowedTools: z.array(z.string().min(1)).optional(),
   /** `agent: llm`: the API to call (defaults: `LlmConfig.parse({})`). */
   llm: LlmConfig.optional(),
-}).refine((r) => r.agent !== undefined || r.executor !== "exec" || r.exec !== undefined, { message: "`exec` (an argv) is required for the exec executor (or set `agent`)", path: ["exec"] });
+})
+  .refine((r) => r.agent !== undefined || r.executor !== "exec" || r.exec !== undefined, { message: "`exec` (an argv) is required for the exec executor (or set `agent`)", path: ["exec"] })
+  .refine((r) => r.agent !== "llm" || r.model !== undefined, { message: "an `llm` role needs a `model` (the API has no default)", path: ["model"] });
 export type ExecRoleConfig = z.infer<typeof ExecRoleConfig>;
 
 export const WorkerSettings = z.strictObject({

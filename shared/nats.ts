@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { nanos } from "@nats-io/nats-core";
 import type { JetStreamManager, StreamConfig } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import type { ObjectStore } from "@nats-io/obj";
 import { installRequestPatch } from "./internals/nats.ts";
 import type { Names } from "./subjects.ts";
 import type { Logger } from "./logging.ts";
@@ -71,6 +72,7 @@ const MIN = 60_000;
  */
 const jetstreamModule = () => import("@nats-io/jetstream");
 const kvModule = () => import("@nats-io/kv");
+const objModule = () => import("@nats-io/obj");
 type JetStreamModule = Awaited<ReturnType<typeof jetstreamModule>>;
 
 type NamedStream = Partial<StreamConfig> & { name: string };
@@ -151,6 +153,9 @@ export async function ensureTopology(nc: NatsConnection, names: Names, opts: { e
   const workers = await kvm.create(names.buckets.workers, { history: 1, ttl: 30_000, storage: StorageType.File });
   await kvm.create(names.buckets.locks, { history: 1, storage: StorageType.File });
   const coordinators = await kvm.create(names.buckets.coordinators, { history: 1, ttl: 30_000, storage: StorageType.File });
+  // Stored task results live as long as the status history that mentions them (an existing bucket keeps its TTL).
+  const resultsTtl = nanos((opts.eventsMaxAgeHours ?? 24 * 7) * 60 * MIN);
+  await new (await objModule()).Objm(nc).create(names.buckets.results, { ttl: resultsTtl, storage: StorageType.File });
   return { jsm, features, workers, coordinators };
 }
 
@@ -189,6 +194,11 @@ export function isCasConflict(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   if (code === 10071 || code === 10164) return true;
   return /wrong last sequence|key exists/i.test(String((err as Error)?.message ?? ""));
+}
+
+/** Opens an existing object store (the results bucket); rejects when it does not exist. */
+export async function openObjectStore(nc: NatsConnection, bucket: string): Promise<ObjectStore> {
+  return new (await objModule()).Objm(nc).open(bucket);
 }
 
 export async function openKv(nc: NatsConnection, bucket: string): Promise<KV> {

@@ -27,6 +27,18 @@ function kindTokens(kind: string): string {
 export type Names = ReturnType<typeof names>;
 
 /**
+ * Object name of a stored task result in the results bucket: feature, task, attempt (and a gate run's gate), then
+ * the first 16 hex digits of the content's sha256 — so a redelivery that produced other content never overwrites
+ * the object an accepted result refers to, and one with the same content writes the same name.
+ */
+export function resultKey(ref: { featureId: string; taskId: string; attempt: number; gate?: { scope: string; name: string; run: number } | undefined }, sha256: string): string {
+  if (!Number.isInteger(ref.attempt) || ref.attempt < 1) throw new InvalidTokenError(`invalid attempt ${ref.attempt}`);
+  if (!/^[0-9a-f]{16,64}$/.test(sha256)) throw new InvalidTokenError(`invalid sha256 ${JSON.stringify(sha256)}`);
+  const gate = ref.gate ? `.gate.${token("gate scope", ref.gate.scope)}.${token("gate name", ref.gate.name)}.${ref.gate.run}` : "";
+  return `${token("feature id", ref.featureId)}.${token("task id", ref.taskId)}.${ref.attempt}${gate}.${sha256.slice(0, 16)}`;
+}
+
+/**
  * Builds every name for one deployment prefix (default `baton`). Tests use a unique prefix per
  * test so that they never share streams. Throws InvalidTokenError on a bad prefix or token.
  */
@@ -81,6 +93,8 @@ export function names(prefix = "baton") {
       workers: `${prefix}-workers`,
       /** Coordinator heartbeats (`<coordinatorId>`), with the fingerprint of the config each decides with. */
       coordinators: `${prefix}-coordinators`,
+      /** Object store of task results too large to inline (summary + handoff), referenced by `StoredRef` (docs/design.md). */
+      results: `${prefix}-results`,
     },
     /** Parses `<prefix>.result.<featureId>.<taskId>`; null when the subject is not one. */
     parseResult(subject: string): { featureId: string; taskId: string } | null {

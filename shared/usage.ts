@@ -97,9 +97,27 @@ export const HELP = {
   resume: {
     summary: "resume a paused feature",
     usage: "resume ID [--reason TEXT] [--timeout S] [--config FILE]",
-    about: "Asks the coordinators to resume the feature and waits until one did.",
+    about: "Asks the coordinators to resume the feature and waits until one did. A feature paused because a budget\nwas used up is refused while a limit is still reached: raise it first with `baton budget ID`.",
     flags: [["--reason TEXT", "recorded with the resumption"], ["--timeout S", "how long to wait for the answer (default 30)"], CONFIG],
     exit: `0 resumed (or not paused), 1 refused or no answer, or ${NATS}, ${USAGE_ERROR}`,
+  },
+  budget: {
+    summary: "set a feature's (or one task's) budget limits: tokens, dollars, wall time",
+    usage: "budget ID [--tokens N] [--cost-usd X] [--wall-seconds S] [--task TASK] [--timeout S] [--config FILE]",
+    about: [
+      "Sets new limits on the feature's budget (with --task, on that task's own) and waits until a coordinator applied",
+      "them; the limits named replace the old ones, the others stay. Reaching a limit pauses the feature and stops the",
+      "tasks it concerns; after raising it, `baton resume ID` goes on. docs/budgets.md tells what is counted.",
+    ].join("\n"),
+    flags: [
+      ["--tokens N", "input + output tokens, as the agents report them"],
+      ["--cost-usd X", "dollars, as the agents report them"],
+      ["--wall-seconds S", "wall time from the feature's acceptance (a task's: from its first start)"],
+      ["--task TASK", "set this task's own budget instead of the feature's"],
+      ["--timeout S", "how long to wait for the answer (default 30)"],
+      CONFIG,
+    ],
+    exit: `0 applied, 1 refused or no answer, or ${NATS}, ${USAGE_ERROR}`,
   },
   coordinator: {
     summary: "run a coordinator (run several for redundancy)",

@@ -17,6 +17,11 @@ export const OPTIONS = {
   roles: { type: "string" },
   /** `init`: overwrite files that exist. */
   force: { type: "boolean", default: false },
+  /** `budget`: the new limits, and the task whose own budget they are. */
+  tokens: { type: "string" },
+  "cost-usd": { type: "string" },
+  "wall-seconds": { type: "string" },
+  task: { type: "string" },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -34,6 +39,7 @@ export const COMMAND_SPECS = {
   cancel: { flags: ["config", "reason", "timeout"], positionals: 1 },
   pause: { flags: ["config", "reason", "timeout"], positionals: 1 },
   resume: { flags: ["config", "reason", "timeout"], positionals: 1 },
+  budget: { flags: ["config", "tokens", "cost-usd", "wall-seconds", "task", "timeout"], positionals: 1 },
 } as const satisfies Record<string, { flags: readonly FlagName[]; positionals: number }>;
 
 export type CliCommand = keyof typeof COMMAND_SPECS;
@@ -52,6 +58,10 @@ export interface CliArgs {
     all: boolean;
     roles?: string | undefined;
     force: boolean;
+    tokens?: string | undefined;
+    "cost-usd"?: string | undefined;
+    "wall-seconds"?: string | undefined;
+    task?: string | undefined;
   };
   positionals: string[];
 }

@@ -19,6 +19,7 @@ const COMMANDS: Record<CliCommand, () => Promise<Command>> = {
   cancel: () => import("./commands/control.ts"),
   pause: () => import("./commands/control.ts"),
   resume: () => import("./commands/control.ts"),
+  budget: () => import("./commands/budget.ts"),
 };
 
 /** The version in the package.json nearest above this module (the sources' or, bundled, dist/cli.cjs's). */

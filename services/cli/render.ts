@@ -1,7 +1,8 @@
 // Human-readable rendering of status events (for `watch`) and of a feature view (for `status`).
 import type { FeatureView, ViewGate, ViewTask } from "../../shared/client/index.ts";
+import { WIRE_ERRORS } from "../../shared/protocol/errors.ts";
 import type { StatusEvent } from "../../shared/protocol/events.ts";
-import type { ViewUnserved, WaitingFor } from "../../shared/protocol/views.ts";
+import type { ViewBudget, ViewUnserved, ViewUsage, WaitingFor } from "../../shared/protocol/views.ts";
 import { settleView } from "../../shared/protocol/waiting.ts";
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -40,6 +41,8 @@ export function renderEvent(event: StatusEvent, progress: string): string {
     case "task.completed":
       return `${time(event.at)} ${step} ${green("completed")}  ${who} ${dim(fmtDuration(event.durationMs))}${event.summary ? ` — ${event.summary}` : ""}`;
     case "task.failed":
+      // a task stopped for a budget is not a failure: it waits to run again once the budget is raised
+      if (event.error.code === WIRE_ERRORS.BudgetExceeded.code) return `${time(event.at)} ${step} ${yellow("stopped")}    ${who} ${dim(fmtDuration(event.durationMs))} — ${event.error.message}`;
       return `${time(event.at)} ${step} ${red("failed")}     ${who} ${dim(fmtDuration(event.durationMs))} — ${event.error.message}`;
     case "task.verifying":
       return `${time(event.at)} ${step} ${cyan("verifying")}  ${who} ${dim(`gates: ${event.gates.join(", ")}`)}`;
@@ -105,6 +108,8 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
   if (view.acceptedAt) out.push(dim(`accepted ${view.acceptedAt}${view.finishedAt ? `, finished ${view.finishedAt} (${fmtDuration(view.durationMs)})` : ""}${view.maxParallel ? `, maxParallel ${view.maxParallel}` : ""}`));
   if (view.workspace) out.push(dim(`workspace ${view.workspace}`));
   if (view.paused) out.push(yellow(`paused since ${view.paused.at}${view.paused.by ? ` by ${view.paused.by}` : ""}: ${view.paused.reason ?? "no reason given"} (no new task starts until \`baton resume ${view.featureId}\`)`));
+  const budget = budgetLine(view.usage, view.budget, view.finishedAt);
+  if (budget) out.push(budget);
   if (view.unserved) out.push(`${view.state === "verifying" ? "feature " : "baseline "}gate ${view.unserved.gate ?? "?"}: ${workerWait(view.unserved.role, view.unserved.liveWorkers, view.unserved)}`);
   if (view.reason) out.push(red(`reason: ${view.reason}`));
   for (const issue of view.errors ?? []) out.push(red(`  ✗ ${issue.path}: ${issue.message}`));
@@ -134,6 +139,8 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
 function taskDetail(task: ViewTask, liveWorkers: Map<string, number>): string {
   let detail = task.waitingFor ? waitingLine(task, task.waitingFor, liveWorkers) : (task.error ?? task.summary ?? "");
   if (task.state === "running") detail = `on ${task.workerId ?? "?"}`;
+  const used = budgetLine(task.usage, task.budget, task.finishedAt);
+  if (used) detail = `${detail ? `${detail} ` : ""}${dim(`(${used})`)}`;
   if (task.fixes && task.state !== "failed") detail = `fixes ${task.fixes}${detail ? ` — ${detail}` : ""}`;
   if (task.state === "completed" && task.gateResults?.length) detail = `${detail ? `${detail} ` : ""}${dim(`(gates ${gateLine(task.gates, task.gateResults)})`)}`;
   return detail;
@@ -146,6 +153,8 @@ function waitingLine(task: ViewTask, waiting: WaitingFor, liveWorkers: Map<strin
       return `waits for ${waiting.taskIds.length > 1 ? "dependencies" : "dependency"} ${waiting.taskIds.join(", ")}`;
     case "paused":
       return "waits: the feature is paused";
+    case "budget":
+      return yellow("waits for a budget raise (`baton budget`), then `baton resume`");
     case "parallel":
       return `waits for a place: maxParallel ${waiting.maxParallel}, ${waiting.running} holding one (dispatched, running, verifying or retrying)`;
     case "baseline":
@@ -169,6 +178,23 @@ function workerWait(role: string, live: number, unserved: ViewUnserved | undefin
   const fails = unserved?.failsAt ? ` — fails at ${unserved.failsAt.slice(11, 19)} if none does` : "";
   if (live === 0) return yellow(`no live ${role} worker (start one: baton worker --role ${role})${fails}`);
   return `waiting for a ${role} worker${unserved ? ` (${live} live, none took it yet)` : ""}${fails}`;
+}
+
+/**
+ * "tokens 8123/10000 (81%), $0.42/$1.00, wall 3m12s/10m0s": usage against limits (a metric without a limit shows
+ * its usage only, wall time only with a limit); "" when there is neither usage nor a budget.
+ */
+function budgetLine(usage: ViewUsage | undefined, budget: ViewBudget | undefined, finishedAt: string | undefined): string {
+  if (!usage && !budget) return "";
+  const of = (used: number, limit: number | undefined, show: (n: number) => string) =>
+    limit === undefined ? show(used) : `${show(used)}/${show(limit)} (${Math.round((used / limit) * 100)}%)`;
+  const parts = [`tokens ${of(usage?.tokens ?? 0, budget?.tokens, String)}`];
+  if (usage?.costUsd !== undefined || budget?.costUsd !== undefined) parts.push(of(usage?.costUsd ?? 0, budget?.costUsd, (n) => `$${n.toFixed(2)}`));
+  if (budget?.wallSeconds !== undefined) {
+    const wallMs = budget.wallFrom ? Math.max(0, (finishedAt ? Date.parse(finishedAt) : Date.now()) - Date.parse(budget.wallFrom)) : 0;
+    parts.push(`wall ${of(wallMs / 1000, budget.wallSeconds, (n) => fmtDuration(n * 1000) || "0s")}`);
+  }
+  return `${budget ? "budget" : "usage"}: ${parts.join(", ")}`;
 }
 
 /** "unit ✓, coverage ✗ (coverage 71.0% lines, min 80%), lint …" */

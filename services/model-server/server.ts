@@ -3,7 +3,11 @@
 // dialect module reads a request into a conversation and writes a turn in its API's shape, streaming or not.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type * as z from "zod";
 import { pickAnswer, Script, type ConversationRead, type ScriptTurn } from "./script.ts";
+
+/** A script as written (defaults not yet filled in). */
+export type ScriptInput = z.input<typeof Script>;
 
 /** One API's request and answer shapes. */
 export interface Dialect {
@@ -37,7 +41,7 @@ export interface Exchange {
 }
 
 export interface ModelServerOptions {
-  scripts: Script[];
+  scripts: ScriptInput[];
   dialects: Dialect[];
   port?: number;
   host?: string;
@@ -56,7 +60,7 @@ export class ModelServer {
   }
 
   /** Replaces the scripts (and forgets which scripted errors were served). */
-  setScripts(scripts: Script[]): void {
+  setScripts(scripts: ScriptInput[]): void {
     this.scripts = scripts.map((s) => Script.parse(s));
     this.errorsServed.clear();
   }

@@ -9,10 +9,13 @@ import { once, onShutdown, steps } from "../../shared/process.ts";
 import { isToken, names } from "../../shared/subjects.ts";
 import { argsErrorMessage } from "../../shared/cli-args.ts";
 import { commandHelp, usageLine } from "../../shared/usage.ts";
+import { createRedactor, NO_SECRETS, workerSecrets, type Redactor } from "./redact.ts";
 import { createRunners } from "./runners/registry.ts";
 import { createWorker, type Worker } from "./worker.ts";
 
-const log = createLogger({ name: "worker" });
+// Secrets are known once the config is read (main); every log line passes the redactor in force.
+let redactor: Redactor = NO_SECRETS;
+const log = createLogger({ name: "worker", rewrite: (line) => redactor.text(line) });
 
 /** Wrong usage: the problem and the synopsis on stderr, exit 2 (no stack trace). */
 function usageExit(problem: string): never {
@@ -53,6 +56,7 @@ async function main() {
   const args = parseCli(process.argv.slice(3));
   const cfg = loadConfig({ file: args.config });
   log.level = cfg.logLevel;
+  redactor = createRedactor(workerSecrets(cfg, process.env));
   const role = args.role;
   const workerId = args.id ?? `${role}-${hostname()}-${process.pid}`;
   const slots = args.concurrency ?? cfg.roles[role]?.concurrency ?? 1;
@@ -83,8 +87,8 @@ async function main() {
     return close();
   });
   nc = await connectNats({ url: cfg.natsUrl, name: `baton-worker-${workerId}`, persistent: true, log });
-  worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, log });
-  log.info({ role, workerId, slots, nats: cfg.natsUrl, prefix: cfg.prefix, executor: runners.executor?.describe ?? null }, "worker starting");
+  worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, redact: redactor, log });
+  log.info({ role, workerId, slots, nats: cfg.natsUrl, prefix: cfg.prefix, executor: runners.executor?.describe ?? null, redacting: redactor.names }, "worker starting");
   await worker.start();
 }
 

@@ -1,15 +1,20 @@
 // What the worker publishes while a task's work runs: task_started once the task has run startedDelayMs (or
-// printed output), and its output lines batched into task_log messages — in order, task_started first.
+// printed output), its output lines batched into task_log messages and an agent's progress into rate-limited
+// task_progress messages — in order, task_started first.
 import type { BatonConfig } from "../../shared/config.ts";
 import type { Logger } from "../../shared/logging.ts";
 import { LogBatcher, type LogStream } from "./log-batcher.ts";
+import { ProgressLimiter } from "./progress-limiter.ts";
+import type { AgentProgress } from "./runners/types.ts";
 import type { TaskMessages } from "./task-messages.ts";
 
 export interface TaskOutput {
   /** The runner's `onLine`: never throws, never blocks. */
   onLine(stream: LogStream, line: string): void;
+  /** The runner's `onProgress` (absent for gate runs): at most ~2 messages a second, merged, never throws. */
+  onProgress?: ((progress: AgentProgress) => void) | undefined;
   /**
-   * Call once, when the run is over: publishes the last batches, cancels a task_started not sent yet, and
+   * Call once, when the run is over: publishes the last batches and the pending progress (its latest usage), cancels a task_started not sent yet, and
    * resolves once everything sent so far is published (or given up). Never rejects.
    */
   close(): Promise<void>;
@@ -37,10 +42,17 @@ export function reportTaskOutput(messages: TaskMessages, settings: BatonConfig["
       chain = chain.then(sendStarted).then(() => messages.log(batch));
     },
   });
+  const progress = new ProgressLimiter({
+    onStep: (step) => {
+      chain = chain.then(sendStarted).then(() => messages.progress(step));
+    },
+  });
   return {
     onLine: (stream, line) => batcher.push(stream, line),
+    onProgress: (step) => progress.push(step),
     async close() {
       batcher.close();
+      progress.close();
       await chain;
       if (batcher.totals.dropped || batcher.totals.truncated) log.info(batcher.totals, "task output limited");
       clearTimeout(startedTimer);

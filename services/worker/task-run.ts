@@ -55,7 +55,7 @@ export async function runTask(task: TaskAssigned, runner: Runner, scope: RunScop
   let changes: ChangeCheck | undefined;
   try {
     if (isWork && expectsChanges(task)) changes = await startPhantomCheck(task, runner, log);
-    out = await runSafely(task, runner, { signal: hooks.signal, onLine: output.onLine, log });
+    out = await runSafely(task, runner, { signal: hooks.signal, onLine: output.onLine, onProgress: output.onProgress, log });
   } finally {
     await output.close();
   }

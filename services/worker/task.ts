@@ -1,18 +1,21 @@
 // Handles one delivery of a task message end to end: validate it (task-intake.ts), screen it (task-guards.ts),
-// run it with the runner the registry picks (task-run.ts), publish its result (task-messages.ts), then ack it.
+// read its stored handoffs (results-store.ts), run it with the runner the registry picks (task-run.ts), publish its
+// result (task-messages.ts; a large one goes to the results store first), then ack it.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { BatonConfig } from "../../shared/config.ts";
 import type { Logger } from "../../shared/logging.ts";
-import type { TaskAssigned } from "../../shared/protocol/index.ts";
+import type { TaskAssigned, WireError } from "../../shared/protocol/index.ts";
 import type { Names } from "../../shared/subjects.ts";
 import type { Cancellations } from "./cancellations.ts";
 import { quietly } from "./quietly.ts";
+import { resolveHandoffs, type ResultsStore } from "./results-store.ts";
 import type { Runners } from "./runners/registry.ts";
 import type { ExecOutcome } from "./runners/types.ts";
 import { screenTask } from "./task-guards.ts";
 import { readTask, rejectInvalid } from "./task-intake.ts";
 import { taskMessages, type TaskMessageRef, type TaskMessages } from "./task-messages.ts";
 import { HANDED_BACK, runTask, type TaskHooks } from "./task-run.ts";
+import type { Redactor } from "./redact.ts";
 
 export interface TaskDeps {
   js: JetStreamClient;
@@ -23,6 +26,10 @@ export interface TaskDeps {
   /** What runs each task (built once from the operator's config). */
   runners: Pick<Runners, "for">;
   cancellations: Pick<Cancellations, "known" | "check">;
+  /** Where large results are written and stored handoffs read. */
+  store: ResultsStore;
+  /** Replaces the operator's secrets in everything published about a task (redact.ts). */
+  redact: Redactor;
   log: Logger;
 }
 
@@ -38,18 +45,27 @@ export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): 
   const ref: TaskMessageRef = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: deps.role, workerId: deps.workerId, ...(task.gate ? { gate: task.gate } : {}) };
   const log = deps.log.child({ featureId: task.featureId, taskId: task.taskId, role: deps.role, attempt: task.attempt, delivery, ...(task.gate ? { gate: task.gate.name } : {}) });
   const startedAt = new Date().toISOString();
-  const messages = taskMessages({ js: deps.js, names: deps.names, ref, delivery, startedAt, log });
+  const messages = taskMessages({ js: deps.js, names: deps.names, redact: deps.redact, ref, delivery, startedAt, log, store: deps.store });
   const keepAlive = setInterval(() => quietly(() => msg.working()), (deps.settings.ackWaitSeconds * 1000) / 3);
   try {
+    // Stored handoffs are read first; a failure to read them counts only for a task that passes the screening.
+    const resolved = await resolveHandoffs(task, deps.store);
     const cancelledEarlier = await deps.cancellations.check(task.featureId, task.dispatchedAt);
     // No await from this check to onRun (in runTask): a cancellation that arrives later finds the task registered as running.
-    const screened = screenTask(task, delivery, cancelledEarlier, { maxDeliver: deps.settings.maxDeliver, known: (featureId) => deps.cancellations.known(featureId) }, log);
-    const out = screened ?? (await run(task, deps, { msg, messages, log }, hooks));
+    const screened = screenTask(task, delivery, cancelledEarlier, { maxDeliver: deps.settings.maxDeliver, known: (featureId) => deps.cancellations.known(featureId) }, log)
+      ?? ("error" in resolved ? unreadableHandoffs(resolved.error, log) : undefined);
+    const out = screened ?? (await run("task" in resolved ? resolved.task : task, deps, { msg, messages, log }, hooks));
     if (out === HANDED_BACK) return;
     await finish(msg, out, messages, startedAt, hooks, log);
   } finally {
     clearInterval(keepAlive);
   }
+}
+
+/** The outcome of a task whose stored handoffs could not be read: failed RESULT_STORE, before anything ran. */
+function unreadableHandoffs(error: WireError, log: Logger): ExecOutcome {
+  log.error({ error }, "a stored handoff could not be read; the task fails without running");
+  return { outcome: "failed", exitCode: null, error };
 }
 
 /** Runs the task with the runner the registry picks; NO_EXECUTOR when it has none for it. */

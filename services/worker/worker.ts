@@ -12,6 +12,8 @@ import { watchCancellations, type Cancellations } from "./cancellations.ts";
 import { heartbeatBody, heartbeatKey, openWorkersBucket, startHeartbeat, type Heartbeat } from "./heartbeat.ts";
 import { stateName, workerMachine } from "./machine.ts";
 import { startPuller, type Puller } from "./puller.ts";
+import { openResultsStore } from "./results-store.ts";
+import type { Redactor } from "./redact.ts";
 import type { Runners } from "./runners/registry.ts";
 import { TaskSlots } from "./slots.ts";
 import { handleTask, type TaskDeps } from "./task.ts";
@@ -28,6 +30,8 @@ export interface WorkerOptions {
   settings: BatonConfig["worker"];
   /** What runs each task: built once at start-up from the operator's config (runners/registry.ts). */
   runners: Runners;
+  /** Replaces the operator's secrets in every message the worker publishes about a task (redact.ts). */
+  redact: Redactor;
   log: Logger;
 }
 
@@ -65,7 +69,8 @@ class RoleWorker implements Worker {
     this.log = log;
     this.js = jetstream(nc);
     this.taskDeps = {
-      js: this.js, names, role, workerId, settings, runners, log,
+      js: this.js, names, role, workerId, settings, runners, log, redact: options.redact,
+      store: openResultsStore(nc, names, log),
       cancellations: {
         known: (featureId) => this.cancellations?.known(featureId) ?? false,
         check: (featureId, dispatchedAt) => this.cancellations?.check(featureId, dispatchedAt) ?? Promise.resolve(false),

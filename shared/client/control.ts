@@ -1,8 +1,9 @@
-// Controlling a feature (cancel, pause, resume): publish the control message, and optionally follow the
+// Controlling a feature (cancel, pause, resume, budget): publish the control message, and optionally follow the
 // feature's status history until the coordinators' answer shows up in it.
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { encode, validate } from "../codec.ts";
+import type { BudgetChange } from "../protocol/budget.ts";
 import { ControlMessage, type ControlVerb } from "../protocol/control.ts";
 import type { WireError } from "../protocol/common.ts";
 import type { StatusEvent } from "../protocol/events.ts";
@@ -16,13 +17,15 @@ export interface ControlOptions {
   by?: string | undefined;
   /** How long to wait for JetStream's ack of the publish. */
   timeoutMs?: number | undefined;
+  /** Verb `budget` only (and required there): the new limits. */
+  budget?: BudgetChange | undefined;
 }
 
 /** The status event each verb produces when it is applied. */
 export const CONTROL_EFFECT = { cancel: "feature.cancelled", pause: "feature.paused", resume: "feature.resumed", budget: "budget.changed" } as const satisfies Record<ControlVerb, StatusEvent["kind"]>;
 
 /**
- * Publishes `{ type: "baton.v1.control", featureId, verb, reason?, by? }` on
+ * Publishes `{ type: "baton.v1.control", featureId, verb, reason?, by?, budget? }` on
  * `<prefix>.control.<featureId>.<verb>` and resolves once JetStream stored it; returns when it was sent.
  * Throws ProtocolError (nothing sent) when the message would be invalid. Repeating it is harmless:
  * coordinators treat a verb that already holds as a no-op.
@@ -32,6 +35,7 @@ export async function sendControl(nc: NatsConnection, names: Names, featureId: s
     type: "baton.v1.control", featureId, verb,
     ...(opts.reason ? { reason: opts.reason } : {}),
     ...(opts.by ? { by: opts.by } : {}),
+    ...(opts.budget ? { budget: opts.budget } : {}),
   }, "control message");
   const sentAt = new Date().toISOString();
   await jetstream(nc).publish(names.control(featureId, verb), encode(msg), { timeout: opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });

@@ -1,5 +1,6 @@
 // A feature's state as any client sees it, folded from its status events (the public history). The shape is
 // the read model's `FeatureView` (shared/protocol/views.ts): folding the history and asking a coordinator agree.
+import { WIRE_ERRORS } from "../protocol/errors.ts";
 import type { StatusEvent } from "../protocol/events.ts";
 import type { FeatureView, ViewFeatureState, ViewGate, ViewTask } from "../protocol/views.ts";
 import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../protocol/waiting.ts";
@@ -45,7 +46,9 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
       if (task) Object.assign(task, { state: "completed", finishedAt: event.at, durationMs: event.durationMs, workerId: event.workerId, summary: event.summary });
       break;
     case "task.failed":
-      if (task) Object.assign(task, { state: "failed", finishedAt: event.at, durationMs: event.durationMs, error: event.error.message });
+      // stopped for a budget: the task waits to be dispatched again (the coordinator requeues it), it has not failed
+      if (task && event.error.code === WIRE_ERRORS.BudgetExceeded.code) Object.assign(task, { state: "waiting", finishedAt: undefined, durationMs: undefined, error: undefined });
+      else if (task) Object.assign(task, { state: "failed", finishedAt: event.at, durationMs: event.durationMs, error: event.error.message });
       break;
     case "feature.completed":
       Object.assign(view, { state: "completed", finishedAt: event.at, durationMs: event.durationMs });

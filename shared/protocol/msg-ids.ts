@@ -35,9 +35,11 @@ export interface WorkerMsgRef {
 const workerBase = (ref: WorkerMsgRef): string =>
   `${ref.featureId}.${ref.taskId}.${ref.attempt}` + (ref.gate ? `.gate.${ref.gate.scope}.${ref.gate.name}.${ref.gate.run}` : "");
 
-/** Worker ids, on the results stream: one result per attempt (or gate run), one start and numbered log batches per delivery. */
+/** Worker ids, on the results stream: one result per attempt (or gate run), one start, numbered log batches and progress messages per delivery. */
 export const workerMsgId = {
   started: (r: WorkerMsgRef, delivery: number): string => `${workerBase(r)}.${delivery}.started`,
   log: (r: WorkerMsgRef, delivery: number, batch: number): string => `${workerBase(r)}.${delivery}.log.${batch}`,
+  /** Progress message `seq` of a delivery (task_progress). */
+  progress: (r: WorkerMsgRef, delivery: number, seq: number): string => `${workerBase(r)}.${delivery}.progress.${seq}`,
   result: (r: WorkerMsgRef): string => `${workerBase(r)}.result`,
 };

@@ -32,6 +32,26 @@ export const ViewUnserved = z.object({
 });
 export type ViewUnserved = z.infer<typeof ViewUnserved>;
 
+/** Usage counted against budgets (docs/budgets.md): `tokens` = input + output; `costUsd` when some run reported a cost. */
+export const ViewUsage = z.object({
+  tokens: z.int().min(0),
+  inputTokens: z.int().min(0),
+  outputTokens: z.int().min(0),
+  costUsd: z.number().min(0).optional(),
+});
+export type ViewUsage = z.infer<typeof ViewUsage>;
+
+/** A budget's limits (as requested, or as `baton budget` set them) and where its wall time counts from. */
+export const ViewBudget = z.object({
+  tokens: z.int().optional(),
+  costUsd: z.number().optional(),
+  wallSeconds: z.int().optional(),
+  warnAtPercent: z.int(),
+  /** The feature's acceptance, or the task's first start (absent before it started). */
+  wallFrom: Timestamp.optional(),
+});
+export type ViewBudget = z.infer<typeof ViewBudget>;
+
 /**
  * What a task that is not under way waits for (shared/protocol/waiting.ts derives it from the rest of the view,
  * for the read model and the folded history alike). Absent when it waits for nothing: it runs, it ended, or its
@@ -42,6 +62,8 @@ export const WaitingFor = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("dependencies"), taskIds: z.array(Id) }),
   /** Its feature is paused: nothing new starts until it is resumed. */
   z.object({ kind: z.literal("paused") }),
+  /** Its feature is paused for a budget (`reason`, "budget: …"): a limit must be raised (`baton budget`), then `baton resume`. */
+  z.object({ kind: z.literal("budget"), reason: z.string() }),
   /** `maxParallel` tasks hold a place already (`running` of them). */
   z.object({ kind: z.literal("parallel"), maxParallel: z.int(), running: z.int() }),
   /** Ready, a place free, not paused, and still not dispatched: the feature's baseline gate runs come first. */
@@ -82,6 +104,10 @@ export const ViewTask = z.object({
   waitingFor: WaitingFor.optional(),
   /** While it waits for a worker: the latest task.unserved event about that wait. */
   unserved: ViewUnserved.optional(),
+  /** What its work used (every run of every attempt), once some run reported usage. Read model only: the history's fold leaves it out. */
+  usage: ViewUsage.optional(),
+  /** Its own budget, when it has one. Read model only. */
+  budget: ViewBudget.optional(),
 });
 export type ViewTask = z.infer<typeof ViewTask>;
 
@@ -108,6 +134,10 @@ export const FeatureView = z.object({
   seq: z.int().min(0),
   /** Messages about the feature that were rejected (subject: reason). */
   notices: z.array(z.string()),
+  /** What its tasks and gate runs used, once one reported usage. Read model only: the history's fold leaves it out. */
+  usage: ViewUsage.optional(),
+  /** The feature's budget, when it has one. Read model only (feature.accepted does not carry it). */
+  budget: ViewBudget.optional(),
 });
 export type FeatureView = z.infer<typeof FeatureView>;
 

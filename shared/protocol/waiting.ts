@@ -6,6 +6,8 @@ import type { FeatureView, ViewTask, WaitingFor } from "./views.ts";
 /** Task states that hold one of the feature's `maxParallel` places (the coordinator's HOLDS_SLOT). */
 const HOLDS_PLACE: ReadonlySet<ViewTask["state"]> = new Set(["dispatched", "running", "verifying", "retrying"]);
 const FEATURE_ENDED: ReadonlySet<FeatureView["state"]> = new Set(["completed", "failed", "rejected", "cancelled"]);
+/** How the reason of a pause for a budget begins (the coordinator's budgets.ts pauses with "budget: …"). */
+export const BUDGET_PAUSE = "budget";
 
 /**
  * Whether a status event about a task ends the wait a task.unserved event reported: any later event about
@@ -48,7 +50,10 @@ function waitingOf(view: FeatureView, task: ViewTask, completed: ReadonlySet<str
     case "waiting": {
       const pending = task.dependsOn.filter((id) => !completed.has(id));
       if (pending.length) return { kind: "dependencies", taskIds: pending };
-      if (view.state === "paused") return { kind: "paused" };
+      if (view.state === "paused") {
+        const reason = view.paused?.reason;
+        return reason?.startsWith(BUDGET_PAUSE) ? { kind: "budget", reason } : { kind: "paused" };
+      }
       const maxParallel = view.maxParallel ?? 1;
       if (holding >= maxParallel) return { kind: "parallel", maxParallel, running: holding };
       // Ready with a place free: the coordinator dispatches such a task at once unless baselines are measured first.

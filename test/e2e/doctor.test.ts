@@ -1,10 +1,12 @@
 // `baton doctor` and `baton workers` as a user runs them against a real stack (nats-server, `baton coordinator`,
 // `baton worker` processes): healthy → exit 0; a configured role whose worker stopped → exit 1 naming the role and
 // the command that fixes it; `workers --json` lists the coordinator with its fingerprint and each busy worker's task.
-import { writeFileSync } from "node:fs";
+// On this machine: the real agent CLIs answer --version, a missing one and an llm role without its key are problems.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { encode } from "../../shared/codec.ts";
 import { liveWorkers } from "../../shared/client/index.ts";
 import { configFingerprint, decisionConfig } from "../../shared/fingerprint.ts";
@@ -29,6 +31,11 @@ const stack = useStack({
   stopSignal: "SIGKILL",
 });
 
+// The healthy stack's default workspace is a git repository (doctor warns about one that is not).
+beforeAll(() => {
+  expect(spawnSync("git", ["init", "-q"], { cwd: join(stack.dir, "ws") }).status).toBe(0);
+});
+
 async function run(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | string; out: string }> {
   const proc = baton(args, { ...stack.env, ...extraEnv });
   const code = await proc.exited;
@@ -46,6 +53,8 @@ describe("e2e: baton doctor and baton workers", () => {
     expect(out).toContain(`✓ ${stack.cfg} has the coordinators' fingerprint`);
     expect(out).toContain("✓ role backend: 1 live worker(s)");
     expect(out).toContain("✓ role docs: 1 live worker(s)");
+    expect(out).toContain(`✓ task workspaces must lie under: ${join(stack.dir, "ws")}, <worker folder>/.baton/workspaces (the default roots)`);
+    expect(out).toContain(`✓ default workspace ${join(stack.dir, "ws")} is in git repository`);
     expect(out).not.toMatch(/^[✗!]/m);
     expect(code).toBe(0);
   });
@@ -101,5 +110,42 @@ describe("e2e: baton doctor and baton workers", () => {
     const down = await run(["doctor"], { NATS_URL: "nats://127.0.0.1:1" });
     expect(down.out).toMatch(/✗ NATS does not answer at nats:\/\/127\.0\.0\.1:1 .* — start nats-server -js/);
     expect(down.code).toBe(1);
+  });
+
+  it("doctor: agent CLIs found and answering --version, a missing CLI and an llm role without its key are problems, a workspace outside git is reported", async () => {
+    mkdirSync(join(stack.dir, "plain"), { recursive: true });
+    const agents = join(stack.dir, "agents.yaml");
+    writeFileSync(agents, [
+      "workspace: ./plain",
+      "roles:",
+      "  backend: { agent: claude-code }",
+      "  frontend: { agent: codex }",
+      '  api: { agent: claude-code, command: ["/nonexistent/claude"] }',
+      "  planner: { agent: llm, llm: { provider: openai, apiKeyEnv: BATON_TEST_MISSING_KEY } }",
+      "  reviewer: { agent: llm, llm: { apiKeyEnv: BATON_TEST_LLM_KEY } }",
+      "",
+    ].join("\n"));
+    const { code, out } = await run(["doctor", "--config", agents], { BATON_TEST_LLM_KEY: "sk-test-do-not-print-1234" });
+    expect(out).toMatch(/✓ role backend \(claude-code\): \S+\/node_modules\/\.bin\/claude answers --version: \d+\.\d+\.\d+ \(Claude Code\)/);
+    expect(out).toMatch(/✓ role frontend \(codex\): \S+\/node_modules\/\.bin\/codex answers --version: codex-cli \d+\.\d+/);
+    expect(out).toContain("✗ role api (claude-code): /nonexistent/claude not found — install it (npm install -g @anthropic-ai/claude-code, or as a dependency of this project) or set roles.api.command");
+    expect(out).toContain("✗ role planner (llm, openai): API key variable BATON_TEST_MISSING_KEY is not set in this environment — export BATON_TEST_MISSING_KEY in the workers' environment");
+    expect(out).toContain("✓ role reviewer (llm, anthropic): API key variable BATON_TEST_LLM_KEY is set");
+    expect(out).toContain(`! default workspace ${join(stack.dir, "plain")}: it is not a git repository, so the phantom-completion check compares file times and reviewers get no diff — git init ${join(stack.dir, "plain")}`);
+    expect(out).not.toContain("sk-test-do-not-print");
+    expect(code).toBe(1);
+
+    const json = await run(["doctor", "--config", agents, "--json"], { BATON_TEST_LLM_KEY: "sk-test-do-not-print-1234" });
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.out) as { findings: { check: string; verdict: string; message: string }[] };
+    const local = report.findings.filter((finding) => ["agents", "llm-keys"].includes(finding.check)).map((finding) => [finding.check, finding.verdict, finding.message.split(":")[0]]);
+    expect(local).toEqual([
+      ["agents", "problem", "role api (claude-code)"],
+      ["agents", "ok", "role backend (claude-code)"],
+      ["agents", "ok", "role frontend (codex)"],
+      ["llm-keys", "problem", "role planner (llm, openai)"],
+      ["llm-keys", "ok", "role reviewer (llm, anthropic)"],
+    ]);
+    expect(report.findings).toContainEqual(expect.objectContaining({ check: "workspace", verdict: "warning" }));
   });
 });

@@ -73,6 +73,7 @@ console.log("ok on attempt " + process.env.BATON_ATTEMPT);
 
 const CONFIG = `
 workspace: ./ws
+workspaceRoots: [./workspaces]
 roles:
   backend:
     exec: ["node", "./agent.mjs"]

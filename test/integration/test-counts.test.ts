@@ -20,6 +20,7 @@ console.log("deleted " + paths.join(", "));
 `;
 
 const CONFIG = `
+workspaceRoots: [./workspaces]
 roles:
   backend:
     exec: ["node", "./agent.mjs"]

@@ -73,7 +73,7 @@ describe("the gate runner of a qa worker", () => {
     type: "baton.v1.task_assigned", featureId: "f", taskId: "t", attempt: 1, role: "qa", title: "gate", dependsOn: [], workspace: ws,
     feature: { title: "f" }, handoffs: [], dispatchedAt: new Date().toISOString(), gate: { name, scope: "task", run: 1 },
   });
-  const runner = createGateRunner({ unit: gate({ run: ["node", "--test", "test/math.test.js"], tests: "node-test" }) }, { env: process.env, cwd: ws });
+  const runner = createGateRunner({ unit: gate({ run: ["node", "--test", "test/math.test.js"], tests: "node-test" }) }, { env: process.env, cwd: tmpdir(), workspaceRoots: [tmpdir()] });
 
   it("answers completed with the report when the gate passes", async () => {
     const out = await runner.run(task("unit"), ctx());

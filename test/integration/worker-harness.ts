@@ -18,12 +18,15 @@ export interface Suite {
   nc(): NatsConnection;
   /** Runs after the current test, last registered first (kills its workers, removes its folders, …). */
   cleanup(fn: () => Promise<unknown> | unknown): void;
-  setup: (config: { roles: Record<string, unknown>; worker?: Record<string, unknown> }, scripts?: Record<string, string>) => Promise<WorkerTest>;
+  setup: (config: SetupConfig, scripts?: Record<string, string>) => Promise<WorkerTest>;
   /** Messages waiting in the test's tasks stream (not yet acked or terminated). */
   queued(n: Names): Promise<number>;
 }
 
 export type WorkerTest = Awaited<ReturnType<typeof makeSetup>>;
+
+/** The config file a test's workers get (written as JSON; relative `workspaceRoots` resolve against the test's folder). */
+export type SetupConfig = { roles: Record<string, unknown>; worker?: Record<string, unknown>; workspaceRoots?: string[] };
 
 /** Registers the suite's hooks (server per file, cleanups per test) and returns its helpers. */
 export function workerSuite(): Suite {
@@ -53,7 +56,7 @@ export function workerSuite(): Suite {
 }
 
 /** Everything one test needs: its own prefix, config file, scripts folder, result reader and workers. */
-async function makeSetup(s: Suite, config: { roles: Record<string, unknown>; worker?: Record<string, unknown> }, scripts: Record<string, string>) {
+async function makeSetup(s: Suite, config: SetupConfig, scripts: Record<string, string>) {
   const nc = s.nc();
   const prefix = uniquePrefix("w");
   const n = names(prefix);

@@ -150,7 +150,7 @@ const suite = workerSuite();
 describe("baton worker: phantom completion", () => {
   it("fails a task that was to change files and did not (NO_CHANGES); completes one that did; a failure keeps its error", async () => {
     const t = await suite.setup(
-      { roles: { backend: { exec: ["./agent.sh"] } } },
+      { roles: { backend: { exec: ["./agent.sh"] } }, workspaceRoots: [tmpdir()] }, // repo() makes each workspace there
       {
         "agent.sh": `case "$BATON_TASK_ID" in
   idle|idle-default|not-asked) echo "all done (not really)" ;;

@@ -156,7 +156,7 @@ wait`,
 describe("baton worker: cancellation", () => {
   it("kills a running task of a cancelled feature and answers it CANCELLED; answers its queued tasks without running them", async () => {
     const t = await suite.setup(
-      { roles: { backend: { exec: ["./agent.sh"] }, api: { exec: ["./agent.sh"] } } },
+      { roles: { backend: { exec: ["./agent.sh"] }, api: { exec: ["./agent.sh"] } }, workspaceRoots: ["."] },
       {
         "agent.sh": `ws="$BATON_WORKSPACE"
 echo "$BATON_FEATURE_ID/$BATON_TASK_ID" >> "$ws/ran"

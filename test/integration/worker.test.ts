@@ -58,7 +58,7 @@ printf '{"summary":"did %s","handoff":{"task":%s,"cwd":"%s","env":["%s","%s","%s
 
   it("kills the whole process group on timeout, grandchildren included", async () => {
     const t = await setup(
-      { roles: { backend: { exec: ["./agent.sh"], timeoutSeconds: 1 } } },
+      { roles: { backend: { exec: ["./agent.sh"], timeoutSeconds: 1 } }, workspaceRoots: ["."] },
       { "agent.sh": `sleep 300 &\necho $! > "$BATON_WORKSPACE/sleep.pid"\nwait` },
     );
     const ws = join(t.dir, "given-workspace");

@@ -103,11 +103,13 @@ describe("validate / encode / decodeText", () => {
 });
 
 describe("handoff size limit", () => {
-  it("accepts a handoff up to 64 KiB of JSON and rejects a larger one with a clear message", async () => {
+  it("accepts a handoff up to 1 MiB of JSON and rejects a larger one with a clear message", async () => {
     const { ExecutorOutput, MAX_HANDOFF_BYTES } = await import("../../shared/protocol/index.ts");
-    expect(ExecutorOutput.safeParse({ handoff: { text: "x".repeat(MAX_HANDOFF_BYTES - 20) } }).success).toBe(true);
-    const r = ExecutorOutput.safeParse({ handoff: { text: "x".repeat(MAX_HANDOFF_BYTES) } });
+    expect(MAX_HANDOFF_BYTES).toBe(1024 * 1024);
+    // {"text":"…"} is 11 bytes around the text: exactly the limit passes, one byte more fails
+    expect(ExecutorOutput.safeParse({ handoff: { text: "x".repeat(MAX_HANDOFF_BYTES - 11) } }).success).toBe(true);
+    const r = ExecutorOutput.safeParse({ handoff: { text: "x".repeat(MAX_HANDOFF_BYTES - 10) } });
     expect(r.success).toBe(false);
-    expect(r.success ? "" : r.error.issues[0]!.message).toMatch(/handoff is larger than 65536 bytes/);
+    expect(r.success ? "" : r.error.issues[0]!.message).toMatch(/handoff is larger than 1048576 bytes/);
   });
 });

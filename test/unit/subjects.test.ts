@@ -73,7 +73,7 @@ describe("names()", () => {
     expect(names().streams.tasks).toBe("BATON_TASKS");
     expect(t.consumers.role("qa")).toBe("qa");
     expect(t.coordinatorQueue).toBe("it-run_7-coordinators");
-    expect(t.buckets).toEqual({ features: "it-run_7-features", locks: "it-run_7-locks", workers: "it-run_7-workers", coordinators: "it-run_7-coordinators" });
+    expect(t.buckets).toEqual({ features: "it-run_7-features", locks: "it-run_7-locks", workers: "it-run_7-workers", coordinators: "it-run_7-coordinators", results: "it-run_7-results" });
     expect(t.task("qa")).toBe("it-run_7.task.qa");
   });
 

@@ -4,12 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { IllegalTaskMove, TASK_MOVES, TASK_STATUSES, moveTask, nextStatus, type TaskMove, type TaskStatus } from "../../services/coordinator/domain/index.ts";
 
-/** The lifecycle as ARCHITECTURE.md draws it: blocked → ready → dispatched → running → verifying → done | failed, with retrying / fixing. */
+/** The lifecycle as ARCHITECTURE.md draws it: blocked → ready → dispatched → running → verifying → done | failed, with retrying / fixing; a budget stop requeues (back to ready). */
 const EXPECTED: Record<TaskStatus, Partial<Record<TaskMove, TaskStatus>>> = {
   blocked: { unblock: "ready", cancel: "cancelled" },
   ready: { dispatch: "dispatched", cancel: "cancelled" },
-  dispatched: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
-  running: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
+  dispatched: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" },
+  running: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" },
   verifying: { gate: "verifying", fix: "fixing", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
   fixing: { verify: "verifying", fail: "failed", cancel: "cancelled" },
   retrying: { due: "ready", cancel: "cancelled" },

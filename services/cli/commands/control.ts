@@ -33,7 +33,8 @@ export async function run(args: CliArgs): Promise<number> {
   });
 }
 
-function safeUser(): string {
+/** The local user's name, for `by` in control messages ("unknown" when it cannot be read). */
+export function safeUser(): string {
   try {
     return userInfo().username.slice(0, 200);
   } catch {

@@ -1,5 +1,6 @@
 // `baton doctor [--config FILE] [--json]`: checks a deployment in order (NATS, JetStream, streams, coordinators, their
-// config fingerprints, workers per role) and prints one line per finding; exit 0 when healthy, 1 when a problem was found.
+// config fingerprints, workers per role, then on this machine the agent CLIs, llm keys and the default workspace) and
+// prints one line per finding; exit 0 when healthy, 1 when a problem was found.
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { liveCoordinators, liveWorkers, type CoordinatorHeartbeat, type WorkerHeartbeat } from "../../../shared/client/index.ts";
 import { configDifferences, configFingerprint, decisionConfig } from "../../../shared/fingerprint.ts";
@@ -7,6 +8,7 @@ import { connectNats, type NatsConnection } from "../../../shared/nats.ts";
 import type { CliArgs } from "../args.ts";
 import { cliConfig, type CliContext } from "../connect.ts";
 import { green, red, yellow } from "../render.ts";
+import { checkLocal } from "./doctor-local.ts";
 
 /** `ok` ✓, `problem` ✗ (makes the exit code 1), `warning` ! (reported, not failing). */
 export type Verdict = "ok" | "problem" | "warning";
@@ -36,6 +38,8 @@ export async function run(args: CliArgs): Promise<number> {
     if (!args.values.json) console.log(renderFinding(finding));
   };
   await diagnose(ctx, report);
+  // The environment is read once, here: the workers started from this shell would have it (values never printed).
+  await checkLocal({ cfg: ctx.cfg, env: process.env, cwd: process.cwd() }, report);
   const healthy = !findings.some((finding) => finding.verdict === "problem");
   if (args.values.json) console.log(JSON.stringify({ healthy, natsUrl: ctx.cfg.natsUrl, prefix: ctx.names.prefix, findings }, null, 2));
   return healthy ? 0 : 1;
@@ -82,7 +86,9 @@ async function checkJetStream(nc: NatsConnection, report: Report): Promise<JetSt
 
 async function checkStreams(jsm: JetStreamManager, ctx: CliContext, report: Report): Promise<void> {
   const { names } = ctx;
-  const wanted = [...Object.values(names.streams), ...Object.values(names.buckets).map((bucket) => `KV_${bucket}`)];
+  // Every bucket is a KV bucket (stream KV_<name>) except the results object store (stream OBJ_<name>).
+  const streamOf = (bucket: string) => (bucket === names.buckets.results ? `OBJ_${bucket}` : `KV_${bucket}`);
+  const wanted = [...Object.values(names.streams), ...Object.values(names.buckets).map(streamOf)];
   const missing: string[] = [];
   for (const stream of wanted) {
     await jsm.streams.info(stream).catch(() => missing.push(stream));

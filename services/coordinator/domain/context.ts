@@ -1,6 +1,6 @@
 // The feature's persisted data: its tasks, their lifecycle states, its gates, the status-event sequence and
 // the outbox. Plain JSON (it is checkpointed as it is); the reducers in this folder copy, never edit, it.
-import type { FailurePolicy, StatusEvent, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError } from "../../../shared/protocol/index.ts";
+import type { AgentSession, Budget, FailurePolicy, StatusEvent, StoredRef, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError } from "../../../shared/protocol/index.ts";
 import type { TaskStatus } from "./task-lifecycle.ts";
 
 /**
@@ -33,8 +33,17 @@ export interface TaskState {
   workerId?: string | undefined;
   /** JetStream delivery of the current attempt that last reported a start. */
   delivery?: number | undefined;
+  /** The result's summary, or its preview when `stored` holds the whole result; kept small (the snapshot is checkpointed whole). */
   summary?: string | undefined;
+  /** A small handoff, inline; a large one is in the results store (`stored`). */
   handoff?: unknown;
+  /** Where the task's whole summary and handoff are, when its worker stored them (the coordinator never reads them). */
+  stored?: StoredRef | undefined;
+  /**
+   * The agent session to continue on this task's next dispatch: its completed work's, updated by each completed fix
+   * round; a fix task starts with its owner's (failure-policy.ts `startFix`, gates.ts `afterFix`).
+   */
+  session?: AgentSession | undefined;
   error?: WireError | undefined;
   exitCode?: number | null | undefined;
   /** Phantom-completion check, passed on to the worker: globs the task must change, or any change at all. */
@@ -58,6 +67,24 @@ export interface TaskState {
   unserved?: ViewUnserved | undefined;
   /** The task may remove tests: its gates do not fail for running fewer tests than before (test-counts.ts). */
   allowTestRemoval?: boolean | undefined;
+  /** The task's own budget (budgets.ts): from its request, changed by `baton budget --task`. */
+  budget?: Budget | undefined;
+  /** What its work used, per run (`<attempt>.<delivery>`): the latest running total, or the result's figure (budgets.ts). */
+  usage?: Record<string, RunUsage> | undefined;
+  /** When it first started: its wall time counts from here (kept across attempts, unlike `startedAt`). */
+  firstStartedAt?: string | undefined;
+  /** The attempt the coordinator asked workers to stop for a budget (budget.exceeded `stopped`). */
+  budgetStop?: number | undefined;
+  /** Attempts stopped for a budget and requeued: they do not count against the retry policy's maxAttempts. */
+  budgetStops?: number | undefined;
+}
+
+/** What one run (a delivery of a task's work, or a gate run) used, as reported; `final`: its result's figure. */
+export interface RunUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd?: number | undefined;
+  final?: boolean | undefined;
 }
 
 /**
@@ -119,6 +146,12 @@ export interface FeatureContext {
   baseline?: { gates: string[]; index: number; done?: boolean | undefined } | undefined;
   /** Per test gate name: the tests it ran at the feature's start and at its last pass; fewer fails it (test-counts.ts). */
   testCounts?: Record<string, GateTestCounts> | undefined;
+  /** The feature's budget (budgets.ts): from the request, changed by `baton budget`. */
+  budget?: Budget | undefined;
+  /** What gate runs used (an llm reviewer), per run; counted in the feature's usage only (budgets.ts). */
+  gateUsage?: Record<string, RunUsage> | undefined;
+  /** Budget alerts already published (`warning|exceeded:<feature|task:id>:<metric>`); a changed limit re-arms its own. */
+  budgetAlerts?: string[] | undefined;
 }
 
 /** Tests (passed + failed) a gate ran: at the feature's start (`base`, absent when unreadable) and at its last pass. */
@@ -141,6 +174,9 @@ export interface FeatureDefaults {
 }
 
 export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };
+
+/** A budget's warnAtPercent when it names none (shared/protocol/budget.ts defaults it so too; requests built in code may not). */
+export const DEFAULT_WARN_PERCENT = 80;
 
 /**
  * A working copy of `ctx` for one reducer: the task map and the outbox are copied once, then changed in

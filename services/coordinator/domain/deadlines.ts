@@ -1,11 +1,12 @@
-// Time in the domain: task deadlines, dispatch deadlines and retry backoffs are data in the context; `wakeUpAt`
-// tells the runtime when the feature next needs a `timer.fired`, and `onTimer` does what came due. No clocks.
+// Time in the domain: task deadlines, dispatch deadlines, retry backoffs and wall-time budgets are data in the
+// context; `wakeUpAt` tells the runtime when the feature next needs a `timer.fired`, and `onTimer` does what came due. No clocks.
 import { wireError } from "../../../shared/protocol/index.ts";
 import { durationMs, editable, type FeatureContext, type FeatureStateValue, type TaskState } from "./context.ts";
 import { anyFailed } from "./dag.ts";
 import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask } from "./failure-policy.ts";
 import { HOLDS_SLOT, moveTask } from "./task-lifecycle.ts";
+import { budgetDeadline } from "./budgets.ts";
 
 
 /** Feature states in which time still matters (deadlines and retries run while paused and while verifying). */
@@ -55,9 +56,9 @@ export function onTimer(ctx: FeatureContext, at: string, opts: ScheduleOptions):
   return draft;
 }
 
-/** The earliest deadline (run or dispatch) or retry time among the feature's tasks, or undefined. */
+/** The earliest deadline (run or dispatch) or retry time among the feature's tasks, or wall-time budget alert (budgets.ts), or undefined. */
 export function nextDeadline(ctx: FeatureContext): string | undefined {
-  let min: string | undefined;
+  let min = budgetDeadline(ctx);
   for (const id of ctx.order) {
     const task = ctx.tasks[id]!;
     const deadline = taskDeadline(ctx, task);

@@ -1,6 +1,6 @@
 // Dispatch: which ready tasks start now (request order, within maxParallel), and the task messages for a
 // task's work and for gate runs, put in the outbox with deterministic msg ids. Pure; no clocks.
-import { coordinatorMsgId, REVIEW_GATE, type GateRef } from "../../../shared/protocol/index.ts";
+import { coordinatorMsgId, REVIEW_GATE, type GateRef, type Handoff } from "../../../shared/protocol/index.ts";
 import { editable, type FeatureContext, type TaskState } from "./context.ts";
 import { anyFailed, dependentsOf, depsDone } from "./dag.ts";
 import { emitInto } from "./status-events.ts";
@@ -76,6 +76,16 @@ export function scheduleInto(draft: FeatureContext, at: string, opts: ScheduleOp
   }
 }
 
+/**
+ * What a finished task hands to the tasks that read its result: its small summary and handoff inline, or the
+ * stored result's reference with the summary's preview (the worker reads the whole result from the store).
+ */
+export function handoffOf(task: TaskState): Handoff {
+  return task.stored
+    ? { taskId: task.id, role: task.role, summary: task.summary, stored: task.stored }
+    : { taskId: task.id, role: task.role, summary: task.summary, handoff: task.handoff };
+}
+
 /** Dispatches the next attempt of a ready task: its task message (with its dependencies' handoffs) and task.dispatched. */
 function dispatchInto(draft: FeatureContext, task: TaskState, at: string): void {
   const attempt = task.attempt + 1;
@@ -84,11 +94,10 @@ function dispatchInto(draft: FeatureContext, task: TaskState, at: string): void 
     // a retry starts clean: nothing of the previous attempt's run carries over (fix rounds used do)
     retryAt: undefined, error: undefined, startedAt: undefined, finishedAt: undefined, workerId: undefined, delivery: undefined,
     verify: task.verify?.fixRounds ? { fixRounds: task.verify.fixRounds } : undefined, exitCode: undefined,
+    // a task's budgeted wall time counts from its first start (budgets.ts)
+    firstStartedAt: task.firstStartedAt ?? task.startedAt,
   });
-  const handoffs = task.dependsOn.map((dep) => {
-    const dependency = draft.tasks[dep]!;
-    return { taskId: dependency.id, role: dependency.role, summary: dependency.summary, handoff: dependency.handoff };
-  });
+  const handoffs = task.dependsOn.map((dep) => handoffOf(draft.tasks[dep]!));
   draft.outbox.push({
     msgId: coordinatorMsgId.dispatch(draft.featureId, task.id, attempt),
     to: "task",
@@ -101,6 +110,7 @@ function dispatchInto(draft: FeatureContext, task: TaskState, at: string): void 
       handoffs, dispatchedAt: at,
       ...(task.files ? { files: task.files } : {}),
       ...(task.expectChanges || task.files ? { expectChanges: true } : {}),
+      ...(task.session ? { session: task.session } : {}),
     },
   });
   emitInto(draft, { kind: "task.dispatched", taskId: task.id, role: task.role, attempt }, at);
@@ -128,7 +138,7 @@ export function dispatchGate(draft: FeatureContext, gate: GateRef, taskId: strin
       ...(review && taskId ? { instructions: draft.tasks[taskId]!.instructions } : {}),
       dependsOn: [], workspace: draft.workspace,
       feature: { title: draft.title, description: draft.description },
-      handoffs: reviewed.filter((t) => t.status === "completed" || t.id === taskId).map((t) => ({ taskId: t.id, role: t.role, summary: t.summary, handoff: t.handoff })),
+      handoffs: reviewed.filter((t) => t.status === "completed" || t.id === taskId).map(handoffOf),
       dispatchedAt: at, gate,
       ...(review ? { review: { since: draft.submittedAt } } : {}),
     },

@@ -1,7 +1,7 @@
 // Failure policies: what happens when a task fails (its work, its deadline, or a gate with no fix left) —
 // retry with backoff, or fail (`escalate` fails too until questions to humans exist, and says so) — and the
 // fix rounds a failed gate gets: a new task for the fix role, given the gate's output.
-import { wireError, type TaskResult, type WireError } from "../../../shared/protocol/index.ts";
+import { wireError, type TaskResult, type Usage, type WireError } from "../../../shared/protocol/index.ts";
 import { durationMs, type FeatureContext, type TaskState } from "./context.ts";
 import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { emitInto } from "./status-events.ts";
@@ -20,17 +20,21 @@ export interface FailureFacts {
   workerId?: string | undefined;
   durationMs?: number | undefined;
   exitCode?: number | null | undefined;
+  /** What the agent reported using in the failed run (shown on task.failed). */
+  usage?: Usage | undefined;
 }
 
 /**
  * A task failed (work, deadline or gate): its policy retries it (`retrying` until `retryAt`, then a new
- * attempt), or it fails. A failed fix task also fails the task whose gate it was fixing.
+ * attempt), or it fails. A failed fix task also fails the task whose gate it was fixing. Attempts a budget stopped
+ * (budgets.ts `requeueStopped`) do not count against `maxAttempts`.
  */
 export function failTask(draft: FeatureContext, task: TaskState, error: WireError, at: string, facts: FailureFacts = {}): void {
   const retry = task.policy?.retry;
   const ended = { finishedAt: at, deadlineAt: undefined, verify: task.verify?.fixRounds ? { fixRounds: task.verify.fixRounds } : undefined };
-  if (retry && task.attempt < retry.maxAttempts) {
-    const next = retryAt(retry, task.attempt, at);
+  const counted = task.attempt - (task.budgetStops ?? 0);
+  if (retry && counted < retry.maxAttempts) {
+    const next = retryAt(retry, counted, at);
     draft.tasks[task.id] = moveTask(task, "retry", { ...ended, retryAt: next, error });
     emitInto(draft, { kind: "task.retrying", taskId: task.id, role: task.role, attempt: task.attempt, nextAttempt: task.attempt + 1, retryAt: next, reason: error.message }, at);
     return;
@@ -41,7 +45,7 @@ export function failTask(draft: FeatureContext, task: TaskState, error: WireErro
   draft.tasks[task.id] = moveTask(task, "fail", { ...ended, error: escalated });
   emitInto(draft, {
     kind: "task.failed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: facts.workerId ?? task.workerId,
-    durationMs: facts.durationMs ?? durationMs(task.startedAt, at), exitCode: facts.exitCode, error: escalated,
+    durationMs: facts.durationMs ?? durationMs(task.startedAt, at), exitCode: facts.exitCode, error: escalated, usage: facts.usage,
   }, at);
   const owner = task.fixFor?.taskId ? draft.tasks[task.fixFor.taskId] : undefined;
   if (owner && owner.status === "fixing") {
@@ -86,6 +90,8 @@ export function startFix(draft: FeatureContext, owner: TaskState | undefined, re
     // the task's own dependencies (all completed): the fix task gets the same handoffs
     id: fixId, role, title, instructions: fixInstructions(owner, result, reason), dependsOn: owner ? [...owner.dependsOn] : [], status: "ready", attempt: 0,
     timeoutSeconds: owner?.timeoutSeconds ?? 4 * 3600, fixFor: { taskId: owner?.id, gate, round },
+    // the fix continues the owner's agent session (its work's, or its previous fix round's) where a worker can
+    ...(owner?.session ? { session: owner.session } : {}),
   };
   draft.order = [...draft.order, fixId];
   const fixing = { fixTaskId: fixId, gate, round };

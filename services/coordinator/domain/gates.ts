@@ -1,7 +1,7 @@
 // The gate sequencer: one path for a task's gates and the feature's own. Gates run one after another on qa
 // (or reviewer) workers; a result either moves to the next gate, ends the sequence (passed), starts a fix
 // round, or fails. `judgeGateResult` decides (pure, on a GateHolder); the two adapters apply the decision.
-import { REVIEW_GATE, wireError, type EventBody, type FailurePolicy, type GateRef, type GateReport, type TaskResult } from "../../../shared/protocol/index.ts";
+import { REVIEW_GATE, wireError, type AgentSession, type EventBody, type FailurePolicy, type GateRef, type GateReport, type TaskResult } from "../../../shared/protocol/index.ts";
 import { durationMs, editable, type FeatureContext, type GateProgress } from "./context.ts";
 import { allCompleted, anyFailed } from "./dag.ts";
 import { dispatchGate, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
@@ -106,7 +106,7 @@ export function onTaskGateResult(ctx: FeatureContext, result0: TaskResult, at: s
       break;
     case "passed":
       draft.tasks[task.id] = moveTask(task, "complete", { verify: { fixRounds: task.verify?.fixRounds } });
-      emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? result.workerId, durationMs: durationMs(task.startedAt, task.finishedAt ?? at), summary: task.summary }, at);
+      emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? result.workerId, durationMs: durationMs(task.startedAt, task.finishedAt ?? at), summary: task.summary, stored: task.stored }, at);
       if (!anyFailed(draft)) scheduleInto(draft, at, opts, task.id);
       break;
     case "fix":
@@ -170,15 +170,16 @@ export function onFeatureGateResult(ctx: FeatureContext, result0: TaskResult, at
 
 /**
  * A fix task completed: a task's gates run again from the first (a fix may break what passed before); a
- * feature gate that failed runs again. Does nothing when its owner no longer waits for it.
+ * feature gate that failed runs again. Does nothing when its owner no longer waits for it. `session`: the fix
+ * task's agent session, which the owner keeps, so that its next fix round continues this one's conversation.
  */
-export function afterFix(draft: FeatureContext, fixFor: { taskId?: string | undefined }, at: string): void {
+export function afterFix(draft: FeatureContext, fixFor: { taskId?: string | undefined }, at: string, session?: AgentSession): void {
   if (fixFor.taskId) {
     const task = draft.tasks[fixFor.taskId];
     const cur = task?.verify?.current;
     if (!task || task.status !== "fixing" || !cur || !task.gates) return;
     const current = { index: 0, run: cur.run + 1 };
-    draft.tasks[task.id] = moveTask(task, "verify", { verify: { ...task.verify, fixing: undefined, current } });
+    draft.tasks[task.id] = moveTask(task, "verify", { verify: { ...task.verify, fixing: undefined, current }, session: session ?? task.session });
     emitInto(draft, { kind: "task.verifying", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? "", gates: task.gates }, at);
     dispatchGate(draft, gateRef(task.gates[0]!, "task", current.run), task.id, task.attempt, at);
     return;

@@ -1,7 +1,7 @@
 // The feature's statechart (xstate v5). Pure: actions only `assign`; outbound messages go to the outbox as
 // data. The task lifecycle inside a feature is task-lifecycle.ts; the reducers are in the modules it imports.
 import { assertEvent, assign, setup } from "xstate";
-import { wireError, type FeatureRequest, type TaskLog, type TaskProgress, type TaskResult, type TaskStarted, type ValidationIssue, type WireError } from "../../../shared/protocol/index.ts";
+import { wireError, type BudgetChange, type FeatureRequest, type TaskLog, type TaskProgress, type TaskResult, type TaskStarted, type ValidationIssue, type WireError } from "../../../shared/protocol/index.ts";
 import { durationMs, emptyContext, type FeatureContext, type FeatureDefaults, type FeatureStateValue } from "./context.ts";
 import { allCompleted, anyFailed, failedTask } from "./dag.ts";
 import { schedule } from "./dispatch.ts";
@@ -14,12 +14,16 @@ import { onLog, onProgress, onResult, onStarted } from "./results.ts";
 import { emit, onFlushed } from "./status-events.ts";
 import { cancelTasks } from "./cancel.ts";
 import { onUnserved, type UnservedEvent } from "./unserved.ts";
+import { enforceBudgets, pausedForBudget, type BudgetMode } from "./budgets.ts";
+import { countResult } from "./usage.ts";
+import { applyBudgetChange, overLimits, refuseResume } from "./budget-control.ts";
 
 export type FeatureEvent =
   | { type: "feature.submit"; request: FeatureRequest; at: string; defaults?: FeatureDefaults }
   | { type: "feature.cancel"; reason?: string | undefined; by?: string | undefined; at: string; subject?: string }
   | { type: "feature.pause"; reason?: string | undefined; by?: string | undefined; at: string; subject?: string }
   | { type: "feature.resume"; by?: string | undefined; at: string; subject?: string }
+  | { type: "feature.budget"; change: BudgetChange; by?: string | undefined; at: string; subject?: string }
   | { type: "timer.fired"; at: string }
   | { type: "feature.reject"; errors: ValidationIssue[]; at: string }
   | { type: "task.started"; msg: TaskStarted; at: string; subject?: string }
@@ -32,10 +36,17 @@ export type FeatureEvent =
 
 export type { FeatureStateValue };
 
-/** `hold`: the feature is paused — results are recorded and deadlines fire, but no new task starts. */
-type Hold = { hold: boolean };
-const RUN: Hold = { hold: false };
-const HOLD: Hold = { hold: true };
+/**
+ * `hold`: the feature is paused — results are recorded and deadlines fire, but no new task starts. `budgets`: what
+ * the budget checks may do in the state (budgets.ts BudgetMode).
+ */
+type Hold = { hold: boolean; budgets: BudgetMode };
+const RUN: Hold = { hold: false, budgets: "enforce" };
+const HOLD: Hold = { hold: true, budgets: "enforce" };
+/** Verifying: the feature's gates run; budgets are reported, nothing is held. */
+const GATES: Hold = { hold: false, budgets: "report" };
+/** Ended: late results are recorded; budgets are no longer checked. */
+const ENDED: Hold = { hold: false, budgets: "off" };
 
 /** Worker messages are handled the same way in every state after acceptance (`hold` while paused). */
 const workerMessages = (params: Hold) => ({
@@ -60,6 +71,7 @@ const controlAfterEnd = (state: FeatureStateValue) => ({
   "feature.cancel": rejectIn(state),
   "feature.pause": rejectIn(state),
   "feature.resume": rejectIn(state),
+  "feature.budget": rejectIn(state),
 }) as const;
 
 const atOf = (event: { type: string }, fallback: string): string => ("at" in event && typeof event.at === "string" ? event.at : fallback);
@@ -75,6 +87,10 @@ export const featureMachine = setup({
     allCompleted: ({ context }) => allCompleted(context) && (!context.featureGates?.gates.length || !!context.featureGates.passed),
     anyFailed: ({ context }) => anyFailed(context) || !!context.featureGates?.failure,
     gatesDue: ({ context }) => featureGatesDue(context),
+    /** A budget check paused the feature (it published feature.paused): the machine follows. */
+    heldForBudget: ({ context }) => pausedForBudget(context),
+    /** A resume while a limit is still reached (the feature's, or a task's that has not ended). */
+    overBudget: ({ context, event }) => event.type === "feature.resume" && overLimits(context, event.at).length > 0,
     /** A worker message for a task this feature does not have (feature-gate and baseline runs name no task). */
     unknownTask: ({ context, event }) =>
       (event.type === "task.started" || event.type === "task.log" || event.type === "task.result") &&
@@ -110,11 +126,11 @@ export const featureMachine = setup({
     }),
     progress: assign(({ context, event }, params: Hold) => {
       assertEvent(event, "task.progress");
-      return onProgress(context, event.msg, event.at, params);
+      return enforceBudgets(onProgress(context, event.msg, event.at, params), event.at, params.budgets);
     }),
     result: assign(({ context, event }, params: Hold) => {
       assertEvent(event, "task.result");
-      return onResult(context, event.msg, event.at, params);
+      return enforceBudgets(countResult(context, onResult(context, event.msg, event.at, params), event.msg), event.at, params.budgets);
     }),
     rejectUnknownTask: assign(({ context, event }) => {
       assertEvent(event, ["task.started", "task.log", "task.progress", "task.result"]);
@@ -139,7 +155,7 @@ export const featureMachine = setup({
     startGates: assign(({ context, event }) => startFeatureGates(context, atOf(event, new Date(0).toISOString()))),
     timer: assign(({ context, event }, params: Hold) => {
       assertEvent(event, "timer.fired");
-      return onTimer(context, event.at, params);
+      return enforceBudgets(onTimer(context, event.at, params), event.at, params.budgets);
     }),
     cancel: assign(({ context, event }) => {
       assertEvent(event, "feature.cancel");
@@ -154,9 +170,19 @@ export const featureMachine = setup({
       assertEvent(event, "feature.resume");
       return schedule(emit(context, { kind: "feature.resumed", by: event.by }, event.at), event.at, RUN);
     }),
+    /** New limits (`baton budget`): applied, budget.changed published, and the budgets checked at once. */
+    budget: assign(({ context, event }, params: Hold) => {
+      assertEvent(event, "feature.budget");
+      return applyBudgetChange(context, event, params.budgets);
+    }),
+    /** A resume while over a limit: refused with message.rejected naming the limit and the `baton budget` remedy. */
+    refuseResume: assign(({ context, event }) => {
+      assertEvent(event, "feature.resume");
+      return refuseResume(context, event.at, event.subject);
+    }),
     /** Control verbs that make no sense in a finished feature are answered, not silently dropped. */
     rejectControl: assign(({ context, event }, { state }: { state: FeatureStateValue }) => {
-      assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume"]);
+      assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume", "feature.budget"]);
       const verb = event.type.slice("feature.".length);
       const subject = event.subject ?? `control.${context.featureId}.${verb}`;
       const error = wireError("InvalidState", `feature "${context.featureId}" is ${state}; cannot ${verb} it`);
@@ -186,7 +212,8 @@ export const featureMachine = setup({
       },
     },
     executing: {
-      always: whenTasksEnd,
+      // a budget check that reached a limit published feature.paused: follow it
+      always: [...whenTasksEnd, { guard: "heldForBudget", target: "paused" }],
       on: {
         ...workerMessages(RUN),
         "timer.fired": { actions: { type: "timer", params: RUN } },
@@ -194,6 +221,7 @@ export const featureMachine = setup({
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": { target: "paused", actions: "pause" },
         "feature.resume": {}, // already running: a duplicate or late resume changes nothing
+        "feature.budget": { actions: { type: "budget", params: RUN } },
       },
     },
     // Paused: results are still recorded and deadlines still fire; nothing new is dispatched.
@@ -205,7 +233,8 @@ export const featureMachine = setup({
         "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
-        "feature.resume": { target: "executing", actions: "resume" },
+        "feature.resume": [{ guard: "overBudget", actions: "refuseResume" }, { target: "executing", actions: "resume" }],
+        "feature.budget": { actions: { type: "budget", params: HOLD } },
       },
     },
     // Every task completed; the feature's gates run one after another on qa workers. Pause has nothing to
@@ -216,21 +245,22 @@ export const featureMachine = setup({
         { guard: "allCompleted", target: "completed", actions: "complete" },
       ],
       on: {
-        ...workerMessages(RUN),
-        "timer.fired": { actions: { type: "timer", params: RUN } },
+        ...workerMessages(GATES),
+        "timer.fired": { actions: { type: "timer", params: GATES } },
         "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
         "feature.resume": {},
+        "feature.budget": { actions: { type: "budget", params: GATES } },
       },
     },
     // Terminal states are not xstate `final` states: late worker messages are still recorded
     // (a task that was running when another failed reports its result) and the outbox still drains.
-    completed: { on: { ...workerMessages(RUN), ...controlAfterEnd("completed") } },
-    failed: { on: { ...workerMessages(RUN), ...controlAfterEnd("failed") } },
-    cancelled: { on: { ...workerMessages(RUN), "feature.cancel": {}, "feature.pause": rejectIn("cancelled"), "feature.resume": rejectIn("cancelled") } },
+    completed: { on: { ...workerMessages(ENDED), ...controlAfterEnd("completed") } },
+    failed: { on: { ...workerMessages(ENDED), ...controlAfterEnd("failed") } },
+    cancelled: { on: { ...workerMessages(ENDED), ...controlAfterEnd("cancelled"), "feature.cancel": {} } },
     // A rejected feature has no tasks: every worker message for it is answered with message.rejected.
-    rejected: { on: { ...workerMessages(RUN), ...controlAfterEnd("rejected") } },
+    rejected: { on: { ...workerMessages(ENDED), ...controlAfterEnd("rejected") } },
   },
 });
 

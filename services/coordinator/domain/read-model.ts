@@ -1,9 +1,10 @@
 // The read model: a feature's current state as the protocol's FeatureView (shared/protocol/views.ts) and its
 // row in the feature list, projected from the context — plus the little the context keeps only for them
 // (the latest gate results, rejected-message notices). The same view a client gets by folding the history.
-import type { EventBody, FeatureSummary, FeatureView, StatusEvent, ViewFeatureState, ViewGate, ViewTask, WireError } from "../../../shared/protocol/index.ts";
+import type { Budget, EventBody, FeatureSummary, FeatureView, StatusEvent, ViewBudget, ViewFeatureState, ViewGate, ViewTask, WireError } from "../../../shared/protocol/index.ts";
 import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../../../shared/protocol/waiting.ts";
-import { durationMs, type FeatureContext, type FeatureStateValue, type TaskState } from "./context.ts";
+import { DEFAULT_WARN_PERCENT, durationMs, type FeatureContext, type FeatureStateValue, type TaskState } from "./context.ts";
+import { featureUsage, taskUsage } from "./usage.ts";
 
 
 /** Notices kept per feature (the newest); the full list is in the status history. */
@@ -98,7 +99,14 @@ function viewTask(task: TaskState, cancelledAt: string | undefined): ViewTask {
     retryAt: retrying ? task.retryAt : undefined,
     fixes: task.fixFor ? (task.fixFor.taskId ?? "feature") : undefined,
     unserved: task.unserved,
+    usage: taskUsage(task),
+    budget: task.budget && viewBudget(task.budget, task.firstStartedAt ?? task.startedAt),
   };
+}
+
+/** A budget as the view shows it: its limits and where its wall time counts from. */
+function viewBudget(budget: Budget, wallFrom: string | undefined): ViewBudget {
+  return { tokens: budget.tokens, costUsd: budget.costUsd, wallSeconds: budget.wallSeconds, warnAtPercent: budget.warnAtPercent ?? DEFAULT_WARN_PERCENT, wallFrom };
 }
 
 /** The feature's current state as the protocol's FeatureView. Pure. */
@@ -118,6 +126,8 @@ export function projectView(state: FeatureStateValue, ctx: FeatureContext): Feat
     tasks: ctx.order.map((id) => viewTask(ctx.tasks[id]!, view === "cancelled" ? ctx.finishedAt : undefined)),
     gates: ctx.featureGates?.gates, gateResults: ctx.featureGates?.results,
     seq: ctx.seq, notices: ctx.notices ?? [],
+    usage: featureUsage(ctx),
+    budget: ctx.budget && viewBudget(ctx.budget, ctx.submittedAt || undefined),
   });
 }
 

@@ -20,7 +20,7 @@ function idMinter(taken: Set<string>): (base: string) => string {
 }
 
 /** The three phases of test-driven task `spec`, in dispatch order. `common`: fields every phase shares. */
-function tddPhases(spec: TaskSpec, own: TaskState, ids: TddIds, deps: string[], common: Pick<TaskState, "status" | "attempt" | "timeoutSeconds" | "policy" | "allowTestRemoval">): TaskState[] {
+function tddPhases(spec: TaskSpec, own: TaskState, ids: TddIds, deps: string[], common: Pick<TaskState, "status" | "attempt" | "timeoutSeconds" | "policy" | "allowTestRemoval" | "budget">): TaskState[] {
   const gate = spec.tdd!.gate;
   const what = spec.instructions ? `\n\nThe behaviour:\n${spec.instructions}` : "";
   const red: TaskState = {
@@ -59,6 +59,8 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       status: "blocked" as const, attempt: 0, timeoutSeconds: spec.timeoutSeconds ?? defaults.taskTimeoutSeconds,
       ...(spec.onFailure ?? req.onFailure ? { policy: spec.onFailure ?? req.onFailure } : {}),
       ...(spec.allowTestRemoval ? { allowTestRemoval: true } : {}),
+      // each phase of a test-driven task has the task's budget as its own
+      ...(spec.budget ? { budget: { ...spec.budget } } : {}),
     };
     const own: TaskState = {
       id: spec.id, role: spec.role, title: spec.title, instructions: spec.instructions, dependsOn: deps(spec.dependsOn), ...common,
@@ -78,6 +80,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
     maxParallel: req.maxParallel ?? 1, order, tasks, seq: 0, outbox: [], submittedAt: at,
     ...(req.gates?.length ? { featureGates: { gates: [...req.gates] } } : {}),
     ...(req.onFailure ? { policy: req.onFailure } : {}),
+    ...(req.budget ? { budget: { ...req.budget } } : {}),
     requestHash: requestHash(req),
     ...(dispatchTimeout !== undefined ? { dispatchTimeoutSeconds: dispatchTimeout } : {}),
   };

@@ -1,7 +1,7 @@
 // What workers report about a task's work: it started, it printed output, it ended. Only the current attempt
 // of a task whose work is under way counts; duplicates, stale attempts and late messages change nothing.
-import { wireError, type TaskLog, type TaskProgress, type TaskResult, type TaskStarted } from "../../../shared/protocol/index.ts";
-import { durationMs, editable, type FeatureContext } from "./context.ts";
+import { SUMMARY_PREVIEW_CHARS, wireError, type TaskLog, type TaskProgress, type TaskResult, type TaskStarted } from "../../../shared/protocol/index.ts";
+import { durationMs, editable, type FeatureContext, type TaskState } from "./context.ts";
 import { anyFailed } from "./dag.ts";
 import { dispatchGate, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask } from "./failure-policy.ts";
@@ -9,6 +9,8 @@ import { afterFix, gateEvent, onFeatureGateResult, onTaskGateResult } from "./ga
 import { emit, emitInto } from "./status-events.ts";
 import { moveTask, WORKING } from "./task-lifecycle.ts";
 import { onBaselineResult } from "./test-counts.ts";
+import { isBudgetStop, requeueStopped } from "./budget-control.ts";
+import { countProgress } from "./usage.ts";
 
 /** A worker began (or, after a redelivery, began again) a task; its deadline counts from now. */
 export function onStarted(ctx: FeatureContext, msg: TaskStarted, at: string): FeatureContext {
@@ -35,10 +37,21 @@ export function onLog(ctx: FeatureContext, msg: TaskLog, at: string): FeatureCon
 export function onProgress(ctx: FeatureContext, msg: TaskProgress, at: string, _opts: ScheduleOptions): FeatureContext {
   const task = ctx.tasks[msg.taskId];
   if (!task || msg.gate || task.attempt !== msg.attempt || !WORKING.has(task.status)) return ctx;
-  return emit(ctx, {
+  return countProgress(emit(ctx, {
     kind: "task.progress", taskId: task.id, role: task.role, attempt: msg.attempt, workerId: msg.workerId,
     tool: msg.tool, files: msg.files, text: msg.text, usage: msg.usage,
-  }, at);
+  }, at), msg);
+}
+
+/**
+ * What a task keeps of its completed work's result: a small summary and handoff inline, or the stored result's
+ * reference and the summary's preview (never a large body: the snapshot is checkpointed whole); and the agent
+ * session to continue (the result's, else the one the task had).
+ */
+export function keptResult(task: TaskState, msg: TaskResult): Pick<TaskState, "summary" | "handoff" | "stored" | "session"> {
+  const session = msg.session ?? task.session;
+  if (!msg.stored) return { summary: msg.summary, handoff: msg.handoff, stored: undefined, session };
+  return { summary: msg.summary?.slice(0, SUMMARY_PREVIEW_CHARS), handoff: undefined, stored: msg.stored, session };
 }
 
 /**
@@ -61,19 +74,24 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
   const dur = durationMs(base.startedAt, msg.finishedAt);
   if (msg.outcome === "completed" && task.gates?.length) {
     // The work is done; it counts only once its gates pass (gates.ts runs them one after another).
-    draft.tasks[task.id] = moveTask(base, "verify", { summary: msg.summary, handoff: msg.handoff, verify: { ...task.verify, current: { index: 0, run: 1 } } });
+    draft.tasks[task.id] = moveTask(base, "verify", { ...keptResult(task, msg), verify: { ...task.verify, current: { index: 0, run: 1 } } });
     emitInto(draft, { kind: "task.verifying", taskId: task.id, role: task.role, attempt: task.attempt, workerId: msg.workerId, gates: task.gates }, at);
     dispatchGate(draft, { name: task.gates[0]!, scope: "task", run: 1 }, task.id, task.attempt, at);
     return draft;
   }
   if (msg.outcome === "completed") {
-    draft.tasks[task.id] = moveTask(base, "complete", { summary: msg.summary, handoff: msg.handoff });
-    emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: msg.workerId, durationMs: dur, summary: msg.summary }, at);
-    if (task.fixFor) afterFix(draft, task.fixFor, at);
+    const kept = keptResult(task, msg);
+    draft.tasks[task.id] = moveTask(base, "complete", kept);
+    emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: msg.workerId, durationMs: dur, summary: kept.summary, stored: kept.stored, usage: msg.usage }, at);
+    if (task.fixFor) afterFix(draft, task.fixFor, at, kept.session);
     if (!anyFailed(draft)) scheduleInto(draft, at, opts, task.id);
     return draft;
   }
+  if (isBudgetStop(msg)) {
+    requeueStopped(draft, base, msg, at, opts); // stopped for a budget: back to ready, not a failure (budget-control.ts)
+    return draft;
+  }
   const error = msg.error ?? wireError("TaskFailed", `exit code ${msg.exitCode ?? "unknown"}`);
-  failTask(draft, { ...base, error }, error, at, { workerId: msg.workerId, durationMs: dur, exitCode: msg.exitCode });
+  failTask(draft, { ...base, error }, error, at, { workerId: msg.workerId, durationMs: dur, exitCode: msg.exitCode, usage: msg.usage });
   return draft;
 }

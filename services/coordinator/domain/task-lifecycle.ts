@@ -2,8 +2,9 @@
 // changes a task's status goes through `moveTask`, so this table is the whole story of how a task can move.
 //
 //   blocked ──unblock──▶ ready ──dispatch──▶ dispatched ──start──▶ running
-//                          ▲                     │                    │
-//                          │ due                 └──── work ends ─────┤ (complete | verify | retry | fail)
+//                          ▲  ▲                  │                    │
+//                          │  └──── requeue ─────┴──── work ends ─────┤ (complete | verify | retry | fail | requeue)
+//                          │ due                                      │
 //                      retrying ◀──retry── verifying ◀─verify─ fixing ◀─fix─┘ (a gate failed, a fix task runs)
 //                                              │
 //                                              └─ complete ▶ completed      fail ▶ failed      cancel ▶ cancelled
@@ -11,18 +12,19 @@
 export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "fixing", "retrying", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fix", "complete", "retry", "due", "fail", "cancel"] as const;
+export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fix", "complete", "retry", "due", "fail", "cancel", "requeue"] as const;
 /**
  * unblock: every dependency completed · dispatch: sent to its role · start: a worker reported it started (again,
  * after a redelivery) · verify: its work (or a fix round) is done and its gates run · gate: one gate passed and the
  * next runs · fix: a gate failed and a fix task runs · complete: done (work, or every gate, passed) · retry: it
  * failed and its policy tries again later · due: the retry's time came · fail: it failed for good · cancel: its
- * feature was cancelled.
+ * feature was cancelled · requeue: a worker stopped its work for a budget (budgets.ts); it waits to be dispatched
+ * again (a new attempt that its retry policy does not count).
  */
 export type TaskMove = (typeof TASK_MOVES)[number];
 
 /** From a state where the task's work runs: how the work can end. */
-const WORK_ENDS = { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" } as const;
+const WORK_ENDS = { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" } as const;
 
 /** state → move → next state. A move missing from a state's row is not allowed there. */
 export const TASK_TRANSITIONS: { readonly [S in TaskStatus]: Readonly<Partial<Record<TaskMove, TaskStatus>>> } = {

@@ -131,7 +131,7 @@ export class Ingress {
     }
   }
 
-  /** A message on `baton.control.<featureId>.<verb>`: cancel, pause or resume. Duplicates are no-ops. */
+  /** A message on `baton.control.<featureId>.<verb>`: cancel, pause, resume or budget. Duplicates are no-ops (a repeated budget sets the same limits). */
   async onControl(jsMsg: JsMsg): Promise<void> {
     const { names, loop, log } = this.opts;
     const at = this.at();
@@ -149,6 +149,7 @@ export class Ingress {
       event =
         control.verb === "cancel" ? { type: "feature.cancel", reason: control.reason, by: control.by, at, subject: jsMsg.subject }
         : control.verb === "pause" ? { type: "feature.pause", reason: control.reason, by: control.by, at, subject: jsMsg.subject }
+        : control.verb === "budget" ? { type: "feature.budget", change: control.budget!, by: control.by, at, subject: jsMsg.subject }
         : { type: "feature.resume", by: control.by, at, subject: jsMsg.subject };
       log.info({ featureId: control.featureId, verb: control.verb, by: control.by }, "control message");
     } catch (err) {

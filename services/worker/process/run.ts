@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "../../../shared/logging.ts";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import type { WireError } from "../../../shared/protocol/index.ts";
-import { spawnGuarded } from "./guard.ts";
+import { spawnGuarded, type GuardedProcess } from "./guard.ts";
 
 /** After SIGTERM, how long the process group has before SIGKILL. */
 export const KILL_GRACE_MS = 5000;
@@ -13,6 +13,8 @@ export const KILL_GRACE_MS = 5000;
 const MAX_PENDING_LINE = 64 * 1024;
 /** Output pipes held open by a process that left the group are closed this long after the leader exited. */
 const ORPHAN_PIPE_MS = 2000;
+/** After the caller saw the command's final result (`resultSeen`), how long it has to exit before its group is terminated. */
+export const RESULT_EXIT_MS = 5000;
 
 export type OutputStream = "stdout" | "stderr";
 
@@ -31,9 +33,16 @@ export interface ProcessOptions {
   /** Written to the command's stdin, which is then closed. */
   stdin: string;
   timeoutMs: number;
+  /** No output (stdout or stderr) for this long: the group is terminated and the run marked `stalled`. Absent: no limit. */
+  stallMs?: number | undefined;
+  /**
+   * Aborted by the caller once the command's own final result was seen (an agent CLI's result event): the command
+   * then has RESULT_EXIT_MS to exit before its group is terminated (`killedAfterResult`); no stall or timeout after it.
+   */
+  resultSeen?: AbortSignal | undefined;
 }
 
-/** How a command ended. At most one of `spawnError`, `timedOut`, `aborted` explains an abnormal end. */
+/** How a command ended. At most one of `spawnError`, `timedOut`, `aborted`, `stalled`, `killedAfterResult` explains an abnormal end. */
 export interface ProcessRun {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -41,15 +50,20 @@ export interface ProcessRun {
   spawnError?: WireError;
   timedOut: boolean;
   aborted: boolean;
+  /** No output for `stallMs`: the group was terminated. */
+  stalled?: boolean;
+  /** The command did not exit within RESULT_EXIT_MS of `resultSeen`: the group was terminated (its result stands). */
+  killedAfterResult?: boolean;
   killedWith?: "SIGTERM" | "SIGKILL";
   /** The last non-blank stderr line (cut at 500 characters), for error messages. */
   lastStderr: string;
 }
 
 /**
- * Runs argv in its own process group behind the exec guard (guard.ts) and waits for it. Timeout or abort:
- * SIGTERM to the whole group, SIGKILL after KILL_GRACE_MS. Processes the leader leaves behind are killed
- * when it exits; if this worker dies, the guard kills the group. Never rejects: every failure is in the
+ * Runs argv in its own process group behind the exec guard (guard.ts) and waits for it. Timeout, stall or abort:
+ * SIGTERM to the whole group, SIGKILL after KILL_GRACE_MS; the same RESULT_EXIT_MS after `resultSeen` when it
+ * has not exited. Processes the leader leaves behind are killed when it exits; if this worker dies, the guard
+ * kills the group. stdout and stderr are drained concurrently. Never rejects: every failure is in the
  * returned ProcessRun. Already aborted: resolves at once without starting anything. Measured cost of the
  * guard: one `node` start before the command starts (~45 ms median on a loaded 2-core box), and ~42 MB RSS
  * while the task runs.
@@ -62,19 +76,7 @@ export function runProcess(command: string, args: string[], options: ProcessOpti
   }
   return new Promise((resolve) => {
     const child = spawnGuarded(command, args, { cwd: options.cwd, env: options.env, log: ctx.log });
-    let killTimer: NodeJS.Timeout | undefined;
-    const terminate = (why: "timedOut" | "aborted") => {
-      if (run.timedOut || run.aborted) return;
-      run[why] = true;
-      ctx.log.warn({ pid: child.pid() }, why === "timedOut" ? "task timed out: terminating its process group" : "task aborted: terminating its process group");
-      if (child.killGroup("SIGTERM")) run.killedWith = "SIGTERM";
-      killTimer = setTimeout(() => {
-        if (child.killGroup("SIGKILL")) run.killedWith = "SIGKILL";
-      }, KILL_GRACE_MS);
-    };
-    const timeout = setTimeout(() => terminate("timedOut"), options.timeoutMs);
-    const onAbort = () => terminate("aborted");
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    const watch = watchdog(child, run, options, ctx);
 
     const open = new Set<Readable>([child.stdout, child.stderr]);
     const emit = (stream: OutputStream, line: string) => {
@@ -86,8 +88,8 @@ export function runProcess(command: string, args: string[], options: ProcessOpti
       open.delete(readable);
       if (open.size === 0) finish();
     };
-    splitLines(child.stdout, (line) => emit("stdout", line), onClosed);
-    splitLines(child.stderr, (line) => emit("stderr", line), onClosed);
+    splitLines(child.stdout, (line) => emit("stdout", line), onClosed, watch.activity);
+    splitLines(child.stderr, (line) => emit("stderr", line), onClosed, watch.activity);
     child.stdin.on("error", () => {}); // EPIPE when the command does not read its input
     child.stdin.end(options.stdin);
 
@@ -96,9 +98,7 @@ export function runProcess(command: string, args: string[], options: ProcessOpti
     const finish = () => {
       if (done || !exited) return;
       done = true;
-      clearTimeout(timeout);
-      clearTimeout(killTimer);
-      ctx.signal.removeEventListener("abort", onAbort);
+      watch.stop();
       resolve(run);
     };
     void child.exited.then((exit) => {
@@ -119,8 +119,64 @@ export function runProcess(command: string, args: string[], options: ProcessOpti
   });
 }
 
+type EndReason = "timedOut" | "aborted" | "stalled" | "killedAfterResult";
+
+const END_MESSAGES: Record<EndReason, string> = {
+  timedOut: "task timed out: terminating its process group",
+  aborted: "task aborted: terminating its process group",
+  stalled: "no output for the stall limit: terminating its process group",
+  killedAfterResult: "the command did not exit after its final result: terminating its process group",
+};
+
+/**
+ * The timers of one run: timeout, stall (re-armed by `activity`), abort and the post-result exit limit. The
+ * first reason to end wins; it terminates the group (SIGTERM, SIGKILL after KILL_GRACE_MS). `stop` clears all.
+ */
+function watchdog(child: GuardedProcess, run: ProcessRun, options: ProcessOptions, ctx: ProcessContext): { activity: () => void; stop: () => void } {
+  let ended = false;
+  let resultSeen = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
+  let exitTimer: NodeJS.Timeout | undefined;
+  const terminate = (why: EndReason) => {
+    if (ended) return;
+    ended = true;
+    run[why] = true;
+    clearTimeout(stallTimer);
+    ctx.log.warn({ pid: child.pid() }, END_MESSAGES[why]);
+    if (child.killGroup("SIGTERM")) run.killedWith = "SIGTERM";
+    killTimer = setTimeout(() => {
+      if (child.killGroup("SIGKILL")) run.killedWith = "SIGKILL";
+    }, KILL_GRACE_MS);
+  };
+  const timeout = setTimeout(() => !resultSeen && terminate("timedOut"), options.timeoutMs);
+  const onAbort = () => terminate("aborted");
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  const activity = () => {
+    if (options.stallMs === undefined || ended || resultSeen) return;
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => terminate("stalled"), options.stallMs);
+  };
+  const onResult = () => {
+    resultSeen = true;
+    clearTimeout(stallTimer);
+    exitTimer = setTimeout(() => terminate("killedAfterResult"), RESULT_EXIT_MS);
+  };
+  if (options.resultSeen?.aborted) onResult();
+  else options.resultSeen?.addEventListener("abort", onResult, { once: true });
+  activity();
+  return {
+    activity,
+    stop() {
+      for (const timer of [timeout, killTimer, stallTimer, exitTimer]) clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", onAbort);
+      options.resultSeen?.removeEventListener("abort", onResult);
+    },
+  };
+}
+
 /** Decodes `readable` as UTF-8 and passes on each line (pieces of MAX_PENDING_LINE for endless ones); the last unterminated line on close. */
-function splitLines(readable: Readable, onLine: (line: string) => void, onClosed: (readable: Readable) => void): void {
+function splitLines(readable: Readable, onLine: (line: string) => void, onClosed: (readable: Readable) => void, onData: () => void): void {
   const decoder = new StringDecoder("utf8");
   let buffer = "";
   const take = (text: string) => {
@@ -135,7 +191,10 @@ function splitLines(readable: Readable, onLine: (line: string) => void, onClosed
       buffer = buffer.slice(MAX_PENDING_LINE);
     }
   };
-  readable.on("data", (chunk: Buffer) => take(decoder.write(chunk)));
+  readable.on("data", (chunk: Buffer) => {
+    onData();
+    take(decoder.write(chunk));
+  });
   readable.on("error", () => {});
   readable.on("close", () => {
     take(decoder.end());

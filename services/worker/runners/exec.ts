@@ -8,12 +8,13 @@ import { decode } from "../../../shared/codec.ts";
 import type { ExecRoleConfig } from "../../../shared/config.ts";
 import { toWireError } from "../../../shared/errors.ts";
 import { wireError } from "../../../shared/protocol/errors.ts";
-import { ExecutorOutput, type WireError } from "../../../shared/protocol/index.ts";
+import { ExecutorOutput, MAX_HANDOFF_BYTES, MAX_SUMMARY_CHARS, type WireError } from "../../../shared/protocol/index.ts";
 import { runProcess, type ProcessRun } from "../process/run.ts";
 import { workspaceFor } from "../workspace/resolve.ts";
 import { childEnv, type ExecOutcome, type Executor, type ExecutorDeps } from "./types.ts";
 
-const MAX_RESULT_FILE_BYTES = 1024 * 1024;
+/** Room for a MAX_HANDOFF_BYTES handoff (pretty-printed JSON may double it) and a MAX_SUMMARY_CHARS summary (≤ 4 bytes a character, escaped). */
+const MAX_RESULT_FILE_BYTES = 2 * MAX_HANDOFF_BYTES + 6 * MAX_SUMMARY_CHARS;
 
 const fail = (error: WireError, exitCode: number | null = null): ExecOutcome => ({ outcome: "failed", exitCode, error });
 

@@ -28,7 +28,7 @@ export interface Runners {
 export interface RunnersOptions {
   role: string;
   workerId: string;
-  config: Pick<BatonConfig, "roles" | "gates" | "workspace" | "configPath">;
+  config: Pick<BatonConfig, "roles" | "gates" | "workspace" | "workspaceRoots" | "configPath">;
   /** The worker's environment, read once at start-up (child processes inherit it). */
   env: ExecutorDeps["env"];
   /** Folder under which default workspaces are made. */
@@ -38,7 +38,7 @@ export interface RunnersOptions {
 /** Builds the worker's runners from its config. Call once at start-up; nothing here reads a message. */
 export function createRunners(options: RunnersOptions): Runners {
   const { role, workerId, config } = options;
-  const deps: ExecutorDeps = { workspace: config.workspace, env: options.env, cwd: options.cwd };
+  const deps: ExecutorDeps = { workspace: config.workspace, workspaceRoots: config.workspaceRoots, env: options.env, cwd: options.cwd };
   const executor = executorFor(role, config.roles, deps);
   const gates = createGateRunner(config.gates, deps);
   const review = createReviewRunner(executor);
