@@ -38,7 +38,10 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } | und
   }
 }
 
-export type RoleConfig = { executor: "noop" } | { executor: "sleep"; sleepMs?: number };
+export type RoleConfig =
+  | { executor: "noop" }
+  | { executor: "sleep"; sleepMs?: number }
+  | { agent: "claude-code"; timeoutSeconds: number; stallSeconds: number; env: Record<string, string> };
 
 export interface FeatureRequest {
   id: string;

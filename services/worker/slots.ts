@@ -7,6 +7,8 @@ import type { AbortReason } from "./task-guards.ts";
 export interface RunningTask {
   /** Set once the task is valid and runs (before that the slot holds a delivery being checked). */
   ref?: TaskRef;
+  /** Set with `ref`: the task's attempt, and whether this is a gate run (never stopped for a budget). */
+  run?: { attempt: number; gate: boolean };
   abort: AbortController;
   /** Resolves once the delivery is handled, whatever happened to it. Never rejects. */
   done: Promise<void>;
@@ -39,6 +41,17 @@ export class TaskSlots {
       if (task.ref?.featureId !== featureId || task.abort.signal.aborted) continue;
       log.warn({ featureId, taskId: task.ref.taskId }, "feature cancelled: killing its running task");
       task.abort.abort({ kind: "cancelled", featureId } satisfies AbortReason);
+    }
+  }
+
+  /** Aborts the run of a task's work that a budget stopped (its handler answers it BUDGET_EXCEEDED). Safe to repeat. */
+  abortRun(stop: TaskRef & { attempt: number }, reason: string, log: Logger): void {
+    for (const task of this.running.values()) {
+      const { ref, run } = task;
+      if (!ref || !run || run.gate || ref.featureId !== stop.featureId || ref.taskId !== stop.taskId || run.attempt !== stop.attempt) continue;
+      if (task.abort.signal.aborted) continue;
+      log.warn({ ...stop, reason }, "budget exceeded: killing the task's run");
+      task.abort.abort({ kind: "budget", reason } satisfies AbortReason);
     }
   }
 

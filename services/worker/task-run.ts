@@ -1,6 +1,6 @@
 // Runs a valid task with the runner the registry picked: registers it as running, reports its output (the
-// role's work) or keeps it for the gate's report (gate runs), and turns an abort into CANCELLED, or into a
-// hand-back when the drain's grace is over. Then the phantom-completion check.
+// role's work) or keeps it for the gate's report (gate runs), and turns an abort into CANCELLED, BUDGET_EXCEEDED,
+// or a hand-back when the drain's grace is over. Then the phantom-completion check.
 import type { JsMsg } from "@nats-io/jetstream";
 import type { BatonConfig } from "../../shared/config.ts";
 import { toWireError } from "../../shared/errors.ts";
@@ -9,7 +9,7 @@ import type { TaskAssigned } from "../../shared/protocol/index.ts";
 import type { TaskRef } from "./machine.ts";
 import { quietly } from "./quietly.ts";
 import type { ExecContext, ExecOutcome, Runner } from "./runners/types.ts";
-import { cancelledOutcome, isCancel } from "./task-guards.ts";
+import { budgetStopOf, budgetStoppedOutcome, cancelledOutcome, isCancel } from "./task-guards.ts";
 import type { TaskMessages } from "./task-messages.ts";
 import { reportTaskOutput, UNREPORTED_OUTPUT } from "./task-output.ts";
 import { expectsChanges, startChangeCheck, type ChangeCheck } from "./workspace/changes.ts";
@@ -17,11 +17,14 @@ import { expectsChanges, startChangeCheck, type ChangeCheck } from "./workspace/
 export interface TaskHooks {
   /**
    * Aborted with an AbortReason (task-guards.ts): `drain` (grace over) kills the runner's work and hands the
-   * task back; `cancelled` kills it and answers the task CANCELLED.
+   * task back; `cancelled` kills it and answers the task CANCELLED; `budget` kills it and answers BUDGET_EXCEEDED.
    */
   signal: AbortSignal;
-  /** Called once the task is valid and about to run; a cancellation of its feature from then on aborts `signal`. */
-  onRun(ref: TaskRef): void;
+  /**
+   * Called once the task is valid and about to run, with its attempt and whether it is a gate run; a cancellation of
+   * its feature, or a budget stop of this run of its work, from then on aborts `signal`.
+   */
+  onRun(ref: TaskRef, run: { attempt: number; gate: boolean }): void;
   /**
    * Called right after the message is acked, nak'ed or terminated, in the same tick: the worker frees the slot
    * there, so that its next pull request leaves in the same socket write as the ack. Not called when the
@@ -46,7 +49,7 @@ export interface RunScope {
  * Never rejects: a runner that throws gives a failed outcome.
  */
 export async function runTask(task: TaskAssigned, runner: Runner, scope: RunScope, hooks: TaskHooks): Promise<ExecOutcome | typeof HANDED_BACK> {
-  hooks.onRun({ featureId: task.featureId, taskId: task.taskId });
+  hooks.onRun({ featureId: task.featureId, taskId: task.taskId }, { attempt: task.attempt, gate: !!task.gate });
   const { log } = scope;
   const isWork = runner.reports === "task";
   const output = isWork ? reportTaskOutput(scope.messages, scope.settings, log) : UNREPORTED_OUTPUT;
@@ -61,6 +64,8 @@ export async function runTask(task: TaskAssigned, runner: Runner, scope: RunScop
   }
   if (hooks.signal.aborted) {
     if (isCancel(hooks.signal.reason)) return cancelledOutcome(task.featureId, out);
+    const budget = budgetStopOf(hooks.signal.reason);
+    if (budget !== undefined) return budgetStoppedOutcome(budget, out);
     return handBack(scope.msg, hooks, log, isWork ? "task" : "gate run");
   }
   return changes ? applyPhantomCheck(out, changes) : out;

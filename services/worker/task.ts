@@ -6,6 +6,7 @@ import type { BatonConfig } from "../../shared/config.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { TaskAssigned, WireError } from "../../shared/protocol/index.ts";
 import type { Names } from "../../shared/subjects.ts";
+import type { BudgetStops } from "./budget-stops.ts";
 import type { Cancellations } from "./cancellations.ts";
 import { quietly } from "./quietly.ts";
 import { resolveHandoffs, type ResultsStore } from "./results-store.ts";
@@ -26,6 +27,8 @@ export interface TaskDeps {
   /** What runs each task (built once from the operator's config). */
   runners: Pick<Runners, "for">;
   cancellations: Pick<Cancellations, "known" | "check">;
+  /** Runs stopped for a budget (budget-stops.ts): such a run is answered BUDGET_EXCEEDED without running. */
+  budgetStops: Pick<BudgetStops, "known" | "check">;
   /** Where large results are written and stored handoffs read. */
   store: ResultsStore;
   /** Replaces the operator's secrets in everything published about a task (redact.ts). */
@@ -50,9 +53,14 @@ export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): 
   try {
     // Stored handoffs are read first; a failure to read them counts only for a task that passes the screening.
     const resolved = await resolveHandoffs(task, deps.store);
-    const cancelledEarlier = await deps.cancellations.check(task.featureId, task.dispatchedAt);
-    // No await from this check to onRun (in runTask): a cancellation that arrives later finds the task registered as running.
-    const screened = screenTask(task, delivery, cancelledEarlier, { maxDeliver: deps.settings.maxDeliver, known: (featureId) => deps.cancellations.known(featureId) }, log)
+    const cancelled = await deps.cancellations.check(task.featureId, task.dispatchedAt);
+    // a gate run is never stopped for a budget (it shares its task's id and attempt)
+    const budget = task.gate ? undefined : await deps.budgetStops.check(task, task.dispatchedAt);
+    // No await from these checks to onRun (in runTask): a cancellation or stop that arrives later finds the task registered as running.
+    const screened = screenTask(task, delivery, { cancelled, budget }, {
+      maxDeliver: deps.settings.maxDeliver, known: (featureId) => deps.cancellations.known(featureId),
+      budgetStop: (run) => (run.gate ? undefined : deps.budgetStops.known(run)),
+    }, log)
       ?? ("error" in resolved ? unreadableHandoffs(resolved.error, log) : undefined);
     const out = screened ?? (await run("task" in resolved ? resolved.task : task, deps, { msg, messages, log }, hooks));
     if (out === HANDED_BACK) return;

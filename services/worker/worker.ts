@@ -1,5 +1,5 @@
 // The role worker's runtime: the puller on the role's shared durable consumer (it asks for tasks only for free
-// slots), one slot per running task, cancellations, the heartbeat, and the drain on shutdown, driven by the lifecycle machine.
+// slots), one slot per running task, cancellations and budget stops, the heartbeat, and the drain on shutdown, driven by the lifecycle machine.
 import { hostname } from "node:os";
 import { jetstream, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { createActor, fromCallback, fromPromise, toPromise, waitFor, type Actor, type SnapshotFrom } from "xstate";
@@ -8,6 +8,7 @@ import type { Logger } from "../../shared/logging.ts";
 import { ensureRoleConsumer, type NatsConnection } from "../../shared/nats.ts";
 import { once } from "../../shared/process.ts";
 import type { Names } from "../../shared/subjects.ts";
+import { watchBudgetStops, type BudgetStops } from "./budget-stops.ts";
 import { watchCancellations, type Cancellations } from "./cancellations.ts";
 import { heartbeatBody, heartbeatKey, openWorkersBucket, startHeartbeat, type Heartbeat } from "./heartbeat.ts";
 import { stateName, workerMachine } from "./machine.ts";
@@ -61,6 +62,7 @@ class RoleWorker implements Worker {
   private pullerStopped: Promise<void> = Promise.resolve();
   private heartbeat: Heartbeat | undefined;
   private cancellations: Cancellations | undefined;
+  private budgetStops: BudgetStops | undefined;
   private started = false;
   private seen = { state: "", tasks: "", beatAt: 0, pendingBeat: undefined as NodeJS.Timeout | undefined };
 
@@ -74,6 +76,10 @@ class RoleWorker implements Worker {
       cancellations: {
         known: (featureId) => this.cancellations?.known(featureId) ?? false,
         check: (featureId, dispatchedAt) => this.cancellations?.check(featureId, dispatchedAt) ?? Promise.resolve(false),
+      },
+      budgetStops: {
+        known: (run) => this.budgetStops?.known(run),
+        check: (run, dispatchedAt) => this.budgetStops?.check(run, dispatchedAt) ?? Promise.resolve(undefined),
       },
     };
     this.actor = createActor(
@@ -134,8 +140,9 @@ class RoleWorker implements Worker {
       try {
         await handleTask(msg, this.taskDeps, {
           signal: task.abort.signal,
-          onRun: (ref) => {
+          onRun: (ref, run) => {
             task.ref = ref;
+            task.run = run;
             this.actor.send({ type: "task.begin", slot: String(slot), ...ref });
           },
           onSettled: release,
@@ -150,13 +157,18 @@ class RoleWorker implements Worker {
     })();
   }
 
-  /** The lifecycle's `start`: the role consumer, the cancellation watch and the heartbeat. */
+  /** The lifecycle's `start`: the role consumer, the cancellation and budget-stop watches, and the heartbeat. */
   private async prepare(): Promise<void> {
     const { nc, names, role, workerId, slots, settings, log } = this.options;
     await ensureRoleConsumer(nc, names, role, settings.ackWaitSeconds);
     this.cancellations = await watchCancellations({
       nc, names, log,
       onCancel: (featureId) => this.slots.abortFeature(featureId, log),
+      running: () => this.slots.refs().map((ref) => ref.featureId),
+    });
+    this.budgetStops = await watchBudgetStops({
+      nc, names, log,
+      onStop: (run, reason) => this.slots.abortRun(run, reason, log),
       running: () => this.slots.refs().map((ref) => ref.featureId),
     });
     const kv = await openWorkersBucket(nc, names.buckets.workers, log);
@@ -205,6 +217,7 @@ class RoleWorker implements Worker {
     await this.pullerStopped;
     this.log.info("drain: pull requests closed");
     await this.cancellations?.stop();
+    await this.budgetStops?.stop();
     await this.heartbeat?.stop();
   }
 

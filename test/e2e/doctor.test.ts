@@ -121,16 +121,16 @@ describe("e2e: baton doctor and baton workers", () => {
       "  backend: { agent: claude-code }",
       "  frontend: { agent: codex }",
       '  api: { agent: claude-code, command: ["/nonexistent/claude"] }',
-      "  planner: { agent: llm, llm: { provider: openai, apiKeyEnv: BATON_TEST_MISSING_KEY } }",
-      "  reviewer: { agent: llm, llm: { apiKeyEnv: BATON_TEST_LLM_KEY } }",
+      "  planner: { agent: llm, model: gpt-test, llm: { provider: openai, apiKeyEnv: BATON_TEST_MISSING_KEY } }",
+      "  reviewer: { agent: llm, model: claude-test, llm: { apiKeyEnv: BATON_TEST_LLM_KEY } }",
       "",
     ].join("\n"));
     const { code, out } = await run(["doctor", "--config", agents], { BATON_TEST_LLM_KEY: "sk-test-do-not-print-1234" });
     expect(out).toMatch(/✓ role backend \(claude-code\): \S+\/node_modules\/\.bin\/claude answers --version: \d+\.\d+\.\d+ \(Claude Code\)/);
     expect(out).toMatch(/✓ role frontend \(codex\): \S+\/node_modules\/\.bin\/codex answers --version: codex-cli \d+\.\d+/);
     expect(out).toContain("✗ role api (claude-code): /nonexistent/claude not found — install it (npm install -g @anthropic-ai/claude-code, or as a dependency of this project) or set roles.api.command");
-    expect(out).toContain("✗ role planner (llm, openai): API key variable BATON_TEST_MISSING_KEY is not set in this environment — export BATON_TEST_MISSING_KEY in the workers' environment");
-    expect(out).toContain("✓ role reviewer (llm, anthropic): API key variable BATON_TEST_LLM_KEY is set");
+    expect(out).toContain("✗ role planner (llm, openai, gpt-test): API key variable BATON_TEST_MISSING_KEY is not set in this environment — export BATON_TEST_MISSING_KEY in the workers' environment");
+    expect(out).toContain("✓ role reviewer (llm, anthropic, claude-test): API key variable BATON_TEST_LLM_KEY is set");
     expect(out).toContain(`! default workspace ${join(stack.dir, "plain")}: it is not a git repository, so the phantom-completion check compares file times and reviewers get no diff — git init ${join(stack.dir, "plain")}`);
     expect(out).not.toContain("sk-test-do-not-print");
     expect(code).toBe(1);
@@ -143,8 +143,8 @@ describe("e2e: baton doctor and baton workers", () => {
       ["agents", "problem", "role api (claude-code)"],
       ["agents", "ok", "role backend (claude-code)"],
       ["agents", "ok", "role frontend (codex)"],
-      ["llm-keys", "problem", "role planner (llm, openai)"],
-      ["llm-keys", "ok", "role reviewer (llm, anthropic)"],
+      ["llm-keys", "problem", "role planner (llm, openai, gpt-test)"],
+      ["llm-keys", "ok", "role reviewer (llm, anthropic, claude-test)"],
     ]);
     expect(report.findings).toContainEqual(expect.objectContaining({ check: "workspace", verdict: "warning" }));
   });

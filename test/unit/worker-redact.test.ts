@@ -19,7 +19,7 @@ describe("secretsOf / workerSecrets", () => {
   it("adds every role's env, the agent CLIs' key variables and an llm role's apiKeyEnv whatever its name", () => {
     const roles = {
       backend: ExecRoleConfig.parse({ agent: "claude-code", env: { UPSTREAM_SECRET: "role-secret-1", ANTHROPIC_BASE_URL: "http://127.0.0.1:8080" } }),
-      planner: ExecRoleConfig.parse({ agent: "llm", llm: { provider: "openai", apiKeyEnv: "LOCAL_LLM" } }),
+      planner: ExecRoleConfig.parse({ agent: "llm", model: "local-model", llm: { provider: "openai", apiKeyEnv: "LOCAL_LLM" } }),
     };
     const secrets = workerSecrets({ roles }, { LOCAL_LLM: "local-model-key", CODEX_API_KEY: "codex-key-123", OTHER: "not-a-secret-at-all" });
     expect(secrets.map((secret) => secret.name).sort()).toEqual(["CODEX_API_KEY", "LOCAL_LLM", "UPSTREAM_SECRET"]);

@@ -8,6 +8,9 @@ import { runProcess, type ProcessRun } from "../process/run.ts";
 import type { ExecContext, ExecOutcome } from "../runners/types.ts";
 import type { AgentEvent, StreamParser } from "./types.ts";
 
+/** Longest stdout line read whole: a result or tool event can carry a large file or a 100 000-character summary. */
+const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
 /** What the CLI told us during one run. */
 export interface AgentReport {
   final?: Extract<AgentEvent, { kind: "final" }> | undefined;
@@ -54,7 +57,7 @@ export async function superviseAgent(argv: readonly string[], parser: StreamPars
     } else ctx.onLine(stream, line);
   };
   const [command, ...args] = argv as [string, ...string[]];
-  const run = await runProcess(command, args, { ...options, resultSeen: resultSeen.signal }, { signal: ctx.signal, onLine, log: ctx.log });
+  const run = await runProcess(command, args, { ...options, resultSeen: resultSeen.signal, maxLineChars: MAX_EVENT_CHARS }, { signal: ctx.signal, onLine, log: ctx.log });
   if (!report.final) {
     const last = safelyEnd(parser);
     if (last) take([last]);

@@ -8,24 +8,98 @@
 // worker's pipes: output does not pass through the guard. When its leader exits, whatever it left in the
 // group is killed. When the IPC channel closes without a goodbye (the worker died, even by SIGKILL) or the
 // guard gets SIGTERM/SIGINT/SIGHUP, the group gets SIGTERM, then SIGKILL after ORPHAN_GRACE_MS, and the guard exits.
+// Processes that leave the group (agent CLIs start their shell tools with setsid or detached) are found too: the
+// guard reads the command's process tree from /proc every TREE_SCAN_MS and remembers every descendant it saw (pid and
+// start time, so a reused pid is never hit), and every kill reaches them as well as the group.
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 
 const ORPHAN_GRACE_MS = 2000;
+const TREE_SCAN_MS = 500;
+
+/** Descendants of the command ever seen: pid → start time (field 22 of /proc/<pid>/stat). */
+const tracked = new Map();
+
+/** `{ ppid, pgrp, start }` of a live process, or undefined. */
+function statOf(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { ppid: Number(fields[1]), pgrp: Number(fields[2]), start: fields[19] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Adds the command's current descendants (and those of descendants already tracked, reparented or not) to `tracked`. */
+function scanTree() {
+  if (child?.pid === undefined) return;
+  let pids;
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
+  } catch {
+    return; // no /proc: only the process group is killed
+  }
+  const byParent = new Map();
+  const stats = new Map();
+  for (const pid of pids) {
+    const st = statOf(pid);
+    if (!st) continue;
+    stats.set(pid, st);
+    if (!byParent.has(st.ppid)) byParent.set(st.ppid, []);
+    byParent.get(st.ppid).push(pid);
+  }
+  const roots = [child.pid, ...[...tracked].filter(([pid, start]) => stats.get(pid)?.start === start).map(([pid]) => pid)];
+  const queue = [...roots];
+  while (queue.length) {
+    for (const kid of byParent.get(queue.pop()) ?? []) {
+      if (kid === process.pid || tracked.has(kid)) continue;
+      tracked.set(kid, stats.get(kid).start);
+      queue.push(kid);
+    }
+  }
+}
+
+/** Signals every tracked descendant still alive (same start time) outside group `skipGroup`, and its group when it leads one; true if any was. */
+function killTracked(signal, skipGroup) {
+  scanTree();
+  let any = false;
+  for (const [pid, start] of tracked) {
+    const st = statOf(pid);
+    if (!st || st.start !== start) {
+      tracked.delete(pid);
+      continue;
+    }
+    if (st.pgrp === skipGroup) continue;
+    for (const target of st.pgrp === pid ? [-pid, pid] : [pid]) {
+      try {
+        process.kill(target, signal);
+        any = true;
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  }
+  return any;
+}
 
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let child;
 let exiting = false;
 
-/** Sends a signal to the command's process group; false when the group is gone (or never started). */
+/** Sends a signal to the command's process group and to every descendant that left it; false when none was left. */
 function killGroup(signal) {
   if (child?.pid === undefined) return false;
+  scanTree(); // before the signal: a killed parent's children are reparented at once and drop out of the tree
+  let any = false;
   try {
     process.kill(-child.pid, signal);
-    return true;
+    any = true;
   } catch {
-    return false;
+    /* the group is gone */
   }
+  return killTracked(signal, child.pid) || any;
 }
 
 /** Reports to the worker when it is still there (and there is something to report), then exits. */
@@ -49,7 +123,10 @@ function start({ command, args, cwd, env }) {
     if (child?.pid !== undefined) return; // a kill that failed: the exit event reports the outcome
     finish({ type: "spawn-error", message: err.message, code: err.code ?? null }, 127);
   });
-  if (child.pid !== undefined) process.send?.({ type: "spawned", pid: child.pid });
+  if (child.pid !== undefined) {
+    process.send?.({ type: "spawned", pid: child.pid });
+    setInterval(scanTree, TREE_SCAN_MS).unref();
+  }
   child.once("exit", (code, signal) => {
     // The task's processes end with the task: kill whatever the leader left running in its group.
     const leftovers = killGroup("SIGKILL");

@@ -9,7 +9,7 @@ import { spawnGuarded, type GuardedProcess } from "./guard.ts";
 
 /** After SIGTERM, how long the process group has before SIGKILL. */
 export const KILL_GRACE_MS = 5000;
-/** A line longer than this without a newline is passed on in pieces (it is truncated downstream anyway). */
+/** By default a line longer than this without a newline is passed on in pieces (it is truncated downstream anyway). */
 const MAX_PENDING_LINE = 64 * 1024;
 /** Output pipes held open by a process that left the group are closed this long after the leader exited. */
 const ORPHAN_PIPE_MS = 2000;
@@ -40,6 +40,8 @@ export interface ProcessOptions {
    * then has RESULT_EXIT_MS to exit before its group is terminated (`killedAfterResult`); no stall or timeout after it.
    */
   resultSeen?: AbortSignal | undefined;
+  /** Longest line passed on whole (default 64 Ki characters); an agent's JSON events can be far longer. */
+  maxLineChars?: number | undefined;
 }
 
 /** How a command ended. At most one of `spawnError`, `timedOut`, `aborted`, `stalled`, `killedAfterResult` explains an abnormal end. */
@@ -88,8 +90,9 @@ export function runProcess(command: string, args: string[], options: ProcessOpti
       open.delete(readable);
       if (open.size === 0) finish();
     };
-    splitLines(child.stdout, (line) => emit("stdout", line), onClosed, watch.activity);
-    splitLines(child.stderr, (line) => emit("stderr", line), onClosed, watch.activity);
+    const maxLine = options.maxLineChars ?? MAX_PENDING_LINE;
+    splitLines(child.stdout, (line) => emit("stdout", line), onClosed, watch.activity, maxLine);
+    splitLines(child.stderr, (line) => emit("stderr", line), onClosed, watch.activity, maxLine);
     child.stdin.on("error", () => {}); // EPIPE when the command does not read its input
     child.stdin.end(options.stdin);
 
@@ -175,20 +178,23 @@ function watchdog(child: GuardedProcess, run: ProcessRun, options: ProcessOption
   };
 }
 
-/** Decodes `readable` as UTF-8 and passes on each line (pieces of MAX_PENDING_LINE for endless ones); the last unterminated line on close. */
-function splitLines(readable: Readable, onLine: (line: string) => void, onClosed: (readable: Readable) => void, onData: () => void): void {
+/** Decodes `readable` as UTF-8 and passes on each line (pieces of `maxLine` for endless ones); the last unterminated line on close. */
+function splitLines(readable: Readable, onLine: (line: string) => void, onClosed: (readable: Readable) => void, onData: () => void, maxLine: number): void {
   const decoder = new StringDecoder("utf8");
   let buffer = "";
   const take = (text: string) => {
-    buffer += text;
+    // only the new text is searched, so a long line arriving in many chunks costs linear time
+    let start = 0;
     let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      onLine(buffer.slice(0, newline));
-      buffer = buffer.slice(newline + 1);
+    while ((newline = text.indexOf("\n", start)) >= 0) {
+      onLine(buffer + text.slice(start, newline));
+      buffer = "";
+      start = newline + 1;
     }
-    while (buffer.length > MAX_PENDING_LINE) {
-      onLine(buffer.slice(0, MAX_PENDING_LINE));
-      buffer = buffer.slice(MAX_PENDING_LINE);
+    buffer += text.slice(start);
+    while (buffer.length > maxLine) {
+      onLine(buffer.slice(0, maxLine));
+      buffer = buffer.slice(maxLine);
     }
   };
   readable.on("data", (chunk: Buffer) => {
