@@ -5,6 +5,7 @@ import type { FloorResult } from "./floor.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { PeerChainResult, PeerThroughputResult } from "./peer.ts";
 import type { ScalingResult, StateResult, StepResult, ThroughputResult } from "./scenarios.ts";
+import type { AgentResult } from "./agent.ts";
 import { COLD_START_TARGET_MS, type ColdStartResult } from "./coldstart.ts";
 import type { CpuFigures } from "./cpu.ts";
 import { ratio, type Summary } from "./stats.ts";
@@ -57,6 +58,8 @@ export interface Results {
   build?: { ms: number };
   /** `baton --help` and `baton status <id>` as fresh processes, compiled and through tsx. */
   coldStart?: ColdStartResult;
+  /** Baton's overhead per agent task: `claude -p` against the scripted model server, direct vs through Baton (bench/agent.ts). */
+  agent?: AgentResult;
   peer: {
     redis?: { host: string; port: number; ownServer: boolean; version: string; persistence: string };
     skipped?: string;
@@ -103,6 +106,9 @@ export function designFloorRatios(r: Pick<Results, "floor" | "step" | "designFlo
 }
 
 /** Judges every target from the figures of this run. */
+/** Baton's added time per agent task, the issue's target. */
+export const AGENT_OVERHEAD_TARGET_MS = 100;
+
 export function judge(r: Results): Target[] {
   const t: Target[] = [];
   const step = r.step?.step.p50;
@@ -132,6 +138,11 @@ export function judge(r: Results): Target[] {
     target: "10,000 held features under 512 MiB coordinator RSS",
     value: !st ? "not measured" : `${f0(st.rssHeldMiB)} MiB with ${f0(st.features)} features${full ? "" : " (fewer than 10,000: not judged)"}`,
     met: !st || !full || st.rssHeldMiB === null ? null : st.rssHeldMiB < 512,
+  });
+  t.push({
+    target: `agent task overhead ≤ ${AGENT_OVERHEAD_TARGET_MS} ms (claude -p, through Baton − direct, p50)`,
+    value: r.agent ? `${f0(r.agent.overheadMs)} ms (${f0(r.agent.baton.p50)} − ${f0(r.agent.direct.p50)})` : "not measured",
+    met: r.agent ? r.agent.overheadMs <= AGENT_OVERHEAD_TARGET_MS : null,
   });
   for (const command of ["baton --help", "baton status <id>"]) {
     const c = r.coldStart?.commands.find((x) => x.command === command)?.compiled;
@@ -297,6 +308,14 @@ export function renderReport(r: Results): string {
       `Compiled: dist/, built by \`npm ci\` (bin/build.mjs${r.build ? `; ${f2(r.build.ms / 1000)} s in this run` : ""}); tsx: the sources through tsx (BATON_TSX=1), as before the build existed. ` +
         `\`status\` asks this run's coordinator about a completed 3-task feature. The bin's freshness check (read dist/'s stamp, stat the ${cs.sourceFiles} source files it lists) ` +
         `took p50 ${f2(cs.freshnessCheck.p50)} ms (p90 ${f2(cs.freshnessCheck.p90)} ms) in a fresh process${cs.rebuilds ? `; dist/ was rebuilt ${cs.rebuilds} time(s) during the scenario because sources changed` : ""}. Target: p50 ≤ ${COLD_START_TARGET_MS} ms for both commands, compiled.`, "");
+  }
+  const ag = r.agent;
+  if (ag) {
+    out.push(`### 8. Agent task overhead: \`claude -p\` (${ag.cliVersion}) against the scripted model server, ${ag.rounds} round(s) of ${ag.tasks} direct runs then a chain of ${ag.tasks} tasks through Baton`, "",
+      table(["how", "p50 ms", "p90 ms", "min ms", "max ms"], [
+        ["direct: spawn → exit, same argv, prompt and config home", f0(ag.direct.p50), f0(ag.direct.p90), f0(ag.direct.min), f0(ag.direct.max)],
+        ["through Baton: consecutive task.completed (dispatch, worker, guard, CLI, result, apply)", f0(ag.baton.p50), f0(ag.baton.p90), f0(ag.baton.min), f0(ag.baton.max)],
+      ]), "", `Overhead per agent task (p50 through Baton − p50 direct): ${f0(ag.overheadMs)} ms. Target: ≤ ${AGENT_OVERHEAD_TARGET_MS} ms.`, "");
   }
   out.push("### Targets", "", table(["target", "this run", "met?"], r.targets.map((t) => [t.target, t.value, t.met === null ? "n/a" : t.met ? "met" : "**missed**"]), true), "");
   if (r.errors.length) out.push("### Errors", "", ...r.errors.map((e) => `- ${e.scenario}: ${e.message.split("\n")[0]}`), "");

@@ -1,4 +1,4 @@
-// `npm run bench -- [--quick] [--only floor,step,throughput,scaling,state,peer,coldstart] [--budget-seconds S] [--out DIR] [--keep]`
+// `npm run bench -- [--quick] [--only floor,step,throughput,scaling,state,peer,coldstart,agent] [--budget-seconds S] [--out DIR] [--keep]`
 // Measures Baton against its own floor (NATS round trips), the design floor (the cheapest 3-hop durable step with no
 // Baton logic, bench/design-floor.ts) and a peer (BullMQ on Redis) on this machine, in one run:
 // its own nats-server, real `baton coordinator` / `baton worker` processes with a fresh prefix per scenario, every
@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "../bin/build.mjs";
+import { agentScenario } from "./agent.ts";
 import { coldStartScenario } from "./coldstart.ts";
 import { designFloor } from "./design-floor.ts";
 import { measureFloor, measureKvCas } from "./floor.ts";
@@ -21,7 +22,7 @@ import { designFloorRatios, judge, renderReport, type Results, type Sizes } from
 import { scalingScenario, stateScenario, stepScenario, throughputScenario, type Ctx } from "./scenarios.ts";
 import { ROOT, World } from "./world.ts";
 
-const SCENARIOS = ["floor", "step", "throughput", "scaling", "state", "peer", "coldstart"] as const;
+const SCENARIOS = ["floor", "step", "throughput", "scaling", "state", "peer", "coldstart", "agent"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--budget-seconds S] [--out DIR] [--keep]`;
 /** Time kept back from the budget for stopping processes and writing results. */
@@ -213,6 +214,14 @@ async function main(): Promise<number> {
     say(`cold start: baton --help and baton status <id>, ${cold.runs} runs each after ${cold.warmups} warm-up(s), compiled and through tsx`);
     await attempt("coldstart", async () => {
       results.coldStart = await coldStartScenario(ctx, cold);
+    });
+  }
+
+  if (want("agent")) {
+    const agentSizes = o.quick ? { tasks: 4, rounds: 1 } : { tasks: 8, rounds: 2 };
+    say(`agent: claude -p against the scripted model server, ${agentSizes.rounds} round(s) of ${agentSizes.tasks} direct runs and ${agentSizes.tasks} tasks through Baton`);
+    await attempt("agent", async () => {
+      results.agent = await agentScenario(ctx, agentSizes);
     });
   }
 

@@ -72,8 +72,9 @@ export function taskMessages(options: Outbound & { ref: TaskMessageRef; delivery
 }
 
 /**
- * Publishes a worker→coordinator message, its secrets redacted (`outbound.redact`), with its deterministic msg id, retrying with backoff (500 ms, 1 s,
- * 2 s, 4 s, then 5 s) up to `tries` times. Resolves false when every try failed; never rejects.
+ * Publishes a worker→coordinator message, its secrets redacted (`outbound.redact`), with its deterministic msg id,
+ * retrying with backoff (500 ms, 1 s, 2 s, 4 s, then 5 s) up to `tries` times. Resolves false when every try failed;
+ * never rejects.
  */
 export async function publishWithRetries(outbound: Outbound, msg: TaskStarted | TaskLog | TaskProgress | TaskResult, msgID: string, log: Logger, tries: number): Promise<boolean> {
   const subject = outbound.names.result(msg.featureId, msg.taskId);

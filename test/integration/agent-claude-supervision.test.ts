@@ -36,8 +36,7 @@ async function start(script: Script, role: Record<string, unknown> = {}): Promis
   const t = await suite.setup({ roles: { backend: claudeRole(role) } });
   // whatever happens, nothing the test's agents started survives it
   suite.cleanup(() => processesWithEnv(`CLAUDE_CONFIG_DIR=${t.dir}`).forEach((proc) => quietKill(-proc.pgid)));
-  const w = await t.worker("backend");
-  if (process.env.DEBUG_H1) suite.cleanup(() => console.log(w.output()));
+  await t.worker("backend");
   return t;
 }
 
