@@ -3,7 +3,7 @@ import type { FeatureView, ViewGate, ViewTask } from "../../shared/client/index.
 import { WIRE_ERRORS } from "../../shared/protocol/errors.ts";
 import type { StatusEvent } from "../../shared/protocol/events.ts";
 import type { ViewBudget, ViewUnserved, ViewUsage, WaitingFor } from "../../shared/protocol/views.ts";
-import { settleView } from "../../shared/protocol/waiting.ts";
+import { BUDGET_PAUSE, settleView } from "../../shared/protocol/waiting.ts";
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const color = (code: number) => (text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -107,7 +107,11 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
   out.push(`${bold(view.featureId)}  ${featureState}${view.title ? `  ${view.title}` : ""}`);
   if (view.acceptedAt) out.push(dim(`accepted ${view.acceptedAt}${view.finishedAt ? `, finished ${view.finishedAt} (${fmtDuration(view.durationMs)})` : ""}${view.maxParallel ? `, maxParallel ${view.maxParallel}` : ""}`));
   if (view.workspace) out.push(dim(`workspace ${view.workspace}`));
-  if (view.paused) out.push(yellow(`paused since ${view.paused.at}${view.paused.by ? ` by ${view.paused.by}` : ""}: ${view.paused.reason ?? "no reason given"} (no new task starts until \`baton resume ${view.featureId}\`)`));
+  if (view.paused) {
+    const forBudget = view.paused.reason?.startsWith(BUDGET_PAUSE);
+    const next = forBudget ? `raise the limit with \`baton budget ${view.featureId}\`, then \`baton resume ${view.featureId}\`` : `no new task starts until \`baton resume ${view.featureId}\``;
+    out.push(yellow(`paused since ${view.paused.at}${view.paused.by ? ` by ${view.paused.by}` : ""}: ${view.paused.reason ?? "no reason given"} (${next})`));
+  }
   const budget = budgetLine(view.usage, view.budget, view.finishedAt);
   if (budget) out.push(budget);
   if (view.unserved) out.push(`${view.state === "verifying" ? "feature " : "baseline "}gate ${view.unserved.gate ?? "?"}: ${workerWait(view.unserved.role, view.unserved.liveWorkers, view.unserved)}`);

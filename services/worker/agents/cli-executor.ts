@@ -22,7 +22,9 @@ import type { AgentDialect } from "./types.ts";
  */
 export function createCliExecutor(role: string, rc: ExecRoleConfig, dialect: AgentDialect, deps: ExecutorDeps): Executor {
   let rolePrompt: Promise<string | undefined> | undefined;
-  const readRolePrompt = () => (rolePrompt ??= rc.prompt ? readFile(rc.prompt, "utf8") : Promise.resolve(undefined));
+  // Read once; a failed read is not kept, so fixing the file fixes the next run without a restart.
+  const readRolePrompt = () =>
+    (rolePrompt ??= rc.prompt ? readFile(rc.prompt, "utf8").catch((err: Error) => ((rolePrompt = undefined), Promise.reject(err))) : Promise.resolve(undefined));
   const argv = resolveAgentCommand(dialect.agent, rc.command, deps.cwd);
   return {
     kind: "agent",
