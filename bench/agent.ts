@@ -24,6 +24,8 @@ export interface AgentResult {
   baton: Summary;
   /** Median through Baton − median direct (ms per task). */
   overheadMs: number;
+  /** Each step split: task.dispatched stored → result received (worker side, the CLI's run included) → task.completed stored → next task.dispatched stored (ms). */
+  segments: { workerSide: Summary; coordinatorApply: Summary; completedToNextDispatched: Summary };
 }
 
 const ROLE = "agent";
@@ -81,15 +83,26 @@ export async function agentScenario(ctx: Ctx, o: { tasks: number; rounds: number
       await run(ctx, stack, "warm-up", [makeFeature("agent-warm", 2, { role: ROLE, chain: true })], 120_000);
       const direct: number[] = [];
       const baton: number[] = [];
+      const seg = { worker: [] as number[], apply: [] as number[], next: [] as number[] };
       for (let round = 1; round <= o.rounds; round++) {
         for (let index = 0; index < o.tasks; index++) direct.push(await directRun(argv, env, scratch, home));
         const feature = makeFeature(`agent-${round}`, o.tasks + 1, { role: ROLE, chain: true });
         await run(ctx, stack, `chain of ${o.tasks + 1} agent tasks (round ${round})`, [feature], 600_000);
         const events = stack.observer.features.get(feature.id)!;
         baton.push(...gaps(feature.tasks.map((task) => events.completed.get(task.id)!)));
+        for (let index = 1; index < feature.tasks.length; index++) {
+          const [prev, id] = [feature.tasks[index - 1]!.id, feature.tasks[index]!.id];
+          const received = events.completedAt.get(id);
+          if (received === undefined) continue;
+          seg.next.push(events.dispatched.get(id)! - events.completed.get(prev)!);
+          seg.worker.push(received - events.dispatched.get(id)!);
+          seg.apply.push(events.completed.get(id)! - received);
+        }
       }
-      const result: AgentResult = { tasks: o.tasks, rounds: o.rounds, cliVersion: version, direct: summarize(direct), baton: summarize(baton), overheadMs: summarize(baton).p50 - summarize(direct).p50 };
+      const result: AgentResult = { tasks: o.tasks, rounds: o.rounds, cliVersion: version, direct: summarize(direct), baton: summarize(baton), overheadMs: summarize(baton).p50 - summarize(direct).p50,
+        segments: { workerSide: summarize(seg.worker), coordinatorApply: summarize(seg.apply), completedToNextDispatched: summarize(seg.next) } };
       ctx.say(`  agent: direct p50 ${result.direct.p50.toFixed(0)} ms, through Baton p50 ${result.baton.p50.toFixed(0)} ms: overhead ${result.overheadMs.toFixed(0)} ms per task`);
+      ctx.say(`  agent: segments p50: worker side ${result.segments.workerSide.p50.toFixed(1)} ms, apply ${result.segments.coordinatorApply.p50.toFixed(1)} ms, to next dispatch ${result.segments.completedToNextDispatched.p50.toFixed(1)} ms`);
       return result;
     });
   } finally {

@@ -1,11 +1,13 @@
 // `npm run demo`: the API-first feature end to end. Copies examples/sample-app into a fresh git
 // workspace, starts `baton up` with the demo agents, submits examples/features/api-first.yaml
 // against that workspace, follows it live, then shows its status and the files the agents wrote.
+// `npm run demo -- --agent claude-code|codex` runs the implementing roles on that agent CLI (examples/agent-demo).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { DEMO_HELP, parseDemoArgs, prepareAgentRun, type DemoOptions } from "./agent-demo/setup.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin/baton.mjs");
@@ -49,8 +51,8 @@ class Stack {
   private output = "";
   private stopping: Promise<number> | undefined;
 
-  constructor(logDir: string) {
-    this.child = spawn(process.execPath, [BIN, "up", "--config", CONFIG, "--log-dir", logDir], {
+  constructor(config: string, logDir: string) {
+    this.child = spawn(process.execPath, [BIN, "up", "--config", config, "--log-dir", logDir], {
       cwd: ROOT,
       env: process.env, // passes NATS_URL through when set
       stdio: ["ignore", "pipe", "pipe"],
@@ -113,8 +115,19 @@ class Stack {
 }
 
 async function main(): Promise<number> {
+  let options: DemoOptions;
+  try {
+    options = parseDemoArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${DEMO_HELP}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(DEMO_HELP);
+    return 0;
+  }
   const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
-  const runDir = join(ROOT, ".baton/demo", stamp);
+  const runDir = join(ROOT, ".baton/demo", `${stamp}${options.agent ? `-${options.agent}` : ""}`);
   const workspace = join(runDir, "workspace");
   const logDir = join(runDir, "logs");
   const featureId = `demo-${Date.now().toString(36)}`;
@@ -123,8 +136,23 @@ async function main(): Promise<number> {
   say(`workspace: copying examples/sample-app to ${relative(ROOT, workspace)} (git repo)`);
   createWorkspace(workspace);
 
+  const agentRun = options.agent
+    ? await prepareAgentRun({ root: ROOT, runDir, baseConfig: CONFIG, feature: FEATURE, agent: options.agent, scripted: options.scripted, env: process.env, say })
+    : undefined;
+  const config = agentRun?.config ?? CONFIG;
+  if (agentRun) say(`config: ${relative(ROOT, config)}`);
+  try {
+    return await follow({ config, runDir, workspace, logDir, featureId });
+  } finally {
+    await agentRun?.stop();
+  }
+}
+
+/** Starts `baton up` with `config`, submits the feature and follows it to its end; stops `baton up` in any case. */
+async function follow(paths: { config: string; runDir: string; workspace: string; logDir: string; featureId: string }): Promise<number> {
+  const { config, runDir, workspace, logDir, featureId } = paths;
   say(`starting baton up (NATS ${process.env.NATS_URL ?? "nats://127.0.0.1:4222, started if none answers"}; logs in ${relative(ROOT, logDir)})`);
-  const stack = new Stack(logDir);
+  const stack = new Stack(config, logDir);
   let interrupted = false;
   let submitChild: ChildProcess | undefined;
   // Ctrl-C reaches `submit` directly (same process group); `baton up` gets exactly one SIGINT, from here.
@@ -156,7 +184,7 @@ async function main(): Promise<number> {
     writeFileSync(requestFile, JSON.stringify(request, null, 2) + "\n");
 
     say(`submitting ${relative(ROOT, FEATURE)} as ${featureId} and following it`);
-    submitChild = spawn(process.execPath, [BIN, "submit", requestFile, "--watch", "--config", CONFIG], { cwd: ROOT, stdio: "inherit" });
+    submitChild = spawn(process.execPath, [BIN, "submit", requestFile, "--watch", "--config", config], { cwd: ROOT, stdio: "inherit" });
     const code = await exitOf(submitChild);
     submitChild = undefined;
     if (interrupted) return 130;

@@ -6,8 +6,8 @@ import type { FeatureView, ViewTask, WaitingFor } from "./views.ts";
 /** Task states that hold one of the feature's `maxParallel` places (the coordinator's HOLDS_SLOT). */
 const HOLDS_PLACE: ReadonlySet<ViewTask["state"]> = new Set(["dispatched", "running", "verifying", "retrying"]);
 const FEATURE_ENDED: ReadonlySet<FeatureView["state"]> = new Set(["completed", "failed", "rejected", "cancelled"]);
-/** How the reason of a pause for a budget begins (the coordinator's budgets.ts pauses with "budget: …"). */
-export const BUDGET_PAUSE = "budget";
+/** How the reason of a pause for a budget begins (the coordinator's budgets.ts pauses with "budget: tokens 10234 of 10000"). */
+export const BUDGET_PAUSE = "budget:";
 
 /**
  * Whether a status event about a task ends the wait a task.unserved event reported: any later event about

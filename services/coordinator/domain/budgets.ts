@@ -1,5 +1,5 @@
-// Budgets (docs/budgets.md): the usage a feature's tasks report, summed per task and per feature in the feature's
-// state, and checked against the limits of the request (or of `baton budget`): warnings, stops, the pause. Pure.
+// Budgets (docs/budgets.md): the limits of a feature and of its tasks (from the request, or `baton budget`) checked
+// against their usage (usage.ts) and their wall time: warnings, stops, the pause, and when wall time next matters. Pure.
 import { BUDGET_METRICS, type Budget, type BudgetMetric } from "../../../shared/protocol/index.ts";
 import { BUDGET_PAUSE } from "../../../shared/protocol/waiting.ts";
 import { DEFAULT_WARN_PERCENT, editable, type FeatureContext, type TaskState } from "./context.ts";
@@ -36,6 +36,7 @@ function budgeted(ctx: FeatureContext): { task?: TaskState; budget: Budget }[] {
   return out;
 }
 
+/** Whether the feature or any of its tasks has a budget (without one, nothing here does anything). */
 export const hasBudgets = (ctx: FeatureContext): boolean => !!ctx.budget || ctx.order.some((id) => !!ctx.tasks[id]!.budget);
 
 /** The key of a published alert; a changed limit removes its metric's keys (budget-control.ts). */
@@ -101,6 +102,7 @@ function pendingStops(ctx: FeatureContext): { taskId: string; attempt: number }[
   });
 }
 
+/** Whether the feature's current pause is for a budget (its reason starts with "budget:"). */
 export const pausedForBudget = (ctx: FeatureContext): boolean => !!ctx.pause?.reason?.startsWith(BUDGET_PAUSE);
 
 /**
@@ -131,7 +133,7 @@ export function enforceBudgets(ctx: FeatureContext, at: string, mode: BudgetMode
   }
   draft.budgetAlerts = [...alerted];
   const unfinished = draft.order.some((id) => !ENDED_STATES.has(draft.tasks[id]!.status));
-  if (pauseFor && unfinished && !pausedForBudget(draft)) emitInto(draft, { kind: "feature.paused", reason: `${BUDGET_PAUSE}: ${describeCrossing(pauseFor)}` }, at);
+  if (pauseFor && unfinished && !pausedForBudget(draft)) emitInto(draft, { kind: "feature.paused", reason: `${BUDGET_PAUSE} ${describeCrossing(pauseFor)}` }, at);
   return draft;
 }
 
