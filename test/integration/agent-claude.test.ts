@@ -116,7 +116,10 @@ describe("claude-code as the backend role", () => {
     expect(progress.some((event) => event.tool?.includes("Bash"))).toBe(true);
     expect(events.some((event) => event.kind === "gate.passed" && event.gate === "unit")).toBe(true);
     expect(ofKind(events, "task.completed")).toMatchObject([{ taskId: "impl", summary: "Added src/add.js exporting add(a, b); node --test passes." }]);
-    // running usage arrived with the progress (a gated task's task.completed comes from the coordinator's gate step)
+    // the run's usage is on task.completed, which a gated task gets from the coordinator's gate step
+    expect(ofKind(events, "task.completed")[0]!.usage).toMatchObject({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    expect(ofKind(events, "task.completed")[0]!.usage!.outputTokens).toBeGreaterThan(0);
+    // and running usage arrived with the progress
     const usages = progress.flatMap((event) => (event.usage ? [event.usage.inputTokens] : []));
     expect(usages.length).toBeGreaterThan(0);
     expect(usages.at(-1)).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ import { durationMs, editable, type FeatureContext, type GateProgress } from "./
 import { allCompleted, anyFailed } from "./dag.ts";
 import { dispatchGate, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask, startFix } from "./failure-policy.ts";
+import { lastRunUsage } from "./usage.ts";
 import { recordGateResult } from "./read-model.ts";
 import { emitInto } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
@@ -106,7 +107,7 @@ export function onTaskGateResult(ctx: FeatureContext, result0: TaskResult, at: s
       break;
     case "passed":
       draft.tasks[task.id] = moveTask(task, "complete", { verify: { fixRounds: task.verify?.fixRounds } });
-      emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? result.workerId, durationMs: durationMs(task.startedAt, task.finishedAt ?? at), summary: task.summary, stored: task.stored }, at);
+      emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? result.workerId, durationMs: durationMs(task.startedAt, task.finishedAt ?? at), summary: task.summary, stored: task.stored, usage: lastRunUsage(task) }, at);
       if (!anyFailed(draft)) scheduleInto(draft, at, opts, task.id);
       break;
     case "fix":

@@ -36,6 +36,17 @@ export function taskUsage(task: TaskState): UsageTotal | undefined {
   return total;
 }
 
+/**
+ * What the task's current attempt used in its last finished run (the run whose work its gates then judged), as
+ * task.completed reports it after the gates; undefined when that run reported no usage.
+ */
+export function lastRunUsage(task: TaskState): Usage | undefined {
+  const prefix = `${task.attempt}.`;
+  const key = Object.keys(task.usage ?? {}).filter((run) => run.startsWith(prefix) && task.usage![run]!.final).sort((left, right) => Number(left.slice(prefix.length)) - Number(right.slice(prefix.length))).at(-1);
+  const run = key === undefined ? undefined : task.usage![key]!;
+  return run && { inputTokens: run.inputTokens, outputTokens: run.outputTokens, ...(run.costUsd !== undefined ? { costUsd: run.costUsd } : {}) };
+}
+
 /** What the feature used: its tasks' runs and its gate runs; undefined when nothing reported usage. */
 export function featureUsage(ctx: FeatureContext): UsageTotal | undefined {
   let any = !!ctx.gateUsage;
