@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
   BoundedHandoff, ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, Json,
-  MAX_HANDOFF_BYTES, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskResult, TaskStarted, WorkerHeartbeat,
+  MAX_HANDOFF_BYTES, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskProgress, TaskResult, TaskStarted, WorkerHeartbeat,
   CoordinatorHeartbeat,
 } from "../shared/protocol/index.ts";
 import { ConfigFile } from "../shared/config.ts";
@@ -36,6 +36,8 @@ export const SCHEMAS: readonly Entry[] = [
     description: "Published by a worker on <prefix>.result.<featureId>.<taskId> when it starts a delivery." },
   { file: "task-log.json", title: "TaskLog", io: "input", schema: TaskLog,
     description: "Published by a worker on <prefix>.result.<featureId>.<taskId>: a batch of executor output lines." },
+  { file: "task-progress.json", title: "TaskProgress", io: "input", schema: TaskProgress,
+    description: "Published by a worker on <prefix>.result.<featureId>.<taskId>: what an agent is doing, and its usage so far." },
   { file: "task-result.json", title: "TaskResult", io: "input", schema: TaskResult,
     description: "Published by a worker on <prefix>.result.<featureId>.<taskId> when a task attempt ends." },
   { file: "executor-output.json", title: "ExecutorOutput", io: "input", schema: ExecutorOutput,

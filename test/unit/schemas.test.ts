@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { canonical, generateSchemas, SCHEMA_DIR, SCHEMAS } from "../../scripts/gen-schemas.ts";
 import {
   ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, StatusEvent, SubmitReply,
-  TaskAssigned, TaskLog, TaskResult, TaskStarted,
+  TaskAssigned, TaskLog, TaskProgress, TaskResult, TaskStarted,
 } from "../../shared/protocol/index.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -168,7 +168,7 @@ describe("docs/protocol.md", () => {
   const doc = readFileSync(join(ROOT, "docs/protocol.md"), "utf8");
   const parsers = {
     ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, StatusEvent, SubmitReply,
-    TaskAssigned, TaskLog, TaskResult, TaskStarted,
+    TaskAssigned, TaskLog, TaskProgress, TaskResult, TaskStarted,
   } as const;
   // Each example marked `<!-- validate: Name -->` must be a valid message of that kind.
   const examples = [...doc.matchAll(/<!-- validate: (\w+) -->\n```json\n([\s\S]*?)```/g)].map((m) => ({ name: m[1]!, json: m[2]! }));
