@@ -40,7 +40,7 @@ const FIX_SUMMARY = "Tagged each handler in src/todos.js with the OpenAPI operat
 const TEST_COMMAND = "npm test";
 
 /** One task an exec agent runs during the capture. */
-interface Work {
+export interface Work {
   key: string;
   role: string;
   title: string;
@@ -51,8 +51,12 @@ interface Work {
   summary?: string;
 }
 
-/** The works of the feature's tasks for `roles`, in an order that respects their dependencies (the file's order). */
-function worksOf(tasks: readonly TaskSpec[], roles: ReadonlySet<string>): { works: Work[]; scripts: { match: string; keys: string[] }[] } {
+/**
+ * The works of the feature's tasks for `roles`, in an order that respects their dependencies (the file's order), and
+ * the scripts to play: each a `match` phrase and the works whose rounds it plays, in the order the server tries them.
+ * Pure.
+ */
+export function demoPlan(tasks: readonly TaskSpec[], roles: ReadonlySet<string>): { works: Work[]; scripts: { match: string; keys: string[] }[] } {
   const works: Work[] = [];
   const scripts: { match: string; keys: string[] }[] = [];
   for (const spec of tasks.filter((task) => roles.has(task.role))) {
@@ -91,7 +95,7 @@ function worksOf(tasks: readonly TaskSpec[], roles: ReadonlySet<string>): { work
 export async function captureDemoScripts(opts: { root: string; config: string; feature: string; roles: readonly string[]; scratch: string }): Promise<DemoScript[]> {
   const config = loadConfig({ file: opts.config, env: {} });
   const feature = FeatureRequest.parse(parseYaml(readFileSync(opts.feature, "utf8")));
-  const { works, scripts } = worksOf(feature.tasks, new Set(opts.roles));
+  const { works, scripts } = demoPlan(feature.tasks, new Set(opts.roles));
   const workspace = join(opts.scratch, "workspace");
   cpSync(join(opts.root, "examples/sample-app"), workspace, { recursive: true, filter: (src) => !src.includes("node_modules") });
   const rounds = new Map<string, Round>();

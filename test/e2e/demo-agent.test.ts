@@ -1,7 +1,7 @@
 // `npm run demo -- --agent claude-code|codex` as a user runs it without an API key: the real Claude Code and Codex
 // CLIs do the implementing roles' work against the scripted model server the demo starts, on a test nats-server.
 // The feature completes with its gates (a review round, the test-driven phases, tests and coverage), the screen says
-// that the scripted server answers, and the workspace holds what the feature asks for. ~40 s per agent here.
+// that the scripted server answers, and the workspace holds what the feature asks for. 45-60 s per agent here.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";

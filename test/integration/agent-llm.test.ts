@@ -130,11 +130,13 @@ describe("llm executor, openai provider (chat completions)", () => {
     expect(ms).toBeLessThan(5000);
   });
 
-  it("a missing key variable or model fails the task before any call, naming what to set", async () => {
+  it("a missing key variable fails the task before any call, naming what to set; a missing model is refused by the config", async () => {
     const noKey = await run(executor({}, {}, {}), [{ turns: [{ json: { summary: "x" } }] }]);
     expect(noKey.out).toMatchObject({ outcome: "failed", error: { code: "LLM_ERROR", message: expect.stringContaining("TEST_LLM_KEY is not set") } });
-    const noModel = await run(executor({}, { model: undefined }), [{ turns: [{ json: { summary: "x" } }] }]);
-    expect(noModel.out).toMatchObject({ outcome: "failed", error: { code: "LLM_ERROR", message: expect.stringContaining("roles.planner.model") } });
+    // a role without a model never gets this far: the config is refused when the worker starts
+    const noModel = ExecRoleConfig.safeParse({ agent: "llm", llm: { provider: "openai" } });
+    expect(noModel.success).toBe(false);
+    expect(noModel.error?.issues[0]).toMatchObject({ path: ["model"], message: expect.stringContaining("needs a `model`") });
     expect(server.exchanges).toHaveLength(0);
   });
 
