@@ -56,6 +56,8 @@ export interface Analysis {
   history: { events: number; gaps: string[]; conflicts: string[]; duplicateEvents: number; notices: Record<string, number> };
   /** Quality gates: gate runs by verdict, and the tasks/features that had gates (each must complete only after its gate passed). */
   gates: { passed: number; failed: number; gatedTasks: number; gatedFeatures: number; completedUngated: string[]; baselined: number; tasksBeforeBaseline: string[] };
+  /** Handoffs the agents checked (each dependency's ~6 KiB document, stored by reference), and those that were not intact. */
+  handoffs: { checked: number; bad: string[] };
   kills: Record<ProcessKind, number>;
   recovery: {
     /** Per coordinator kill: kill → first status event stored afterwards for a feature that was unfinished at the kill. */
@@ -303,6 +305,9 @@ export function analyze(input: {
       if (!baseline || baseline.seq > firstDispatch.seq) tasksBeforeBaseline.push(featureId);
     }
   }
+  // Handoffs: every dependency's ~6 KiB document (stored by reference) reached each run of its dependents intact.
+  const badHandoffs = ledger.flatMap((x) => (x.badHandoffs ?? []).map((bad) => `${x.featureId}/${x.taskId} got ${bad}`));
+  if (badHandoffs.length) reasons.push(`${badHandoffs.length} handoff(s) did not arrive intact: ${list(badHandoffs)}`);
   if (tasksBeforeBaseline.length) reasons.push(`${tasksBeforeBaseline.length} feature(s) dispatched a task before their test gate's baseline: ${list(tasksBeforeBaseline)}`);
   if (completedUngated.length) reasons.push(`${completedUngated.length} task(s)/feature(s) completed without their gate passing: ${list(completedUngated)}`);
   const gates = {
@@ -310,9 +315,10 @@ export function analyze(input: {
     failed: events.filter((e) => e.seq > 0 && e.kind === "gate.failed").length,
     gatedTasks, gatedFeatures, completedUngated, baselined, tasksBeforeBaseline,
   };
+  const handoffs = { checked: ledger.reduce((sum, x) => sum + (x.handoffsChecked ?? 0), 0), bad: badHandoffs };
 
   return {
-    features, tasks, gates,
+    features, tasks, gates, handoffs,
     terminalEvents: { exactlyOne: submitted.length - notOne.length, notOne },
     history: { events: events.length, gaps, conflicts, duplicateEvents, notices },
     kills: { coordinator: kills.filter((k) => k.kind === "coordinator").length, worker: workerKills.length, nats: natsKills.length },

@@ -15,6 +15,9 @@ export interface Execution {
   end?: number | undefined;
   /** When SIGTERM stopped it (e.g. its worker died and the worker's exec guard killed it). */
   killed?: number | undefined;
+  /** Handoffs it got from its dependencies, and those that were not the dependency's document byte for byte. */
+  handoffsChecked?: number | undefined;
+  badHandoffs?: string[] | undefined;
 }
 
 /** True when process `pid` is the agent's parent or an ancestor of it. */
@@ -37,7 +40,7 @@ export function readLedger(path: string): Execution[] {
     const key = `${r.pid}:${r.start}`;
     const seen = byRun.get(key);
     if (seen) {
-      if (r.end !== undefined) seen.end = r.end;
+      if (r.end !== undefined) Object.assign(seen, { end: r.end, handoffsChecked: r.handoffsChecked, badHandoffs: r.badHandoffs });
       if (r.killed !== undefined) seen.killed = r.killed;
     } else byRun.set(key, { ...r });
   }

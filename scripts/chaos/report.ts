@@ -81,6 +81,7 @@ export function renderTable(a: Analysis, t: { setupMs: number; chaosMs: number; 
     ["tasks completed twice", a.tasks.completedTwice],
     ["gate runs passed / failed", `${a.gates.passed} / ${a.gates.failed}`],
     ["features measuring a test baseline before their first task", `${a.gates.baselined - a.gates.tasksBeforeBaseline.length} of ${a.gates.baselined}`],
+    ["handoffs (~6 KiB each, stored by reference) that reached their dependents intact", `${a.handoffs.checked - a.handoffs.bad.length} of ${a.handoffs.checked}`],
     ["gated tasks / features completed (each only after its gate passed)", `${a.gates.gatedTasks} / ${a.gates.gatedFeatures}${a.gates.completedUngated.length ? `; ${a.gates.completedUngated.length} WITHOUT` : ""}`],
     ["features with exactly 1 terminal event", `${a.terminalEvents.exactlyOne} of ${a.features.submitted}`],
     ["status events read / gaps / conflicting seqs", `${a.history.events} / ${a.history.gaps.length} / ${a.history.conflicts.length}`],

@@ -23,7 +23,8 @@ export interface WorkDir {
  * when SIGTERM stops it (appendFileSync: each line is one write, atomic under O_APPEND). It records its
  * pid, parent and the parent's ancestors (from /proc), so the run can tell which worker ran it even
  * through a helper process. It sleeps 100–600 ms derived from the seed and the task (the same task always
- * sleeps as long), prints nothing (a write to a dead worker's pipe would fail) and exits 0.
+ * sleeps as long), prints nothing (a write to a dead worker's pipe would fail), checks the handoffs it got (each
+ * dependency hands off ~6 KiB, stored by reference in the results object store) and hands off its own, and exits 0.
  */
 /** The gate's test suite: three tests, one of which takes 150 ms. */
 const CHECK_SUITE = `// Written by scripts/chaos.ts: the test suite of the chaos run's gate.
@@ -34,7 +35,7 @@ test("takes a moment", () => new Promise((done) => setTimeout(done, 150)));
 `;
 
 const AGENT = `// Written by scripts/chaos.ts: the executor of every role in a chaos run.
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 const env = process.env;
 // The processes above this one, parent first (the worker may start executors through a helper process).
 const ancestors = [];
@@ -46,6 +47,15 @@ try {
   }
 } catch {}
 const rec = { featureId: env.BATON_FEATURE_ID, taskId: env.BATON_TASK_ID, attempt: Number(env.BATON_ATTEMPT), role: env.BATON_ROLE, pid: process.pid, ppid: process.ppid, ancestors };
+// Every task hands off ~6 KiB (over the 4 KiB inline bound: it travels through the results object store), the
+// same document for the same task; each task checks what it got from its dependencies, byte for byte.
+const bigHandoff = (taskId) => ({ from: taskId, blob: (taskId + ":").repeat(Math.ceil(6144 / (taskId.length + 1))) });
+let handoffs = [];
+try {
+  const task = JSON.parse(readFileSync(0, "utf8"));
+  handoffs = Array.isArray(task.handoffs) ? task.handoffs : [];
+} catch {}
+const badHandoffs = handoffs.filter((h) => JSON.stringify(h.handoff) !== JSON.stringify(bigHandoff(h.taskId))).map((h) => h.taskId + (h.stored ? " (a reference, not fetched)" : h.handoff === undefined ? " (missing)" : " (different)"));
 const start = Date.now();
 const line = (o) => appendFileSync(env.CHAOS_LEDGER, JSON.stringify({ ...rec, start, ...o }) + "\\n");
 process.once("SIGTERM", () => {
@@ -56,7 +66,8 @@ line({});
 let h = 0x811c9dc5;
 for (const c of env.CHAOS_SEED + ":" + rec.featureId + ":" + rec.taskId) { h ^= c.charCodeAt(0); h = Math.imul(h, 0x01000193); }
 await new Promise((r) => setTimeout(r, 100 + ((h >>> 0) % 501)));
-line({ end: Date.now() });
+writeFileSync(env.BATON_RESULT_FILE, JSON.stringify({ summary: "chaos " + rec.taskId, handoff: bigHandoff(rec.taskId) }));
+line({ end: Date.now(), handoffsChecked: handoffs.length, badHandoffs });
 process.exit(0);
 `;
 

@@ -48,3 +48,14 @@ describe("chaos analysis of gates", () => {
     expect(a.reasons).toContainEqual(expect.stringContaining("completed without their gate passing"));
   });
 });
+
+describe("chaos analysis of handoffs", () => {
+  it("fails the run when a dependent did not get its dependency's stored handoff intact", () => {
+    const execution = { featureId: "f1", taskId: "t2", attempt: 1, role: "r", pid: 10, ppid: 9, start: 1, end: 2 };
+    const ok = analyze({ plannedFeatures: 1, submissions: [], events: [], kills: [], restarts: [], chaosStart: 0, ledger: [{ ...execution, handoffsChecked: 2, badHandoffs: [] }] });
+    expect(ok.handoffs).toEqual({ checked: 2, bad: [] });
+    expect(ok.reasons.filter((reason) => reason.includes("handoff"))).toEqual([]);
+    const bad = analyze({ plannedFeatures: 1, submissions: [], events: [], kills: [], restarts: [], chaosStart: 0, ledger: [{ ...execution, handoffsChecked: 2, badHandoffs: ["t1 (different)"] }] });
+    expect(bad.reasons).toContainEqual(expect.stringContaining("1 handoff(s) did not arrive intact: f1/t2 got t1 (different)"));
+  });
+});
