@@ -1,10 +1,11 @@
 // The Claude Code dialect: `claude -p --output-format stream-json --verbose` with the prompt on stdin, its config
 // home in CLAUDE_CONFIG_DIR, an unattended permission default that also works as root, and `--resume` for sessions.
-import { copyFile, mkdir, readdir, readFile, stat, symlink } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { AGENT_CLIS } from "../../../shared/agents.ts";
 import { createClaudeParser } from "./claude-stream.ts";
+import { copyIfChanged, linkIfMissing } from "./home-files.ts";
 import type { AgentDialect } from "./types.ts";
 
 /**
@@ -55,19 +56,3 @@ export const claudeDialect: AgentDialect = {
   createParser: createClaudeParser,
 };
 
-/** Copies `from` over `to` when it exists and differs (cheap: settings files are small). */
-async function copyIfChanged(from: string, to: string): Promise<void> {
-  const wanted = await readFile(from).catch(() => undefined);
-  if (wanted === undefined) return;
-  const have = await readFile(to).catch(() => undefined);
-  if (have && have.equals(wanted)) return;
-  await copyFile(from, to);
-}
-
-/** Links `to` to the operator's `from` (a credentials file stays where the operator keeps it; a refresh writes through). */
-async function linkIfMissing(from: string, to: string): Promise<void> {
-  if (!(await stat(from).then(() => true, () => false))) return;
-  await symlink(from, to).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== "EEXIST") throw err;
-  });
-}

@@ -5,6 +5,7 @@ import * as z from "zod";
 import type { Usage } from "../../../shared/protocol/index.ts";
 import type { AgentProgress } from "../runners/types.ts";
 import type { AgentEvent, StreamParser } from "./types.ts";
+import { streamLine } from "./json-text.ts";
 
 /** Progress texts are cut here (the protocol allows 500). */
 const TEXT_CHARS = 200;
@@ -77,16 +78,8 @@ export function createCodexParser(): StreamParser {
   };
   return {
     line(text) {
-      if (!text.trimStart().startsWith("{")) return undefined;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-      const parsed = StreamLine.safeParse(raw);
-      if (!parsed.success) return undefined;
-      const event = parsed.data;
+      const event = streamLine(text, StreamLine);
+      if (!event) return undefined;
       switch (event.type) {
         case "thread.started":
           return [{ kind: "session", id: event.thread_id }];

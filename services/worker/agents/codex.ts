@@ -1,10 +1,11 @@
 // The Codex dialect: `codex exec --json` with the prompt on stdin, its config home in CODEX_HOME, the
 // `workspace-write` sandbox as the unattended default, and `codex exec … resume <id>` to continue a session.
-import { chmod, copyFile, mkdir, open, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { mkdir, open, readdir, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { AGENT_CLIS } from "../../../shared/agents.ts";
 import { createCodexParser } from "./codex-stream.ts";
+import { copyIfChanged, copyIfNewer } from "./home-files.ts";
 import type { AgentDialect } from "./types.ts";
 
 /**
@@ -93,21 +94,3 @@ async function firstLine(path: string): Promise<string | undefined> {
   }
 }
 
-/** Copies `from` over `to` when it exists and differs (cheap: settings files are small). */
-async function copyIfChanged(from: string, to: string): Promise<void> {
-  const wanted = await readFile(from).catch(() => undefined);
-  if (wanted === undefined) return;
-  const have = await readFile(to).catch(() => undefined);
-  if (have && have.equals(wanted)) return;
-  await copyFile(from, to);
-}
-
-/** Copies `from` over `to` (owner-only) when it exists and is newer, or `to` is missing. */
-async function copyIfNewer(from: string, to: string): Promise<void> {
-  const source = await stat(from).catch(() => undefined);
-  if (!source?.isFile()) return;
-  const target = await stat(to).catch(() => undefined);
-  if (target && target.mtimeMs >= source.mtimeMs) return;
-  await copyFile(from, to);
-  await chmod(to, 0o600);
-}

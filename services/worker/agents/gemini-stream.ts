@@ -4,6 +4,7 @@ import * as z from "zod";
 import type { Usage } from "../../../shared/protocol/index.ts";
 import type { AgentProgress } from "../runners/types.ts";
 import type { AgentEvent, StreamParser } from "./types.ts";
+import { streamLine } from "./json-text.ts";
 
 /** Progress texts are cut here (the protocol allows 500). */
 const TEXT_CHARS = 200;
@@ -55,16 +56,8 @@ export function createGeminiParser(): StreamParser {
   const said = (): string => (current.trim() ? current.trim() : lastSaid);
   return {
     line(text) {
-      if (!text.trimStart().startsWith("{")) return undefined;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-      const parsed = StreamLine.safeParse(raw);
-      if (!parsed.success) return undefined;
-      const event = parsed.data;
+      const event = streamLine(text, StreamLine);
+      if (!event) return undefined;
       switch (event.type) {
         case "init":
           if (event.model) model = event.model;

@@ -1,10 +1,11 @@
 // The Gemini CLI dialect: `gemini --prompt "" --output-format stream-json` with the prompt on stdin, its config home
 // in GEMINI_CLI_HOME (the CLI keeps `.gemini/` under it), an unattended approval default, and `--resume <id>`.
-import { copyFile, mkdir, readdir, readFile, realpath, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { AGENT_CLIS } from "../../../shared/agents.ts";
 import { createGeminiParser } from "./gemini-stream.ts";
+import { copyIfChanged, linkIfMissing } from "./home-files.ts";
 import type { AgentDialect } from "./types.ts";
 
 /**
@@ -124,19 +125,3 @@ async function sessionIdOf(file: string): Promise<string | undefined> {
   return typeof header?.["sessionId"] === "string" ? header["sessionId"] : undefined;
 }
 
-/** Copies `from` over `to` when it exists and differs (cheap: these files are small). */
-async function copyIfChanged(from: string, to: string): Promise<void> {
-  const wanted = await readFile(from).catch(() => undefined);
-  if (wanted === undefined) return;
-  const have = await readFile(to).catch(() => undefined);
-  if (have && have.equals(wanted)) return;
-  await copyFile(from, to);
-}
-
-/** Links `to` to the operator's `from` (the credential stays where the operator keeps it). */
-async function linkIfMissing(from: string, to: string): Promise<void> {
-  if (!(await stat(from).then(() => true, () => false))) return;
-  await symlink(from, to).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== "EEXIST") throw err;
-  });
-}

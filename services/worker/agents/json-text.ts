@@ -70,3 +70,19 @@ function balancedObjects(text: string): string[] {
   }
   return spans;
 }
+
+/**
+ * One line of an agent CLI's JSON stream, validated with `schema`: undefined for a line that is not a JSON object
+ * or does not match (the executor keeps such a line as a log line). Never throws.
+ */
+export function streamLine<T>(text: string, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T | undefined {
+  if (!text.trimStart().startsWith("{")) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}
