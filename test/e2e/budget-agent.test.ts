@@ -18,9 +18,10 @@ import { names, type Names } from "../../shared/subjects.ts";
 import { gitRepo } from "../helpers/git-repo.ts";
 import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
 import { baton, runBaton, type Proc } from "../helpers/procs.ts";
+import { agentHome } from "../helpers/agent-env.ts";
 
 /** Each turn: the model reports 2000 input + 100 output tokens and runs a one-second command. */
-const burn = (index: number) => ({ text: `Step ${index}.`, tools: [{ name: "Bash", input: { command: "sleep 1", description: `step ${index}` } }], usage: { input: 2000, output: 100 }, delayMs: 0, stall: false });
+const burn = (index: number) => ({ text: `Step ${index}.`, tools: [{ name: "Bash", input: { command: "node -e \"setTimeout(() => {}, 1000)\"", description: `step ${index}` } }], usage: { input: 2000, output: 100 }, delayMs: 0, stall: false });
 const SCRIPTS = [{
   match: "Refactor the parser",
   turns: [
@@ -45,7 +46,7 @@ beforeAll(async () => {
   model = new ModelServer({ scripts: SCRIPTS, dialects: ALL_DIALECTS });
   const url = await model.start();
   dir = mkdtempSync(join(tmpdir(), "baton-budget-agent-"));
-  const env = { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: "test-key", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" };
+  const env = { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: "test-key", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", ...agentHome() };
   cfg = join(dir, "baton.yaml");
   writeFileSync(cfg, JSON.stringify({ workspaceRoots: ["./workspaces"], roles: { backend: { agent: "claude-code", timeoutSeconds: 180, stallSeconds: 60, env } } }));
   n = names(uniquePrefix("budget"));
@@ -80,7 +81,7 @@ function follow(featureId: string) {
       for (;;) {
         const found = events.find((event): event is Extract<StatusEvent, { kind: K }> => event.kind === kind && pred(event as Extract<StatusEvent, { kind: K }>));
         if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no ${kind} within ${timeoutMs}ms; got ${events.map((event) => event.kind).join(", ")}`);
+        if (Date.now() > deadline) throw new Error(`no ${kind} within ${timeoutMs}ms; got ${events.map((event) => event.kind).join(", ")}; output: ${events.flatMap((event) => (event.kind === "task.log" ? event.lines : [])).join(" | ").slice(0, 2000)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },

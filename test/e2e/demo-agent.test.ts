@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNatsServer, type NatsServer } from "../helpers/nats-server.ts";
+import { agentHome } from "../helpers/agent-env.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
@@ -26,7 +27,8 @@ afterAll(async () => {
 
 /** `npm run demo -- ARGS` with no provider keys, NATS_URL at the test server; its exit code and output. */
 function demo(args: string[]): Promise<{ code: number | null; output: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: nats.url, NO_COLOR: "1" };
+  // HOME: the agents' shells read none of this machine's dotfiles (test/helpers/agent-env.ts says why)
+  const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: nats.url, NO_COLOR: "1", ...agentHome() };
   for (const key of ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "CODEX_API_KEY", "BATON_PREFIX", "BATON_CONFIG"]) delete env[key];
   return new Promise((resolve, reject) => {
     const child = spawn("npm", ["run", "demo", "--", ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });

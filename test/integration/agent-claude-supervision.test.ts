@@ -12,6 +12,7 @@ import { ModelServer } from "../../services/model-server/server.ts";
 import { resolveAgentCommand } from "../../shared/agents.ts";
 import { groupGone, processesWithEnv, type FoundProcess } from "../helpers/agent-procs.ts";
 import { sleep, workerSuite, type WorkerTest } from "./worker-harness.ts";
+import { agentHome } from "../helpers/agent-env.ts";
 
 const suite = workerSuite();
 const HANG_AFTER = fileURLToPath(new URL("../fixtures/agents/claude/hang-after.mjs", import.meta.url));
@@ -27,7 +28,7 @@ afterAll(() => model.close());
 /** A claude-code backend role pointed at the model server; no telemetry or other network traffic. */
 const claudeRole = (over: Record<string, unknown> = {}) => ({
   agent: "claude-code", timeoutSeconds: 120, stallSeconds: 60,
-  env: { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: "test-key", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
+  env: { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: "test-key", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", ...agentHome() },
   ...over,
 });
 

@@ -16,6 +16,7 @@ import { submitAndFollow } from "../helpers/follow.ts";
 import { gitRepo } from "../helpers/git-repo.ts";
 import { startNatsServer, uniquePrefix, type NatsServer } from "../helpers/nats-server.ts";
 import { baton, type Proc } from "../helpers/procs.ts";
+import { agentHome } from "../helpers/agent-env.ts";
 
 const write = (path: string, content: string) => ({ name: "Write", input: { file_path: path, content } });
 const bash = (command: string) => ({ name: "Bash", input: { command, description: "Run the tests" } });
@@ -70,7 +71,7 @@ beforeAll(async () => {
   model = new ModelServer({ scripts: SCRIPTS, dialects: ALL_DIALECTS });
   const url = await model.start();
   dir = mkdtempSync(join(tmpdir(), "baton-claude-"));
-  const env = { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: "test-key", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" };
+  const env = { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: "test-key", DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", ...agentHome() };
   writeFileSync(join(dir, "baton.yaml"), JSON.stringify({
     workspaceRoots: ["./workspaces"],
     roles: {

@@ -11,6 +11,7 @@ import { ModelServer } from "../../services/model-server/server.ts";
 import type { TaskProgress, TaskResult, WorkerMessage } from "../../shared/protocol/index.ts";
 import { gitRepo } from "../helpers/git-repo.ts";
 import { workerSuite } from "./worker-harness.ts";
+import { agentHome } from "../helpers/agent-env.ts";
 
 const KEY = "sk-codex-test-secret-7373";
 const server = new ModelServer({ scripts: [Script.parse({ turns: [{ text: "unused" }] })], dialects: ALL_DIALECTS });
@@ -28,7 +29,7 @@ const config = () => ({
       agent: "codex",
       model: "gpt-5.5",
       args: ["-c", `model_providers.baton={name="baton",base_url="${url}/v1",env_key="BATON_TEST_KEY",wire_api="responses"}`, "-c", "model_provider=baton"],
-      env: { BATON_TEST_KEY: KEY },
+      env: { BATON_TEST_KEY: KEY, ...agentHome() },
       timeoutSeconds: 90,
       stallSeconds: 60,
     },

@@ -12,6 +12,7 @@ import { ModelServer } from "../../services/model-server/server.ts";
 import type { TaskProgress } from "../../shared/protocol/index.ts";
 import { baton } from "../helpers/procs.ts";
 import { workerSuite } from "./worker-harness.ts";
+import { agentHome } from "../helpers/agent-env.ts";
 
 const s = workerSuite();
 const model = new ModelServer({ dialects: ALL_DIALECTS, scripts: [Script.parse({ turns: [{ text: "No script for this." }] })] });
@@ -37,7 +38,7 @@ async function geminiWorker() {
     roles: {
       backend: {
         agent: "gemini", model: "gemini-2.5-pro", timeoutSeconds: 120, stallSeconds: 60,
-        env: { GEMINI_API_KEY: KEY, GOOGLE_GEMINI_BASE_URL: model.url },
+        env: { GEMINI_API_KEY: KEY, GOOGLE_GEMINI_BASE_URL: model.url, ...agentHome() },
       },
     },
   });
