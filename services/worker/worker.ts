@@ -11,6 +11,7 @@ import type { Names } from "../../shared/subjects.ts";
 import { watchBudgetStops, type BudgetStops } from "./budget-stops.ts";
 import { watchCancellations, type Cancellations } from "./cancellations.ts";
 import { heartbeatBody, heartbeatKey, openWorkersBucket, startHeartbeat, type Heartbeat } from "./heartbeat.ts";
+import { holdIdleGuards, type GuardPoolHold } from "./process/guard-pool.ts";
 import { stateName, workerMachine } from "./machine.ts";
 import { startPuller, type Puller } from "./puller.ts";
 import { openResultsStore } from "./results-store.ts";
@@ -39,7 +40,7 @@ export interface WorkerOptions {
 export interface Worker {
   /** Resolves once the worker pulls tasks; rejects if start-up failed. */
   start(): Promise<void>;
-  /** Drains (see `drain`); resolves with the final state. Same promise on every call. */
+  /** Drains (see `drain`), then closes the idle exec guards; resolves with the final state. Same promise on every call. */
   stop(): Promise<"stopped" | "failed">;
 }
 
@@ -64,6 +65,8 @@ class RoleWorker implements Worker {
   private cancellations: Cancellations | undefined;
   private budgetStops: BudgetStops | undefined;
   private started = false;
+  /** Exec guards started ahead, so that a task's command does not wait for its guard's start (process/guard-pool.ts). */
+  private guards: GuardPoolHold | undefined;
   private seen = { state: "", tasks: "", beatAt: 0, pendingBeat: undefined as NodeJS.Timeout | undefined };
 
   constructor(private readonly options: WorkerOptions) {
@@ -97,15 +100,23 @@ class RoleWorker implements Worker {
 
   async start(): Promise<void> {
     this.started = true;
+    this.guards = holdIdleGuards(Math.min(this.options.slots, 2));
     this.actor.start();
     const snapshot = await waitFor(this.actor, (snap) => !snap.matches("starting"));
-    if (snapshot.matches("failed")) throw new Error(`worker failed to start: ${snapshot.context.error}`);
+    if (snapshot.matches("failed")) {
+      await this.guards.release();
+      throw new Error(`worker failed to start: ${snapshot.context.error}`);
+    }
   }
 
   readonly stop = once(async (): Promise<"stopped" | "failed"> => {
     if (!this.started) return "stopped";
-    this.actor.send({ type: "shutdown" });
-    await toPromise(this.actor);
+    try {
+      this.actor.send({ type: "shutdown" });
+      await toPromise(this.actor);
+    } finally {
+      await this.guards?.release(); // last: tasks given back by the drain may still have been starting commands
+    }
     return this.actor.getSnapshot().matches("failed") ? "failed" : "stopped";
   });
 

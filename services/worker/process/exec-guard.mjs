@@ -1,6 +1,8 @@
 // The exec guard: a tiny process between a worker and a task's command, so that no agent outlives its worker.
 // Plain JavaScript (no tsx) to start fast. Protocol over the IPC channel (see guard.ts for the worker side):
-//   worker → guard  { type: "spawn", command, args, cwd, env }   once, first
+//   worker → guard  { type: "spawn", command, args, cwd, env }   once, first (possibly long after the start:
+//                                                                 guard-pool.ts starts guards ahead; one idle
+//                                                                 guard whose channel closes just exits)
 //                   { type: "kill", signal }                     to the command's whole process group
 //   guard → worker  { type: "spawned", pid } | { type: "spawn-error", message, code }
 //                   { type: "exit", code, signal, leftovers }   then the guard exits

@@ -3,13 +3,13 @@
 // (PR_SET_PDEATHSIG needs a native addon; a SIGKILLed worker runs no handler), and the command must sit in
 // its own process group to be killed as a whole. The guard, a plain .mjs started without tsx, notices the
 // worker's death through its IPC channel closing — which the kernel guarantees, even on SIGKILL — and kills
-// the group (SIGTERM, then SIGKILL after 2 s). Its cost is one small `node` start per task (see run.ts).
-import { spawn } from "node:child_process";
+// the group (SIGTERM, then SIGKILL after 2 s). Its cost is one small `node` start per task, taken off the task's
+// path when the worker holds the pool of guards started ahead (guard-pool.ts).
 import type { Readable, Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "../../../shared/logging.ts";
+import { GUARD_PATH, startGuard, takeIdleGuard } from "./guard-pool.ts";
 
-export const GUARD_PATH = fileURLToPath(new URL("./exec-guard.mjs", import.meta.url));
+export { GUARD_PATH };
 
 /** How a guarded command ended. */
 export interface GuardedExit {
@@ -42,10 +42,13 @@ type FromGuard =
   | { type: "spawn-error"; message: string; code: string | null }
   | { type: "exit"; code: number | null; signal: NodeJS.Signals | null; leftovers: boolean };
 
-/** Runs argv in its own process group behind a guard, with cwd/env as given; stdio are pipes to this process. */
+/**
+ * Runs argv in its own process group behind a guard, with cwd/env as given; stdio are pipes to this process. The
+ * guard is an idle one from the pool when there is one (never one that died meanwhile; each runs one command only),
+ * else one started now.
+ */
 export function spawnGuarded(command: string, args: string[], options: { cwd: string; env: Record<string, string>; log: Logger }): GuardedProcess {
-  // Detached: the guard has its own session, so a Ctrl-C meant for the worker (which drains) does not reach it.
-  const guard = spawn(process.execPath, [GUARD_PATH], { env: {}, detached: true, stdio: ["pipe", "pipe", "pipe", "ipc"] });
+  const guard = takeIdleGuard() ?? startGuard();
   let commandPid: number | undefined;
   let reported: Extract<FromGuard, { type: "exit" }> | undefined;
   let spawnError: string | undefined;
