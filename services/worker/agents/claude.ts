@@ -1,11 +1,12 @@
 // The Claude Code dialect: `claude -p --output-format stream-json --verbose` with the prompt on stdin, its config
 // home in CLAUDE_CONFIG_DIR, an unattended permission default that also works as root, and `--resume` for sessions.
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { AGENT_CLIS } from "../../../shared/agents.ts";
 import { createClaudeParser } from "./claude-stream.ts";
 import { copyIfChanged, linkIfMissing } from "./home-files.ts";
+import { copyFolderIfAny, copyWhole, modifiedAt } from "./session-files.ts";
 import type { AgentDialect } from "./types.ts";
 
 /**
@@ -45,14 +46,29 @@ export const claudeDialect: AgentDialect = {
     for (const name of COPIED) await copyIfChanged(join(source, name), join(home, name));
     for (const name of LINKED) await linkIfMissing(join(source, name), join(home, name));
   },
-  async hasSession(home, id) {
-    if (!/^[\w-]+$/.test(id)) return false;
-    const projects = join(home, "projects");
-    for (const project of await readdir(projects).catch(() => [] as string[])) {
-      if (await stat(join(projects, project, `${id}.jsonl`)).then((st) => st.isFile(), () => false)) return true;
-    }
-    return false;
+  hasSession: async (home, id) => (await sessionProject(home, id)) !== undefined,
+  async sessionUpdatedAt(home, id) {
+    const project = await sessionProject(home, id);
+    return project === undefined ? undefined : modifiedAt(join(home, "projects", project, `${id}.jsonl`));
+  },
+  async copySession(fromHome, toHome, id) {
+    const project = await sessionProject(fromHome, id);
+    if (project === undefined) throw new Error(`no Claude session ${id} in ${fromHome}`);
+    const [from, to] = [join(fromHome, "projects", project), join(toHome, "projects", project)];
+    // its folder (sub-agent transcripts, saved tool results) first; the transcript last, which makes it resumable
+    await copyFolderIfAny(join(from, id), join(to, id));
+    await copyWhole(join(from, `${id}.jsonl`), join(to, `${id}.jsonl`));
   },
   createParser: createClaudeParser,
 };
+
+/** The project folder under `home`/projects holding session `id`'s transcript (`<project>/<id>.jsonl`), if any. */
+async function sessionProject(home: string, id: string): Promise<string | undefined> {
+  if (!/^[\w-]+$/.test(id)) return undefined;
+  const projects = join(home, "projects");
+  for (const project of await readdir(projects).catch(() => [] as string[])) {
+    if ((await modifiedAt(join(projects, project, `${id}.jsonl`))) !== undefined) return project;
+  }
+  return undefined;
+}
 

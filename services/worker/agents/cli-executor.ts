@@ -6,11 +6,11 @@ import { hostname } from "node:os";
 import { resolveAgentCommand } from "../../../shared/agents.ts";
 import type { ExecRoleConfig } from "../../../shared/config.ts";
 import { toWireError } from "../../../shared/errors.ts";
-import { REVIEW_GATE, type AgentSession, type TaskAssigned } from "../../../shared/protocol/index.ts";
+import { REVIEW_GATE, type TaskAssigned } from "../../../shared/protocol/index.ts";
 import { workspaceFor } from "../workspace/resolve.ts";
 import { childEnv, type ExecContext, type ExecOutcome, type Executor, type ExecutorDeps } from "../runners/types.ts";
-import { claimHome, listHomes, type HomeLease } from "./homes.ts";
 import { buildPrompt, type PromptParts } from "./prompt.ts";
+import { homeForRun } from "./session-home.ts";
 import { reviewSection, verdictFromText } from "./review-verdict.ts";
 import { agentOutcome, superviseAgent } from "./supervise.ts";
 import type { AgentDialect } from "./types.ts";
@@ -46,7 +46,7 @@ export function createCliExecutor(role: string, rc: ExecRoleConfig, dialect: Age
     if ("error" in ws) return { outcome: "failed", exitCode: null, error: ws.error };
     const isReview = task.gate?.name === REVIEW_GATE;
     const parts: PromptParts = { rolePrompt: await readRolePrompt(), task, handoffs: task.handoffs, extra: isReview ? [reviewSection(task)] : undefined };
-    const { lease, resume } = await homeFor(dialect, deps.cwd, task.session, ws.dir);
+    const { lease, resume, copiedFrom } = await homeForRun(dialect, deps.cwd, task.session, ws.dir, ctx.log);
     try {
       await dialect.seedHome(lease.dir, deps.env);
       const invocation = dialect.invocation({
@@ -56,7 +56,7 @@ export function createCliExecutor(role: string, rc: ExecRoleConfig, dialect: Age
       const env = Object.assign(childEnv(deps.env), rc.env, invocation.env, {
         BATON_FEATURE_ID: task.featureId, BATON_TASK_ID: task.taskId, BATON_ROLE: role, BATON_ATTEMPT: String(task.attempt), BATON_WORKSPACE: ws.dir,
       });
-      ctx.log.info({ agent: dialect.agent, home: lease.dir, resume }, resume ? "agent run continues its session" : "agent run starts");
+      ctx.log.info({ agent: dialect.agent, home: lease.dir, resume, copiedFrom }, resume ? "agent run continues its session" : "agent run starts");
       const { run, report } = await superviseAgent([...argv, ...invocation.args], dialect.createParser(), {
         cwd: ws.dir, env, stdin: invocation.stdin, timeoutMs: rc.timeoutSeconds * 1000, stallMs: rc.stallSeconds * 1000,
       }, ctx);
@@ -70,21 +70,4 @@ export function createCliExecutor(role: string, rc: ExecRoleConfig, dialect: Age
       await lease.release();
     }
   }
-}
-
-/**
- * The config home for one run, and the session to resume: the home of this host holding `session` when there is
- * one and it is free (then `resume` is its id), else the lowest free home and a fresh session.
- */
-async function homeFor(dialect: AgentDialect, cwd: string, session: AgentSession | undefined, workspace: string): Promise<{ lease: HomeLease; resume?: string }> {
-  if (session && session.agent === dialect.agent && session.host === hostname() && dialect.hasSession) {
-    for (const dir of await listHomes(cwd, dialect.agent)) {
-      const has = await dialect.hasSession(dir, session.id, workspace).catch(() => false);
-      if (!has) continue;
-      const lease = await claimHome(cwd, dialect.agent, dir);
-      if (lease) return { lease, resume: session.id };
-    }
-  }
-  const lease = await claimHome(cwd, dialect.agent);
-  return { lease: lease! };
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { AGENT_CLIS } from "../../../shared/agents.ts";
 import { createCodexParser } from "./codex-stream.ts";
 import { copyIfChanged, copyIfNewer } from "./home-files.ts";
+import { copyWhole, modifiedAt } from "./session-files.ts";
 import type { AgentDialect } from "./types.ts";
 
 /**
@@ -21,6 +22,8 @@ const BYPASS = new Set(["bypass", "dangerously-bypass-approvals-and-sandbox"]);
 const COPIED = ["config.toml", "AGENTS.md"];
 /** Credentials: copied when the operator's is newer, so a token a run refreshed in its home is kept until then. */
 const CREDENTIALS = "auth.json";
+/** Where Codex keeps its sessions under its home. */
+const SESSIONS = "sessions";
 
 /** The operator's own Codex folder: $CODEX_HOME, else ~/.codex. */
 const operatorHome = (env: Readonly<Record<string, string | undefined>>): string => env["CODEX_HOME"] ?? join(env["HOME"] ?? homedir(), ".codex");
@@ -49,19 +52,31 @@ export const codexDialect: AgentDialect = {
     for (const name of COPIED) await copyIfChanged(join(source, name), join(home, name));
     await copyIfNewer(join(source, CREDENTIALS), join(home, CREDENTIALS));
   },
-  async hasSession(home, id, cwd) {
-    if (!/^[\w-]+$/.test(id)) return false;
-    const sessions = join(home, "sessions");
-    const names = await readdir(sessions, { recursive: true }).catch(() => [] as string[]);
-    const found = names.find((name) => name.endsWith(`-${id}.jsonl`));
-    if (!found) return false;
-    const recorded = sessionCwd(await firstLine(join(sessions, found)));
-    if (recorded === undefined) return true;
-    const [want, have] = await Promise.all([realpath(cwd).catch(() => cwd), realpath(recorded).catch(() => recorded)]);
-    return want === have;
+  hasSession: async (home, id, cwd) => (await rolloutOf(home, id, cwd)) !== undefined,
+  async sessionUpdatedAt(home, id, cwd) {
+    const rollout = await rolloutOf(home, id, cwd);
+    return rollout === undefined ? undefined : modifiedAt(join(home, SESSIONS, rollout));
+  },
+  async copySession(fromHome, toHome, id, cwd) {
+    const rollout = await rolloutOf(fromHome, id, cwd);
+    if (rollout === undefined) throw new Error(`no Codex session ${id} for ${cwd} in ${fromHome}`);
+    // the same path under sessions/ (YYYY/MM/DD/rollout-…-<id>.jsonl): `codex exec resume` finds it by its id
+    await copyWhole(join(fromHome, SESSIONS, rollout), join(toHome, SESSIONS, rollout));
   },
   createParser: createCodexParser,
 };
+
+/** The rollout file of session `id` (its path under `home`/sessions), when it was recorded in workspace `cwd`. */
+async function rolloutOf(home: string, id: string, cwd: string): Promise<string | undefined> {
+  if (!/^[\w-]+$/.test(id)) return undefined;
+  const names = await readdir(join(home, SESSIONS), { recursive: true }).catch(() => [] as string[]);
+  const found = names.find((name) => name.endsWith(`-${id}.jsonl`));
+  if (!found) return undefined;
+  const recorded = sessionCwd(await firstLine(join(home, SESSIONS, found)));
+  if (recorded === undefined) return found;
+  const [want, have] = await Promise.all([realpath(cwd).catch(() => cwd), realpath(recorded).catch(() => recorded)]);
+  return want === have ? found : undefined;
+}
 
 /** The working folder a rollout's first line (`session_meta`) records, if it is readable. */
 function sessionCwd(line: string | undefined): string | undefined {

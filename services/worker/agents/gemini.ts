@@ -1,11 +1,13 @@
 // The Gemini CLI dialect: `gemini --prompt "" --output-format stream-json` with the prompt on stdin, its config home
 // in GEMINI_CLI_HOME (the CLI keeps `.gemini/` under it), an unattended approval default, and `--resume <id>`.
-import { mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { AGENT_CLIS } from "../../../shared/agents.ts";
+import { copyGeminiSession, DOT_GEMINI, findGeminiSession, parseObject } from "./gemini-sessions.ts";
 import { createGeminiParser } from "./gemini-stream.ts";
 import { copyIfChanged, linkIfMissing } from "./home-files.ts";
+import { modifiedAt } from "./session-files.ts";
 import type { AgentDialect } from "./types.ts";
 
 /**
@@ -16,8 +18,6 @@ import type { AgentDialect } from "./types.ts";
 export const GEMINI_DEFAULT_APPROVAL_MODE = "auto_edit";
 export const GEMINI_DEFAULT_ALLOWED_TOOLS: readonly string[] = ["run_shell_command"];
 
-/** The folder Gemini CLI keeps under its home ($GEMINI_CLI_HOME, else the user's home). */
-const DOT_GEMINI = ".gemini";
 /** Operator files copied into each home; credentials are linked, never copied (a token refresh writes through). */
 const COPIED = ["GEMINI.md"];
 const LINKED = ["oauth_creds.json", "google_accounts.json"];
@@ -56,22 +56,12 @@ export const geminiDialect: AgentDialect = {
     for (const name of COPIED) await copyIfChanged(join(source, name), join(target, name));
     for (const name of LINKED) await linkIfMissing(join(source, name), join(target, name));
   },
-  async hasSession(home, id, cwd) {
-    if (!/^[\w-]{8,}$/.test(id)) return false;
-    const dir = join(home, DOT_GEMINI);
-    const projects = await readJson(join(dir, "projects.json"));
-    const byPath = (projects as { projects?: Record<string, unknown> } | undefined)?.projects ?? {};
-    const real = await realpath(cwd).catch(() => cwd);
-    const name = byPath[real] ?? byPath[cwd];
-    if (typeof name !== "string" || !/^[^/\\]+$/.test(name)) return false;
-    const chats = join(dir, "tmp", name, "chats");
-    const suffixes = [`-${id.slice(0, 8)}.jsonl`, `-${id.slice(0, 8)}.json`];
-    for (const file of await readdir(chats).catch(() => [] as string[])) {
-      if (!file.startsWith("session-") || !suffixes.some((suffix) => file.endsWith(suffix))) continue;
-      if ((await sessionIdOf(join(chats, file))) === id) return true;
-    }
-    return false;
+  hasSession: async (home, id, cwd) => (await findGeminiSession(home, id, cwd)) !== undefined,
+  async sessionUpdatedAt(home, id, cwd) {
+    const session = await findGeminiSession(home, id, cwd);
+    return session === undefined ? undefined : modifiedAt(session.file);
   },
+  copySession: copyGeminiSession,
   createParser: createGeminiParser,
 };
 
@@ -103,25 +93,3 @@ function needsApiKeyAuth(settings: Record<string, unknown>, env: Env): boolean {
   if (auth["selectedType"] !== undefined || auth["useExternal"] === true) return false;
   return !OTHER_AUTH_ENV.some((name) => env[name] === "true");
 }
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readJson(file: string): Promise<unknown> {
-  const text = await readFile(file, "utf8").catch(() => undefined);
-  return text === undefined ? undefined : parseObject(text);
-}
-
-/** A session file's id: the first line of a .jsonl session (its header), or the whole of an older .json one. */
-async function sessionIdOf(file: string): Promise<string | undefined> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  const header = parseObject(text.split("\n", 1)[0] ?? "") ?? parseObject(text);
-  return typeof header?.["sessionId"] === "string" ? header["sessionId"] : undefined;
-}
-

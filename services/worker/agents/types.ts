@@ -68,5 +68,16 @@ export interface AgentDialect {
   seedHome(home: string, operatorEnv: Readonly<Record<string, string | undefined>>): Promise<void>;
   /** True when `home` holds session `id` for workspace `cwd`, so `resume` can continue it. */
   hasSession?(home: string, id: string, cwd: string): Promise<boolean>;
+  /**
+   * When `home`'s copy of session `id` for workspace `cwd` was last written (ms since the epoch), undefined when
+   * `home` does not hold it. Never rejects. With copies of one session in several homes, the newest is continued.
+   */
+  sessionUpdatedAt?(home: string, id: string, cwd: string): Promise<number | undefined>;
+  /**
+   * Copies session `id` for workspace `cwd` from `fromHome` into `toHome` (replacing an older copy there), so that
+   * a run in `toHome` can `resume` it while another run holds `fromHome`. Only reads `fromHome`. Rejects when the
+   * session is not there or cannot be copied; a copy cut short is never taken for the session.
+   */
+  copySession?(fromHome: string, toHome: string, id: string, cwd: string): Promise<void>;
   createParser(): StreamParser;
 }
