@@ -4,7 +4,7 @@
 import type { ServerResponse } from "node:http";
 import * as z from "zod";
 import { estimateTokens, type ConversationRead, type ScriptTurn } from "./script.ts";
-import { sse, type Dialect } from "./server.ts";
+import { sendJsonError, sse, type Dialect } from "./server.ts";
 
 const Block = z.looseObject({ type: z.string(), text: z.string().optional() });
 const Message = z.looseObject({ role: z.string(), content: z.union([z.string(), z.array(Block)]) });
@@ -70,9 +70,8 @@ export const anthropicDialect: Dialect = {
   },
   answer: (res, turn, read, ids) => writeAnswer(res, turn, read, `msg_${ids.responseId}`),
   error(res, status, message, retryAfterSeconds) {
-    const headers: Record<string, string> = { "content-type": "application/json", "request-id": `req_scripted_${Date.now().toString(36)}` };
-    if (retryAfterSeconds !== undefined) headers["retry-after"] = String(retryAfterSeconds);
-    res.writeHead(status, headers).end(JSON.stringify({ type: "error", error: { type: ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error"), message } }));
+    const body = { type: "error", error: { type: ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error"), message } };
+    sendJsonError(res, status, body, retryAfterSeconds, { "request-id": `req_scripted_${Date.now().toString(36)}` });
   },
 };
 

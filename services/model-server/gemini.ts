@@ -3,7 +3,7 @@
 import type { ServerResponse } from "node:http";
 import * as z from "zod";
 import { estimateTokens, type ConversationRead, type ScriptTurn } from "./script.ts";
-import { sse, type Dialect } from "./server.ts";
+import { sendJsonError, sse, type Dialect } from "./server.ts";
 
 const Part = z.looseObject({ text: z.string().optional(), thought: z.boolean().optional() });
 const Content = z.looseObject({ role: z.string().optional(), parts: z.array(Part).default([]) });
@@ -102,10 +102,8 @@ export const geminiDialect: Dialect = {
   },
   answer: (res, turn, read, ids) => writeAnswer(res, turn, read, ids.responseId),
   error(res, status, message, retryAfterSeconds) {
-    const headers: Record<string, string> = { "content-type": "application/json; charset=UTF-8" };
-    if (retryAfterSeconds !== undefined) headers["retry-after"] = String(retryAfterSeconds);
     const name = STATUS_NAMES[status] ?? (status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION");
-    res.writeHead(status, headers).end(JSON.stringify({ error: { code: status, message, status: name } }));
+    sendJsonError(res, status, { error: { code: status, message, status: name } }, retryAfterSeconds, { "content-type": "application/json; charset=UTF-8" });
   },
 };
 

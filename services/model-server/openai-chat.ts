@@ -4,6 +4,7 @@
 import type { ServerResponse } from "node:http";
 import * as z from "zod";
 import { estimateTokens, type ConversationRead, type ScriptTurn } from "./script.ts";
+import { openaiError } from "./openai-error.ts";
 import { sse, type Dialect } from "./server.ts";
 
 const Part = z.looseObject({ type: z.string().optional(), text: z.string().optional() });
@@ -93,26 +94,10 @@ function pieces(text: string): string[] {
   return out;
 }
 
-const ERROR_TYPES: Record<number, { type: string; code: string }> = {
-  400: { type: "invalid_request_error", code: "invalid_request" },
-  401: { type: "invalid_request_error", code: "invalid_api_key" },
-  403: { type: "permission_error", code: "permission_denied" },
-  404: { type: "invalid_request_error", code: "model_not_found" },
-  429: { type: "requests", code: "rate_limit_exceeded" },
-};
-
-/** An API error in OpenAI's shape, `{ error: { message, type, param, code } }`, with `retry-after` when given. */
-function errorChat(res: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void {
-  const kind = ERROR_TYPES[status] ?? { type: status >= 500 ? "server_error" : "invalid_request_error", code: status >= 500 ? "server_error" : "error" };
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (retryAfterSeconds !== undefined) headers["retry-after"] = String(retryAfterSeconds);
-  res.writeHead(status, headers).end(JSON.stringify({ error: { message, type: kind.type, param: null, code: kind.code } }));
-}
-
 export const openaiChatDialect: Dialect = {
   name: "openai-chat",
   handles: (method, path) => method === "POST" && (path === "/v1/chat/completions" || path === "/chat/completions"),
   read: (body) => readChat(body),
   answer: (res, turn, read, ids) => answerChat(res, turn, read as ChatRead, ids.responseId),
-  error: errorChat,
+  error: openaiError,
 };

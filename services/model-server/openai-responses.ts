@@ -2,6 +2,7 @@
 // POST /v1/responses (or /responses), answered as SSE (`response.created` … `response.completed`) or as one JSON body.
 import type { ServerResponse } from "node:http";
 import { estimateTokens, type ConversationRead, type ScriptTurn } from "./script.ts";
+import { openaiError } from "./openai-error.ts";
 import { sse, type Dialect } from "./server.ts";
 
 /** A Responses conversation: also the request's freeform (`custom`) tools, whose calls carry text, not JSON. */
@@ -142,26 +143,10 @@ function answerResponses(res: ServerResponse, turn: ScriptTurn, read: Conversati
   res.end();
 }
 
-const ERROR_TYPES: Record<number, { type: string; code: string }> = {
-  400: { type: "invalid_request_error", code: "invalid_request" },
-  401: { type: "authentication_error", code: "invalid_api_key" },
-  403: { type: "permission_error", code: "permission_denied" },
-  404: { type: "not_found_error", code: "not_found" },
-  429: { type: "rate_limit_error", code: "rate_limit_exceeded" },
-};
-
-/** An API error in OpenAI's shape, `{ error: { message, type, code } }`, with `retry-after` when given. */
-function errorResponses(res: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void {
-  const kind = ERROR_TYPES[status] ?? { type: status >= 500 ? "server_error" : "invalid_request_error", code: status >= 500 ? "server_error" : "error" };
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (retryAfterSeconds !== undefined) headers["retry-after"] = String(retryAfterSeconds);
-  res.writeHead(status, headers).end(JSON.stringify({ error: { message, type: kind.type, param: null, code: kind.code } }));
-}
-
 export const openaiResponsesDialect: Dialect = {
   name: "openai-responses",
   handles: (method, path) => method === "POST" && (path === "/v1/responses" || path === "/responses"),
   read: (body) => readResponses(body),
   answer: (res, turn, read, ids) => answerResponses(res, turn, read, ids),
-  error: errorResponses,
+  error: openaiError,
 };

@@ -154,6 +154,13 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** Answers with an API error: `body` as JSON, `retry-after` when given, and any dialect-specific `headers`. */
+export function sendJsonError(res: ServerResponse, status: number, body: unknown, retryAfterSeconds?: number, headers: Record<string, string> = {}): void {
+  const all: Record<string, string> = { "content-type": "application/json", ...headers };
+  if (retryAfterSeconds !== undefined) all["retry-after"] = String(retryAfterSeconds);
+  res.writeHead(status, all).end(JSON.stringify(body));
+}
+
 /** Writes one server-sent event. */
 export function sse(res: ServerResponse, event: string | undefined, data: unknown): void {
   res.write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);

@@ -6,6 +6,9 @@ import { modestValue } from "../../services/model-server/gemini.ts";
 import { Script } from "../../services/model-server/script.ts";
 import { ModelServer } from "../../services/model-server/server.ts";
 
+/** The parts of a GenerateContentResponse these tests read. */
+type GeminiBody = { candidates: { content: { role?: string; parts: { text?: string }[] } }[]; usageMetadata: { promptTokenCount: number } };
+
 const server = new ModelServer({
   dialects: ALL_DIALECTS,
   scripts: [
@@ -55,20 +58,20 @@ describe("the scripted model server, Gemini dialect", () => {
   it("plays the turn given by the model contents already in the conversation; :generateContent answers in one body", async () => {
     const contents = [user("Please write add"), { role: "model", parts: [{ functionCall: { name: "write_file", args: {} } }] }, { role: "user", parts: [{ functionResponse: { name: "write_file", response: { output: "ok" } } }] }];
     const res = await post("/v1beta/models/gemini-2.5-pro:generateContent", { contents });
-    const body = (await res.json()) as any;
-    expect(body.candidates[0].content).toEqual({ role: "model", parts: [{ text: "Done: added src/add.js." }] });
+    const body = (await res.json()) as GeminiBody;
+    expect(body.candidates[0]!.content).toEqual({ role: "model", parts: [{ text: "Done: added src/add.js." }] });
     expect(body.usageMetadata.promptTokenCount).toBeGreaterThan(0);
     expect(server.exchanges.at(-1)).toMatchObject({ dialect: "gemini", scriptIndex: 0, turnIndex: 1, status: 200 });
   });
 
   it("answers token counts and the CLI's JSON utility calls beside the conversation, with values its checks accept", async () => {
     const before = server.exchanges.length;
-    const count = (await (await post("/v1beta/models/gemini-2.5-pro:countTokens", { contents: [user("x")] })).json()) as any;
+    const count = (await (await post("/v1beta/models/gemini-2.5-pro:countTokens", { contents: [user("x")] })).json()) as { totalTokens: number };
     expect(count.totalTokens).toBeGreaterThan(0);
     const schema = { type: "object", properties: { reasoning: { type: "string" }, next_speaker: { type: "string", enum: ["user", "model"] } }, required: ["reasoning", "next_speaker"] };
     const res = await post("/v1beta/models/gemini-3.5-flash-lite:generateContent", { contents: [user("Please write add")], generationConfig: { responseMimeType: "application/json", responseJsonSchema: schema } });
-    const body = (await res.json()) as any;
-    expect(JSON.parse(body.candidates[0].content.parts[0].text)).toEqual({ reasoning: "", next_speaker: "user" });
+    const body = (await res.json()) as GeminiBody;
+    expect(JSON.parse(body.candidates[0]!.content.parts[0]!.text!)).toEqual({ reasoning: "", next_speaker: "user" });
     expect(server.exchanges.slice(before).map((exchange) => exchange.turnIndex)).toEqual([undefined, undefined]);
     expect(modestValue({ type: "OBJECT", properties: { complexity_score: { type: "INTEGER" }, confidence: { type: "NUMBER" } } })).toEqual({ complexity_score: 1, confidence: 0 });
   });
@@ -77,9 +80,9 @@ describe("the scripted model server, Gemini dialect", () => {
     const res = await post("/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", { contents: [user("rate limited")] });
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("7");
-    expect((await res.json()) as any).toEqual({ error: { code: 429, message: "Resource has been exhausted", status: "RESOURCE_EXHAUSTED" } });
+    expect(await res.json()).toEqual({ error: { code: 429, message: "Resource has been exhausted", status: "RESOURCE_EXHAUSTED" } });
     const bad = await post("/v1beta/models/gemini-2.5-pro:streamGenerateContent", { contents: "nope" });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+    expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
   });
 });
