@@ -95,6 +95,15 @@ export const WorkerSettings = z.strictObject({
   logLinesPerSecond: z.int().min(1).max(10_000).default(50),
   /** Longest log line forwarded; longer lines are truncated. */
   logLineMaxChars: z.int().min(80).max(4096).default(2000),
+  /**
+   * Git features (docs/workspaces.md): where worktrees are made — default `<git common dir>/baton` (inside the
+   * repository's `.git`, so test runners and editors in the workspace never see them) — and which untracked folders
+   * of the workspace are linked into each worktree (default `node_modules`, so gates run without a reinstall).
+   */
+  worktrees: z.strictObject({
+    dir: z.string().min(1).optional(),
+    link: z.array(z.string().min(1)).default(["node_modules"]),
+  }).default({ link: ["node_modules"] }),
 });
 
 export const CoordinatorSettings = z.strictObject({
@@ -113,6 +122,8 @@ export const CoordinatorSettings = z.strictObject({
   unservedRepeatSeconds: z.number().min(1).max(24 * 3600).default(60),
   /** Default of a request's `dispatchTimeoutSeconds`: a task not started this long after its dispatch fails. Unset: no limit. */
   dispatchTimeoutSeconds: z.int().min(1).max(7 * 24 * 3600).optional(),
+  /** A file-scope lock's lease: a worker that has not renewed its lock for this long (it died) has lost it. */
+  lockLeaseSeconds: z.int().min(2).max(3600).default(30),
 });
 
 /** A gate as the operator defines it (docs/gates.md); `run` is an argv, never a shell line. */

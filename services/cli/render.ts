@@ -90,6 +90,22 @@ export function renderEvent(event: StatusEvent, progress: string): string {
       return `${time(event.at)} ${cyan("budget")}    ${event.taskId ? `task ${bold(event.taskId)}` : "feature"} limits now ${[event.tokens !== undefined ? `tokens ${event.tokens}` : "", event.costUsd !== undefined ? `$${event.costUsd}` : "", event.wallSeconds !== undefined ? `${event.wallSeconds}s` : ""].filter(Boolean).join(", ")}${event.by ? dim(` (by ${event.by})`) : ""}`;
     case "message.rejected":
       return `${time(event.at)} ${yellow("notice")}  ${event.subject}: ${event.error.message}`;
+    case "workspace.prepared":
+      return `${time(event.at)} ${cyan("workspace")} integration branch ${bold(event.branch)} at ${event.head.slice(0, 10)}${event.dirty.length ? dim(` (${event.dirty.length} uncommitted files in the workspace are not part of it)`) : ""}`;
+    case "task.integrating":
+      return `${time(event.at)} ${step} ${cyan("integrating")} ${who} ${dim(`into ${event.branch}`)}`;
+    case "checkpoint.created":
+      return `${time(event.at)} ${step} ${green("checkpoint")} ${who} ${event.commit.slice(0, 10)} ${dim(`${event.files.length} files, +${event.insertions} -${event.deletions}`)}${event.tag ? ` ${cyan(`tag ${event.tag}`)}` : ""}`;
+    case "task.conflict":
+      return `${time(event.at)} ${step} ${yellow("conflict")}   ${who} ${dim(`round ${event.round}: ${event.files.join(", ")}`)}${event.fixTaskId ? ` — fix task ${event.fixTaskId}` : ""}`;
+    case "scope.violation":
+      return `${time(event.at)} ${step} ${event.strict ? red("scope violation") : yellow("scope violation")} ${who} ${dim(`changed outside ${event.scope.join(", ")}:`)} ${event.files.slice(0, 10).join(", ")}${event.files.length > 10 ? dim(` and ${event.files.length - 10} more`) : ""}`;
+    case "artifact.invalid":
+      return [`${time(event.at)} ${step} ${red("artifact invalid")} ${who}`, ...event.problems.flatMap((p) => p.messages.slice(0, 5).map((m) => `    ${red("✗")} ${p.path}: ${m}`))].join("\n");
+    case "feature.rolled_back":
+      return `${time(event.at)} ${yellow("rolled back")} to ${event.toTask ? `task ${bold(event.toTask)}'s checkpoint` : "the feature's start"} ${event.to.slice(0, 10)} — ${event.tasks.length} tasks ${event.cancelled ? "cancelled" : "pending again"}${event.reason ? `: ${event.reason}` : ""}${event.by ? dim(` (by ${event.by})`) : ""}`;
+    case "feature.integrated":
+      return `${time(event.at)} ${cyan("integrated")} ${bold(event.branch)}${event.head ? ` at ${event.head.slice(0, 10)}` : ""}${event.into ? (event.fastForwarded ? ` — ${green(`${event.into} fast-forwarded`)}` : ` — ${yellow(`${event.into} not moved`)}: ${event.refused ?? ""}`) : ""}${event.removed ? dim(` (${event.removed} worktrees removed)`) : ""}`;
   }
 }
 

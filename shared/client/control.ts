@@ -22,7 +22,7 @@ export interface ControlOptions {
 }
 
 /** The status event each verb produces when it is applied. */
-export const CONTROL_EFFECT = { cancel: "feature.cancelled", pause: "feature.paused", resume: "feature.resumed", budget: "budget.changed" } as const satisfies Record<ControlVerb, StatusEvent["kind"]>;
+export const CONTROL_EFFECT = { cancel: "feature.cancelled", pause: "feature.paused", resume: "feature.resumed", budget: "budget.changed", rollback: "feature.rolled_back" } as const satisfies Record<ControlVerb, StatusEvent["kind"]>;
 
 /**
  * Publishes `{ type: "baton.v1.control", featureId, verb, reason?, by?, budget? }` on

@@ -3,7 +3,16 @@ import * as z from "zod";
 import { BudgetChange } from "./budget.ts";
 import { Id } from "./common.ts";
 
-export const ControlVerb = z.enum(["cancel", "pause", "resume", "budget"]);
+export const ControlVerb = z.enum(["cancel", "pause", "resume", "budget", "rollback"]);
+
+/** Verb `rollback`: back to a checkpoint (a commit, or the task whose checkpoint it is; default the feature's start). */
+export const RollbackRequest = z.strictObject({
+  /** A checkpoint commit (full or abbreviated, ≥ 7 hex digits), a task id, or "base" (the feature's start). */
+  to: z.string().min(1).max(64).optional(),
+  /** Mark the rolled-back tasks cancelled instead of pending again (the feature then fails, as cancelled tasks cannot complete). */
+  cancel: z.boolean().optional(),
+});
+export type RollbackRequest = z.infer<typeof RollbackRequest>;
 export type ControlVerb = z.infer<typeof ControlVerb>;
 
 export const ControlMessage = z.strictObject({
@@ -15,5 +24,8 @@ export const ControlMessage = z.strictObject({
   by: z.string().max(200).optional(),
   /** Verb `budget`: the new limits (they replace the old ones; `baton resume` then continues a feature paused for budget). */
   budget: BudgetChange.optional(),
-}).refine((m) => (m.verb === "budget") === (m.budget !== undefined), { message: "the budget verb needs `budget` (the new limits), and only it takes one", path: ["budget"] });
+  /** Verb `rollback`: where to (default: the feature's start) and whether the tasks after it are cancelled. */
+  rollback: RollbackRequest.optional(),
+}).refine((m) => (m.verb === "budget") === (m.budget !== undefined), { message: "the budget verb needs `budget` (the new limits), and only it takes one", path: ["budget"] })
+  .refine((m) => m.verb === "rollback" || m.rollback === undefined, { message: "only the rollback verb takes `rollback`", path: ["rollback"] });
 export type ControlMessage = z.infer<typeof ControlMessage>;

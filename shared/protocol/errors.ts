@@ -34,6 +34,13 @@ export const WIRE_ERRORS = {
   InvalidOutput: { code: "INVALID_OUTPUT", meaning: "the model's structured output stayed invalid after the re-asks" },
   BudgetExceeded: { code: "BUDGET_EXCEEDED", meaning: "the task was stopped because its budget or its feature's was used up" },
   ResultStore: { code: "RESULT_STORE", meaning: "a stored result (large summary or handoff) could not be written or read" },
+  NotGit: { code: "NOT_GIT", meaning: "the feature's workspace is not a git repository with a commit (`baton submit --init-git` makes it one)" },
+  GitError: { code: "GIT", meaning: "a git command the worker ran for the task's worktree or the feature's integration failed" },
+  MergeConflict: { code: "MERGE_CONFLICT", meaning: "the task's branch conflicts with the integration branch and no fix round was left" },
+  ConflictMarkers: { code: "CONFLICT_MARKERS", meaning: "a conflict fix left conflict markers in the files it committed" },
+  ArtifactInvalid: { code: "ARTIFACT_INVALID", meaning: "a file the task declares it produces is missing or does not validate (the validator's messages are in details)" },
+  ScopeViolation: { code: "SCOPE_VIOLATION", meaning: "the task changed files outside its declared `files` and the feature's scope is strict" },
+  RollbackRefused: { code: "ROLLBACK_REFUSED", meaning: "a rollback would have destroyed changes that did not come from the feature (the files are in details); nothing was changed" },
 } as const satisfies Record<string, { code: string; meaning: string }>;
 
 export type WireErrorName = keyof typeof WIRE_ERRORS;

@@ -4,6 +4,7 @@ import { BudgetCrossing } from "./budget.ts";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { CoverageWire, GateName, GateScope, ReviewVerdict, TestCountsWire } from "./gates.ts";
 import { StoredRef, Usage } from "./task.ts";
+import { ArtifactProblem, Sha } from "./workspace.ts";
 
 export const STATUS_EVENT = "baton.v1.status_event" as const;
 
@@ -149,6 +150,55 @@ export const StatusEvent = z.discriminatedUnion("kind", [
   z.object({ ...Base, kind: z.literal("budget.exceeded"), ...BudgetCrossing, stopped: z.array(z.object({ taskId: Id, attempt: z.int().min(1) })) }),
   // New limits set with the control verb `budget` (`baton budget`).
   z.object({ ...Base, kind: z.literal("budget.changed"), taskId: Id.optional(), tokens: z.int().optional(), costUsd: z.number().optional(), wallSeconds: z.int().optional(), by: z.string().optional() }),
+  // Workspaces (issue 12, docs/workspaces.md).
+  // The feature's integration branch `branch` exists at `head` (made from the workspace's HEAD, `base`); `dirty`
+  // lists uncommitted files of the workspace that the feature does not see (it starts from HEAD).
+  z.object({ ...Base, kind: z.literal("workspace.prepared"), branch: z.string(), base: Sha, head: Sha, dirty: z.array(z.string()) }),
+  // The task's work (and gates) passed; it is being integrated into the integration branch (it completes once it is).
+  z.object({ ...TaskBase, kind: z.literal("task.integrating"), branch: z.string(), head: Sha.optional() }),
+  // A task's work is on the integration branch: `commit` is the checkpoint (a merge commit naming feature, task and role).
+  z.object({
+    ...TaskBase,
+    kind: z.literal("checkpoint.created"),
+    commit: Sha,
+    branch: z.string(),
+    files: z.array(z.string()),
+    insertions: z.int().min(0),
+    deletions: z.int().min(0),
+    tag: z.string().optional(),
+  }),
+  // The task's branch conflicts with the integration branch: fix task `fixTaskId` (the task's role) resolves it,
+  // or (no round left, `fixTaskId` absent) the task's failure policy applies.
+  z.object({ ...TaskBase, kind: z.literal("task.conflict"), files: z.array(z.string()), round: z.int().min(1), fixTaskId: Id.optional() }),
+  // The task changed files outside its declared `files` (`strict`: it fails for it).
+  z.object({ ...TaskBase, kind: z.literal("scope.violation"), files: z.array(z.string()), scope: z.array(z.string()), strict: z.boolean() }),
+  // An artifact the task declared (`produces`) is missing or invalid (the task then fails ARTIFACT_INVALID, or retries).
+  z.object({ ...TaskBase, kind: z.literal("artifact.invalid"), problems: z.array(ArtifactProblem) }),
+  // The integration branch went back to checkpoint `to` (`toTask`'s, or the feature's start); `tasks` are pending
+  // again (or cancelled), `stopped` lists the runs stopped for it.
+  z.object({
+    ...Base,
+    kind: z.literal("feature.rolled_back"),
+    to: Sha,
+    toTask: Id.optional(),
+    tasks: z.array(Id),
+    cancelled: z.boolean(),
+    stopped: z.array(z.object({ taskId: Id, attempt: z.int().min(1) })),
+    reason: z.string().optional(),
+    by: z.string().optional(),
+  }),
+  // The feature ended and its workspace was cleaned up: the integration branch is at `head`; `into` was
+  // fast-forwarded to it (or `refused` says why not); `removed` worktrees.
+  z.object({
+    ...Base,
+    kind: z.literal("feature.integrated"),
+    branch: z.string(),
+    head: Sha.optional(),
+    into: z.string().optional(),
+    fastForwarded: z.boolean(),
+    refused: z.string().optional(),
+    removed: z.int().min(0),
+  }),
   z.object({
     ...Base,
     kind: z.literal("message.rejected"),

@@ -6,6 +6,7 @@ import { Budget } from "./budget.ts";
 import { GateName, REVIEW_GATE } from "./gates.ts";
 import { graphIssues } from "./graph.ts";
 import { looseRoleRequest, roleIssues } from "./request-roles.ts";
+import { BranchName, Isolation } from "./workspace.ts";
 import { didYouMean } from "./suggest.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
@@ -26,8 +27,13 @@ export const FailurePolicy = z.strictObject({
     maxRounds: z.int().min(1).max(10),
     role: Role.default("bugfix"),
   }).optional(),
-  /** When nothing above is left: `fail`, or `escalate` (a question for a human; until those exist it fails too). */
-  then: z.enum(["fail", "escalate"]).default("fail"),
+  /**
+   * When nothing above is left: `fail`; `escalate` (a question for a human; until those exist it fails too); or
+   * `rollback`: the integration branch goes back to the checkpoint before `rollbackTo` (a task; default: the feature's
+   * start), the tasks after it are cancelled, and the feature fails with nothing half-done left on its branch.
+   */
+  then: z.enum(["fail", "escalate", "rollback"]).default("fail"),
+  rollbackTo: Id.optional(),
 });
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
 
@@ -57,6 +63,15 @@ export const TaskSpec = z.strictObject({
   allowTestRemoval: z.boolean().optional(),
   /** This task's own limits (docs/budgets.md); crossing one stops the task and pauses the feature. */
   budget: Budget.optional(),
+  /** Overrides the feature's `isolation` for this task (docs/workspaces.md). */
+  isolation: Isolation.optional(),
+  /**
+   * Artifacts the task must leave (paths relative to the workspace, e.g. `docs/openapi.yaml`): before its dependents
+   * start they must exist on the integration branch and parse (OpenAPI 3, JSON Schema, JSON, YAML; others non-empty).
+   */
+  produces: z.array(z.string().min(1).max(500).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "must be a path inside the workspace")).max(50).optional(),
+  /** A milestone this task belongs to: once every task naming it is integrated, the integration branch is tagged `baton/<feature>/<milestone>`. */
+  milestone: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit").optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -79,6 +94,20 @@ export const FeatureRequest = z.strictObject({
   onFailure: FailurePolicy.optional(),
   /** Limits on what the whole feature may use (docs/budgets.md); crossing one pauses it (reason `budget`). */
   budget: Budget.optional(),
+  /**
+   * With a `workspace` (a git repository): `worktree` runs each task attempt in its own worktree, integrated into
+   * `baton/<id>` in dependency order; `shared` runs tasks in the feature's one worktree, kept apart by file-scope
+   * locks. Default: `worktree` when maxParallel > 1, else `shared` (docs/workspaces.md).
+   */
+  isolation: Isolation.optional(),
+  /** `strict`: tasks whose `files` may overlap never run at once in worktree mode either (prevent conflicts rather than resolve them). */
+  locks: z.enum(["resolve", "strict"]).optional(),
+  /** `strict`: a task that changed files outside its `files` fails (SCOPE_VIOLATION); default `report`: a scope.violation event only. */
+  scope: z.enum(["report", "strict"]).optional(),
+  /** When the feature completes, fast-forward this branch to the integration branch (if it can be). */
+  integrateInto: BranchName.optional(),
+  /** Keep the branches of failed or cancelled tasks (their worktrees are removed) for a person to look at. */
+  keepBranches: z.boolean().optional(),
 });
 export type FeatureRequest = z.infer<typeof FeatureRequest>;
 

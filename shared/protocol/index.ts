@@ -10,3 +10,4 @@ export * from "./errors.ts";
 export * from "./msg-ids.ts";
 export * from "./workers.ts";
 export * from "./views.ts";
+export * from "./workspace.ts";

@@ -3,7 +3,7 @@
 // same message always gets the same id and two different messages never do. The token counts keep the
 // families apart: an id of one family can never equal an id of another.
 
-/** Coordinator ids: status events (3 tokens), task dispatches (4), task gate runs (6), feature gate runs (4, "fgate"), baseline runs (4, "bgate"). */
+/** Coordinator ids: status events (3 tokens), task dispatches (4), task gate runs (6), feature gate runs (4, "fgate"), baseline runs (4, "bgate"), workspace operations (5, "op"). */
 export const coordinatorMsgId = {
   /** A feature's status event number `seq`. */
   statusEvent: (featureId: string, seq: number): string => `${featureId}.ev.${seq}`,
@@ -15,6 +15,8 @@ export const coordinatorMsgId = {
   featureGate: (featureId: string, gate: string, run: number): string => `${featureId}.fgate.${gate}.${run}`,
   /** The baseline run of test gate `gate` (once per feature, before any task; 4 tokens, "bgate"). */
   baselineGate: (featureId: string, gate: string): string => `${featureId}.bgate.${gate}.1`,
+  /** Run `run` of workspace operation `kind` about `taskId` (or FEATURE_OPS_TASK_ID) — 5 tokens, "op". */
+  op: (featureId: string, kind: string, taskId: string, run: number): string => `${featureId}.op.${kind}.${taskId}.${run}`,
 };
 
 /**
@@ -30,10 +32,12 @@ export interface WorkerMsgRef {
   taskId: string;
   attempt: number;
   gate?: { scope: string; name: string; run: number } | undefined;
+  op?: { kind: string; run: number } | undefined;
 }
 
 const workerBase = (ref: WorkerMsgRef): string =>
-  `${ref.featureId}.${ref.taskId}.${ref.attempt}` + (ref.gate ? `.gate.${ref.gate.scope}.${ref.gate.name}.${ref.gate.run}` : "");
+  `${ref.featureId}.${ref.taskId}.${ref.attempt}` + (ref.gate ? `.gate.${ref.gate.scope}.${ref.gate.name}.${ref.gate.run}` : "") +
+  (ref.op ? `.op.${ref.op.kind}.${ref.op.run}` : "");
 
 /** Worker ids, on the results stream: one result per attempt (or gate run), one start, numbered log batches and progress messages per delivery. */
 export const workerMsgId = {

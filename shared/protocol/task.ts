@@ -2,6 +2,7 @@
 import * as z from "zod";
 import { Id, Json, Role, Timestamp, WireError } from "./common.ts";
 import { GateRef, GateReport, ReviewVerdict } from "./gates.ts";
+import { ArtifactProblem, Checkout, GitChanges, HandoffFacts, LockSpec, OpRef, OpResult, WorkspaceOp } from "./workspace.ts";
 
 /**
  * Where a task's stored result lives (the results object store, key `<featureId>.<taskId>.<attempt>` or a gate
@@ -41,6 +42,8 @@ export const Handoff = z.object({
   handoff: Json.optional(),
   /** The dependency's full result (summary + handoff) in the results store, when it was too large to inline. */
   stored: StoredRef.optional(),
+  /** Facts from git and the gates: files changed and diffstat, checkpoint, artifacts, gates passed, next steps, constraints. */
+  ...HandoffFacts.shape,
 });
 export type Handoff = z.infer<typeof Handoff>;
 
@@ -74,6 +77,16 @@ export const TaskAssigned = z.object({
    * agent on the same host resumes it (`claude --resume`, `codex exec resume`); any other starts fresh.
    */
   session: AgentSession.optional(),
+  /** A git feature: where the run happens (the task's worktree, or the feature's integration worktree). */
+  checkout: Checkout.optional(),
+  /** A file-scope lock the worker must hold (a lease in KV) while the task's work runs. */
+  lock: LockSpec.optional(),
+  /** Artifacts the task must produce (paths): checked after its work, and again on the integration branch. */
+  produces: z.array(z.string().min(1).max(500)).max(50).optional(),
+  /** Shared mode: report the workspace paths the work changed (`changed` on the result), for integration and scope checks. */
+  reportChanges: z.boolean().optional(),
+  /** A workspace operation for the integrator role, instead of a task's work (`taskId` is the task it concerns, or FEATURE_OPS_TASK_ID). */
+  op: WorkspaceOp.optional(),
 });
 export type TaskAssigned = z.infer<typeof TaskAssigned>;
 
@@ -96,6 +109,9 @@ export const ExecutorOutput = z.strictObject({
   summary: z.string().max(MAX_SUMMARY_CHARS).optional(),
   handoff: BoundedHandoff.optional(),
   review: ReviewVerdict.optional(),
+  /** What should come next, and constraints the dependents must respect (handed to them with the files git saw change). */
+  nextSteps: z.array(z.string().max(2000)).max(50).optional(),
+  constraints: z.array(z.string().max(2000)).max(50).optional(),
 });
 export type ExecutorOutput = z.infer<typeof ExecutorOutput>;
 
@@ -107,6 +123,8 @@ const TaskRef = {
   workerId: z.string().min(1).max(200),
   /** Echoes the task message's `gate` on every message about a gate run. */
   gate: GateRef.optional(),
+  /** Echoes the task message's `op` (its kind and run) on every message about a workspace operation. */
+  op: OpRef.optional(),
 };
 
 export const TaskStarted = z.object({
@@ -176,6 +194,17 @@ export const TaskResult = z.object({
   usage: Usage.optional(),
   /** The agent session this run used, for a later fix round to continue. */
   session: AgentSession.optional(),
+  /** Worktree mode: the commit of the task's work on its branch and what it changed, from git. */
+  git: GitChanges.optional(),
+  /** Shared mode (`reportChanges`): the workspace paths the work changed (at most 10000). */
+  changed: z.array(z.string().max(4096)).max(10_000).optional(),
+  /** `produces` missing or invalid after the work (the task failed ARTIFACT_INVALID). */
+  artifacts: z.array(ArtifactProblem).optional(),
+  /** What the agent said comes next and the constraints it found (from its result file). */
+  nextSteps: z.array(z.string().max(2000)).max(50).optional(),
+  constraints: z.array(z.string().max(2000)).max(50).optional(),
+  /** A workspace operation's findings. */
+  opResult: OpResult.optional(),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 
