@@ -110,7 +110,7 @@ export function renderEvent(event: StatusEvent, progress: string): string {
 }
 
 const stateColor: Record<ViewTask["state"], (text: string) => string> = {
-  waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, fixing: yellow, retrying: yellow, completed: green, failed: red, cancelled: red,
+  waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, fixing: yellow, integrating: cyan, retrying: yellow, completed: green, failed: red, cancelled: red,
 };
 
 /** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
@@ -188,8 +188,16 @@ function waitingLine(task: ViewTask, waiting: WaitingFor, liveWorkers: Map<strin
     case "gates":
       return `gates ${gateLine(task.gates, task.gateResults)}`;
     case "fix":
-      return `fix task ${waiting.fixTaskId} runs; then gates ${gateLine(task.gates, task.gateResults)}`;
-    // issues 12/13: a file lock, a question to answer
+      return waiting.conflict
+        ? `fix task ${waiting.fixTaskId} resolves a merge conflict${task.conflict ? ` in ${task.conflict.files.join(", ")}` : ""}; then it is integrated again`
+        : `fix task ${waiting.fixTaskId} runs; then gates ${gateLine(task.gates, task.gateResults)}`;
+    case "scope":
+      return `waits: its files may overlap those of ${waiting.taskIds.join(", ")} (file-scope lock)`;
+    case "workspace":
+      return "waits for the feature's workspace (integration branch and worktree) to be prepared";
+    case "integration":
+      return `waits to be merged into the integration branch${waiting.ahead.length ? ` after ${waiting.ahead.join(", ")}` : ""}`;
+    // issue 13: a question to answer
   }
 }
 

@@ -5,7 +5,7 @@ import * as z from "zod";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { GateName } from "./gates.ts";
 
-export const ViewTaskState = z.enum(["waiting", "dispatched", "running", "verifying", "fixing", "retrying", "completed", "failed", "cancelled"]);
+export const ViewTaskState = z.enum(["waiting", "dispatched", "running", "verifying", "fixing", "integrating", "retrying", "completed", "failed", "cancelled"]);
 export type ViewTaskState = z.infer<typeof ViewTaskState>;
 export const ViewFeatureState = z.enum(["unknown", "executing", "paused", "verifying", "completed", "failed", "rejected", "cancelled"]);
 export type ViewFeatureState = z.infer<typeof ViewFeatureState>;
@@ -74,8 +74,14 @@ export const WaitingFor = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("retry"), until: Timestamp }),
   /** Its work is done; its gates run (see `gates` and `gateResults`). */
   z.object({ kind: z.literal("gates"), gates: z.array(GateName) }),
-  /** A gate failed; fix task `fixTaskId` runs, then the gates again. */
-  z.object({ kind: z.literal("fix"), fixTaskId: Id }),
+  /** A gate failed, or (`conflict`) its branch conflicted with the integration branch; fix task `fixTaskId` runs, then the gates again. */
+  z.object({ kind: z.literal("fix"), fixTaskId: Id, conflict: z.boolean().optional() }),
+  /** Its file scope may overlap the scope of tasks under way (`taskIds`): it starts when they are integrated or ended. */
+  z.object({ kind: z.literal("scope"), taskIds: z.array(Id) }),
+  /** The feature's workspace is being prepared (its integration branch and worktree). */
+  z.object({ kind: z.literal("workspace") }),
+  /** Its work passed; it waits for its turn to be merged into the integration branch (`ahead`: tasks merged first). */
+  z.object({ kind: z.literal("integration"), ahead: z.array(Id) }),
 ]);
 export type WaitingFor = z.infer<typeof WaitingFor>;
 
@@ -108,6 +114,14 @@ export const ViewTask = z.object({
   usage: ViewUsage.optional(),
   /** Its own budget, when it has one. Read model only. */
   budget: ViewBudget.optional(),
+  /** A git feature: its checkpoint on the integration branch once integrated, and what git says it changed. */
+  checkpoint: z.object({
+    commit: z.string(), files: z.array(z.string()), insertions: z.int().min(0), deletions: z.int().min(0), tag: z.string().optional(),
+  }).optional(),
+  /** The latest merge conflict of its branch (files, round), while it is being fixed or after it failed. */
+  conflict: z.object({ files: z.array(z.string()), round: z.int().min(1) }).optional(),
+  /** Files it changed outside its declared scope (scope.violation). */
+  scopeViolation: z.array(z.string()).optional(),
 });
 export type ViewTask = z.infer<typeof ViewTask>;
 
@@ -138,6 +152,14 @@ export const FeatureView = z.object({
   usage: ViewUsage.optional(),
   /** The feature's budget, when it has one. Read model only (feature.accepted does not carry it). */
   budget: ViewBudget.optional(),
+  /**
+   * A git feature: its integration branch, where it started (`base`) and its head now; once it ended, the branch a
+   * request's `integrateInto` named and whether it was fast-forwarded (or why not).
+   */
+  git: z.object({
+    branch: z.string(), base: z.string(), head: z.string(),
+    into: z.string().optional(), fastForwarded: z.boolean().optional(), refused: z.string().optional(),
+  }).optional(),
 });
 export type FeatureView = z.infer<typeof FeatureView>;
 
