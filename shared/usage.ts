@@ -20,9 +20,13 @@ const USAGE_ERROR = "2 usage error";
 /** The commands in the order the top-level help lists them. */
 export const HELP = {
   up: {
-    summary: "local stack: nats-server (if none answers), a coordinator, the workers of every configured role",
+    summary: "local stack: nats-server (if none answers), a coordinator, the workers of every configured role and an integrator",
     usage: "up [--config FILE] [--log-dir DIR]",
-    about: "Runs until Ctrl-C (or SIGTERM), which stops the workers (letting running tasks finish), then the coordinator,\nthen the nats-server it started. Each process's output goes to its own log file.",
+    about: [
+      "Runs until Ctrl-C (or SIGTERM), which stops the workers (letting running tasks finish), then the coordinator,",
+      "then the nats-server it started. Each process's output goes to its own log file. Besides the configured roles it",
+      "starts one worker of role `integrator` (git worktrees, merges, checkpoints, rollbacks), unless `roles:` has one.",
+    ].join("\n"),
     flags: [CONFIG, ["--log-dir DIR", "where the processes' logs go (default .baton/logs)"]],
     exit: `0 stopped on request, 1 no NATS server could be had, ${USAGE_ERROR}`,
   },
@@ -35,15 +39,20 @@ export const HELP = {
   },
   submit: {
     summary: "submit a feature request (JSON or YAML, - for stdin); prints its id",
-    usage: "submit FILE|- [--watch] [--json] [--timeout S] [--config FILE]",
-    about: "Validates the request locally (every problem is printed), stores it in JetStream and waits until a coordinator\naccepts or rejects it. Submitting the same request again is a no-op that prints the same id.",
+    usage: "submit FILE|- [--watch] [--json] [--timeout S] [--init-git] [--config FILE]",
+    about: [
+      "Validates the request locally (every problem is printed), stores it in JetStream and waits until a coordinator",
+      "accepts or rejects it. Submitting the same request again is a no-op that prints the same id. A `workspace` that",
+      "exists on this machine must be a git repository with a commit (each task is integrated as a commit on a branch).",
+    ].join("\n"),
     flags: [
       ["-w, --watch", "then follow the feature until it ends (as `baton watch`)"],
       ["--json", 'print {"featureId","duplicate"} as one JSON line; with --watch, then each status event as one JSON line'],
       ["--timeout S", "how long to wait for a coordinator to accept it (default 30); it runs later anyway"],
+      ["--init-git", "make a local workspace that is not a git repository (or has no commit) one: git init, .baton/ excluded, first commit"],
       CONFIG,
     ],
-    exit: `0 accepted (with --watch: completed), 1 failed or cancelled (with --watch), or ${NATS},\n  2 invalid or rejected (or a usage error)`,
+    exit: `0 accepted (with --watch: completed), 1 failed or cancelled (with --watch), or ${NATS},\n  2 invalid or rejected, or a local workspace that is not a git repository with a commit (or a usage error)`,
   },
   watch: {
     summary: "replay a feature's history and follow it until it ends",
@@ -54,9 +63,12 @@ export const HELP = {
   },
   status: {
     summary: "a feature's current state, tasks, what each waits for, and timings",
-    usage: "status ID [--json] [--config FILE]",
-    about: "Asks the coordinators' read model; with none answering, folds the feature's status history instead.",
-    flags: [JSON_FLAG("the feature's view"), CONFIG],
+    usage: "status ID [--verbose] [--json] [--config FILE]",
+    about: [
+      "Asks the coordinators' read model; with none answering, folds the feature's status history instead. A git feature",
+      "also shows its integration branch, each integrated task's checkpoint and the handoffs (files git saw change, summary).",
+    ].join("\n"),
+    flags: [["-v, --verbose", "every task's handoff with all its files (default: the handoffs of a few tasks, 10 files each)"], JSON_FLAG("the feature's view"), CONFIG],
     exit: `0 completed, 1 failed or cancelled, or ${NATS}, 2 rejected (or a usage error),\n  3 still running (received, executing, verifying or paused), 4 no such feature`,
   },
   ls: {
@@ -76,7 +88,11 @@ export const HELP = {
   doctor: {
     summary: "check NATS, JetStream, coordinators and their configs, and a worker for every role",
     usage: "doctor [--config FILE] [--json]",
-    about: "Checks, one line each: NATS answers, JetStream is enabled, Baton's streams exist, coordinators are live and\nagree on the config (and with FILE's), every configured role has a live worker. Each problem names its remedy.",
+    about: [
+      "Checks, one line each: NATS answers, JetStream is enabled, Baton's streams exist, coordinators are live and agree",
+      "on the config (and with FILE's), every configured role has a live worker, an integrator worker is live, git 2.25 or",
+      "later is installed, the agent CLIs answer. Each problem names its remedy.",
+    ].join("\n"),
     flags: [CONFIG, JSON_FLAG("the checks")],
     exit: `0 healthy, 1 a problem was found (or ${NATS}), ${USAGE_ERROR}`,
   },
@@ -118,6 +134,25 @@ export const HELP = {
       CONFIG,
     ],
     exit: `0 applied, 1 refused or no answer, or ${NATS}, ${USAGE_ERROR}`,
+  },
+  rollback: {
+    summary: "move a git feature's integration branch back to a checkpoint; later tasks run again (or are cancelled)",
+    usage: "rollback ID [--to COMMIT|TASK|base] [--cancel] [--reason TEXT] [--json] [--timeout S] [--config FILE]",
+    about: [
+      "Asks the coordinators to move the feature's integration branch back to a checkpoint and waits until one did: the",
+      "worktrees and branches of the tasks after it are removed, and those tasks are pending again (with --cancel:",
+      "cancelled, and the feature fails). Changes in the workspace that did not come from the feature are never",
+      "destroyed: then the rollback is refused, nothing changes, and the files are listed.",
+    ].join("\n"),
+    flags: [
+      ["--to WHERE", "a checkpoint commit (7-64 hex digits), the task whose checkpoint it is, or base (the feature's start; the default)"],
+      ["--cancel", "cancel the rolled-back tasks instead of running them again"],
+      ["--reason TEXT", "recorded with the rollback and shown by status"],
+      ["--json", 'print one JSON line: {"featureId","outcome"} with the feature.rolled_back `event` or the `error`'],
+      ["--timeout S", "how long to wait for the answer (default 30)"],
+      CONFIG,
+    ],
+    exit: `0 rolled back, 1 refused (ROLLBACK_REFUSED, INVALID_STATE) or no answer, or ${NATS}, ${USAGE_ERROR}`,
   },
   coordinator: {
     summary: "run a coordinator (run several for redundancy)",

@@ -22,6 +22,14 @@ export const OPTIONS = {
   "cost-usd": { type: "string" },
   "wall-seconds": { type: "string" },
   task: { type: "string" },
+  // The switches below have no default: they are absent unless given (so the other commands' parsed values stay as they were).
+  /** `submit`: make a local workspace that is not a git repository (or has no commit) one first. */
+  "init-git": { type: "boolean" },
+  /** `status`: every task's handoff (checkpoint, files git saw change, summary). */
+  verbose: { type: "boolean", short: "v" },
+  /** `rollback`: the checkpoint to go back to (a commit, a task id or "base"), and whether the tasks after it are cancelled. */
+  to: { type: "string" },
+  cancel: { type: "boolean" },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -29,9 +37,9 @@ export type FlagName = keyof typeof OPTIONS;
 /** What each CLI command accepts: its flags and at most how many positionals. */
 export const COMMAND_SPECS = {
   up: { flags: ["config", "log-dir"], positionals: 0 },
-  submit: { flags: ["config", "watch", "json", "timeout"], positionals: 1 },
+  submit: { flags: ["config", "watch", "json", "timeout", "init-git"], positionals: 1 },
   watch: { flags: ["config", "json"], positionals: 1 },
-  status: { flags: ["config", "json"], positionals: 1 },
+  status: { flags: ["config", "json", "verbose"], positionals: 1 },
   ls: { flags: ["config", "all", "json"], positionals: 0 },
   workers: { flags: ["config", "json"], positionals: 0 },
   doctor: { flags: ["config", "json"], positionals: 0 },
@@ -40,6 +48,7 @@ export const COMMAND_SPECS = {
   pause: { flags: ["config", "reason", "timeout"], positionals: 1 },
   resume: { flags: ["config", "reason", "timeout"], positionals: 1 },
   budget: { flags: ["config", "tokens", "cost-usd", "wall-seconds", "task", "timeout"], positionals: 1 },
+  rollback: { flags: ["config", "to", "cancel", "reason", "json", "timeout"], positionals: 1 },
 } as const satisfies Record<string, { flags: readonly FlagName[]; positionals: number }>;
 
 export type CliCommand = keyof typeof COMMAND_SPECS;
@@ -62,6 +71,10 @@ export interface CliArgs {
     "cost-usd"?: string | undefined;
     "wall-seconds"?: string | undefined;
     task?: string | undefined;
+    "init-git"?: boolean | undefined;
+    verbose?: boolean | undefined;
+    to?: string | undefined;
+    cancel?: boolean | undefined;
   };
   positionals: string[];
 }

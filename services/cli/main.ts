@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { nearest } from "../../shared/protocol/suggest.ts";
 import { asksForHelp, isCliCommand, parseCommand, UsageError, type CliCommand, type Command } from "./args.ts";
-import { red } from "./render.ts";
+import { red } from "./colors.ts";
 import { commandHelp, HELP, isHelpTopic, topHelp, usageLine } from "../../shared/usage.ts";
 
 /** Each command's module, loaded on demand (string literals, so the build rewrites them to .js). */
@@ -20,6 +20,7 @@ const COMMANDS: Record<CliCommand, () => Promise<Command>> = {
   pause: () => import("./commands/control.ts"),
   resume: () => import("./commands/control.ts"),
   budget: () => import("./commands/budget.ts"),
+  rollback: () => import("./commands/rollback.ts"),
 };
 
 /** The version in the package.json nearest above this module (the sources' or, bundled, dist/cli.cjs's). */

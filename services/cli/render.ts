@@ -4,10 +4,10 @@ import { WIRE_ERRORS } from "../../shared/protocol/errors.ts";
 import type { StatusEvent } from "../../shared/protocol/events.ts";
 import type { ViewBudget, ViewUnserved, ViewUsage, WaitingFor } from "../../shared/protocol/views.ts";
 import { BUDGET_PAUSE, settleView } from "../../shared/protocol/waiting.ts";
+import { bold, cyan, dim, green, red, yellow } from "./colors.ts";
+import { gitDetail, gitLines, handoffLines, isWorkspaceEvent, renderWorkspaceEvent } from "./render-git.ts";
 
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
-const color = (code: number) => (text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
-export const green = color(32), red = color(31), yellow = color(33), dim = color(2), bold = color(1), cyan = color(36);
+export { bold, cyan, dim, green, red, yellow } from "./colors.ts";
 
 /** "816ms", "4.2s", "3m12s"; "" for undefined. */
 export function fmtDuration(ms: number | undefined): string {
@@ -25,6 +25,7 @@ const time = (iso: string) => dim(iso.slice(11, 23));
 export function renderEvent(event: StatusEvent, progress: string): string {
   const who = "taskId" in event && event.taskId && "role" in event ? `${bold(event.taskId)} ${dim(`(${event.role})`)}` : "";
   const step = dim(`[${progress}]`);
+  if (isWorkspaceEvent(event)) return renderWorkspaceEvent(event, time(event.at), step, who);
   switch (event.kind) {
     case "feature.accepted":
       return `${time(event.at)} ${cyan("accepted")}  ${bold(event.title)} — ${event.tasks.length} tasks, maxParallel ${event.maxParallel}${event.workspace ? dim(` in ${event.workspace}`) : ""}`;
@@ -90,31 +91,21 @@ export function renderEvent(event: StatusEvent, progress: string): string {
       return `${time(event.at)} ${cyan("budget")}    ${event.taskId ? `task ${bold(event.taskId)}` : "feature"} limits now ${[event.tokens !== undefined ? `tokens ${event.tokens}` : "", event.costUsd !== undefined ? `$${event.costUsd}` : "", event.wallSeconds !== undefined ? `${event.wallSeconds}s` : ""].filter(Boolean).join(", ")}${event.by ? dim(` (by ${event.by})`) : ""}`;
     case "message.rejected":
       return `${time(event.at)} ${yellow("notice")}  ${event.subject}: ${event.error.message}`;
-    case "workspace.prepared":
-      return `${time(event.at)} ${cyan("workspace")} integration branch ${bold(event.branch)} at ${event.head.slice(0, 10)}${event.dirty.length ? dim(` (${event.dirty.length} uncommitted files in the workspace are not part of it)`) : ""}`;
-    case "task.integrating":
-      return `${time(event.at)} ${step} ${cyan("integrating")} ${who} ${dim(`into ${event.branch}`)}`;
-    case "checkpoint.created":
-      return `${time(event.at)} ${step} ${green("checkpoint")} ${who} ${event.commit.slice(0, 10)} ${dim(`${event.files.length} files, +${event.insertions} -${event.deletions}`)}${event.tag ? ` ${cyan(`tag ${event.tag}`)}` : ""}`;
-    case "task.conflict":
-      return `${time(event.at)} ${step} ${yellow("conflict")}   ${who} ${dim(`round ${event.round}: ${event.files.join(", ")}`)}${event.fixTaskId ? ` — fix task ${event.fixTaskId}` : ""}`;
-    case "scope.violation":
-      return `${time(event.at)} ${step} ${event.strict ? red("scope violation") : yellow("scope violation")} ${who} ${dim(`changed outside ${event.scope.join(", ")}:`)} ${event.files.slice(0, 10).join(", ")}${event.files.length > 10 ? dim(` and ${event.files.length - 10} more`) : ""}`;
-    case "artifact.invalid":
-      return [`${time(event.at)} ${step} ${red("artifact invalid")} ${who}`, ...event.problems.flatMap((p) => p.messages.slice(0, 5).map((m) => `    ${red("✗")} ${p.path}: ${m}`))].join("\n");
-    case "feature.rolled_back":
-      return `${time(event.at)} ${yellow("rolled back")} to ${event.toTask ? `task ${bold(event.toTask)}'s checkpoint` : "the feature's start"} ${event.to.slice(0, 10)} — ${event.tasks.length} tasks ${event.cancelled ? "cancelled" : "pending again"}${event.reason ? `: ${event.reason}` : ""}${event.by ? dim(` (by ${event.by})`) : ""}`;
-    case "feature.integrated":
-      return `${time(event.at)} ${cyan("integrated")} ${bold(event.branch)}${event.head ? ` at ${event.head.slice(0, 10)}` : ""}${event.into ? (event.fastForwarded ? ` — ${green(`${event.into} fast-forwarded`)}` : ` — ${yellow(`${event.into} not moved`)}: ${event.refused ?? ""}`) : ""}${event.removed ? dim(` (${event.removed} worktrees removed)`) : ""}`;
   }
 }
+
+/** The STATE column: as wide as the longest state ("integrating"). */
+const STATE_WIDTH = 11;
 
 const stateColor: Record<ViewTask["state"], (text: string) => string> = {
   waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, fixing: yellow, integrating: cyan, retrying: yellow, completed: green, failed: red, cancelled: red,
 };
 
-/** The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats). */
-export function renderStatus(given: FeatureView, liveWorkers: Map<string, number>): string {
+/**
+ * The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats); `verbose`: every handoff
+ * of a git feature, with all its files.
+ */
+export function renderStatus(given: FeatureView, liveWorkers: Map<string, number>, opts: { verbose?: boolean } = {}): string {
   // settled again: a view from an older coordinator has no `waitingFor` yet (idempotent for a current one)
   const view = settleView(structuredClone(given));
   const out: string[] = [];
@@ -123,6 +114,7 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
   out.push(`${bold(view.featureId)}  ${featureState}${view.title ? `  ${view.title}` : ""}`);
   if (view.acceptedAt) out.push(dim(`accepted ${view.acceptedAt}${view.finishedAt ? `, finished ${view.finishedAt} (${fmtDuration(view.durationMs)})` : ""}${view.maxParallel ? `, maxParallel ${view.maxParallel}` : ""}`));
   if (view.workspace) out.push(dim(`workspace ${view.workspace}`));
+  out.push(...gitLines(view));
   if (view.paused) {
     const forBudget = view.paused.reason?.startsWith(BUDGET_PAUSE);
     const next = forBudget ? `raise the limit with \`baton budget ${view.featureId}\`, then \`baton resume ${view.featureId}\`` : `no new task starts until \`baton resume ${view.featureId}\``;
@@ -139,19 +131,20 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
       role: Math.max(4, ...view.tasks.map((t) => t.role.length)),
     };
     out.push("");
-    out.push(dim(`${"TASK".padEnd(width.id)}  ${"ROLE".padEnd(width.role)}  ${"STATE".padEnd(10)}  ${"TIME".padEnd(7)}  DETAIL`));
+    out.push(dim(`${"TASK".padEnd(width.id)}  ${"ROLE".padEnd(width.role)}  ${"STATE".padEnd(STATE_WIDTH)}  ${"TIME".padEnd(7)}  DETAIL`));
     for (const task of view.tasks) {
       // only a task under way counts up; an ended one (a cancelled one included) shows its recorded time
-      const underWay = task.state === "running" || task.state === "verifying" || task.state === "fixing";
+      const underWay = task.state === "running" || task.state === "verifying" || task.state === "fixing" || task.state === "integrating";
       const duration = task.durationMs !== undefined ? fmtDuration(task.durationMs) : task.startedAt && underWay ? fmtDuration(Date.now() - Date.parse(task.startedAt)) : "";
       const detail = taskDetail(task, liveWorkers);
-      out.push(`${task.id.padEnd(width.id)}  ${task.role.padEnd(width.role)}  ${stateColor[task.state](task.state.padEnd(10))}  ${duration.padEnd(7)}  ${detail}`);
+      out.push(`${task.id.padEnd(width.id)}  ${task.role.padEnd(width.role)}  ${stateColor[task.state](task.state.padEnd(STATE_WIDTH))}  ${duration.padEnd(7)}  ${detail}`);
     }
     out.push("");
     out.push(dim(`${progressOf(view)} tasks completed`));
   }
   if (view.gates?.length) out.push(`feature gates ${gateLine(view.gates, view.gateResults)}`);
   for (const notice of view.notices) out.push(yellow(`notice: ${notice}`));
+  out.push(...handoffLines(view, opts.verbose === true));
   return out.join("\n");
 }
 
@@ -159,6 +152,8 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
 function taskDetail(task: ViewTask, liveWorkers: Map<string, number>): string {
   let detail = task.waitingFor ? waitingLine(task, task.waitingFor, liveWorkers) : (task.error ?? task.summary ?? "");
   if (task.state === "running") detail = `on ${task.workerId ?? "?"}`;
+  const git = gitDetail(task);
+  if (git) detail = task.state === "completed" ? `${git}${detail ? ` — ${detail}` : ""}` : `${detail ? `${detail} — ` : ""}${git}`;
   const used = budgetLine(task.usage, task.budget, task.finishedAt);
   if (used) detail = `${detail ? `${detail} ` : ""}${dim(`(${used})`)}`;
   if (task.fixes && task.state !== "failed") detail = `fixes ${task.fixes}${detail ? ` — ${detail}` : ""}`;

@@ -69,7 +69,7 @@ export class Coordinator {
     const ingress = new Ingress({
       names, loop, js: this.js, log,
       maxRequestBytes: cc.maxRequestBytes, knownRoles: config.knownRoles, knownGates: Object.keys(config.gates), taskTimeoutSeconds: cc.taskTimeoutSeconds,
-      dispatchTimeoutSeconds: cc.dispatchTimeoutSeconds,
+      dispatchTimeoutSeconds: cc.dispatchTimeoutSeconds, lockLeaseSeconds: cc.lockLeaseSeconds,
       testGates: Object.entries(config.gates).flatMap(([name, gate]) => (gate.tests || gate.junit ? [name] : [])),
     });
     await this.consume(names.streams.features, names.consumers.coordinatorFeatures, "submissions", (m) => ingress.onSubmission(m));

@@ -1,5 +1,6 @@
 // `baton worker --role <role> [--concurrency N] [--config FILE] [--id NAME]`: wires config → NATS → worker → shutdown.
 // Runs the role's tasks with the executor from the operator's configuration.
+import { INTEGRATOR_ROLE } from "../../shared/protocol/workspace.ts";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../shared/config.ts";
@@ -62,7 +63,7 @@ async function main() {
   const slots = args.concurrency ?? cfg.roles[role]?.concurrency ?? 1;
   // What runs each task is decided here, once, from the operator's config (never from a message).
   const runners = createRunners({ role, workerId, config: cfg, env: process.env, cwd: process.cwd() });
-  if (runners.noExecutor) log.warn({ role, config: cfg.configPath ?? null }, `${runners.noExecutor.message}: its tasks will fail with NO_EXECUTOR`);
+  if (runners.noExecutor && role !== INTEGRATOR_ROLE) log.warn({ role, config: cfg.configPath ?? null }, `${runners.noExecutor.message}: its tasks will fail with NO_EXECUTOR`);
 
   // The shutdown hook comes first: a signal (or the death of `baton up`) while NATS is still awaited stops the process too.
   let nc: NatsConnection | undefined;
@@ -87,7 +88,8 @@ async function main() {
     return close();
   });
   nc = await connectNats({ url: cfg.natsUrl, name: `baton-worker-${workerId}`, persistent: true, log });
-  worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, redact: redactor, log });
+  const workspaces = { workspace: cfg.workspace, workspaceRoots: cfg.workspaceRoots, cwd: process.cwd(), worktrees: cfg.worker.worktrees };
+  worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, redact: redactor, workspaces, log });
   log.info({ role, workerId, slots, nats: cfg.natsUrl, prefix: cfg.prefix, executor: runners.executor?.describe ?? null, redacting: redactor.names }, "worker starting");
   await worker.start();
 }

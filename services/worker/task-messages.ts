@@ -18,7 +18,7 @@ import { NO_SECRETS, type Redactor } from "./redact.ts";
 export const PUBLISH_TRIES = { started: 3, log: 1, progress: 1, result: 8, rejection: 3 } as const;
 
 /** What every message about one delivery carries. */
-export type TaskMessageRef = Pick<TaskResult, "featureId" | "taskId" | "attempt" | "role" | "workerId" | "gate">;
+export type TaskMessageRef = Pick<TaskResult, "featureId" | "taskId" | "attempt" | "role" | "workerId" | "gate" | "op">;
 
 export interface Outbound {
   js: JetStreamClient;

@@ -5,7 +5,8 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { BatonConfig } from "../../shared/config.ts";
 import { toWireError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logging.ts";
-import type { TaskAssigned } from "../../shared/protocol/index.ts";
+import { wireError } from "../../shared/protocol/errors.ts";
+import type { TaskAssigned, WireError } from "../../shared/protocol/index.ts";
 import type { TaskRef } from "./machine.ts";
 import { quietly } from "./quietly.ts";
 import type { ExecContext, ExecOutcome, Runner } from "./runners/types.ts";
@@ -13,6 +14,7 @@ import { budgetStopOf, budgetStoppedOutcome, cancelledOutcome, isCancel } from "
 import type { TaskMessages } from "./task-messages.ts";
 import { reportTaskOutput, UNREPORTED_OUTPUT } from "./task-output.ts";
 import { expectsChanges, startChangeCheck, type ChangeCheck } from "./workspace/changes.ts";
+import { prepareRun, type PreparedRun, type Workspaces } from "./task-workspace.ts";
 
 export interface TaskHooks {
   /**
@@ -41,6 +43,8 @@ export interface RunScope {
   messages: TaskMessages;
   settings: BatonConfig["worker"];
   log: Logger;
+  /** Checkouts and file-scope locks of git features (task-workspace.ts); absent: runs happen where the message says. */
+  workspaces?: Workspaces | undefined;
 }
 
 /**
@@ -55,12 +59,19 @@ export async function runTask(task: TaskAssigned, runner: Runner, scope: RunScop
   const output = isWork ? reportTaskOutput(scope.messages, scope.settings, log) : UNREPORTED_OUTPUT;
   log.debug({ executor: runner.describe }, isWork ? "task started" : "gate run started");
   let out: ExecOutcome;
-  let changes: ChangeCheck | undefined;
+  let prepared: PreparedRun | undefined;
   try {
-    if (isWork && expectsChanges(task)) changes = await startPhantomCheck(task, runner, log);
-    out = await runSafely(task, runner, { signal: hooks.signal, onLine: output.onLine, onProgress: output.onProgress, log });
+    const ready = await prepareSafely(task, isWork, scope, hooks.signal, (text) => output.onLine("stderr", text));
+    if ("error" in ready) {
+      out = { outcome: "failed", exitCode: null, error: ready.error };
+    } else {
+      prepared = ready;
+      out = await runPrepared(ready.task, runner, { signal: hooks.signal, onLine: output.onLine, onProgress: output.onProgress, log }, isWork);
+      if (!hooks.signal.aborted) out = await ready.finish(out);
+    }
   } finally {
     await output.close();
+    await prepared?.release();
   }
   if (hooks.signal.aborted) {
     if (isCancel(hooks.signal.reason)) return cancelledOutcome(task.featureId, out);
@@ -68,7 +79,27 @@ export async function runTask(task: TaskAssigned, runner: Runner, scope: RunScop
     if (budget !== undefined) return budgetStoppedOutcome(budget, out);
     return handBack(scope.msg, hooks, log, isWork ? "task" : "gate run");
   }
-  return changes ? applyPhantomCheck(out, changes) : out;
+  return out;
+}
+
+/** The run's checkout and lock (task-workspace.ts); an abort while waiting for the lock gives ABORTED (the caller sees the signal). */
+async function prepareSafely(task: TaskAssigned, isWork: boolean, scope: RunScope, signal: AbortSignal, onWait: (text: string) => void): Promise<PreparedRun | { error: WireError }> {
+  if (!scope.workspaces || (!task.checkout && !(isWork && task.lock))) return { task, finish: async (out) => out, release: async () => {} };
+  try {
+    return await prepareRun(task, isWork, scope.workspaces, { signal, log: scope.log, onWait });
+  } catch (err) {
+    return { error: signal.aborted ? wireError("Aborted", "aborted while waiting for the file-scope lock") : toWireError(err) };
+  }
+}
+
+/** The runner, with the phantom-completion check (and, in shared mode, the list of changed paths) around the role's work. */
+async function runPrepared(task: TaskAssigned, runner: Runner, ctx: ExecContext, isWork: boolean): Promise<ExecOutcome> {
+  const check = isWork && (expectsChanges(task) || task.reportChanges);
+  const changes = check ? await startPhantomCheck(task, runner, ctx.log) : undefined;
+  const out = await runSafely(task, runner, ctx);
+  if (!changes || ctx.signal.aborted) return out;
+  const checked = expectsChanges(task) ? await applyPhantomCheck(out, changes) : out;
+  return task.reportChanges && checked.outcome === "completed" ? { ...checked, changed: (await changes.changed()) ?? [] } : checked;
 }
 
 /** Runs the runner; one that throws (it must not) gives a failed outcome with its error. */
@@ -93,7 +124,7 @@ function handBack(msg: JsMsg, hooks: Pick<TaskHooks, "onSettled">, log: Logger, 
 async function startPhantomCheck(task: TaskAssigned, runner: Runner, log: Logger): Promise<ChangeCheck | undefined> {
   const ws = await runner.workspace?.(task);
   if (!ws || "error" in ws) return undefined; // no folder to look at; a bad workspace fails the task in `run`
-  return startChangeCheck(task, ws.dir, log);
+  return startChangeCheck(task, ws.dir, log, expectsChanges(task));
 }
 
 /** Phantom completion: a task that had to change files and changed none fails (NO_CHANGES); a failure keeps its own error. */

@@ -17,6 +17,7 @@ import { readTask, rejectInvalid } from "./task-intake.ts";
 import { taskMessages, type TaskMessageRef, type TaskMessages } from "./task-messages.ts";
 import { HANDED_BACK, runTask, type TaskHooks } from "./task-run.ts";
 import type { Redactor } from "./redact.ts";
+import type { Workspaces } from "./task-workspace.ts";
 
 export interface TaskDeps {
   js: JetStreamClient;
@@ -33,6 +34,8 @@ export interface TaskDeps {
   store: ResultsStore;
   /** Replaces the operator's secrets in everything published about a task (redact.ts). */
   redact: Redactor;
+  /** Git features' checkouts and file-scope locks (task-workspace.ts). */
+  workspaces?: Workspaces | undefined;
   log: Logger;
 }
 
@@ -45,7 +48,7 @@ export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): 
   if ("invalid" in read) return rejectInvalid(msg, read.invalid, deps, hooks.onSettled);
   const { task } = read;
   const delivery = msg.info.deliveryCount;
-  const ref: TaskMessageRef = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: deps.role, workerId: deps.workerId, ...(task.gate ? { gate: task.gate } : {}) };
+  const ref: TaskMessageRef = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: deps.role, workerId: deps.workerId, ...(task.gate ? { gate: task.gate } : {}), ...(task.op ? { op: { kind: task.op.kind, run: task.op.run } } : {}) };
   const log = deps.log.child({ featureId: task.featureId, taskId: task.taskId, role: deps.role, attempt: task.attempt, delivery, ...(task.gate ? { gate: task.gate.name } : {}) });
   const startedAt = new Date().toISOString();
   const messages = taskMessages({ js: deps.js, names: deps.names, redact: deps.redact, ref, delivery, startedAt, log, store: deps.store });
@@ -83,7 +86,7 @@ async function run(task: TaskAssigned, deps: TaskDeps, scope: { msg: JsMsg; mess
     scope.log.error(resolved.error.message);
     return { outcome: "failed", exitCode: null, error: resolved.error };
   }
-  return runTask(task, resolved.runner, { ...scope, settings: deps.settings }, hooks);
+  return runTask(task, resolved.runner, { ...scope, settings: deps.settings, workspaces: deps.workspaces }, hooks);
 }
 
 /** Publishes the result, then acks; leaves the message unacked when the result could not be published. */

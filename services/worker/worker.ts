@@ -19,6 +19,11 @@ import type { Redactor } from "./redact.ts";
 import type { Runners } from "./runners/registry.ts";
 import { TaskSlots } from "./slots.ts";
 import { handleTask, type TaskDeps } from "./task.ts";
+import { FileLocks } from "./locks.ts";
+import type { Workspaces } from "./task-workspace.ts";
+import { startStateFiles } from "./state-files/writer.ts";
+import { workspaceRoots } from "./workspace/resolve.ts";
+import { INTEGRATOR_ROLE } from "../../shared/protocol/workspace.ts";
 
 /** The heartbeat is rewritten on a state change at most this often (a busy worker would write it twice per task). */
 const STATE_BEAT_MIN_MS = 1000;
@@ -34,6 +39,8 @@ export interface WorkerOptions {
   runners: Runners;
   /** Replaces the operator's secrets in every message the worker publishes about a task (redact.ts). */
   redact: Redactor;
+  /** Workspace roots and worktree settings for git features' checkouts (absent: tasks run where their message says). */
+  workspaces?: Workspaces["options"] | undefined;
   log: Logger;
 }
 
@@ -64,6 +71,8 @@ class RoleWorker implements Worker {
   private heartbeat: Heartbeat | undefined;
   private cancellations: Cancellations | undefined;
   private budgetStops: BudgetStops | undefined;
+  private locks: FileLocks | undefined;
+  private stateFiles: { stop(): Promise<void> } | undefined;
   private started = false;
   /** Exec guards started ahead, so that a task's command does not wait for its guard's start (process/guard-pool.ts). */
   private guards: GuardPoolHold | undefined;
@@ -85,6 +94,10 @@ class RoleWorker implements Worker {
         check: (run, dispatchedAt) => this.budgetStops?.check(run, dispatchedAt) ?? Promise.resolve(undefined),
       },
     };
+    if (options.workspaces) {
+      const self = this;
+      this.taskDeps.workspaces = { options: options.workspaces, workerId, get locks() { return self.locks; } };
+    }
     this.actor = createActor(
       workerMachine.provide({
         actors: {
@@ -182,6 +195,11 @@ class RoleWorker implements Worker {
       onStop: (run, reason) => this.slots.abortRun(run, reason, log),
       running: () => this.slots.refs().map((ref) => ref.featureId),
     });
+    if (this.options.workspaces) this.locks = await FileLocks.open(nc, names, { log });
+    // Integrators keep each git feature's readable state in its workspace (`.baton/<featureId>/`), from the status events.
+    if (role === INTEGRATOR_ROLE && this.options.workspaces) {
+      this.stateFiles = await startStateFiles({ nc, names, log, workspaceRoots: workspaceRoots(this.options.workspaces) });
+    }
     const kv = await openWorkersBucket(nc, names.buckets.workers, log);
     this.heartbeat = startHeartbeat({
       kv,
@@ -229,6 +247,7 @@ class RoleWorker implements Worker {
     this.log.info("drain: pull requests closed");
     await this.cancellations?.stop();
     await this.budgetStops?.stop();
+    await this.stateFiles?.stop();
     await this.heartbeat?.stop();
   }
 

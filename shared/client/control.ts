@@ -1,10 +1,10 @@
-// Controlling a feature (cancel, pause, resume, budget): publish the control message, and optionally follow the
+// Controlling a feature (cancel, pause, resume, budget, rollback): publish the control message, and optionally follow the
 // feature's status history until the coordinators' answer shows up in it.
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { encode, validate } from "../codec.ts";
 import type { BudgetChange } from "../protocol/budget.ts";
-import { ControlMessage, type ControlVerb } from "../protocol/control.ts";
+import { ControlMessage, type ControlVerb, type RollbackRequest } from "../protocol/control.ts";
 import type { WireError } from "../protocol/common.ts";
 import type { StatusEvent } from "../protocol/events.ts";
 import type { Names } from "../subjects.ts";
@@ -19,13 +19,15 @@ export interface ControlOptions {
   timeoutMs?: number | undefined;
   /** Verb `budget` only (and required there): the new limits. */
   budget?: BudgetChange | undefined;
+  /** Verb `rollback` only: where to (default the feature's start) and whether the tasks after it are cancelled. */
+  rollback?: RollbackRequest | undefined;
 }
 
 /** The status event each verb produces when it is applied. */
 export const CONTROL_EFFECT = { cancel: "feature.cancelled", pause: "feature.paused", resume: "feature.resumed", budget: "budget.changed", rollback: "feature.rolled_back" } as const satisfies Record<ControlVerb, StatusEvent["kind"]>;
 
 /**
- * Publishes `{ type: "baton.v1.control", featureId, verb, reason?, by?, budget? }` on
+ * Publishes `{ type: "baton.v1.control", featureId, verb, reason?, by?, budget?, rollback? }` on
  * `<prefix>.control.<featureId>.<verb>` and resolves once JetStream stored it; returns when it was sent.
  * Throws ProtocolError (nothing sent) when the message would be invalid. Repeating it is harmless:
  * coordinators treat a verb that already holds as a no-op.
@@ -36,6 +38,7 @@ export async function sendControl(nc: NatsConnection, names: Names, featureId: s
     ...(opts.reason ? { reason: opts.reason } : {}),
     ...(opts.by ? { by: opts.by } : {}),
     ...(opts.budget ? { budget: opts.budget } : {}),
+    ...(opts.rollback ? { rollback: opts.rollback } : {}),
   }, "control message");
   const sentAt = new Date().toISOString();
   await jetstream(nc).publish(names.control(featureId, verb), encode(msg), { timeout: opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
@@ -43,11 +46,11 @@ export async function sendControl(nc: NatsConnection, names: Names, featureId: s
 }
 
 export type ControlOutcome =
-  /** The coordinator applied it: `event` is the feature.cancelled / paused / resumed it published. */
+  /** The coordinator applied it: `event` is the effect it published (CONTROL_EFFECT: feature.cancelled, feature.rolled_back, …). */
   | { kind: "applied"; event: StatusEvent }
   /** Nothing new happened within the wait, and the feature already was in the verb's state. */
   | { kind: "unchanged"; state: "cancelled" | "paused" }
-  /** The coordinator refused it (a message.rejected event, e.g. INVALID_STATE or UNKNOWN_FEATURE). */
+  /** The coordinator refused it (a message.rejected event, e.g. INVALID_STATE, UNKNOWN_FEATURE or ROLLBACK_REFUSED with `details.files`). */
   | { kind: "rejected"; error: WireError }
   /** No answer within the wait: no coordinator running, or a no-op the history cannot show (resuming a running feature). */
   | { kind: "no_answer" };

@@ -4,6 +4,7 @@ import { WIRE_ERRORS } from "../protocol/errors.ts";
 import type { StatusEvent } from "../protocol/events.ts";
 import type { FeatureView, ViewFeatureState, ViewGate, ViewTask } from "../protocol/views.ts";
 import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../protocol/waiting.ts";
+import { foldWorkspaceEvent } from "./feature-view-git.ts";
 
 /** The view of a feature nothing is known about yet: state `unknown`, no tasks, seq 0. */
 export function emptyView(featureId: string): FeatureView {
@@ -79,10 +80,7 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
       if (task) Object.assign(task, { state: "retrying", retryAt: event.retryAt, error: event.reason });
       break;
     case "task.fixing":
-      if (task) task.state = "fixing";
-      if (!view.tasks.some((t) => t.id === event.fixTaskId)) {
-        view.tasks.push({ id: event.fixTaskId, role: event.fixRole, title: event.title, dependsOn: [], state: "waiting", attempt: 0, fixes: event.taskId ?? "feature" });
-      }
+      fixing(view, task, event);
       break;
     case "gate.passed":
     case "gate.failed": {
@@ -93,10 +91,20 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
     case "task.log":
     case "task.unserved":
       break;
+    default:
+      foldWorkspaceEvent(view, task, event);
   }
   trackUnserved(view, task, event);
   settleView(view);
   return true;
+}
+
+/** A gate failed and a fix task runs: the task is fixing, and the fix task joins the view. */
+function fixing(view: FeatureView, task: ViewTask | undefined, event: Extract<StatusEvent, { kind: "task.fixing" }>): void {
+  if (task) task.state = "fixing";
+  if (!view.tasks.some((t) => t.id === event.fixTaskId)) {
+    view.tasks.push({ id: event.fixTaskId, role: event.fixRole, title: event.title, dependsOn: [], state: "waiting", attempt: 0, fixes: event.taskId ?? "feature" });
+  }
 }
 
 /**

@@ -17,7 +17,12 @@ const Base = {
 };
 const TaskBase = { ...Base, taskId: Id, role: Role, attempt: z.int().min(1) };
 
-export const TaskSummary = z.object({ id: Id, role: Role, title: z.string(), dependsOn: z.array(Id), gates: z.array(GateName).optional() });
+export const TaskSummary = z.object({
+  id: Id, role: Role, title: z.string(), dependsOn: z.array(Id), gates: z.array(GateName).optional(),
+  /** Its declared file scope (globs), and whether file-scope locks keep it apart from tasks whose scopes may overlap. */
+  files: z.array(z.string()).optional(),
+  locked: z.boolean().optional(),
+});
 
 export const StatusEvent = z.discriminatedUnion("kind", [
   z.object({
@@ -169,7 +174,7 @@ export const StatusEvent = z.discriminatedUnion("kind", [
   }),
   // The task's branch conflicts with the integration branch: fix task `fixTaskId` (the task's role) resolves it,
   // or (no round left, `fixTaskId` absent) the task's failure policy applies.
-  z.object({ ...TaskBase, kind: z.literal("task.conflict"), files: z.array(z.string()), round: z.int().min(1), fixTaskId: Id.optional() }),
+  z.object({ ...TaskBase, kind: z.literal("task.conflict"), files: z.array(z.string()), round: z.int().min(1), fixTaskId: Id.optional(), title: z.string().optional() }),
   // The task changed files outside its declared `files` (`strict`: it fails for it).
   z.object({ ...TaskBase, kind: z.literal("scope.violation"), files: z.array(z.string()), scope: z.array(z.string()), strict: z.boolean() }),
   // An artifact the task declared (`produces`) is missing or invalid (the task then fails ARTIFACT_INVALID, or retries).

@@ -114,6 +114,9 @@ export const ViewTask = z.object({
   usage: ViewUsage.optional(),
   /** Its own budget, when it has one. Read model only. */
   budget: ViewBudget.optional(),
+  /** Its declared file scope, and whether file-scope locks keep it apart from tasks whose scopes may overlap (feature.accepted). */
+  files: z.array(z.string()).optional(),
+  locked: z.boolean().optional(),
   /** A git feature: its checkpoint on the integration branch once integrated, and what git says it changed. */
   checkpoint: z.object({
     commit: z.string(), files: z.array(z.string()), insertions: z.int().min(0), deletions: z.int().min(0), tag: z.string().optional(),

@@ -2,6 +2,17 @@
 // and a client's fold of the status history both finish their view with `settleView`, so they cannot disagree.
 import type { StatusKind } from "./events.ts";
 import type { FeatureView, ViewTask, WaitingFor } from "./views.ts";
+import { scopesMayOverlap } from "../scope.ts";
+
+/** Task states that hold a file scope (the coordinator's scope.ts HOLDS_SCOPE). */
+const HOLDS_SCOPE: ReadonlySet<ViewTask["state"]> = new Set(["dispatched", "running", "verifying", "fixing", "integrating", "retrying"]);
+
+/** The tasks under way whose file scopes may overlap `task`'s (both kept apart by file-scope locks). */
+function scopeBlockers(view: FeatureView, task: ViewTask): string[] {
+  return view.tasks
+    .filter((other) => other.id !== task.id && other.locked && !other.fixes && HOLDS_SCOPE.has(other.state) && scopesMayOverlap(task.files ?? null, other.files ?? null))
+    .map((other) => other.id);
+}
 
 /** Task states that hold one of the feature's `maxParallel` places (the coordinator's HOLDS_SLOT). */
 const HOLDS_PLACE: ReadonlySet<ViewTask["state"]> = new Set(["dispatched", "running", "verifying", "retrying"]);
@@ -19,6 +30,8 @@ export function endsUnservedWait(kind: StatusKind): boolean {
 
 /** Whether a status event ends the wait of a feature-level gate run (the feature's `unserved`): its gate event. */
 export function endsFeatureUnservedWait(event: { kind: StatusKind; taskId?: string | undefined }): boolean {
+  // a feature-level workspace operation's wait ends with what it reports
+  if (event.kind === "workspace.prepared" || event.kind === "feature.integrated" || event.kind === "feature.rolled_back" || event.kind === "feature.rejected") return true;
   return event.kind.startsWith("gate.") && !event.taskId;
 }
 
@@ -54,8 +67,12 @@ function waitingOf(view: FeatureView, task: ViewTask, completed: ReadonlySet<str
         const reason = view.paused?.reason;
         return reason?.startsWith(BUDGET_PAUSE) ? { kind: "budget", reason } : { kind: "paused" };
       }
+      // a git feature's tasks wait for its workspace (integration branch and worktree) first
+      if (view.workspace && !view.git && view.state === "executing") return { kind: "workspace" };
       const maxParallel = view.maxParallel ?? 1;
       if (holding >= maxParallel) return { kind: "parallel", maxParallel, running: holding };
+      const blockers = task.locked ? scopeBlockers(view, task) : [];
+      if (blockers.length) return { kind: "scope", taskIds: blockers };
       // Ready with a place free: the coordinator dispatches such a task at once unless baselines are measured first.
       return { kind: "baseline" };
     }
@@ -68,8 +85,12 @@ function waitingOf(view: FeatureView, task: ViewTask, completed: ReadonlySet<str
       return task.retryAt ? { kind: "retry", until: task.retryAt } : undefined;
     case "fixing": {
       const fix = view.tasks.findLast((t) => t.fixes === task.id);
-      return fix ? { kind: "fix", fixTaskId: fix.id } : undefined;
+      return fix ? { kind: "fix", fixTaskId: fix.id, ...(task.conflict ? { conflict: true } : {}) } : undefined;
     }
+    case "integrating":
+      // the integrate operation waits for an integrator worker, or for its turn (one merge at a time)
+      if (task.unserved) return { kind: "worker", role: task.unserved.role, unserved: true };
+      return { kind: "integration", ahead: view.tasks.filter((t) => t.state === "integrating" && t.id !== task.id).map((t) => t.id) };
     default:
       return undefined;
   }

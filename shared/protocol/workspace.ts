@@ -24,9 +24,13 @@ export const BranchName = z.string().min(1).max(200)
   .regex(/^[A-Za-z0-9._/-]+$/, "may hold only letters, digits and . _ / -")
   .refine((name) => !/(^[/.-])|([/.]$)|\.\.|\/\/|\.lock$|\/\./.test(name), "is not a valid git branch name");
 
-/** The feature's integration branch (`baton/<featureId>`) and a task's branch (`baton/<featureId>/<taskId>`). */
+/**
+ * The feature's integration branch (`baton/<featureId>`) and a task's branch (`baton/<featureId>.tasks/<taskId>`).
+ * Not `baton/<featureId>/<taskId>`: git keeps refs as paths, so a branch `baton/f` and a branch `baton/f/t` cannot both
+ * exist; ids never hold a `.`, so `<featureId>.tasks` can be no feature's branch.
+ */
 export const integrationBranch = (featureId: string): string => `baton/${featureId}`;
-export const taskBranch = (featureId: string, taskId: string): string => `baton/${featureId}/${taskId}`;
+export const taskBranch = (featureId: string, taskId: string): string => `baton/${featureId}.tasks/${taskId}`;
 /** A milestone's tag on the integration branch. */
 export const milestoneTag = (featureId: string, milestone: string): string => `baton/${featureId}/${milestone}`;
 
@@ -115,15 +119,17 @@ export const WorkspaceOp = z.discriminatedUnion("kind", [
     tag: z.string().min(1).max(200).optional(),
   }),
   /**
-   * The feature ended: remove its worktrees and task branches (the integration branch stays, unless nothing was
-   * integrated and it failed), and fast-forward `integrateInto` to the integration branch when it completed and can.
+   * The feature ended: remove its worktrees and task branches (the integration branch stays unless `removeBranch`),
+   * and fast-forward `integrateInto` to the integration branch when it completed and can.
    */
   z.object({
     kind: z.literal("finish"), run: z.int().min(1), repo: z.string().min(1), branch: BranchName,
     outcome: z.enum(["completed", "failed", "cancelled"]),
     integrateInto: BranchName.optional(),
-    /** Task branches to keep (the request's `keep`), e.g. for a person to look at a failed task's work. */
+    /** Task branches to keep (the request's `keepBranches`), e.g. for a person to look at a failed task's work. */
     keep: z.array(BranchName).max(1000).optional(),
+    /** Delete the integration branch too (a failed or cancelled feature whose request did not ask to keep its branches). */
+    removeBranch: z.boolean().optional(),
   }),
   /**
    * Move `branch` back to `to` (a checkpoint; its head must be `expectedHead`), remove the worktrees and branches

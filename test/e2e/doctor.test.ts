@@ -1,6 +1,7 @@
 // `baton doctor` and `baton workers` as a user runs them against a real stack (nats-server, `baton coordinator`,
 // `baton worker` processes): healthy → exit 0; a configured role whose worker stopped → exit 1 naming the role and
-// the command that fixes it; `workers --json` lists the coordinator with its fingerprint and each busy worker's task.
+// the command that fixes it; no integrator worker → a warning; `workers --json` lists the coordinator with its
+// fingerprint and each busy worker's task. Git must be 2.25 or later.
 // On this machine: the real agent CLIs answer --version, a missing one and an llm role without its key are problems.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -26,7 +27,7 @@ const stack = useStack({
     "",
   ].join("\n"),
   dirs: ["ws"],
-  workers: [["backend", "backend-1"], ["docs", "docs-1"]],
+  workers: [["backend", "backend-1"], ["docs", "docs-1"], ["integrator", "integrator-1"]],
   env: () => ({ NO_COLOR: "1" }),
   stopSignal: "SIGKILL",
 });
@@ -53,6 +54,8 @@ describe("e2e: baton doctor and baton workers", () => {
     expect(out).toContain(`✓ ${stack.cfg} has the coordinators' fingerprint`);
     expect(out).toContain("✓ role backend: 1 live worker(s)");
     expect(out).toContain("✓ role docs: 1 live worker(s)");
+    expect(out).toContain("✓ role integrator: 1 live worker(s) (git worktrees, integration, rollbacks)");
+    expect(out).toMatch(/✓ git \d+\.\d+\S* \(git features need 2\.25 or later\)/);
     expect(out).toContain(`✓ task workspaces must lie under: ${join(stack.dir, "ws")}, <worker folder>/.baton/workspaces (the default roots)`);
     expect(out).toContain(`✓ default workspace ${join(stack.dir, "ws")} is in git repository`);
     expect(out).not.toMatch(/^[✗!]/m);
@@ -72,7 +75,7 @@ describe("e2e: baton doctor and baton workers", () => {
     expect(listed.coordinators).toHaveLength(1);
     const expected = configFingerprint(decisionConfig(loadConfig({ file: stack.cfg, env: stack.env })));
     expect(listed.coordinators[0]).toMatchObject({ fingerprint: expected, differs: false, roles: expect.arrayContaining(["backend", "docs"]) });
-    expect(listed.workers.map((beat) => beat.workerId)).toEqual(["backend-1", "docs-1"]);
+    expect(listed.workers.map((beat) => beat.workerId)).toEqual(["backend-1", "docs-1", "integrator-1"]);
     expect(listed.workers[0]).toMatchObject({ role: "backend", busy: 1, tasks: [{ featureId: "busy-1", taskId: "long" }] });
     expect(listed.workers[1]).toMatchObject({ role: "docs", busy: 0, tasks: [] });
 
@@ -106,6 +109,7 @@ describe("e2e: baton doctor and baton workers", () => {
     const empty = await run(["doctor", "--config", stack.cfg], { BATON_PREFIX: uniquePrefix("none") });
     expect(empty.out).toMatch(/✗ no Baton streams for prefix "none\w+" — start a coordinator/);
     expect(empty.out).toMatch(/✗ no live coordinator on prefix "none\w+": nothing accepts requests — start one: baton coordinator --config /);
+    expect(empty.out).toContain(`! no live integrator worker: features with a git workspace wait for their worktrees, merges and rollbacks — baton worker --role integrator --config ${stack.cfg} (baton up starts one)`);
     expect(empty.code).toBe(1);
     const down = await run(["doctor"], { NATS_URL: "nats://127.0.0.1:1" });
     expect(down.out).toMatch(/✗ NATS does not answer at nats:\/\/127\.0\.0\.1:1 .* — start nats-server -js/);

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config.ts";
 import { checkFeatureValue } from "../../shared/protocol/feature.ts";
-import { parse as parseYaml } from "yaml";
+import { readRequest } from "../../services/cli/commands/submit.ts";
 import { uniquePrefix } from "../helpers/nats-server.ts";
 import { useScratch } from "../helpers/scratch.ts";
 import { baton } from "../helpers/procs.ts";
@@ -50,9 +50,16 @@ describe("baton init", () => {
       expect(submit.output()).toMatch(/gate passed review for backend/);
       expect(submit.output()).toMatch(/gate passed test for feature .*1\/1 tests passed/);
       expect(submit.output()).toMatch(/feature completed/);
-      expect(readFileSync(join(project, "docs/baton/backend.md"), "utf8")).toMatch(/Write down what the backend role would do in my-project/);
-      // What `baton up` writes at run time (logs) stays out of the workspace's changes: only the agent's note shows.
-      expect(git(project, "status", "--porcelain", "--untracked-files=all").stdout.trim()).toBe("?? docs/baton/backend.md");
+      // The example names its workspace: the agent worked in a worktree of its own, and its note is a checkpoint on
+      // the feature's integration branch; the project's own files are untouched, and what `baton up` writes at run
+      // time (logs) stays out of git.
+      expect(git(project, "show", "baton/example:docs/baton/backend.md").stdout).toMatch(/Write down what the backend role would do in my-project/);
+      expect(existsSync(join(project, "docs/baton/backend.md"))).toBe(false);
+      expect(git(project, "status", "--porcelain", "--untracked-files=all").stdout.trim()).toBe("");
+      const status = baton(["status", "example"], { ...env, NO_COLOR: "1" }, { cwd: project });
+      expect(await status.exited, status.output()).toBe(0);
+      expect(status.output()).toMatch(/^integration branch baton\/example at [0-9a-f]{10}/m);
+      expect(status.output()).toMatch(/^ {4}docs\/baton\/backend\.md$/m); // the handoff: the file git saw change
     } finally {
       await up.kill("SIGTERM");
     }
@@ -99,7 +106,9 @@ describe("baton init", () => {
       expect(await init.exited, init.output()).toBe(0);
       const cfg = loadConfig({ file: join(project, "baton.config.yaml"), env: {} });
       expect(Object.keys(cfg.roles).join(","), kind).toBe(roles);
-      const request = parseYaml(readFileSync(join(project, ".baton/features/example.yaml"), "utf8"));
+      // as `baton submit` reads it: the relative workspace resolved against the file's folder, i.e. the project
+      const request = readRequest(join(project, ".baton/features/example.yaml")) as { workspace?: string; gates?: unknown };
+      expect(request.workspace, kind).toBe(project);
       const check = checkFeatureValue(request, { roles: Object.keys(cfg.roles), gates: Object.keys(cfg.gates) });
       expect(check.ok ? [] : check.errors, kind).toEqual([]);
       // A `test` gate only where the project has tests of its own to run.

@@ -1,14 +1,16 @@
 // `baton submit` against a real stack when an id is reused (issue 10): the same request replays its own feature;
 // a different request under the id exits 2 with the reason, with and without --watch, and never shows the old
 // feature's ending as its own. Also: a relative workspace in a request file resolves against the file's folder.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { gitRepo } from "../helpers/git-repo.ts";
 import { runBaton as run } from "../helpers/procs.ts";
 import { useStack } from "../helpers/stack.ts";
 
 describe("baton submit with a reused id (a real nats-server, coordinator and worker)", () => {
-  const stack = useStack({ tag: "reuse", config: "roles:\n  backend:\n    executor: noop\n", workers: [["backend", "backend-1"]] });
+  // the integrator carries out the git workspace operations of the feature that names a workspace (under the root)
+  const stack = useStack({ tag: "reuse", config: "workspaceRoots: [./project]\nroles:\n  backend:\n    executor: noop\n", workers: [["backend", "backend-1"], ["integrator", "integrator-1"]] });
   const requestFile = (name: string, body: object) => {
     const path = join(stack.dir, name);
     writeFileSync(path, JSON.stringify(body));
@@ -36,7 +38,7 @@ describe("baton submit with a reused id (a real nats-server, coordinator and wor
   }, 90_000);
 
   it("resolves a relative workspace in a request file against the file's folder", async () => {
-    mkdirSync(join(stack.dir, "project", "ws"), { recursive: true });
+    gitRepo(join(stack.dir, "project", "ws"), { "README.md": "ws\n" }); // a workspace here must be a git repository (submit checks)
     const file = requestFile(join("project", "req.json"), { id: "rel-ws", title: "relative", workspace: "./ws", tasks: [{ id: "a", role: "backend", title: "A" }] });
     const ran = await run(["submit", file, "--watch", "--config", join(stack.dir, "baton.yaml")], stack.env);
     expect(ran.status, ran.stderr).toBe(0);

@@ -198,7 +198,7 @@ describe("Ctrl-C on baton up", () => {
     const up = startUp("grace20.yaml", env);
     await up.waitFor(/^baton up: ready/m);
     const pids = up.childPids();
-    expect(pids).toHaveLength(2);
+    expect(pids).toHaveLength(3); // the coordinator, the qa worker and the integrator
     process.kill(up.child.pid!, "SIGKILL");
     expect(await up.exited).toBe("SIGKILL");
     await until(() => !pids.some(alive), 30_000, () => `pids ${pids.filter(alive).join(", ")} to exit`);

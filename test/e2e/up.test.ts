@@ -30,6 +30,9 @@ describe("baton up", () => {
     await up.waitFor(/^baton up: ready/m, 60_000);
     expect(up.output()).toMatch(/started a local nats-server/);
     expect(up.output()).toMatch(/worker-qa-2/);
+    // and the integrator, which no role of the config names (the worker starts all the same)
+    expect(up.output()).toMatch(/^started worker-integrator-1 /m);
+    expect(up.output()).toMatch(/^baton up: ready — coordinator \+ 3 workers \(qa×2, integrator\)/m);
     expect(await listening(port)).toBe(true);
 
     writeFileSync(join(dir, "f.yaml"), "id: up1\ntitle: t\ntasks:\n  - { id: a, role: qa, title: A }\n");

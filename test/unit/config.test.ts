@@ -65,10 +65,10 @@ describe("loadConfig without a file", () => {
       logLevel: "info",
     });
     expect(cfg.worker).toEqual({
-      ackWaitSeconds: 30, maxDeliver: 5, drainGraceSeconds: 30, heartbeatSeconds: 5, startedDelayMs: 50, logLinesPerSecond: 50, logLineMaxChars: 2000,
+      ackWaitSeconds: 30, maxDeliver: 5, drainGraceSeconds: 30, heartbeatSeconds: 5, startedDelayMs: 50, logLinesPerSecond: 50, logLineMaxChars: 2000, worktrees: { link: ["node_modules"] },
     });
     expect(cfg.coordinator).toEqual({
-      maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30, unservedRepeatSeconds: 60,
+      maxRequestBytes: 256 * 1024, concurrency: 64, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30, unservedRepeatSeconds: 60, lockLeaseSeconds: 30,
     });
     expect(cfg.faults).toEqual({});
   });
@@ -159,7 +159,7 @@ describe("loadConfig with a JSON file", () => {
     expect(cfg.prefix).toBe("json");
     expect(cfg.roles.qa).toMatchObject({ exec: [join(path, "..", "qa.sh")], replicas: 2 });
     expect(cfg.coordinator).toEqual({
-      maxRequestBytes: 256 * 1024, concurrency: 8, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30, unservedRepeatSeconds: 60,
+      maxRequestBytes: 256 * 1024, concurrency: 8, eventsMaxAgeHours: 24 * 7, ackWaitSeconds: 10, taskTimeoutSeconds: 4 * 3600, rescanSeconds: 30, unservedRepeatSeconds: 60, lockLeaseSeconds: 30,
     });
   });
 });

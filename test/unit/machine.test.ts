@@ -98,7 +98,8 @@ const statusKinds = (entries: readonly OutboxEntry[]) => entries.flatMap((e) => 
 describe("submitting a feature", () => {
   it("accepts it and dispatches the tasks without dependencies, with deterministic msg ids", () => {
     const c = new Coordinator("feat");
-    const r = c.submit({ title: "Login", description: "why", workspace: "/srv/ws", tasks: [task("a"), task("b", ["a"])] });
+    // no workspace: a scratch feature dispatches at once (a git feature prepares its workspace first: workspace-domain.test.ts)
+    const r = c.submit({ title: "Login", description: "why", tasks: [task("a"), task("b", ["a"])] });
     expect(r.state).toBe("executing");
     expect(r.changed).toBe(true);
     expect(r.context.outbox.map((e) => [e.to, e.msgId])).toEqual([
@@ -107,11 +108,11 @@ describe("submitting a feature", () => {
       ["status", "feat.ev.2"],
     ]);
     const [accepted, dispatch, dispatched] = r.context.outbox;
-    expect(accepted).toMatchObject({ kind: "feature.accepted", payload: { seq: 1, title: "Login", maxParallel: 1, workspace: "/srv/ws" } });
+    expect(accepted).toMatchObject({ kind: "feature.accepted", payload: { seq: 1, title: "Login", maxParallel: 1 } });
     expect(dispatch).toMatchObject({ to: "task", role: "backend" });
     expect(dispatch!.payload).toEqual({
       type: "baton.v1.task_assigned", featureId: "feat", taskId: "a", attempt: 1, role: "backend", title: "do a",
-      instructions: undefined, dependsOn: [], workspace: "/srv/ws", feature: { title: "Login", description: "why" },
+      instructions: undefined, dependsOn: [], workspace: undefined, feature: { title: "Login", description: "why" },
       handoffs: [], dispatchedAt: at(1),
     });
     expect(dispatched).toMatchObject({ kind: "task.dispatched", payload: { seq: 2, taskId: "a", attempt: 1, role: "backend" } });

@@ -51,7 +51,7 @@ describe("stored results", () => {
     const r = c.gate("unit", true);
     expect(r.context.tasks.api).toMatchObject({ status: "completed", attempt: 2, summary: "small", handoff: { files: ["a.ts"] } });
     expect(r.context.tasks.api!.stored).toBeUndefined();
-    expect(c.latest((x) => x.taskId === "ui").handoffs).toEqual([{ taskId: "api", role: "backend", summary: "small", handoff: { files: ["a.ts"] } }]);
+    expect(c.latest((x) => x.taskId === "ui").handoffs).toEqual([{ taskId: "api", role: "backend", summary: "small", handoff: { files: ["a.ts"] }, gates: [{ name: "unit" }] }]); // the gates it passed are handed on too
   });
 
   it("a review sees the reviewed task's result by reference", () => {

@@ -5,17 +5,20 @@ import { describe, expect, it } from "vitest";
 import { IllegalTaskMove, TASK_MOVES, TASK_STATUSES, moveTask, nextStatus, type TaskMove, type TaskStatus } from "../../services/coordinator/domain/index.ts";
 
 /** The lifecycle as ARCHITECTURE.md draws it: blocked → ready → dispatched → running → verifying → done | failed, with retrying / fixing; a budget stop requeues (back to ready). */
+const UNDO = { reset: "blocked", withdraw: "cancelled" } as const;
+/** A git feature's task passes through integrating (merged into the integration branch) before it completes; a rollback resets or withdraws any task. */
 const EXPECTED: Record<TaskStatus, Partial<Record<TaskMove, TaskStatus>>> = {
-  blocked: { unblock: "ready", cancel: "cancelled" },
-  ready: { dispatch: "dispatched", cancel: "cancelled" },
-  dispatched: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" },
-  running: { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" },
-  verifying: { gate: "verifying", fix: "fixing", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
-  fixing: { verify: "verifying", fail: "failed", cancel: "cancelled" },
-  retrying: { due: "ready", cancel: "cancelled" },
-  completed: {},
-  failed: {},
-  cancelled: {},
+  blocked: { unblock: "ready", cancel: "cancelled", ...UNDO },
+  ready: { dispatch: "dispatched", cancel: "cancelled", ...UNDO },
+  dispatched: { start: "running", verify: "verifying", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready", ...UNDO },
+  running: { start: "running", verify: "verifying", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready", ...UNDO },
+  verifying: { gate: "verifying", fix: "fixing", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", ...UNDO },
+  fixing: { verify: "verifying", integrate: "integrating", fail: "failed", cancel: "cancelled", ...UNDO },
+  integrating: { complete: "completed", conflict: "fixing", retry: "retrying", fail: "failed", cancel: "cancelled", ...UNDO },
+  retrying: { due: "ready", cancel: "cancelled", ...UNDO },
+  completed: { ...UNDO },
+  failed: { ...UNDO },
+  cancelled: { ...UNDO },
 };
 
 describe("the task lifecycle", () => {

@@ -1,5 +1,5 @@
-// `baton doctor`'s checks of this machine, which need no NATS: each agent role's CLI is found and answers
-// `--version`, each `llm` role's key variable is set (its value never shown), the default workspace is a git repository.
+// `baton doctor`'s checks of this machine, which need no NATS: each agent role's CLI is found and answers `--version`,
+// each `llm` role's key variable is set (its value never shown), git is new enough, the default workspace is in git.
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +10,8 @@ import type { Finding } from "./doctor.ts";
 /** How long an agent CLI may take to print its version (Gemini CLI needs ~4 s on an idle machine). */
 export const VERSION_TIMEOUT_MS = 15_000;
 const GIT_TIMEOUT_MS = 10_000;
+/** The oldest git that git features work with (`git worktree` as workers use it: `worktree remove`, `--no-checkout`…). */
+export const MIN_GIT: readonly [major: number, minor: number] = [2, 25];
 
 /** Where each CLI comes from, for the remedy of a missing one. */
 const PACKAGES: Readonly<Record<Exclude<AgentKind, "llm">, string>> = {
@@ -30,6 +32,7 @@ export interface LocalContext {
 export async function checkLocal(ctx: LocalContext, report: (finding: Finding) => void): Promise<void> {
   await checkAgentClis(ctx, report);
   checkLlmKeys(ctx, report);
+  report(gitFinding(await run(["git", "--version"], GIT_TIMEOUT_MS)));
   await checkWorkspace(ctx, report);
 }
 
@@ -103,9 +106,22 @@ async function checkWorkspace(ctx: LocalContext, report: (finding: Finding) => v
   }
 }
 
+/** The finding for `git --version`'s answer: git is there and at least MIN_GIT (git features need it), or not. */
+export function gitFinding(answer: Answer): Finding {
+  const need = `git features (a worktree per task, integration, checkpoints, rollback) need git ${MIN_GIT.join(".")} or later`;
+  if (!("version" in answer)) {
+    return { check: "git", verdict: "problem", message: answer.missing ? `git is not installed: ${need}` : `git does not answer: ${answer.problem}`, remedy: "install git (e.g. sudo apt-get install -y git)" };
+  }
+  const found = /(\d+)\.(\d+)(?:\.\d+)?/.exec(answer.version);
+  if (!found) return { check: "git", verdict: "warning", message: `cannot read git's version from "${answer.version}": ${need}` };
+  const [major, minor] = [Number(found[1]), Number(found[2])];
+  if (major > MIN_GIT[0] || (major === MIN_GIT[0] && minor >= MIN_GIT[1])) return { check: "git", verdict: "ok", message: `git ${found[0]} (git features need ${MIN_GIT.join(".")} or later)` };
+  return { check: "git", verdict: "problem", message: `git ${found[0]} is too old: ${need}`, remedy: `upgrade git to ${MIN_GIT.join(".")} or later` };
+}
+
 const isDirectory = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
 
-type Answer = { version: string } | { problem: string; missing: boolean };
+export type Answer = { version: string } | { problem: string; missing: boolean };
 
 /** Runs `<argv> --version`; its first line of output, or why it gave none (not found, timed out, failed). */
 function probeVersion(argv: readonly string[]): Promise<Answer> {

@@ -1,9 +1,10 @@
 // `baton doctor [--config FILE] [--json]`: checks a deployment in order (NATS, JetStream, streams, coordinators, their
-// config fingerprints, workers per role, then on this machine the agent CLIs, llm keys and the default workspace) and
-// prints one line per finding; exit 0 when healthy, 1 when a problem was found.
+// config fingerprints, workers per role and an integrator, then on this machine the agent CLIs, llm keys, git and the
+// default workspace) and prints one line per finding; exit 0 when healthy, 1 when a problem was found.
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { liveCoordinators, liveWorkers, type CoordinatorHeartbeat, type WorkerHeartbeat } from "../../../shared/client/index.ts";
 import { configDifferences, configFingerprint, decisionConfig } from "../../../shared/fingerprint.ts";
+import { INTEGRATOR_ROLE } from "../../../shared/protocol/workspace.ts";
 import { connectNats, type NatsConnection } from "../../../shared/nats.ts";
 import type { CliArgs } from "../args.ts";
 import { cliConfig, type CliContext } from "../connect.ts";
@@ -146,7 +147,8 @@ function checkCoordinators(coordinators: readonly CoordinatorHeartbeat[], ctx: C
 
 /**
  * Every role the config defines (`roles:` of the config file; without a file, the roles the live coordinators know)
- * has a live worker; workers whose role no coordinator knows are reported as a warning.
+ * has a live worker; an integrator worker is live (a warning when none: only git features need one); workers whose
+ * role no coordinator knows are reported as a warning.
  */
 function checkRoles(coordinators: readonly CoordinatorHeartbeat[], workers: readonly WorkerHeartbeat[], ctx: CliContext, report: Report): void {
   const known = new Set(coordinators.flatMap((beat) => beat.roles ?? []));
@@ -157,9 +159,10 @@ function checkRoles(coordinators: readonly CoordinatorHeartbeat[], workers: read
     if (serving.length) report({ check: "roles", verdict: "ok", message: `role ${role}: ${serving.length} live worker(s)` });
     else report({ check: "roles", verdict: "problem", message: `role ${role}: no live worker; its tasks wait`, remedy: `baton worker --role ${role}${configArg}` });
   }
+  if (!wanted.includes(INTEGRATOR_ROLE)) checkIntegrator(workers, configArg, report);
   // A coordinator whose config names no role accepts any: no worker's role is unknown to it.
   if (!coordinators.length || coordinators.some((beat) => beat.roles === null)) return;
-  const strays = [...new Set(workers.filter((beat) => !known.has(beat.role)).map((beat) => beat.role))].sort();
+  const strays = [...new Set(workers.filter((beat) => !known.has(beat.role) && beat.role !== INTEGRATOR_ROLE).map((beat) => beat.role))].sort();
   for (const role of strays) {
     const ids = workers.filter((beat) => beat.role === role).map((beat) => beat.workerId).join(", ");
     report({
@@ -168,4 +171,18 @@ function checkRoles(coordinators: readonly CoordinatorHeartbeat[], workers: read
       remedy: "add it to the coordinators' config (roles: or knownRoles:), or stop those workers",
     });
   }
+}
+
+/** A live worker of the built-in `integrator` role, which carries out git features' workspace operations. */
+function checkIntegrator(workers: readonly WorkerHeartbeat[], configArg: string, report: Report): void {
+  const serving = workers.filter((beat) => beat.role === INTEGRATOR_ROLE).length;
+  if (serving) {
+    report({ check: "roles", verdict: "ok", message: `role ${INTEGRATOR_ROLE}: ${serving} live worker(s) (git worktrees, integration, rollbacks)` });
+    return;
+  }
+  report({
+    check: "roles", verdict: "warning",
+    message: `no live ${INTEGRATOR_ROLE} worker: features with a git workspace wait for their worktrees, merges and rollbacks`,
+    remedy: `baton worker --role ${INTEGRATOR_ROLE}${configArg} (baton up starts one)`,
+  });
 }

@@ -1,5 +1,6 @@
-// `baton status ID [--json]`: a feature's current state from the read model (or, with no coordinator
-// running, folded from its status history), with live worker counts for tasks still queued; exit code by state.
+// `baton status ID [--verbose] [--json]`: a feature's current state from the read model (or, with no coordinator
+// running, folded from its status history), with live worker counts for tasks still queued, a git feature's branch,
+// checkpoints and handoffs; exit code by state.
 // The client's modules one by one, not its index: `status` is typed often, and loads only what it uses (the
 // workers' heartbeats, which need KV, only when a task waits in a queue).
 import { getFeature } from "../../../shared/client/read-model.ts";
@@ -13,7 +14,7 @@ import { dim, renderStatus } from "../render.ts";
 export async function run(args: CliArgs): Promise<number> {
   const ctx = cliConfig(args);
   const featureId = featureIdArg(args);
-  return withNats(ctx, "baton-status", false, (nc) => status(nc, ctx.names, featureId, args.values.json === true));
+  return withNats(ctx, "baton-status", false, (nc) => status(nc, ctx.names, featureId, args.values.json === true, args.values.verbose === true));
 }
 
 /**
@@ -34,8 +35,11 @@ export function statusExitCode(view: FeatureView | null): number {
   }
 }
 
-/** Prints the feature's view (as text, or with `json` as the FeatureView JSON on stdout) and returns `statusExitCode`. */
-export async function status(nc: NatsConnection, names: Names, featureId: string, json: boolean): Promise<number> {
+/**
+ * Prints the feature's view (as text, every handoff with `verbose`; or with `json` as the FeatureView JSON on stdout)
+ * and returns `statusExitCode`.
+ */
+export async function status(nc: NatsConnection, names: Names, featureId: string, json: boolean, verbose = false): Promise<number> {
   const read = await getFeature(nc, names, featureId, {
     onInvalid: (subject, err) => console.error(dim(`skipped invalid event on ${subject}: ${err.message}`)),
   });
@@ -46,7 +50,7 @@ export async function status(nc: NatsConnection, names: Names, featureId: string
   } else if (json) {
     console.log(JSON.stringify(read.view, null, 2));
   } else {
-    console.log(renderStatus(read.view, await queuedRoleWorkers(nc, names, read.view)));
+    console.log(renderStatus(read.view, await queuedRoleWorkers(nc, names, read.view), { verbose }));
   }
   return statusExitCode(read.view);
 }

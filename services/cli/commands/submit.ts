@@ -1,4 +1,5 @@
-// `baton submit FILE|- [--watch] [--json]`: validates locally, stores the request in JetStream, reports acceptance.
+// `baton submit FILE|- [--watch] [--json] [--init-git]`: validates locally (a workspace on this machine must be a git
+// repository with a commit, or --init-git makes it one), stores the request in JetStream, reports acceptance.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -7,14 +8,17 @@ import type { ValidationIssue } from "../../../shared/protocol/common.ts";
 import { checkFeatureValue } from "../../../shared/protocol/feature.ts";
 import { UsageError, timeoutSeconds, type CliArgs } from "../args.ts";
 import { cliConfig, withNats, type CliContext } from "../connect.ts";
-import { dim, red, renderEvent } from "../render.ts";
+import { initGitWorkspace, notReadyMessage, workspaceState } from "../git-workspace.ts";
+import { dim, red, renderEvent, yellow } from "../render.ts";
 import { watchFeature } from "./watch.ts";
 
 export async function run(args: CliArgs): Promise<number> {
   const ctx = cliConfig(args);
   const file = args.positionals[0];
   if (!file) throw new UsageError("missing the request FILE (JSON or YAML), or - for stdin");
-  return submit(ctx, file, { watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: ctx.cfg.configPath !== undefined, json: args.values.json });
+  return submit(ctx, file, {
+    watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: ctx.cfg.configPath !== undefined, json: args.values.json, initGit: args.values["init-git"] === true,
+  });
 }
 
 /**
@@ -36,10 +40,37 @@ const printIssues = (issues: readonly ValidationIssue[]) => {
 };
 
 /**
- * Exit 0 accepted (or completed with --watch), 1 failed, 2 invalid, rejected, or refused because the id
- * belongs to a different request (every problem printed; the other feature is never shown as this one's).
+ * The request's workspace, when it exists on this machine, must be a git repository with a commit: with `initGit` it is
+ * made one (said on stderr), else the submission is refused (exit code 2 returned). A workspace that does not exist here
+ * is left to the workers; without git on this machine, nothing can be checked here (said on stderr).
  */
-export async function submit({ cfg, names }: CliContext, file: string, opts: { watch: boolean; timeoutSeconds: number; roles: boolean; json?: boolean }): Promise<number> {
+export function checkWorkspace(workspace: string | undefined, initGit: boolean): number | undefined {
+  if (workspace === undefined) return undefined;
+  const state = workspaceState(workspace);
+  if (state.kind === "absent" || state.kind === "ready") return undefined;
+  if (state.kind === "no-git") {
+    console.error(yellow(`git is not installed here: cannot check that workspace ${workspace} is a git repository${initGit ? ", nor make it one" : ""}`));
+    return initGit ? 1 : undefined;
+  }
+  if (!initGit) {
+    console.error(red(notReadyMessage(workspace, state)));
+    return 2;
+  }
+  try {
+    console.error(initGitWorkspace(workspace, state));
+    return undefined;
+  } catch (err) {
+    console.error(red((err as Error).message));
+    return 1;
+  }
+}
+
+/**
+ * Exit 0 accepted (or completed with --watch), 1 failed, 2 invalid, its local workspace not a git repository with a
+ * commit (without `initGit`), rejected, or refused because the id belongs to a different request (every problem
+ * printed; the other feature is never shown as this one's). Nothing is published before the workspace is ready.
+ */
+export async function submit({ cfg, names }: CliContext, file: string, opts: { watch: boolean; timeoutSeconds: number; roles: boolean; json?: boolean; initGit?: boolean }): Promise<number> {
   let raw: unknown;
   try {
     raw = readRequest(file);
@@ -59,6 +90,8 @@ export async function submit({ cfg, names }: CliContext, file: string, opts: { w
     return 2;
   }
   const request = check.value;
+  const refused = checkWorkspace(request.workspace, opts.initGit === true);
+  if (refused !== undefined) return refused;
   return withNats({ cfg, names }, "baton-cli", false, async (nc) => {
     const published = await publishFeature(nc, names, request);
     const { featureId } = published;

@@ -1,10 +1,11 @@
-// `baton up [--config FILE] [--log-dir DIR]`: a local dev stack — nats-server (if none answers),
-// the coordinator and one worker process per configured role replica, as supervised child processes.
+// `baton up [--config FILE] [--log-dir DIR]`: a local dev stack — nats-server (if none answers), the coordinator, one
+// worker process per configured role replica and an integrator (git workspaces), as supervised child processes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BatonConfig } from "../../../shared/config.ts";
+import { INTEGRATOR_ROLE } from "../../../shared/protocol/workspace.ts";
 import { connectNats } from "../../../shared/nats.ts";
 import { onShutdown, sleep } from "../../../shared/process.ts";
 import type { CliArgs } from "../args.ts";
@@ -115,13 +116,13 @@ export async function up(cfg: Readonly<BatonConfig>, opts: { logDir?: string | u
   }
   const children = (stack.children = planChildren(cfg, logDir));
   console.log(cfg.configPath ? `config: ${cfg.configPath} ${dim(`(prefix ${cfg.prefix})`)}` : dim(`config: none (no --config, BATON_CONFIG or ./baton.config.yaml); prefix ${cfg.prefix}`));
-  if (children.length === 1) console.log(yellow("no roles configured: only the coordinator starts (`baton init` writes a config; or pass --config FILE with `roles:`)"));
+  if (!Object.keys(cfg.roles).length) console.log(yellow("no roles configured: only the coordinator and the integrator start (`baton init` writes a config; or pass --config FILE with `roles:`)"));
   await Promise.all(children.map(async (child) => {
     await supervisor.start(child);
     if (!supervisor.stopping) console.log(`${green("started")} ${child.name} ${dim(`(pid ${child.proc?.pid})`)}`);
   }));
   if (!supervisor.stopping) {
-    const roles = Object.entries(cfg.roles).map(([role, rc]) => (rc.replicas > 1 ? `${role}×${rc.replicas}` : role));
+    const roles = Object.entries(stackRoles(cfg)).filter(([, replicas]) => replicas > 0).map(([role, replicas]) => (replicas > 1 ? `${role}×${replicas}` : role));
     console.log(`baton up: ready — coordinator + ${children.length - 1} workers${roles.length ? ` (${roles.join(", ")})` : ""} on ${cfg.natsUrl}; logs in ${logDir}; Ctrl-C stops everything`);
     console.log(dim(`submit work with ${bold("baton submit FILE --watch")}; follow it with ${bold("baton watch ID")}`));
   }
@@ -159,15 +160,24 @@ async function stopStack(cfg: Readonly<BatonConfig>, supervisor: Supervisor, sta
   return 0;
 }
 
-/** The coordinator, then one worker process per role replica, each with its log file in `logDir`. */
+/**
+ * Role → worker processes to start: each configured role's replicas, and the integrator (which carries out the
+ * workspace operations of git features: worktrees, merges, checkpoints, rollbacks) once unless `roles:` names it.
+ */
+export function stackRoles(cfg: Pick<BatonConfig, "roles">): Record<string, number> {
+  const roles = Object.fromEntries(Object.entries(cfg.roles).map(([role, rc]) => [role, rc.replicas]));
+  return Object.hasOwn(roles, INTEGRATOR_ROLE) ? roles : { ...roles, [INTEGRATOR_ROLE]: 1 };
+}
+
+/** The coordinator, then one worker process per role replica (stackRoles), each with its log file in `logDir`. */
 function planChildren(cfg: Readonly<BatonConfig>, logDir: string): Child[] {
   const cfgArgs = cfg.configPath ? ["--config", cfg.configPath] : [];
   const children: Child[] = [];
   const add = (name: string, args: string[], ready: RegExp) =>
     children.push({ name, args, ready, restarts: [], log: createWriteStream(resolve(logDir, `${name}.log`), { flags: "a" }) });
   add("coordinator", ["coordinator", ...cfgArgs], /"msg":"coordinator ready"/);
-  for (const [role, rc] of Object.entries(cfg.roles)) {
-    for (let replica = 1; replica <= rc.replicas; replica++) add(`worker-${role}-${replica}`, ["worker", "--role", role, ...cfgArgs], /"msg":"worker ready"/);
+  for (const [role, replicas] of Object.entries(stackRoles(cfg))) {
+    for (let replica = 1; replica <= replicas; replica++) add(`worker-${role}-${replica}`, ["worker", "--role", role, ...cfgArgs], /"msg":"worker ready"/);
   }
   return children;
 }

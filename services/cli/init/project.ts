@@ -11,6 +11,8 @@ export const DEFAULT_INIT_ROLES = ["backend", "qa", "reviewer"] as const;
 export const CONFIG_FILE = CONFIG_FILE_NAMES[0];
 export const FEATURE_FILE = ".baton/features/example.yaml";
 export const EXAMPLE_ID = "example";
+/** The example request's `workspace`: the project folder, relative to FEATURE_FILE (`baton submit` resolves it so). */
+export const WORKSPACE_FROM_FEATURE = "../..";
 
 export interface Project {
   name: string;
@@ -66,6 +68,11 @@ export function configYaml(project: Project, roles: readonly string[]): string {
     lines.push(`  ${role}:`, `    exec: ["node", "./.baton/agents/${role}.mjs"]`, "    timeoutSeconds: 1800");
     lines.push(`    # env: { AGENT_CMD: "your-agent-cli --its-flags" }   # a command that reads the prompt on stdin`);
   }
+  lines.push(
+    "# `baton up` also starts one worker of the built-in role `integrator`: it makes each task's git worktree, merges",
+    "# finished tasks into the feature's integration branch baton/<feature> (one checkpoint commit each) and rolls back.",
+    "# It needs no entry here (docs/workspaces.md in Baton).",
+  );
   lines.push("");
   if (project.preset) {
     lines.push(`# Named quality gates a feature may ask for (\`gates: [test]\`), run by qa workers: the ${project.preset} preset`);
@@ -92,6 +99,9 @@ export function featureYaml(project: Project, roles: readonly string[]): string 
     "# give a new request its own id, or leave `id` out to have one generated.",
     `id: ${EXAMPLE_ID}`,
     `title: ${yamlString(`Baton's first feature on ${project.name}`)}`,
+    "# The project folder (relative to this file), a git repository: each task works in a worktree of its own and is",
+    `# merged into the branch baton/${EXAMPLE_ID}; \`git log baton/${EXAMPLE_ID}\` shows one checkpoint commit per task.`,
+    `workspace: ${WORKSPACE_FROM_FEATURE}`,
     "maxParallel: 2",
     "tasks:",
   ];

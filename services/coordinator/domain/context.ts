@@ -1,6 +1,6 @@
 // The feature's persisted data: its tasks, their lifecycle states, its gates, the status-event sequence and
 // the outbox. Plain JSON (it is checkpointed as it is); the reducers in this folder copy, never edit, it.
-import type { AgentSession, Budget, FailurePolicy, StatusEvent, StoredRef, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError } from "../../../shared/protocol/index.ts";
+import type { AgentSession, Budget, FailurePolicy, FileChange, Isolation, StatusEvent, StoredRef, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError, WorkspaceOpKind } from "../../../shared/protocol/index.ts";
 import type { TaskStatus } from "./task-lifecycle.ts";
 
 /**
@@ -12,6 +12,8 @@ export interface GateProgress {
   current?: { index: number; run: number; dispatchedAt?: string | undefined } | undefined;
   fixRounds?: number | undefined;
   fixing?: { fixTaskId: string; gate: string; round: number } | undefined;
+  /** The highest gate run number used so far (a conflict fix's gate runs go on from it). */
+  runs?: number | undefined;
 }
 
 export interface TaskState {
@@ -77,6 +79,99 @@ export interface TaskState {
   budgetStop?: number | undefined;
   /** Attempts stopped for a budget and requeued: they do not count against the retry policy's maxAttempts. */
   budgetStops?: number | undefined;
+  /** A git feature's task (workspace.ts): where it runs, its branch's base and head, and what integrating it found. */
+  isolation?: Isolation | undefined;
+  /** Artifacts it must produce (checked after its work and on the integration branch). */
+  produces?: string[] | undefined;
+  /** Its milestone: the integration branch is tagged when the last task naming it is integrated. */
+  milestone?: string | undefined;
+  /** Worktree mode: the integration head its current attempt started from, and its branch's head after its work (and fixes). */
+  base?: string | undefined;
+  head?: string | undefined;
+  /** What its work changed (git's word: worktree mode from its commits, shared mode the paths attributed to it). */
+  changes?: TaskChanges | undefined;
+  /** Conflict fix rounds used (integration.ts); the latest conflict's files. */
+  conflictRounds?: number | undefined;
+  conflict?: { files: string[]; round: number } | undefined;
+  /** A conflict fix task: it resolves `conflictFor`'s merge (it rides on that task's branch). */
+  conflictFor?: string | undefined;
+  /** Its checkpoint once integrated. */
+  checkpoint?: Checkpoint | undefined;
+  /** Files it changed outside its `files` (scope.violation). */
+  scopeViolation?: string[] | undefined;
+  /** Attempts made before a rollback undid the task: its retry policy counts only those after (rollback.ts). */
+  undoneAttempts?: number | undefined;
+  /** Cancelled by a rollback (`--cancel`, or a fix task whose owner went back): the feature completes without it. */
+  withdrawn?: boolean | undefined;
+  /** What the agent said comes next and the constraints it found (handed to dependents). */
+  nextSteps?: string[] | undefined;
+  constraints?: string[] | undefined;
+}
+
+/** What a task changed, as git saw it. `paths` in shared mode are the files attributed to it (its commit's). */
+export interface TaskChanges {
+  files: FileChange[];
+  more?: number | undefined;
+  insertions: number;
+  deletions: number;
+}
+
+/** A task integrated into the integration branch: its commit there (a merge commit naming feature, task and role). */
+export interface Checkpoint {
+  taskId: string;
+  role: string;
+  commit: string;
+  files: string[];
+  insertions: number;
+  deletions: number;
+  tag?: string | undefined;
+  at: string;
+}
+
+/**
+ * A git feature's workspace (its request named a `workspace`): the integration branch, where it started and
+ * stands, the one workspace operation under way (operations run one at a time, in order), the merge queue and
+ * the checkpoints. workspace.ts and integration.ts keep it.
+ */
+export interface FeatureGit {
+  repo: string;
+  branch: string;
+  isolation: Isolation;
+  locks?: "resolve" | "strict" | undefined;
+  scope?: "report" | "strict" | undefined;
+  integrateInto?: string | undefined;
+  keepBranches?: boolean | undefined;
+  leaseSeconds: number;
+  /** The workspace's HEAD when the feature started, and the integration branch's head as last known. */
+  base?: string | undefined;
+  head?: string | undefined;
+  prepared?: boolean | undefined;
+  /** Operations sent so far (each gets the next number as its run). */
+  runs: number;
+  /** The operation awaited; its result is the only one that counts. */
+  pending?: { kind: WorkspaceOpKind; run: number; taskId?: string | undefined; at?: string | undefined } | undefined;
+  /** Tasks whose work passed, waiting to be merged, in the order they passed (dependencies are always ahead). */
+  queue: string[];
+  checkpoints: Checkpoint[];
+  /** The finish operation's outcome, once the feature ended and it ran. */
+  finished?: { into?: string | undefined; fastForwarded: boolean; refused?: string | undefined } | undefined;
+  /** A rollback asked for and not carried out yet. */
+  rollback?: RollbackPlan | undefined;
+  /** The feature ended (complete, fail, cancel): the finish operation goes out once no other is under way. */
+  ending?: "completed" | "failed" | "cancelled" | undefined;
+  /** Why the workspace cannot be used (not a git repository…): the feature is rejected with it. */
+  rejected?: string | undefined;
+}
+
+/** What a rollback does once its operation succeeds (rollback.ts). */
+export interface RollbackPlan {
+  to: string;
+  toTask?: string | undefined;
+  cancel: boolean;
+  /** `policy`: the failure policy `then: rollback` (the feature stays failed). */
+  by?: string | undefined;
+  reason?: string | undefined;
+  policy?: boolean | undefined;
 }
 
 /** What one run (a delivery of a task's work, or a gate run) used, as reported; `final`: its result's figure. */
@@ -152,6 +247,8 @@ export interface FeatureContext {
   gateUsage?: Record<string, RunUsage> | undefined;
   /** Budget alerts already published (`warning|exceeded:<feature|task:id>:<metric>`); a changed limit re-arms its own. */
   budgetAlerts?: string[] | undefined;
+  /** A git feature (its request named a workspace): integration branch, operations, merge queue, checkpoints. */
+  git?: FeatureGit | undefined;
 }
 
 /** Tests (passed + failed) a gate ran: at the feature's start (`base`, absent when unreadable) and at its last pass. */
@@ -171,6 +268,8 @@ export interface FeatureDefaults {
   dispatchTimeoutSeconds?: number | undefined;
   /** Configured gates that count tests (`tests:` set): the feature measures each it names before any task runs. */
   testGates?: readonly string[] | undefined;
+  /** A file-scope lock's lease (coordinator.lockLeaseSeconds). */
+  lockLeaseSeconds?: number | undefined;
 }
 
 export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };

@@ -9,7 +9,8 @@ export function activeCount(ctx: FeatureContext): number {
 }
 
 export function allCompleted(ctx: FeatureContext): boolean {
-  return ctx.order.length > 0 && ctx.order.every((id) => ctx.tasks[id]!.status === "completed");
+  // a task a rollback withdrew (cancelled) does not hold the feature back
+  return ctx.order.length > 0 && ctx.order.every((id) => ctx.tasks[id]!.status === "completed" || ctx.tasks[id]!.withdrawn === true);
 }
 
 export function anyFailed(ctx: FeatureContext): boolean {

@@ -5,6 +5,8 @@ import { editable, type FeatureContext, type TaskState } from "./context.ts";
 import { anyFailed, dependentsOf, depsDone } from "./dag.ts";
 import { emitInto } from "./status-events.ts";
 import { HOLDS_SLOT, moveTask } from "./task-lifecycle.ts";
+import { scopeBlockers } from "./scope.ts";
+import { gateCheckout, lockFor, workCheckout, workspacePending } from "./workspace.ts";
 
 /** The role gates run on; the `review` gate runs on the reviewer role. */
 export const GATE_ROLE = "qa";
@@ -41,9 +43,9 @@ function needsScheduling(ctx: FeatureContext, opts: ScheduleOptions): boolean {
     const task = ctx.tasks[id]!;
     if (task.status === "blocked" && depsDone(ctx.tasks, task)) return true;
     if (HOLDS_SLOT.has(task.status)) active++;
-    else if (task.status === "ready") ready = true;
+    else if (task.status === "ready" && !scopeBlockers(ctx, task).length) ready = true;
   }
-  return ready && !opts.hold && !baselinePending(ctx) && active < ctx.maxParallel;
+  return ready && !opts.hold && !baselinePending(ctx) && !workspacePending(ctx) && active < ctx.maxParallel;
 }
 
 /**
@@ -66,11 +68,12 @@ export function scheduleInto(draft: FeatureContext, at: string, opts: ScheduleOp
       else if (HOLDS_SLOT.has(task.status)) active++;
     }
   }
-  if (opts.hold || baselinePending(draft)) return;
+  if (opts.hold || baselinePending(draft) || workspacePending(draft)) return;
   for (const id of draft.order) {
     if (active >= draft.maxParallel) break;
     const task = tasks[id]!;
-    if (task.status !== "ready") continue;
+    // a task whose files may overlap those of a task under way waits for it (file-scope locks, scope.ts)
+    if (task.status !== "ready" || scopeBlockers(draft, task).length) continue;
     dispatchInto(draft, task, at);
     active++;
   }
@@ -78,12 +81,24 @@ export function scheduleInto(draft: FeatureContext, at: string, opts: ScheduleOp
 
 /**
  * What a finished task hands to the tasks that read its result: its small summary and handoff inline, or the
- * stored result's reference with the summary's preview (the worker reads the whole result from the store).
+ * stored result's reference with the summary's preview (the worker reads the whole result from the store); and the
+ * facts: what git says it changed and its checkpoint, its artifacts, the gates it passed, its next steps and constraints.
  */
 export function handoffOf(task: TaskState): Handoff {
-  return task.stored
+  const body = task.stored
     ? { taskId: task.id, role: task.role, summary: task.summary, stored: task.stored }
     : { taskId: task.id, role: task.role, summary: task.summary, handoff: task.handoff };
+  const changes = task.checkpoint ?? task.changes;
+  const passed = (task.gateResults ?? []).filter((gate) => gate.passed);
+  return {
+    ...body,
+    ...(changes ? { changes: { files: task.checkpoint?.files ?? task.changes!.files.map((file) => file.path), ...(task.changes?.more ? { more: task.changes.more } : {}), insertions: changes.insertions, deletions: changes.deletions } } : {}),
+    ...(task.checkpoint ? { commit: task.checkpoint.commit } : {}),
+    ...(task.produces?.length ? { artifacts: task.produces } : {}),
+    ...(passed.length ? { gates: passed.map((gate) => ({ name: gate.name, ...(gate.tests ? { tests: gate.tests.total } : {}) })) } : {}),
+    ...(task.nextSteps?.length ? { nextSteps: task.nextSteps } : {}),
+    ...(task.constraints?.length ? { constraints: task.constraints } : {}),
+  };
 }
 
 /** Dispatches the next attempt of a ready task: its task message (with its dependencies' handoffs) and task.dispatched. */
@@ -98,6 +113,10 @@ function dispatchInto(draft: FeatureContext, task: TaskState, at: string): void 
     firstStartedAt: task.firstStartedAt ?? task.startedAt,
   });
   const handoffs = task.dependsOn.map((dep) => handoffOf(draft.tasks[dep]!));
+  const dispatched = draft.tasks[task.id]!;
+  if (draft.git) draft.tasks[task.id] = { ...dispatched, base: draft.git.head, ...(task.conflictFor || task.fixFor?.taskId ? {} : { head: undefined, changes: undefined, scopeViolation: undefined }) };
+  const where = draft.git ? workCheckout(draft, dispatched) : undefined;
+  const lock = lockFor(draft, dispatched);
   draft.outbox.push({
     msgId: coordinatorMsgId.dispatch(draft.featureId, task.id, attempt),
     to: "task",
@@ -111,6 +130,9 @@ function dispatchInto(draft: FeatureContext, task: TaskState, at: string): void 
       ...(task.files ? { files: task.files } : {}),
       ...(task.expectChanges || task.files ? { expectChanges: true } : {}),
       ...(task.session ? { session: task.session } : {}),
+      ...(where ? { checkout: where.checkout, ...(where.reportChanges ? { reportChanges: true } : {}) } : {}),
+      ...(lock ? { lock } : {}),
+      ...(task.produces?.length ? { produces: task.produces } : {}),
     },
   });
   emitInto(draft, { kind: "task.dispatched", taskId: task.id, role: task.role, attempt }, at);
@@ -140,6 +162,7 @@ export function dispatchGate(draft: FeatureContext, gate: GateRef, taskId: strin
       feature: { title: draft.title, description: draft.description },
       handoffs: reviewed.filter((t) => t.status === "completed" || t.id === taskId).map(handoffOf),
       dispatchedAt: at, gate,
+      ...(draft.git ? { checkout: gateCheckout(draft, taskId) } : {}),
       ...(review ? { review: { since: draft.submittedAt } } : {}),
     },
   });

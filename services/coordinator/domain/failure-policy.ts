@@ -6,6 +6,7 @@ import { durationMs, type FeatureContext, type TaskState } from "./context.ts";
 import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { emitInto } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
+import { planPolicyRollback } from "./rollback.ts";
 
 /** Longest wait between two attempts. */
 const MAX_BACKOFF_MS = 3600_000;
@@ -32,7 +33,7 @@ export interface FailureFacts {
 export function failTask(draft: FeatureContext, task: TaskState, error: WireError, at: string, facts: FailureFacts = {}): void {
   const retry = task.policy?.retry;
   const ended = { finishedAt: at, deadlineAt: undefined, verify: task.verify?.fixRounds ? { fixRounds: task.verify.fixRounds } : undefined };
-  const counted = task.attempt - (task.budgetStops ?? 0);
+  const counted = task.attempt - (task.budgetStops ?? 0) - (task.undoneAttempts ?? 0);
   if (retry && counted < retry.maxAttempts) {
     const next = retryAt(retry, counted, at);
     draft.tasks[task.id] = moveTask(task, "retry", { ...ended, retryAt: next, error });
@@ -43,6 +44,7 @@ export function failTask(draft: FeatureContext, task: TaskState, error: WireErro
     ? { ...error, message: `${error.message} (policy "escalate": questions to a human are not available yet, so the task fails)` }
     : error;
   draft.tasks[task.id] = moveTask(task, "fail", { ...ended, error: escalated });
+  if (task.policy?.then === "rollback") planPolicyRollback(draft, task); // sent once no workspace operation is under way
   emitInto(draft, {
     kind: "task.failed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: facts.workerId ?? task.workerId,
     durationMs: facts.durationMs ?? durationMs(task.startedAt, at), exitCode: facts.exitCode, error: escalated, usage: facts.usage,

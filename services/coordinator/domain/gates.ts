@@ -11,6 +11,8 @@ import { recordGateResult } from "./read-model.ts";
 import { emitInto } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
 import { checkTestCount, recordPass, type CountCheck } from "./test-counts.ts";
+import { beginIntegration } from "./integration.ts";
+import { integrates } from "./workspace.ts";
 
 /** Fix rounds a review gets when the policy sets none. */
 export const DEFAULT_REVIEW_ROUNDS = 2;
@@ -106,6 +108,11 @@ export function onTaskGateResult(ctx: FeatureContext, result0: TaskResult, at: s
       dispatchGate(draft, gateRef(decision.gate, "task", decision.current.run), task.id, task.attempt, at);
       break;
     case "passed":
+      if (integrates(draft, task)) {
+        // a git feature's task completes once its work is on the integration branch (integration.ts)
+        beginIntegration(draft, { ...task, verify: { fixRounds: task.verify?.fixRounds, runs: task.verify?.current?.run } }, at);
+        break;
+      }
       draft.tasks[task.id] = moveTask(task, "complete", { verify: { fixRounds: task.verify?.fixRounds } });
       emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? result.workerId, durationMs: durationMs(task.startedAt, task.finishedAt ?? at), summary: task.summary, stored: task.stored, usage: lastRunUsage(task) }, at);
       if (!anyFailed(draft)) scheduleInto(draft, at, opts, task.id);
@@ -180,7 +187,7 @@ export function afterFix(draft: FeatureContext, fixFor: { taskId?: string | unde
     const cur = task?.verify?.current;
     if (!task || task.status !== "fixing" || !cur || !task.gates) return;
     const current = { index: 0, run: cur.run + 1 };
-    draft.tasks[task.id] = moveTask(task, "verify", { verify: { ...task.verify, fixing: undefined, current }, session: session ?? task.session });
+    draft.tasks[task.id] = moveTask(task, "verify", { verify: { ...task.verify, fixing: undefined, current, runs: current.run }, session: session ?? task.session });
     emitInto(draft, { kind: "task.verifying", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? "", gates: task.gates }, at);
     dispatchGate(draft, gateRef(task.gates[0]!, "task", current.run), task.id, task.attempt, at);
     return;

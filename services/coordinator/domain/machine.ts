@@ -17,6 +17,9 @@ import { onUnserved, type UnservedEvent } from "./unserved.ts";
 import { enforceBudgets, pausedForBudget, type BudgetMode } from "./budgets.ts";
 import { countResult } from "./usage.ts";
 import { applyBudgetChange, overLimits, refuseResume } from "./budget-control.ts";
+import { locksApply, startWorkspace } from "./workspace.ts";
+import { endWorkspace } from "./workspace-ops.ts";
+import { requestRollback, ROLLBACK_PAUSE, type RollbackEvent } from "./rollback.ts";
 
 export type FeatureEvent =
   | { type: "feature.submit"; request: FeatureRequest; at: string; defaults?: FeatureDefaults }
@@ -32,6 +35,7 @@ export type FeatureEvent =
   | { type: "task.result"; msg: TaskResult; at: string; subject?: string }
   | { type: "message.rejected"; subject: string; taskId?: string | undefined; error: WireError; at: string }
   | { type: "outbox.flushed"; msgIds: string[] }
+  | RollbackEvent
   | UnservedEvent;
 
 export type { FeatureStateValue };
@@ -72,6 +76,7 @@ const controlAfterEnd = (state: FeatureStateValue) => ({
   "feature.pause": rejectIn(state),
   "feature.resume": rejectIn(state),
   "feature.budget": rejectIn(state),
+  "feature.rollback": rejectIn(state),
 }) as const;
 
 const atOf = (event: { type: string }, fallback: string): string => ("at" in event && typeof event.at === "string" ? event.at : fallback);
@@ -87,14 +92,16 @@ export const featureMachine = setup({
     allCompleted: ({ context }) => allCompleted(context) && (!context.featureGates?.gates.length || !!context.featureGates.passed),
     anyFailed: ({ context }) => anyFailed(context) || !!context.featureGates?.failure,
     gatesDue: ({ context }) => featureGatesDue(context),
-    /** A budget check paused the feature (it published feature.paused): the machine follows. */
-    heldForBudget: ({ context }) => pausedForBudget(context),
+    /** A budget check or a rollback paused the feature (it published feature.paused): the machine follows. */
+    heldForBudget: ({ context }) => pausedForBudget(context) || !!context.pause?.reason?.startsWith(ROLLBACK_PAUSE),
+    /** The workspace is not a git repository (or could not be prepared): the feature is rejected. */
+    workspaceRejected: ({ context }) => !!context.git?.rejected,
     /** A resume while a limit is still reached (the feature's, or a task's that has not ended). */
     overBudget: ({ context, event }) => event.type === "feature.resume" && overLimits(context, event.at).length > 0,
     /** A worker message for a task this feature does not have (feature-gate and baseline runs name no task). */
     unknownTask: ({ context, event }) =>
       (event.type === "task.started" || event.type === "task.log" || event.type === "task.result") &&
-      !context.tasks[event.msg.taskId] && event.msg.gate?.scope !== "feature" && event.msg.gate?.scope !== "baseline",
+      !context.tasks[event.msg.taskId] && event.msg.gate?.scope !== "feature" && event.msg.gate?.scope !== "baseline" && !event.msg.op,
   },
   actions: {
     accept: assign(({ event }) => {
@@ -104,12 +111,16 @@ export const featureMachine = setup({
         kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace, requestHash: ctx.requestHash,
         tasks: ctx.order.map((id) => {
           const task = ctx.tasks[id]!;
-          return { id, role: task.role, title: task.title, dependsOn: task.dependsOn, ...(task.gates ? { gates: task.gates } : {}) };
+          return {
+            id, role: task.role, title: task.title, dependsOn: task.dependsOn, ...(task.gates ? { gates: task.gates } : {}),
+            ...(task.files?.length ? { files: task.files } : {}), ...(locksApply(ctx, task) ? { locked: true } : {}),
+          };
         }),
         ...(ctx.featureGates ? { gates: ctx.featureGates.gates } : {}),
       }, event.at);
-      // The feature's test gates measure the untouched workspace first; tasks wait for them (test-counts.ts).
-      return schedule(startBaselines(accepted, event.defaults, event.at), event.at, RUN);
+      // A git feature's workspace is prepared first (workspace.ts); the feature's test gates measure the untouched
+      // workspace next; tasks wait for both (test-counts.ts).
+      return schedule(startBaselines(startWorkspace(accepted, event.at), event.defaults, event.at), event.at, RUN);
     }),
     reject: assign(({ context, event }) => {
       assertEvent(event, "feature.reject");
@@ -144,13 +155,24 @@ export const featureMachine = setup({
     }),
     complete: assign(({ context, event }) => {
       const at = atOf(event, context.submittedAt);
-      return emit({ ...context, finishedAt: at }, { kind: "feature.completed", durationMs: durationMs(context.submittedAt, at) }, at);
+      return endWorkspace(emit({ ...context, finishedAt: at }, { kind: "feature.completed", durationMs: durationMs(context.submittedAt, at) }, at), "completed", at);
+    }),
+    /** The workspace is unusable (prepare found no git repository): feature.rejected with the reason, as for an invalid request. */
+    rejectWorkspace: assign(({ context, event }) => {
+      const at = atOf(event, context.submittedAt);
+      const errors = [{ path: "workspace", message: context.git!.rejected! }];
+      return emit({ ...context, finishedAt: at, rejection: errors, reason: "rejected" }, { kind: "feature.rejected", errors }, at);
+    }),
+    /** `baton rollback` (rollback.ts): refused with message.rejected, or the rollback operation goes out. */
+    rollback: assign(({ context, event }) => {
+      assertEvent(event, "feature.rollback");
+      return requestRollback(context, event);
     }),
     fail: assign(({ context, event }) => {
       const at = atOf(event, context.submittedAt);
       const failed = failedTask(context);
       const reason = failed ? `task "${failed.id}" (${failed.role}) failed: ${failed.error?.message ?? "unknown error"}` : (context.featureGates?.failure ?? "failed");
-      return emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: failed?.id }, at);
+      return endWorkspace(emit({ ...context, finishedAt: at, reason }, { kind: "feature.failed", durationMs: durationMs(context.submittedAt, at), reason, taskId: failed?.id }, at), "failed", at);
     }),
     startGates: assign(({ context, event }) => startFeatureGates(context, atOf(event, new Date(0).toISOString()))),
     timer: assign(({ context, event }, params: Hold) => {
@@ -160,7 +182,7 @@ export const featureMachine = setup({
     cancel: assign(({ context, event }) => {
       assertEvent(event, "feature.cancel");
       const ctx = cancelTasks({ ...context, finishedAt: event.at, reason: event.reason ?? "cancelled" });
-      return emit(ctx, { kind: "feature.cancelled", durationMs: durationMs(context.submittedAt, event.at), reason: event.reason, by: event.by }, event.at);
+      return endWorkspace(emit(ctx, { kind: "feature.cancelled", durationMs: durationMs(context.submittedAt, event.at), reason: event.reason, by: event.by }, event.at), "cancelled", event.at);
     }),
     pause: assign(({ context, event }) => {
       assertEvent(event, "feature.pause");
@@ -182,7 +204,7 @@ export const featureMachine = setup({
     }),
     /** Control verbs that make no sense in a finished feature are answered, not silently dropped. */
     rejectControl: assign(({ context, event }, { state }: { state: FeatureStateValue }) => {
-      assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume", "feature.budget"]);
+      assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume", "feature.budget", "feature.rollback"]);
       const verb = event.type.slice("feature.".length);
       const subject = event.subject ?? `control.${context.featureId}.${verb}`;
       const error = wireError("InvalidState", `feature "${context.featureId}" is ${state}; cannot ${verb} it`);
@@ -213,9 +235,10 @@ export const featureMachine = setup({
     },
     executing: {
       // a budget check that reached a limit published feature.paused: follow it
-      always: [...whenTasksEnd, { guard: "heldForBudget", target: "paused" }],
+      always: [{ guard: "workspaceRejected", target: "rejected", actions: "rejectWorkspace" }, ...whenTasksEnd, { guard: "heldForBudget", target: "paused" }],
       on: {
         ...workerMessages(RUN),
+        "feature.rollback": { actions: "rollback" },
         "timer.fired": { actions: { type: "timer", params: RUN } },
         "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
@@ -226,9 +249,10 @@ export const featureMachine = setup({
     },
     // Paused: results are still recorded and deadlines still fire; nothing new is dispatched.
     paused: {
-      always: whenTasksEnd,
+      always: [{ guard: "workspaceRejected", target: "rejected", actions: "rejectWorkspace" }, ...whenTasksEnd],
       on: {
         ...workerMessages(HOLD),
+        "feature.rollback": { actions: "rollback" },
         "timer.fired": { actions: { type: "timer", params: HOLD } },
         "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
@@ -243,9 +267,12 @@ export const featureMachine = setup({
       always: [
         { guard: "anyFailed", target: "failed", actions: "fail" },
         { guard: "allCompleted", target: "completed", actions: "complete" },
+        // a rollback undid tasks: the feature's gates wait for them again
+        { guard: "heldForBudget", target: "paused" },
       ],
       on: {
         ...workerMessages(GATES),
+        "feature.rollback": { actions: "rollback" },
         "timer.fired": { actions: { type: "timer", params: GATES } },
         "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },

@@ -1,6 +1,7 @@
 // The read model: a feature's current state as the protocol's FeatureView (shared/protocol/views.ts) and its
 // row in the feature list, projected from the context — plus the little the context keeps only for them
 // (the latest gate results, rejected-message notices). The same view a client gets by folding the history.
+import { locksApply } from "./workspace.ts";
 import type { Budget, EventBody, FeatureSummary, FeatureView, StatusEvent, ViewBudget, ViewFeatureState, ViewGate, ViewTask, WireError } from "../../../shared/protocol/index.ts";
 import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../../../shared/protocol/waiting.ts";
 import { DEFAULT_WARN_PERCENT, durationMs, type FeatureContext, type FeatureStateValue, type TaskState } from "./context.ts";
@@ -82,7 +83,7 @@ const FEATURE_STATE: Record<FeatureStateValue, ViewFeatureState> = {
 };
 
 /** A task as the view shows it; `cancelledAt`: when its feature was cancelled (a cancelled task's time stops then). */
-function viewTask(task: TaskState, cancelledAt: string | undefined): ViewTask {
+function viewTask(ctx: FeatureContext, task: TaskState, cancelledAt: string | undefined): ViewTask {
   const ended = task.status === "completed" || task.status === "failed";
   const stopped = task.status === "cancelled" ? cancelledAt : undefined;
   // a retry that came due while the feature is paused is `ready` with its retryAt: still "retrying", as the history says
@@ -97,10 +98,35 @@ function viewTask(task: TaskState, cancelledAt: string | undefined): ViewTask {
     error: task.status === "failed" || retrying ? task.error?.message : undefined,
     gates: task.gates, gateResults: task.gateResults,
     retryAt: retrying ? task.retryAt : undefined,
-    fixes: task.fixFor ? (task.fixFor.taskId ?? "feature") : undefined,
+    fixes: task.fixFor ? (task.fixFor.taskId ?? "feature") : task.conflictFor,
     unserved: task.unserved,
+    ...gitOfTask(ctx, task),
     usage: taskUsage(task),
     budget: task.budget && viewBudget(task.budget, task.firstStartedAt ?? task.startedAt),
+  };
+}
+
+/** What a git feature's task adds to its view: scope, checkpoint, conflict and scope violation (as the history's fold has them). */
+function gitOfTask(ctx: FeatureContext, task: TaskState): Partial<ViewTask> {
+  const point = task.checkpoint;
+  return {
+    // as feature.accepted listed them (fix tasks, added later, have neither)
+    ...(task.files?.length ? { files: task.files } : {}),
+    ...(!task.fixFor && !task.conflictFor && locksApply(ctx, task) ? { locked: true } : {}),
+    ...(point ? { checkpoint: { commit: point.commit, files: point.files, insertions: point.insertions, deletions: point.deletions, ...(point.tag ? { tag: point.tag } : {}) } } : {}),
+    ...(task.conflict ? { conflict: task.conflict } : {}),
+    ...(task.scopeViolation ? { scopeViolation: task.scopeViolation } : {}),
+  };
+}
+
+/** The feature's integration branch as the view shows it: where it started, its head (its last checkpoint), and how it ended. */
+function gitOfFeature(ctx: FeatureContext): FeatureView["git"] {
+  const git = ctx.git;
+  if (!git?.prepared || !git.base) return undefined;
+  const finished = git.finished;
+  return {
+    branch: git.branch, base: git.base, head: git.checkpoints.at(-1)?.commit ?? git.base,
+    ...(finished ? { ...(finished.into ? { into: finished.into } : {}), fastForwarded: finished.fastForwarded, ...(finished.refused ? { refused: finished.refused } : {}) } : {}),
   };
 }
 
@@ -115,19 +141,22 @@ export function projectView(state: FeatureStateValue, ctx: FeatureContext): Feat
   const ended = view === "completed" || view === "failed" || view === "cancelled" || view === "rejected";
   return settleView({
     featureId: ctx.featureId, state: view,
-    ...(state === "rejected" ? { errors: ctx.rejection } : {
+    // a feature rejected after its acceptance (its workspace is not a git repository) keeps what feature.accepted said
+    ...(state === "rejected" ? { errors: ctx.rejection } : {}),
+    ...(state !== "rejected" || ctx.order.length ? {
       title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace, acceptedAt: ctx.submittedAt || undefined,
-    }),
+    } : {}),
     finishedAt: ended ? ctx.finishedAt : undefined,
     durationMs: ended && ctx.finishedAt && state !== "rejected" ? durationMs(ctx.submittedAt, ctx.finishedAt) : undefined,
     reason: view === "failed" ? ctx.reason : view === "cancelled" ? (ctx.reason ?? "cancelled") : undefined,
     paused: view === "paused" ? ctx.pause : undefined,
     unserved: ctx.unserved,
-    tasks: ctx.order.map((id) => viewTask(ctx.tasks[id]!, view === "cancelled" ? ctx.finishedAt : undefined)),
+    tasks: ctx.order.map((id) => viewTask(ctx, ctx.tasks[id]!, view === "cancelled" ? ctx.finishedAt : undefined)),
     gates: ctx.featureGates?.gates, gateResults: ctx.featureGates?.results,
     seq: ctx.seq, notices: ctx.notices ?? [],
     usage: featureUsage(ctx),
     budget: ctx.budget && viewBudget(ctx.budget, ctx.submittedAt || undefined),
+    git: gitOfFeature(ctx),
   });
 }
 

@@ -2,6 +2,7 @@
 // task expanded into its three phases (red: qa writes failing tests → green: the task's role → refactor).
 import { requestHash, type FeatureRequest, type TaskSpec } from "../../../shared/protocol/index.ts";
 import { DEFAULTS, type FeatureContext, type FeatureDefaults, type TaskState } from "./context.ts";
+import { gitFromRequest } from "./workspace.ts";
 
 /** Ids of the extra tasks a test-driven task becomes (its own id is the green phase). */
 interface TddIds {
@@ -67,6 +68,9 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       ...(spec.gates?.length ? { gates: [...spec.gates] } : {}),
       ...(spec.files?.length ? { files: [...spec.files] } : {}),
       ...(spec.expectChanges ? { expectChanges: true } : {}),
+      ...(spec.isolation ? { isolation: spec.isolation } : {}),
+      ...(spec.produces?.length ? { produces: [...spec.produces] } : {}),
+      ...(spec.milestone ? { milestone: spec.milestone } : {}),
     };
     const ids = tddIds.get(spec.id);
     const phases = ids && spec.tdd ? tddPhases(spec, own, ids, deps(spec.dependsOn), common) : [own];
@@ -83,5 +87,6 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
     ...(req.budget ? { budget: { ...req.budget } } : {}),
     requestHash: requestHash(req),
     ...(dispatchTimeout !== undefined ? { dispatchTimeoutSeconds: dispatchTimeout } : {}),
+    ...(req.workspace ? { git: gitFromRequest(featureId, req, defaults) } : {}),
   };
 }

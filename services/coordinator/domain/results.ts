@@ -11,11 +11,14 @@ import { moveTask, WORKING } from "./task-lifecycle.ts";
 import { onBaselineResult } from "./test-counts.ts";
 import { isBudgetStop, requeueStopped } from "./budget-control.ts";
 import { countProgress } from "./usage.ts";
+import { afterConflictFix, applyWork, beginIntegration } from "./integration.ts";
+import { integrates } from "./workspace.ts";
+import { onOpResult } from "./workspace-ops.ts";
 
 /** A worker began (or, after a redelivery, began again) a task; its deadline counts from now. */
 export function onStarted(ctx: FeatureContext, msg: TaskStarted, at: string): FeatureContext {
   const current = ctx.tasks[msg.taskId];
-  if (msg.gate || !current || current.attempt !== msg.attempt || !WORKING.has(current.status)) return ctx;
+  if (msg.gate || msg.op || !current || current.attempt !== msg.attempt || !WORKING.has(current.status)) return ctx;
   if (current.status === "running" && current.workerId === msg.workerId && (current.delivery ?? 0) >= msg.delivery) return ctx;
   const deadlineAt = new Date(Date.parse(at) + current.timeoutSeconds * 1000).toISOString();
   const task = moveTask(current, "start", { startedAt: current.startedAt ?? msg.at, workerId: msg.workerId, delivery: msg.delivery, deadlineAt });
@@ -26,7 +29,7 @@ export function onStarted(ctx: FeatureContext, msg: TaskStarted, at: string): Fe
 /** Output lines become task.log events; the feature's state is untouched. */
 export function onLog(ctx: FeatureContext, msg: TaskLog, at: string): FeatureContext {
   const task = ctx.tasks[msg.taskId];
-  if (!task || msg.gate) return ctx; // a gate's output is reported in its gate event
+  if (!task || msg.gate || msg.op) return ctx; // a gate's output is reported in its gate event
   return emit(ctx, {
     kind: "task.log", taskId: task.id, role: task.role, attempt: msg.attempt, workerId: msg.workerId,
     stream: msg.stream, lines: msg.lines, dropped: msg.dropped,
@@ -36,7 +39,7 @@ export function onLog(ctx: FeatureContext, msg: TaskLog, at: string): FeatureCon
 /** What an agent is doing becomes a task.progress event (budgets.ts counts its usage). */
 export function onProgress(ctx: FeatureContext, msg: TaskProgress, at: string, _opts: ScheduleOptions): FeatureContext {
   const task = ctx.tasks[msg.taskId];
-  if (!task || msg.gate || task.attempt !== msg.attempt || !WORKING.has(task.status)) return ctx;
+  if (!task || msg.gate || msg.op || task.attempt !== msg.attempt || !WORKING.has(task.status)) return ctx;
   return countProgress(emit(ctx, {
     kind: "task.progress", taskId: task.id, role: task.role, attempt: msg.attempt, workerId: msg.workerId,
     tool: msg.tool, files: msg.files, text: msg.text, usage: msg.usage,
@@ -48,10 +51,11 @@ export function onProgress(ctx: FeatureContext, msg: TaskProgress, at: string, _
  * reference and the summary's preview (never a large body: the snapshot is checkpointed whole); and the agent
  * session to continue (the result's, else the one the task had).
  */
-export function keptResult(task: TaskState, msg: TaskResult): Pick<TaskState, "summary" | "handoff" | "stored" | "session"> {
+export function keptResult(task: TaskState, msg: TaskResult): Pick<TaskState, "summary" | "handoff" | "stored" | "session" | "nextSteps" | "constraints"> {
   const session = msg.session ?? task.session;
-  if (!msg.stored) return { summary: msg.summary, handoff: msg.handoff, stored: undefined, session };
-  return { summary: msg.summary?.slice(0, SUMMARY_PREVIEW_CHARS), handoff: undefined, stored: msg.stored, session };
+  const said = { nextSteps: msg.nextSteps, constraints: msg.constraints };
+  if (!msg.stored) return { summary: msg.summary, handoff: msg.handoff, stored: undefined, session, ...said };
+  return { summary: msg.summary?.slice(0, SUMMARY_PREVIEW_CHARS), handoff: undefined, stored: msg.stored, session, ...said };
 }
 
 /**
@@ -59,6 +63,7 @@ export function keptResult(task: TaskState, msg: TaskResult): Pick<TaskState, "s
  * its dependents; failed work goes to the task's failure policy.
  */
 export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts: ScheduleOptions): FeatureContext {
+  if (msg.op) return onOpResult(ctx, msg, at, opts);
   if (msg.gate?.scope === "baseline") return onBaselineResult(ctx, msg, at, opts, (r, passed) => gateEvent(r, passed, undefined, undefined));
   if (msg.gate) return msg.gate.scope === "feature" ? onFeatureGateResult(ctx, msg, at, opts) : onTaskGateResult(ctx, msg, at, opts);
   const t0 = ctx.tasks[msg.taskId];
@@ -72,6 +77,13 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
   const task = draft.tasks[msg.taskId]!;
   const base = { ...task, finishedAt: msg.finishedAt, startedAt: task.startedAt ?? msg.startedAt, workerId: msg.workerId, exitCode: msg.exitCode, deadlineAt: undefined };
   const dur = durationMs(base.startedAt, msg.finishedAt);
+  // A git task: its branch's head and git's changes, and the scope check (integration.ts); a strict violation fails it.
+  const workError = applyWork(draft, task, msg, at);
+  if (workError) {
+    failTask(draft, { ...base, ...pickGit(draft.tasks[task.id]!), error: workError }, workError, at, { workerId: msg.workerId, durationMs: dur, exitCode: msg.exitCode, usage: msg.usage });
+    return draft;
+  }
+  Object.assign(base, pickGit(draft.tasks[task.id]!));
   if (msg.outcome === "completed" && task.gates?.length) {
     // The work is done; it counts only once its gates pass (gates.ts runs them one after another).
     draft.tasks[task.id] = moveTask(base, "verify", { ...keptResult(task, msg), verify: { ...task.verify, current: { index: 0, run: 1 } } });
@@ -79,11 +91,16 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
     dispatchGate(draft, { name: task.gates[0]!, scope: "task", run: 1 }, task.id, task.attempt, at);
     return draft;
   }
+  if (msg.outcome === "completed" && integrates(draft, task)) {
+    beginIntegration(draft, { ...base, ...keptResult(task, msg) }, at); // it completes once its work is on the integration branch
+    return draft;
+  }
   if (msg.outcome === "completed") {
     const kept = keptResult(task, msg);
     draft.tasks[task.id] = moveTask(base, "complete", kept);
     emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: msg.workerId, durationMs: dur, summary: kept.summary, stored: kept.stored, usage: msg.usage }, at);
     if (task.fixFor) afterFix(draft, task.fixFor, at, kept.session);
+    if (task.conflictFor) afterConflictFix(draft, draft.tasks[task.id]!, at);
     if (!anyFailed(draft)) scheduleInto(draft, at, opts, task.id);
     return draft;
   }
@@ -94,4 +111,9 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
   const error = msg.error ?? wireError("TaskFailed", `exit code ${msg.exitCode ?? "unknown"}`);
   failTask(draft, { ...base, error }, error, at, { workerId: msg.workerId, durationMs: dur, exitCode: msg.exitCode, usage: msg.usage });
   return draft;
+}
+
+/** The git facts applyWork recorded on a task, to carry onto the task's next state. */
+function pickGit(task: TaskState): Partial<TaskState> {
+  return { head: task.head, changes: task.changes, scopeViolation: task.scopeViolation };
 }

@@ -8,36 +8,45 @@
 //                      retrying ◀──retry── verifying ◀─verify─ fixing ◀─fix─┘ (a gate failed, a fix task runs)
 //                                              │
 //                                              └─ complete ▶ completed      fail ▶ failed      cancel ▶ cancelled
+//
+//   A git feature's task passes through `integrating` (its work, then gates, passed; it is merged into the integration
+//   branch): integrate ▶ integrating ─complete▶ completed, or ─conflict▶ fixing (a conflict fix runs) ─integrate▶ …
+//   A rollback (rollback.ts) moves any task back: reset ▶ blocked, or withdraw ▶ cancelled.
 
-export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "fixing", "retrying", "completed", "failed", "cancelled"] as const;
+export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "fixing", "integrating", "retrying", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fix", "complete", "retry", "due", "fail", "cancel", "requeue"] as const;
+export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fix", "integrate", "conflict", "complete", "retry", "due", "fail", "cancel", "requeue", "reset", "withdraw"] as const;
 /**
  * unblock: every dependency completed · dispatch: sent to its role · start: a worker reported it started (again,
  * after a redelivery) · verify: its work (or a fix round) is done and its gates run · gate: one gate passed and the
  * next runs · fix: a gate failed and a fix task runs · complete: done (work, or every gate, passed) · retry: it
  * failed and its policy tries again later · due: the retry's time came · fail: it failed for good · cancel: its
  * feature was cancelled · requeue: a worker stopped its work for a budget (budgets.ts); it waits to be dispatched
- * again (a new attempt that its retry policy does not count).
+ * again (a new attempt that its retry policy does not count) · integrate: its work and gates passed in a git
+ * feature; it is merged into the integration branch · conflict: the merge conflicted and a conflict fix runs ·
+ * reset: a rollback undid it; it waits to run again · withdraw: a rollback undid it and it is cancelled.
  */
 export type TaskMove = (typeof TASK_MOVES)[number];
 
 /** From a state where the task's work runs: how the work can end. */
-const WORK_ENDS = { start: "running", verify: "verifying", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" } as const;
+const WORK_ENDS = { start: "running", verify: "verifying", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" } as const;
+/** A rollback may move a task in any state back (reset) or cancel it (withdraw). */
+const UNDO = { reset: "blocked", withdraw: "cancelled" } as const;
 
 /** state → move → next state. A move missing from a state's row is not allowed there. */
 export const TASK_TRANSITIONS: { readonly [S in TaskStatus]: Readonly<Partial<Record<TaskMove, TaskStatus>>> } = {
-  blocked: { unblock: "ready", cancel: "cancelled" },
-  ready: { dispatch: "dispatched", cancel: "cancelled" },
-  dispatched: WORK_ENDS,
-  running: WORK_ENDS,
-  verifying: { gate: "verifying", fix: "fixing", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled" },
-  fixing: { verify: "verifying", fail: "failed", cancel: "cancelled" },
-  retrying: { due: "ready", cancel: "cancelled" },
-  completed: {},
-  failed: {},
-  cancelled: {},
+  blocked: { unblock: "ready", cancel: "cancelled", ...UNDO },
+  ready: { dispatch: "dispatched", cancel: "cancelled", ...UNDO },
+  dispatched: { ...WORK_ENDS, ...UNDO },
+  running: { ...WORK_ENDS, ...UNDO },
+  verifying: { gate: "verifying", fix: "fixing", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", ...UNDO },
+  fixing: { verify: "verifying", integrate: "integrating", fail: "failed", cancel: "cancelled", ...UNDO },
+  integrating: { complete: "completed", conflict: "fixing", retry: "retrying", fail: "failed", cancel: "cancelled", ...UNDO },
+  retrying: { due: "ready", cancel: "cancelled", ...UNDO },
+  completed: { ...UNDO },
+  failed: { ...UNDO },
+  cancelled: { ...UNDO },
 };
 
 export class IllegalTaskMove extends Error {
@@ -61,6 +70,8 @@ export function moveTask<T extends { id: string; status: TaskStatus }>(task: T, 
 
 /** States that hold one of the feature's `maxParallel` places (a task's gates run in its workspace; a retry keeps its place). */
 export const HOLDS_SLOT: ReadonlySet<TaskStatus> = new Set(["dispatched", "running", "verifying", "retrying"]);
+/** States in which the task (its work, gates, a fix, its integration) is under way: a rollback waits until none is. */
+export const UNDER_WAY: ReadonlySet<TaskStatus> = new Set(["dispatched", "running", "verifying", "fixing", "integrating"]);
 /** States in which the task's own work (not its gates) is under way: a worker's start or result counts only here. */
 export const WORKING: ReadonlySet<TaskStatus> = new Set(["dispatched", "running"]);
 /** States a task never leaves. */

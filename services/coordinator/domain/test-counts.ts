@@ -1,5 +1,6 @@
 // Test counts never shrink: each test gate's count at the feature's start (its baseline, measured before any
 // task runs) and at its last pass; a later run with fewer tests fails unless the task may remove tests. Pure.
+import { gateCheckout, workspacePending } from "./workspace.ts";
 import { coordinatorMsgId, type EventBody, type GateRef, type TaskResult } from "../../../shared/protocol/index.ts";
 import { editable, type FeatureContext, type FeatureDefaults, type GateTestCounts } from "./context.ts";
 import { GATE_ROLE, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
@@ -28,8 +29,15 @@ export function startBaselines(ctx: FeatureContext, defaults: FeatureDefaults | 
   const gates = [...new Set(named)].filter((gate) => testGates.has(gate));
   if (!gates.length) return ctx;
   const draft = editable({ ...ctx, baseline: { gates, index: 0 } });
-  dispatchBaseline(draft, gates[0]!, at);
+  // a git feature measures its integration worktree: the first baseline waits for the workspace (workspace-ops.ts)
+  if (!workspacePending(draft)) dispatchBaseline(draft, gates[0]!, at);
   return draft;
+}
+
+/** The workspace is ready: the first baseline run goes out now, if the feature has baselines waiting for it. */
+export function baselinesAfterWorkspace(draft: FeatureContext, at: string): void {
+  const bl = draft.baseline;
+  if (bl && !bl.done && bl.index === 0) dispatchBaseline(draft, bl.gates[0]!, at);
 }
 
 function dispatchBaseline(draft: FeatureContext, gate: string, at: string): void {
@@ -45,6 +53,7 @@ function dispatchBaseline(draft: FeatureContext, gate: string, at: string): void
       dependsOn: [], workspace: draft.workspace,
       feature: { title: draft.title, description: draft.description },
       handoffs: [], dispatchedAt: at, gate: ref,
+      ...(draft.git ? { checkout: gateCheckout(draft, undefined) } : {}),
     },
   });
 }

@@ -6,7 +6,7 @@ import { dispatchDeadline } from "./deadlines.ts";
 import { FEATURE_GATES_TASK_ID, GATE_ROLE, REVIEW_ROLE } from "./dispatch.ts";
 import { emit } from "./status-events.ts";
 import { BASELINE_TASK_ID } from "./test-counts.ts";
-import { REVIEW_GATE } from "../../../shared/protocol/index.ts";
+import { FEATURE_OPS_TASK_ID, INTEGRATOR_ROLE, REVIEW_GATE } from "../../../shared/protocol/index.ts";
 
 /** One run waiting for a worker of `role`: a task's work (no `gate`), or a gate run of a task, the feature or a baseline. */
 export interface WaitingRun {
@@ -15,6 +15,8 @@ export interface WaitingRun {
   role: string;
   attempt: number;
   gate?: { name: string; run: number } | undefined;
+  /** A workspace operation (for the integrator role): its kind and run. */
+  op?: { kind: string; run: number } | undefined;
   /** When it was dispatched, if known. */
   since?: string | undefined;
 }
@@ -22,7 +24,7 @@ export interface WaitingRun {
 /** What the runtime sends the feature: `run` had no live worker of its role (`liveWorkers`, usually 0) at `at`. */
 export interface UnservedEvent {
   type: "task.unserved";
-  run: Pick<WaitingRun, "taskId" | "attempt" | "gate">;
+  run: Pick<WaitingRun, "taskId" | "attempt" | "gate" | "op">;
   liveWorkers: number;
   at: string;
   /**
@@ -38,8 +40,8 @@ const WAITING_STATES: ReadonlySet<FeatureStateValue> = new Set(["executing", "pa
 const gateRole = (gate: string): string => (gate === REVIEW_GATE ? REVIEW_ROLE : GATE_ROLE);
 
 /** Identifies a run across events (the runtime remembers when it last reported each). */
-export const runKey = (run: Pick<WaitingRun, "taskId" | "attempt" | "gate">): string =>
-  `${run.taskId}.${run.attempt}${run.gate ? `.${run.gate.name}.${run.gate.run}` : ""}`;
+export const runKey = (run: Pick<WaitingRun, "taskId" | "attempt" | "gate" | "op">): string =>
+  `${run.taskId}.${run.attempt}${run.gate ? `.${run.gate.name}.${run.gate.run}` : ""}${run.op ? `.op.${run.op.kind}.${run.op.run}` : ""}`;
 
 /**
  * Every run of the feature that waits for a worker: tasks dispatched and not started, and the current gate run
@@ -69,6 +71,12 @@ function runsOf(ctx: FeatureContext): WaitingRun[] {
   const baseline = ctx.baseline;
   const blName = baseline && !baseline.done ? baseline.gates[baseline.index] : undefined;
   if (blName) runs.push({ taskId: BASELINE_TASK_ID, role: gateRole(blName), attempt: 1, gate: { name: blName, run: 1 } });
+  // the workspace operation awaited, until its result (a git feature's, for the integrator role)
+  const pending = ctx.git?.pending;
+  if (pending) {
+    const taskId = pending.taskId ?? FEATURE_OPS_TASK_ID;
+    runs.push({ taskId, role: INTEGRATOR_ROLE, attempt: ctx.tasks[taskId]?.attempt || 1, op: { kind: pending.kind, run: pending.run }, since: pending.at });
+  }
   return runs;
 }
 
@@ -86,10 +94,11 @@ export function onUnserved(ctx: FeatureContext, event: UnservedEvent): FeatureCo
   const run = runsOf(ctx).find((candidate) => runKey(candidate) === key);
   if (!run) return ctx;
   // The wait's latest report (kept until the wait ends, read-model.ts recordForView): a recent one is enough.
-  const last = run.gate && !ctx.tasks[run.taskId] ? ctx.unserved : ctx.tasks[run.taskId]?.unserved;
+  const featureLevel = (run.gate || run.op) && !ctx.tasks[run.taskId];
+  const last = featureLevel ? ctx.unserved : ctx.tasks[run.taskId]?.unserved;
   if (last && last.gate === run.gate?.name && Date.parse(event.at) - Date.parse(last.at) < (event.repeatSeconds ?? 0) * 1000) return ctx;
   const waitingSeconds = run.since ? Math.max(0, Math.round((Date.parse(event.at) - Date.parse(run.since)) / 1000)) : 0;
-  const task = run.gate ? undefined : ctx.tasks[run.taskId];
+  const task = run.gate || run.op ? undefined : ctx.tasks[run.taskId];
   const failsAt = task ? dispatchDeadline(ctx, task) : undefined;
   return emit(ctx, {
     kind: "task.unserved", taskId: run.taskId, role: run.role, attempt: run.attempt,

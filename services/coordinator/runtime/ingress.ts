@@ -28,6 +28,8 @@ export interface IngressOptions {
   testGates?: readonly string[];
   /** Default `dispatchTimeoutSeconds` for requests that set none; undefined: no limit. */
   dispatchTimeoutSeconds?: number | undefined;
+  /** A file-scope lock's lease (coordinator.lockLeaseSeconds). */
+  lockLeaseSeconds?: number | undefined;
   now?: () => Date;
 }
 
@@ -68,7 +70,7 @@ export class Ingress {
     if (check.ok) {
       const id = check.value.id ?? generatedFeatureId(jsMsg.info.streamSequence, jsMsg.info.timestampNanos);
       const request = { ...check.value, id };
-      const defaults = { taskTimeoutSeconds: this.opts.taskTimeoutSeconds, testGates: this.opts.testGates, dispatchTimeoutSeconds: this.opts.dispatchTimeoutSeconds };
+      const defaults = { taskTimeoutSeconds: this.opts.taskTimeoutSeconds, testGates: this.opts.testGates, dispatchTimeoutSeconds: this.opts.dispatchTimeoutSeconds, lockLeaseSeconds: this.opts.lockLeaseSeconds };
       const result = await loop.apply(id, [{ type: "feature.submit", request, at, defaults }], { create: true, onlyIfNew: true });
       if (result.kind !== "exists") {
         log.info({ featureId: id, tasks: check.value.tasks.length }, "feature accepted");
@@ -131,7 +133,7 @@ export class Ingress {
     }
   }
 
-  /** A message on `baton.control.<featureId>.<verb>`: cancel, pause, resume or budget. Duplicates are no-ops (a repeated budget sets the same limits). */
+  /** A message on `baton.control.<featureId>.<verb>`: cancel, pause, resume, budget or rollback. Duplicates are no-ops (a repeated budget sets the same limits). */
   async onControl(jsMsg: JsMsg): Promise<void> {
     const { names, loop, log } = this.opts;
     const at = this.at();
@@ -150,6 +152,7 @@ export class Ingress {
         control.verb === "cancel" ? { type: "feature.cancel", reason: control.reason, by: control.by, at, subject: jsMsg.subject }
         : control.verb === "pause" ? { type: "feature.pause", reason: control.reason, by: control.by, at, subject: jsMsg.subject }
         : control.verb === "budget" ? { type: "feature.budget", change: control.budget!, by: control.by, at, subject: jsMsg.subject }
+        : control.verb === "rollback" ? { type: "feature.rollback", ...control.rollback, reason: control.reason, by: control.by, at, subject: jsMsg.subject }
         : { type: "feature.resume", by: control.by, at, subject: jsMsg.subject };
       log.info({ featureId: control.featureId, verb: control.verb, by: control.by }, "control message");
     } catch (err) {

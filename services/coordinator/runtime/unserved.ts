@@ -127,7 +127,7 @@ export class UnservedWatcher {
       if (!reported) this.reported.set(featureId, (reported = new Map()));
       reported.set(key, now.getTime());
       this.unservedRoles.add(run.role);
-      events.push({ type: "task.unserved", run: { taskId: run.taskId, attempt: run.attempt, gate: run.gate }, liveWorkers: live, at: now.toISOString(), repeatSeconds: this.opts.repeatSeconds });
+      events.push({ type: "task.unserved", run: { taskId: run.taskId, attempt: run.attempt, gate: run.gate, op: run.op }, liveWorkers: live, at: now.toISOString(), repeatSeconds: this.opts.repeatSeconds });
     }
     if (!events.length) return;
     this.reportedFeatures++;

@@ -51,6 +51,8 @@ export function createExecExecutor(role: string, rc: ExecRoleConfig, deps: Execu
           out.summary = file.output.summary;
           out.handoff = file.output.handoff;
           out.review = file.output.review;
+          out.nextSteps = file.output.nextSteps;
+          out.constraints = file.output.constraints;
         }
         return out;
       } finally {

@@ -8,6 +8,7 @@ import { createNoopExecutor, createSleepExecutor } from "./builtin.ts";
 import { createExecExecutor } from "./exec.ts";
 import { createGateRunner } from "./gate.ts";
 import { createReviewRunner } from "./review.ts";
+import { createWorkspaceOpRunner } from "./workspace-op.ts";
 import type { Executor, ExecutorDeps, Runner } from "./types.ts";
 
 /** What runs a task: a runner, or the NO_EXECUTOR error when this worker has nothing to run it with. */
@@ -19,16 +20,16 @@ export interface Runners {
   /** The error the role's tasks get when there is no executor (undefined when there is one). */
   readonly noExecutor: WireError | undefined;
   /**
-   * What runs `task`: a gate run goes to the review runner (gate `review`) or the configured gates, any other
+   * What runs `task`: a workspace operation goes to the built-in git runner, a gate run to the review runner (gate `review`) or the configured gates, any other
    * task to the role's executor. Pure and synchronous: the same kind of task gets the same runner every time.
    */
-  for(task: Pick<TaskAssigned, "gate">): Resolved;
+  for(task: Pick<TaskAssigned, "gate" | "op">): Resolved;
 }
 
 export interface RunnersOptions {
   role: string;
   workerId: string;
-  config: Pick<BatonConfig, "roles" | "gates" | "workspace" | "workspaceRoots" | "configPath">;
+  config: Pick<BatonConfig, "roles" | "gates" | "workspace" | "workspaceRoots" | "configPath"> & { worker?: Pick<BatonConfig["worker"], "worktrees"> | undefined };
   /** The worker's environment, read once at start-up (child processes inherit it). */
   env: ExecutorDeps["env"];
   /** Folder under which default workspaces are made. */
@@ -42,6 +43,7 @@ export function createRunners(options: RunnersOptions): Runners {
   const executor = executorFor(role, config.roles, deps);
   const gates = createGateRunner(config.gates, deps);
   const review = createReviewRunner(executor);
+  const ops = createWorkspaceOpRunner({ ...deps, worktrees: config.worker?.worktrees ?? { link: ["node_modules"] } });
   const noExecutor = executor
     ? undefined
     : wireError("NoExecutor", `no executor configured for role "${role}" on worker ${workerId} (config ${config.configPath ?? "none"})`);
@@ -49,6 +51,7 @@ export function createRunners(options: RunnersOptions): Runners {
     executor,
     noExecutor,
     for(task) {
+      if (task.op) return { runner: ops };
       if (task.gate) return { runner: task.gate.name === REVIEW_GATE ? review : gates };
       return executor ? { runner: executor } : { error: { ...noExecutor! } };
     },

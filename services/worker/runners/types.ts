@@ -1,7 +1,7 @@
 // The runner contract: what turns one task message into an outcome — the role's executor (exec, noop, sleep),
 // a configured gate, or a review. The worker owns the protocol; a runner only runs and says how it ended.
 import type { Logger } from "../../../shared/logging.ts";
-import type { AgentSession, GateReport, ReviewVerdict, TaskAssigned, TaskResult, Usage, WireError } from "../../../shared/protocol/index.ts";
+import type { AgentSession, ArtifactProblem, GateReport, GitChanges, OpResult, ReviewVerdict, TaskAssigned, TaskResult, Usage, WireError } from "../../../shared/protocol/index.ts";
 import type { LogStream } from "../log-batcher.ts";
 import type { WorkspaceOptions, WorkspaceResult } from "../workspace/resolve.ts";
 
@@ -45,10 +45,21 @@ export interface ExecOutcome {
   usage?: Usage | undefined;
   /** The agent session the run used (a fix round may continue it). */
   session?: AgentSession | undefined;
+  /** What the agent said comes next and the constraints it found (its result file's). */
+  nextSteps?: string[] | undefined;
+  constraints?: string[] | undefined;
+  /** Worktree mode: the commit of the work and git's list of changes (task-workspace.ts). */
+  git?: GitChanges | undefined;
+  /** Shared mode: the paths the run changed. */
+  changed?: string[] | undefined;
+  /** Declared artifacts that are missing or invalid. */
+  artifacts?: ArtifactProblem[] | undefined;
+  /** A workspace operation's findings (runners/workspace-op.ts). */
+  opResult?: OpResult | undefined;
 }
 
 /** What a runner is, for logs and tests; the worker never branches on it. */
-export type RunnerKind = "exec" | "noop" | "sleep" | "gate" | "review" | "agent";
+export type RunnerKind = "exec" | "noop" | "sleep" | "gate" | "review" | "agent" | "workspace-op";
 
 export interface Runner {
   readonly kind: RunnerKind;

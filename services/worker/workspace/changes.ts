@@ -82,6 +82,8 @@ export function noChangesError(files: readonly string[] | undefined, changed: re
 export interface ChangeCheck {
   /** After the task completed: its NO_CHANGES error, or undefined (it changed something, or the check could not run). Never rejects. */
   verdict(): Promise<WireError | undefined>;
+  /** The workspace paths that changed during the run (undefined when a snapshot could not be taken). Never rejects; computed once. */
+  changed(): Promise<string[] | undefined>;
 }
 
 /** True when the task must change files: it names `files` globs or says `expectChanges`. */
@@ -90,24 +92,30 @@ export const expectsChanges = (task: Pick<TaskAssigned, "files" | "expectChanges
 /**
  * Takes the "before" snapshot of the task's workspace `dir`. Fails soft: when a snapshot cannot be taken
  * (before or after), the check is skipped with a warning — a task never fails because the check itself broke.
- * Never rejects.
+ * `expect`: whether the verdict may fail the task (else only `changed` is wanted: shared mode's attribution). Never rejects.
  */
-export async function startChangeCheck(task: Pick<TaskAssigned, "files" | "expectChanges">, dir: string, log: Logger): Promise<ChangeCheck> {
+export async function startChangeCheck(task: Pick<TaskAssigned, "files" | "expectChanges">, dir: string, log: Logger, expect = true): Promise<ChangeCheck> {
   const skipped = (when: "before" | "after") => (err: unknown) => {
-    log.warn({ err, workspace: dir, when }, "phantom-completion check skipped: it could not run; the task is reported as its executor ended");
+    log.warn({ err, workspace: dir, when }, "change check skipped: it could not run; the task is reported as its executor ended");
     return undefined;
   };
   const before = await snapshotWorkspace(dir).catch(skipped("before"));
+  let after: Promise<string[] | undefined> | undefined;
+  const changed = () => (after ??= (async () => {
+    if (!before) return undefined;
+    try {
+      const paths = changedPaths(before, await snapshotWorkspace(dir, { since: before }));
+      log.debug({ changed: paths.length, method: before.kind }, "change check");
+      return paths;
+    } catch (err) {
+      return skipped("after")(err);
+    }
+  })());
   return {
+    changed,
     async verdict() {
-      if (!before) return undefined;
-      try {
-        const changed = changedPaths(before, await snapshotWorkspace(dir, { since: before }));
-        log.debug({ changed: changed.length, method: before.kind }, "phantom-completion check");
-        return noChangesError(task.files, changed);
-      } catch (err) {
-        return skipped("after")(err);
-      }
+      const paths = await changed();
+      return expect && paths ? noChangesError(task.files, paths) : undefined;
     },
   };
 }
