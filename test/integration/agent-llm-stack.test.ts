@@ -2,6 +2,7 @@
 // llm roles call the scripted model server (openai provider for the planner, anthropic for the reviewer).
 // A planner writes a file and hands off; a reviewer on llm decides a review gate: changes requested, the author
 // fixes, then it approves. The API key never shows in events or process output.
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,12 +66,16 @@ roles:
     llm: { provider: anthropic, baseUrl: "${modelUrl}", apiKeyEnv: BATON_TEST_LLM_KEY }
 `,
   files: { "agent.mjs": AGENT },
-  workers: [["backend", "backend-1"], ["planner", "planner-1"], ["reviewer", "reviewer-1"]],
+  workers: [["backend", "backend-1"], ["planner", "planner-1"], ["reviewer", "reviewer-1"], ["integrator", "integrator-1"]],
   env: () => ({ BATON_TEST_LLM_KEY: KEY }),
 });
 
 const workspace = (name: string): string => gitRepo(join(stack.dir, "workspaces", name), { "package.json": '{ "type": "module" }\n' });
 const ofKind = <K extends StatusEvent["kind"]>(events: StatusEvent[], kind: K) => events.filter((e): e is Extract<StatusEvent, { kind: K }> => e.kind === kind);
+
+/** A file as the feature's integration branch `baton/<featureId>` holds it. */
+const onBranch = (ws: string, featureId: string, path: string): string =>
+  execFileSync("git", ["show", `baton/${featureId}:${path}`], { cwd: ws, encoding: "utf8" });
 
 describe("llm roles in real worker processes", () => {
   it("a planner on llm (openai provider) writes its file, reports progress and usage, and completes", async () => {
@@ -80,7 +85,8 @@ describe("llm roles in real worker processes", () => {
       tasks: [{ id: "plan", role: "planner", title: "Write the plan", instructions: "PLAN-MARKER", files: ["docs/*.md"] }],
     }, { timeoutMs: 60_000 });
     expect(view.state).toBe("completed");
-    expect(readFileSync(join(ws, "docs/plan.md"), "utf8")).toContain("1. add()");
+    // the work is on the feature's integration branch (the user's checkout is never edited)
+    expect(onBranch(ws, "plan-1", "docs/plan.md")).toContain("1. add()");
     const progress = ofKind(events, "task.progress");
     expect(progress.flatMap((e) => e.files ?? [])).toContain("docs/plan.md");
     expect(progress.some((e) => e.tool === "write_file")).toBe(true);
@@ -100,7 +106,7 @@ describe("llm roles in real worker processes", () => {
     expect(seq).toEqual(["gate.failed review", "fixing (backend)", "gate.passed review"]);
     expect(ofKind(events, "gate.failed")[0]).toMatchObject({ workerId: "reviewer-1", reason: `changes requested: ${REVIEW_COMMENT}`, review: { verdict: "changes_requested", comments: [{ file: "src/add.js", line: 1 }] } });
     expect(ofKind(events, "gate.passed")[0]).toMatchObject({ review: { verdict: "approve" } });
-    expect(readFileSync(join(ws, "src/add.js"), "utf8")).toContain("export default add;");
+    expect(onBranch(ws, "review-1", "src/add.js")).toContain("export default add;");
     const reviews = model.exchanges.filter((ex) => ex.path === "/v1/messages" && ex.status === 200);
     expect(reviews).toHaveLength(2);
     expect(JSON.stringify(reviews[0]!.body)).toContain("+export const add = (a, b) => a + b;");

@@ -39,7 +39,7 @@ const testFile = (names: string[]) =>
   `import { test } from "node:test";\nimport assert from "node:assert";\n${names.map((n) => `test("${n}", () => assert.ok(true));\n`).join("")}`;
 const MANY = Array.from({ length: 10 }, (_, i) => `case ${i + 1}`);
 
-const stack = useStack({ tag: "counts", config: CONFIG, files: { "agent.mjs": AGENT }, workers: [["backend", "backend-1"], ["qa", "qa-1"]] });
+const stack = useStack({ tag: "counts", config: CONFIG, files: { "agent.mjs": AGENT }, workers: [["backend", "backend-1"], ["qa", "qa-1"], ["integrator", "integrator-1"]] });
 
 /** A git repository holding 12 node:test tests: 10 in test/many.test.js, 2 in test/keep.test.js. */
 function workspace(name: string): string {

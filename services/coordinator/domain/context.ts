@@ -1,6 +1,6 @@
 // The feature's persisted data: its tasks, their lifecycle states, its gates, the status-event sequence and
 // the outbox. Plain JSON (it is checkpointed as it is); the reducers in this folder copy, never edit, it.
-import type { AgentSession, Budget, FailurePolicy, FileChange, Isolation, StatusEvent, StoredRef, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError, WorkspaceOpKind } from "../../../shared/protocol/index.ts";
+import type { AgentSession, Budget, FailurePolicy, FileChange, Usage, Isolation, StatusEvent, StoredRef, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError, WorkspaceOpKind } from "../../../shared/protocol/index.ts";
 import type { TaskStatus } from "./task-lifecycle.ts";
 
 /**
@@ -103,6 +103,8 @@ export interface TaskState {
   undoneAttempts?: number | undefined;
   /** Cancelled by a rollback (`--cancel`, or a fix task whose owner went back): the feature completes without it. */
   withdrawn?: boolean | undefined;
+  /** The usage its work's result reported, shown on task.completed once it is integrated (integration.ts). */
+  resultUsage?: Usage | undefined;
   /** What the agent said comes next and the constraints it found (handed to dependents). */
   nextSteps?: string[] | undefined;
   constraints?: string[] | undefined;

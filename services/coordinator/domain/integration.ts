@@ -141,11 +141,11 @@ function integrated(draft: FeatureContext, task: TaskState, found: Extract<NonNu
     ...(found.tag ? { tag: found.tag } : {}),
   };
   draft.git = { ...draft.git!, head: found.commit, checkpoints: [...draft.git!.checkpoints, checkpoint] };
-  draft.tasks[task.id] = moveTask(task, "complete", { checkpoint, changes: { files: found.changes.files, more: found.changes.more, insertions: found.changes.insertions, deletions: found.changes.deletions }, conflict: undefined });
+  draft.tasks[task.id] = moveTask(task, "complete", { resultUsage: undefined, checkpoint, changes: { files: found.changes.files, more: found.changes.more, insertions: found.changes.insertions, deletions: found.changes.deletions }, conflict: undefined });
   emitInto(draft, { kind: "checkpoint.created", taskId: task.id, role: task.role, attempt: task.attempt, commit: found.commit, branch: draft.git.branch, files, insertions: checkpoint.insertions, deletions: checkpoint.deletions, tag: found.tag }, at);
   emitInto(draft, {
     kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? "",
-    durationMs: Math.max(0, Date.parse(task.finishedAt ?? at) - Date.parse(task.startedAt ?? at)), summary: task.summary, stored: task.stored, usage: lastRunUsage(task),
+    durationMs: Math.max(0, Date.parse(task.finishedAt ?? at) - Date.parse(task.startedAt ?? at)), summary: task.summary, stored: task.stored, usage: task.resultUsage ?? lastRunUsage(task),
   }, at);
   // a fix task of a feature gate integrates like any task: its gate runs again once its work is on the branch
   if (task.fixFor) afterFix(draft, task.fixFor, at, task.session);

@@ -92,7 +92,7 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
     return draft;
   }
   if (msg.outcome === "completed" && integrates(draft, task)) {
-    beginIntegration(draft, { ...base, ...keptResult(task, msg) }, at); // it completes once its work is on the integration branch
+    beginIntegration(draft, { ...base, ...keptResult(task, msg), resultUsage: msg.usage }, at); // it completes once its work is on the integration branch
     return draft;
   }
   if (msg.outcome === "completed") {
@@ -109,6 +109,8 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
     return draft;
   }
   const error = msg.error ?? wireError("TaskFailed", `exit code ${msg.exitCode ?? "unknown"}`);
+  // the worker found declared artifacts missing or invalid after the work (the integrator checks them again on the merge)
+  if (msg.artifacts?.length) emitInto(draft, { kind: "artifact.invalid", taskId: task.id, role: task.role, attempt: task.attempt, problems: msg.artifacts }, at);
   failTask(draft, { ...base, error }, error, at, { workerId: msg.workerId, durationMs: dur, exitCode: msg.exitCode, usage: msg.usage });
   return draft;
 }

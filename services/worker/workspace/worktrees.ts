@@ -4,7 +4,7 @@ import { lstat, mkdir, readdir, rm, symlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize, resolve, sep } from "node:path";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import type { WireError } from "../../../shared/protocol/index.ts";
-import type { Checkout, GitChanges } from "../../../shared/protocol/workspace.ts";
+import { taskBranch, type Checkout, type GitChanges } from "../../../shared/protocol/workspace.ts";
 import { changesBetween, leftoverMarkers, rangeHasMerge } from "./git-changes.ts";
 import { addExclude, branchHead, commitOf, gitCommit, gitMerge, gitWireError, GitCommandError, listWorktrees, gitWorkspacePrefix, merging, runGit, withLockRetry } from "./git.ts";
 import { isWithin, realPathOf, workspaceFor, type WorkspaceOptions } from "./resolve.ts";
@@ -54,8 +54,8 @@ export const runDir = (worktree: string, prefix: string): string => (prefix ? jo
 export type CheckoutResult = { dir: string; worktree: string } | { error: WireError };
 
 /**
- * Makes the checkout a task message asks for and returns where the run happens. `task`: the task's worktree on
- * `branch` — remade at `at` when `fresh`, else reused when it is on `branch` at `at` (remade there otherwise, so any
+ * Makes the checkout a task message asks for and returns where the run happens. `task`: the worktree of the task
+ * whose branch `branch` is (a fix task works in its owner's) — remade at `at` when `fresh`, else reused when it is on `branch` at `at` (remade there otherwise, so any
  * worker can rebuild a task's tree from its branch); `merge`: then merges `from` without committing, leaving any
  * conflicts (MERGE_HEAD and markers) for the agent. `integration`: the feature's integration worktree, made when
  * missing and never reset or cleaned (shared-mode tasks keep uncommitted work there). Untracked folders named in
@@ -74,12 +74,22 @@ export async function ensureCheckout(
     const paths = await worktreePaths(located.dir, task.featureId, options.worktrees);
     const worktree = checkout.kind === "integration"
       ? await ensureIntegrationWorktree(paths, checkout.branch, options.worktrees.link)
-      : await ensureTaskWorktree(paths, task.taskId, checkout, options.worktrees.link);
+      : await ensureTaskWorktree(paths, branchTask(task.featureId, checkout.branch) ?? task.taskId, checkout, options.worktrees.link);
     if (checkout.merge) await startMerge(worktree, checkout.merge.from);
     return { dir: runDir(worktree, paths.prefix), worktree };
   } catch (err) {
     return { error: gitWireError(err, `cannot check out ${checkout.branch} for task ${task.taskId}`) };
   }
+}
+
+/**
+ * The task whose worktree holds `branch` (`baton/<featureId>.tasks/<taskId>` → taskId): a fix task (a gate's or a
+ * conflict's) works in its owner's worktree, since git checks a branch out in one worktree only.
+ */
+function branchTask(featureId: string, branch: string): string | undefined {
+  const prefix = taskBranch(featureId, "");
+  const taskId = branch.startsWith(prefix) ? branch.slice(prefix.length) : "";
+  return /^[A-Za-z0-9_-]+$/.test(taskId) ? taskId : undefined;
 }
 
 async function ensureTaskWorktree(paths: WorktreePaths, taskId: string, checkout: Checkout, link: readonly string[]): Promise<string> {
