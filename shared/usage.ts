@@ -140,9 +140,10 @@ export const HELP = {
     usage: "rollback ID [--to COMMIT|TASK|base] [--cancel] [--reason TEXT] [--json] [--timeout S] [--config FILE]",
     about: [
       "Asks the coordinators to move the feature's integration branch back to a checkpoint and waits until one did: the",
-      "worktrees and branches of the tasks after it are removed, and those tasks are pending again (with --cancel:",
-      "cancelled, and the feature fails). Changes in the workspace that did not come from the feature are never",
-      "destroyed: then the rollback is refused, nothing changes, and the files are listed.",
+      "worktrees and branches of the tasks after it are removed, those tasks are pending again (with --cancel:",
+      "cancelled) and the feature pauses (`baton resume` goes on). Nothing may be under way: pause the feature and let",
+      "running tasks finish first. Changes that did not come from the feature are never destroyed: then the rollback is",
+      "refused, nothing changes, and the files are listed.",
     ].join("\n"),
     flags: [
       ["--to WHERE", "a checkpoint commit (7-64 hex digits), the task whose checkpoint it is, or base (the feature's start; the default)"],

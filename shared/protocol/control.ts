@@ -9,7 +9,7 @@ export const ControlVerb = z.enum(["cancel", "pause", "resume", "budget", "rollb
 export const RollbackRequest = z.strictObject({
   /** A checkpoint commit (full or abbreviated, ≥ 7 hex digits), a task id, or "base" (the feature's start). */
   to: z.string().min(1).max(64).optional(),
-  /** Mark the rolled-back tasks cancelled instead of pending again (the feature then fails, as cancelled tasks cannot complete). */
+  /** Mark the rolled-back tasks cancelled instead of pending again: once resumed, the feature goes on (and can complete) without them. */
   cancel: z.boolean().optional(),
 });
 export type RollbackRequest = z.infer<typeof RollbackRequest>;

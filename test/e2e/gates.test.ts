@@ -2,6 +2,7 @@
 // process, and real temporary git workspaces holding a small Node project whose gates are real commands
 // (`node --test`, with node's own coverage reporter). The backend "agent" writes the files its task's
 // instructions give it, so each test decides whether the code it gates is right, wrong or untested.
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -115,7 +116,7 @@ const stack = useStack({
   tag: "gates",
   config: CONFIG,
   files: { "agent.mjs": AGENT, "fixer.mjs": FIXER, "flaky.mjs": FLAKY, "reviewer.mjs": REVIEWER },
-  workers: ["backend", "qa", "bugfix", "devops", "reviewer"].map((r) => [r, `${r}-1`] as const),
+  workers: ["backend", "qa", "bugfix", "devops", "reviewer", "integrator"].map((r) => [r, `${r}-1`] as const),
 });
 
 /** A fresh git repository with a package.json (ESM) and the given files, committed. */
@@ -285,7 +286,8 @@ describe("e2e: quality gates on real git workspaces", () => {
     const changes = events.find((e) => e.kind === "gate.failed");
     expect(changes).toMatchObject({ gate: "review", workerId: "reviewer-1", reason: "changes requested: add the line // reviewed at the end", review: { verdict: "changes_requested", comments: [{ file: "src/math.js", line: 1 }] } });
     expect(events.find((e) => e.kind === "gate.passed" && e.gate === "review")).toMatchObject({ review: { verdict: "approve" } });
-    expect(readFileSync(join(ws, "src/math.js"), "utf8")).toContain("// reviewed");
+    // on the feature's integration branch (the checkout is never edited)
+    expect(execFileSync("git", ["show", "baton/review-1:src/math.js"], { cwd: ws, encoding: "utf8" })).toContain("// reviewed");
   }, 120_000);
 
   it("a request naming a gate the config does not define is rejected at submission", async () => {

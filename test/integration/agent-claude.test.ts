@@ -3,6 +3,7 @@
 // `node --test` gate, and a reviewer worker also on claude. The agent writes the file, runs the tests with Bash (as
 // root too), the gate judges the work, progress and usage arrive as events; a failed gate's fix round continues the
 // first run's Claude session; a claude reviewer's verdict decides the review gate.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,6 +90,7 @@ beforeAll(async () => {
   procs.push(baton(["worker", "--role", "backend", "--id", "backend-1", "--config", cfg], processEnv, { cwd: dir }));
   procs.push(baton(["worker", "--role", "qa", "--id", "qa-1", "--config", cfg], processEnv, { cwd: dir }));
   procs.push(baton(["worker", "--role", "reviewer", "--id", "reviewer-1", "--config", cfg], processEnv, { cwd: dir }));
+  procs.push(baton(["worker", "--role", "integrator", "--id", "integrator-1", "--config", cfg], processEnv, { cwd: dir }));
   await procs[0]!.waitFor(/coordinator ready/, 30_000);
   await Promise.all(procs.slice(1).map((proc) => proc.waitFor(/worker ready/, 30_000)));
   nc = await connect({ servers: server.url });
@@ -104,6 +106,10 @@ afterAll(async () => {
 
 const ofKind = <K extends StatusEvent["kind"]>(events: StatusEvent[], kind: K) => events.filter((event): event is Extract<StatusEvent, { kind: K }> => event.kind === kind);
 
+/** A file as the feature's integration branch `baton/<featureId>` holds it. */
+const onBranch = (ws: string, featureId: string, path: string): string =>
+  execFileSync("git", ["show", `baton/${featureId}:${path}`], { cwd: ws, encoding: "utf8" });
+
 describe("claude-code as the backend role", () => {
   it("writes the file, runs node --test with Bash, passes the gate; progress names Write, Bash and the file; usage arrives", async () => {
     const workspace = gitRepo(join(dir, "workspaces", "add"), { "package.json": '{ "type": "module" }\n', "test/add.test.js": testFile("add", "add(2, 3)", 5) });
@@ -111,7 +117,7 @@ describe("claude-code as the backend role", () => {
       id: "add", title: "add", workspace, tasks: [{ id: "impl", role: "backend", title: "Add the add function", instructions: "src/add.js exporting add(a, b)", gates: ["unit"] }],
     }, { timeoutMs: 90_000 });
     expect(view.state, JSON.stringify(events.map((event) => event.kind))).toBe("completed");
-    expect(readFileSync(join(workspace, "src", "add.js"), "utf8")).toContain("return a + b");
+    expect(onBranch(workspace, "add", "src/add.js")).toContain("return a + b"); // on the feature's branch; the checkout is untouched
     const progress = ofKind(events, "task.progress");
     expect(progress.find((event) => event.tool?.includes("Write"))).toMatchObject({ taskId: "impl", files: expect.arrayContaining(["src/add.js"]) });
     expect(progress.some((event) => event.tool?.includes("Bash"))).toBe(true);
@@ -141,7 +147,7 @@ describe("claude-code as the backend role", () => {
     const fixed = ofKind(events, "task.completed").find((event) => event.taskId !== "impl");
     expect(fixed).toMatchObject({ summary: "Fixed sub: it subtracts now.", usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number), costUsd: expect.any(Number) } });
     expect(fixed!.usage!.inputTokens).toBeGreaterThan(0);
-    expect(readFileSync(join(workspace, "src", "sub.js"), "utf8")).toContain("return a - b");
+    expect(onBranch(workspace, "sub", "src/sub.js")).toContain("return a - b");
     expect(procs[1]!.output()).toMatch(/"resume":"[\w-]+","msg":"agent run continues its session"/);
     // the fix round's request carries the first run's conversation (its wrong Write) and then the fix instructions
     const fixRequest = model.exchanges.find((exchange) => exchange.scriptIndex === 1 && exchange.turnIndex === 2);

@@ -1,6 +1,8 @@
 // Issue 11 item 7 against a real stack (nats-server, `baton coordinator`, `baton worker` processes): a task's workspace
-// must lie under the worker's roots, symlinks resolved, or the task fails before its agent runs; and the operator's
+// must lie under the worker's roots, symlinks resolved, or the feature is rejected before any agent runs; and the operator's
 // secrets never appear in a feature's history, in the results store, or in the worker's logs, wherever an agent put them.
+import { execFileSync } from "node:child_process";
+import { gitRepo } from "../helpers/git-repo.ts";
 import { existsSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -46,8 +48,8 @@ const stack = useStack({
     "",
   ].join("\n"),
   files: { "leaky.mjs": LEAKY },
-  dirs: ["roots/inside", "outside"],
-  workers: [["backend", "backend-1"], ["docs", "docs-1"]],
+  dirs: ["roots", "outside"],
+  workers: [["backend", "backend-1"], ["docs", "docs-1"], ["integrator", "integrator-1"]],
   env: () => ({ ANTHROPIC_API_KEY: API_KEY, BATON_LOG_LEVEL: "debug" }),
 });
 
@@ -71,24 +73,27 @@ const failure = (events: StatusEvent[]) => events.find((event) => event.kind ===
 
 describe("integration: workspaces are confined to the worker's roots", () => {
   it("runs a task whose workspace is under a root", async () => {
-    const inside = join(stack.dir, "roots", "inside");
+    const inside = gitRepo(join(stack.dir, "roots", "inside"), { "README.md": "inside\n" });
     const { view } = await run({ id: "ws-in", title: "inside", workspace: inside, tasks: [{ id: "a", role: "backend", title: "A" }] });
     expect(view.state).toBe("completed");
-    expect(existsSync(join(inside, "ran"))).toBe(true);
+    // the work is on the feature's branch (the checkout is never edited)
+    expect(execFileSync("git", ["ls-tree", "--name-only", "baton/ws-in"], { cwd: inside, encoding: "utf8" })).toContain("ran");
+    expect(existsSync(join(inside, "ran"))).toBe(false);
   });
 
-  it("fails a task whose workspace is outside every root, or escapes one through a symlink, before its agent runs", async () => {
-    const outside = join(stack.dir, "outside");
+  it("rejects a feature whose workspace is outside every root, or escapes one through a symlink, before any agent runs", async () => {
+    const outside = gitRepo(join(stack.dir, "outside", "repo"), { "README.md": "outside\n" });
     const plain = await run({ id: "ws-out", title: "outside", workspace: outside, tasks: [{ id: "a", role: "backend", title: "A" }] });
-    expect(plain.view.state).toBe("failed");
-    expect(failure(plain.events)?.error).toMatchObject({ code: "WORKSPACE_OUTSIDE_ROOTS", message: expect.stringContaining(`workspace "${outside}" is outside this worker's workspace roots: ${join(stack.dir, "roots")}`) });
+    expect(plain.view.state).toBe("rejected");
+    expect(plain.view.errors?.[0]).toMatchObject({ path: "workspace", message: expect.stringContaining(`workspace "${outside}" is outside this worker's workspace roots: ${join(stack.dir, "roots")}`) });
 
     const link = join(stack.dir, "roots", "escape");
     symlinkSync(outside, link);
     const linked = await run({ id: "ws-link", title: "symlink", workspace: link, tasks: [{ id: "a", role: "backend", title: "A" }] });
-    expect(linked.view.state).toBe("failed");
-    expect(failure(linked.events)?.error).toMatchObject({ code: "WORKSPACE_OUTSIDE_ROOTS", message: expect.stringContaining(`(resolved to "${realpathSync(outside)}")`) });
+    expect(linked.view.state).toBe("rejected");
+    expect(linked.view.errors?.[0]?.message).toContain(`(resolved to "${realpathSync(outside)}")`);
     expect(existsSync(join(outside, "ran"))).toBe(false); // the agent never ran there
+    expect(plain.events.concat(linked.events).some((event) => event.kind === "task.dispatched")).toBe(false);
   });
 });
 

@@ -46,7 +46,7 @@ function newWorkspace(): string {
 }
 
 /** Runs one task's agent as the exec executor would, with the role's argv from the example config. */
-function runTask(ws: string, spec: TaskSpec, handoffs: Handoff[]): Promise<AgentRun> {
+function runTask(ws: string, spec: TaskSpec, handoffs: Handoff[], extra: Partial<TaskAssigned> = {}): Promise<AgentRun> {
   const argv = config.roles[spec.role]?.exec;
   if (!argv) throw new Error(`no exec for role ${spec.role}`);
   const resultFile = join(ws, "..", `result-${spec.id}.json`);
@@ -54,7 +54,7 @@ function runTask(ws: string, spec: TaskSpec, handoffs: Handoff[]): Promise<Agent
   const task: TaskAssigned = {
     type: "baton.v1.task_assigned", featureId: "f-test", taskId: spec.id, attempt: 1, role: spec.role, title: spec.title,
     instructions: spec.instructions, dependsOn: spec.dependsOn ?? [], workspace: ws,
-    feature: { title: feature.title, description: feature.description }, handoffs, dispatchedAt: new Date().toISOString(),
+    feature: { title: feature.title, description: feature.description }, handoffs, dispatchedAt: new Date().toISOString(), ...extra,
   };
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ws,
@@ -159,6 +159,70 @@ describe("example agents on the sample app (api-first feature)", () => {
     expect(qa.code).not.toBe(0);
     expect(qa.stderr).toMatch(/npm test failed/);
     expect(qa.result).toBeUndefined();
+  });
+});
+
+/** Commits everything in `ws` (as Baton's worker commits a task's work). */
+function commitAll(ws: string, message: string): void {
+  git(ws, "add", "-A");
+  git(ws, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-m", message);
+}
+
+describe("example agents in a git feature's worktree", () => {
+  it("the reviewer compares the worktree with where the feature's branch left the user's checkout", async () => {
+    const repo = newWorkspace();
+    const worktree = join(repo, "..", "task-worktree");
+    git(repo, "worktree", "add", "-q", "-b", "baton/f-test", worktree);
+    const results = new Map<string, AgentRun["result"]>();
+    for (const t of feature.tasks.filter((task) => task.id !== "review")) {
+      const handoffs = (t.dependsOn ?? []).map((d) => ({ taskId: d, role: spec(d).role, ...results.get(d) }));
+      const run = await runTask(worktree, t, handoffs);
+      expect(run.code, `${t.id}: ${run.stderr}`).toBe(0);
+      results.set(t.id, run.result);
+      commitAll(worktree, t.id); // each task integrated: the worktree's HEAD holds the feature's work
+    }
+    const checkout = { repo, kind: "task" as const, branch: "baton/f-test.tasks/review" };
+    const review = await runTask(worktree, spec("review"), [], { checkout });
+    expect(review.code, review.stderr).toBe(0);
+    const text = readFileSync(join(worktree, "docs/review.md"), "utf8");
+    expect(text).toContain("Verdict: **approved**");
+    expect(text).toContain(`since the feature started (${git(repo, "rev-parse", "HEAD").slice(0, 10)})`);
+    expect(text).toMatch(/^A +src\/todos\.js$/m);
+    expect(text).toMatch(/^M +src\/app\.js$/m);
+    // the user's checkout is untouched
+    expect(git(repo, "status", "--porcelain")).toBe("");
+  });
+});
+
+describe("example agents in a conflict fix task (a merge Baton left in the worktree)", () => {
+  it("the backend resolves src/app.js by redoing its change on the integration branch's version, keeping both routes", async () => {
+    const ws = newWorkspace();
+    const schema = await runTask(ws, spec("schema"), []);
+    const api = await runTask(ws, spec("api-spec"), [{ taskId: "schema", role: "database", ...schema.result }]);
+    commitAll(ws, "schema and contract");
+    const base = git(ws, "rev-parse", "HEAD").trim();
+    // the integration branch got GET /version meanwhile; the task's branch holds the backend's change, both in src/app.js
+    git(ws, "checkout", "-q", "-b", "integration");
+    expect((await runTask(ws, spec("version"), [])).code).toBe(0);
+    commitAll(ws, "version");
+    git(ws, "checkout", "-q", "-b", "task", base);
+    const apiHandoff = { taskId: "api-spec", role: "api", ...api.result };
+    expect((await runTask(ws, spec("backend"), [apiHandoff])).code).toBe(0);
+    commitAll(ws, "backend");
+    const merge = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "merge", "--no-ff", "--no-commit", "integration"], { cwd: ws, encoding: "utf8" });
+    expect(merge.status, merge.stdout).toBe(1);
+    expect(git(ws, "diff", "--name-only", "--diff-filter=U").trim()).toBe("src/app.js");
+
+    const fix = await runTask(ws, { ...spec("backend"), id: "backend-merge-1", title: "Resolve the merge conflict of task backend (round 1)" }, [apiHandoff]);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(fix.stdout).toMatch(/conflict in src\/app\.js: took the integration branch's version; redoing backend's change on top/);
+    const app = readFileSync(join(ws, "src/app.js"), "utf8");
+    expect(app).not.toMatch(/^(<<<<<<<|=======|>>>>>>>)/m);
+    expect(app).toContain(`["/todos", createTodosHandler()]`);
+    expect(app).toContain(`["/version", version]`);
+    // resolved, and left for Baton to commit: the merge is still in progress
+    expect(git(ws, "diff", "--name-only", "--diff-filter=U").trim()).toBe("");
+    expect(git(ws, "rev-parse", "-q", "--verify", "MERGE_HEAD").trim()).toBe(git(ws, "rev-parse", "integration").trim());
   });
 });
 

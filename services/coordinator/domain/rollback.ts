@@ -109,10 +109,12 @@ export function onRollbackResult(ctx: FeatureContext, msg: TaskResult, at: strin
   draft.git = { ...draft.git, head: found.head, queue: [], checkpoints: git.checkpoints.filter((point) => keep.has(point.taskId)) };
   if (draft.featureGates) draft.featureGates = { gates: draft.featureGates.gates, results: draft.featureGates.results };
   emitInto(draft, { kind: "feature.rolled_back", to: plan.to, toTask: plan.toTask, tasks: changed, cancelled: plan.cancel, stopped: [], reason: plan.reason, by: plan.by }, at);
-  if (!plan.policy && !plan.cancel) {
-    emitInto(draft, { kind: "feature.paused", reason: `${ROLLBACK_PAUSE} back to ${plan.toTask ? `task ${plan.toTask}'s checkpoint` : "the feature's start"}; \`baton resume\` runs the undone tasks again`, by: plan.by }, at);
+  // a manual rollback pauses the feature: `baton resume` runs the undone tasks again (or, with --cancel, goes on without them)
+  if (!plan.policy) {
+    const next = plan.cancel ? "goes on without the cancelled tasks" : "runs the undone tasks again";
+    emitInto(draft, { kind: "feature.paused", reason: `${ROLLBACK_PAUSE} back to ${plan.toTask ? `task ${plan.toTask}'s checkpoint` : "the feature's start"}; \`baton resume\` ${next}`, by: plan.by }, at);
+    scheduleInto(draft, at, { ...opts, hold: true });
   }
-  if (!plan.policy) scheduleInto(draft, at, { ...opts, hold: opts.hold || !plan.cancel });
   return draft;
 }
 

@@ -9,7 +9,7 @@ export type ResolvedHandoff = Omit<Handoff, "stored">;
 export interface PromptParts {
   /** The role's prompt file's text, if the role has one. */
   rolePrompt?: string | undefined;
-  task: Pick<TaskAssigned, "featureId" | "taskId" | "title" | "instructions" | "feature" | "files">;
+  task: Pick<TaskAssigned, "featureId" | "taskId" | "title" | "instructions" | "feature" | "files" | "produces">;
   handoffs: readonly ResolvedHandoff[];
   /** Extra sections (e.g. the review material of a review gate run). */
   extra?: readonly { heading: string; body: string }[] | undefined;
@@ -26,13 +26,28 @@ export function buildPrompt(parts: PromptParts): string {
   sections.push(`# Feature: ${task.feature.title}${task.feature.description ? `\n\n${task.feature.description}` : ""}`);
   sections.push(`# Your task: ${task.title}${task.instructions ? `\n\n${task.instructions}` : ""}`);
   if (task.files?.length) sections.push(`# Files this task is expected to change\n\n${task.files.map((file) => `- ${file}`).join("\n")}`);
+  if (task.produces?.length) sections.push(`# Artifacts this task must produce (they are validated before anything that depends on it starts)\n\n${task.produces.map((file) => `- ${file}`).join("\n")}`);
   for (const given of parts.handoffs) {
-    const body = [given.summary ? given.summary : "", given.handoff !== undefined ? fenced(given.handoff) : ""].filter(Boolean).join("\n\n");
+    const body = [given.summary ? given.summary : "", factsOf(given), given.handoff !== undefined ? fenced(given.handoff) : ""].filter(Boolean).join("\n\n");
     sections.push(`# Handed off by task ${given.taskId} (${given.role})\n\n${body || "(nothing)"}`);
   }
   for (const section of parts.extra ?? []) sections.push(`# ${section.heading}\n\n${section.body}`);
   sections.push("Work in the current folder. When you are done, end with a short summary of what you changed.");
   return sections.join("\n\n");
+}
+
+/** What git and the gates say about a dependency's work (its handoff's facts), as lines; "" when there are none. */
+function factsOf(given: ResolvedHandoff): string {
+  const lines: string[] = [];
+  if (given.changes) {
+    const more = given.changes.more ? ` and ${given.changes.more} more` : "";
+    lines.push(`Files it changed (from git, +${given.changes.insertions} −${given.changes.deletions}${given.commit ? `, commit ${given.commit.slice(0, 10)}` : ""}): ${given.changes.files.join(", ") || "none"}${more}`);
+  }
+  if (given.artifacts?.length) lines.push(`Artifacts it produced: ${given.artifacts.join(", ")}`);
+  if (given.gates?.length) lines.push(`Gates it passed: ${given.gates.map((gate) => (gate.tests !== undefined ? `${gate.name} (${gate.tests} tests)` : gate.name)).join(", ")}`);
+  if (given.nextSteps?.length) lines.push(`Next steps it names:\n${given.nextSteps.map((step) => `- ${step}`).join("\n")}`);
+  if (given.constraints?.length) lines.push(`Constraints to respect:\n${given.constraints.map((rule) => `- ${rule}`).join("\n")}`);
+  return lines.join("\n");
 }
 
 function fenced(value: unknown): string {

@@ -107,6 +107,8 @@ async function finish(output: LlmOutput, dir: string, review: boolean, tally: Us
     summary: output.summary,
     ...(output.handoff !== undefined ? { handoff: output.handoff } : {}),
     ...(output.review ? { review: output.review } : {}),
+    ...(output.nextSteps?.length ? { nextSteps: output.nextSteps } : {}),
+    ...(output.constraints?.length ? { constraints: output.constraints } : {}),
     ...(usage ? { usage } : {}),
   };
 }

@@ -40,6 +40,9 @@ export const LlmOutput = z.object({
   files: z.array(OutputFile).max(MAX_FILES).optional(),
   handoff: BoundedHandoff.optional(),
   review: ReviewVerdict.optional(),
+  /** What should come next, and constraints the tasks after this one must respect (handed to them). */
+  nextSteps: z.array(z.string().max(2000)).max(50).optional(),
+  constraints: z.array(z.string().max(2000)).max(50).optional(),
 }).superRefine((output, ctx) => {
   const total = (output.files ?? []).reduce((sum, file) => sum + Buffer.byteLength(file.content), 0);
   if (total > MAX_FILES_TOTAL_BYTES) ctx.addIssue({ code: "custom", path: ["files"], message: `files total ${total} bytes; the limit is ${MAX_FILES_TOTAL_BYTES}` });
@@ -54,6 +57,8 @@ export const OUTPUT_SHAPE = `{
   "summary": string,            // required: what you did or decided, for the people and tasks after you
   "files": [{ "path": string, "content": string }],   // optional: files to create or replace in the workspace
   "handoff": any JSON,          // optional: data for the tasks that depend on yours (a plan, an API spec, …)
+  "nextSteps": [string],        // optional: what the tasks after yours should do next
+  "constraints": [string],      // optional: constraints they must respect (a naming rule, an invariant)
   "review": { "verdict": "approve" | "changes_requested", "comments": [{ "file"?: string, "line"?: number, "message": string }] }   // only when asked to review
 }`;
 
