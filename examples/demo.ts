@@ -1,13 +1,16 @@
 // `npm run demo`: the API-first feature end to end. Copies examples/sample-app into a fresh git
 // workspace, starts `baton up` with the demo agents, submits examples/features/api-first.yaml
-// against that workspace, follows it live, then shows its status and the files the agents wrote.
+// against that workspace, follows it live (each task in its own git worktree, merged into the
+// integration branch baton/<featureId>), then reports what it left (demo-report.ts).
 // `npm run demo -- --agent claude-code|codex` runs the implementing roles on that agent CLI (examples/agent-demo).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { worktreePaths } from "../services/worker/workspace/worktrees.ts";
 import { DEMO_HELP, parseDemoArgs, prepareAgentRun, type DemoOptions } from "./agent-demo/setup.ts";
+import { showReport } from "./demo-report.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin/baton.mjs");
@@ -28,7 +31,7 @@ function run(cmd: string, args: string[], cwd: string): string {
   return r.stdout;
 }
 
-/** Copies the sample app into `dir` and commits it, so the review can diff against the start. */
+/** Copies the sample app into `dir` and commits it: a git workspace, whose HEAD the feature's branch starts from. */
 function createWorkspace(dir: string): void {
   cpSync(join(ROOT, "examples/sample-app"), dir, { recursive: true, filter: (src) => !src.includes("node_modules") });
   run("git", ["init", "-q"], dir);
@@ -183,18 +186,17 @@ async function follow(paths: { config: string; runDir: string; workspace: string
     const requestFile = join(runDir, "feature.json");
     writeFileSync(requestFile, JSON.stringify(request, null, 2) + "\n");
 
-    say(`submitting ${relative(ROOT, FEATURE)} as ${featureId} and following it`);
+    say(`submitting ${relative(ROOT, FEATURE)} as ${featureId} and following it: each task runs in its own git worktree and is merged into baton/${featureId}; the workspace's checkout stays as it is`);
     submitChild = spawn(process.execPath, [BIN, "submit", requestFile, "--watch", "--config", config], { cwd: ROOT, stdio: "inherit" });
     const code = await exitOf(submitChild);
     submitChild = undefined;
     if (interrupted) return 130;
 
-    say(`baton status ${featureId}`);
-    await exitOf(spawn(process.execPath, [BIN, "status", featureId], { cwd: ROOT, stdio: "inherit" }));
-
-    say(`files the agents changed in ${relative(ROOT, workspace)}`);
-    const changes = run("git", ["status", "--porcelain", "--untracked-files=all"], workspace).trimEnd();
-    console.log(changes ? changes.split("\n").map((l) => `    ${l}`).join("\n") : "    (none)");
+    // where the workers made the feature's worktrees: the config's worker.worktrees.dir, else ~/.cache/baton/worktrees/…
+    const dir = (parseYaml(readFileSync(config, "utf8")) as { worker?: { worktrees?: { dir?: string } } } | null)?.worker?.worktrees?.dir;
+    const worktrees = (await worktreePaths(workspace, featureId, { dir })).feature;
+    await showReport({ root: ROOT, bin: BIN, featureId, workspace, worktrees, say });
+    if (interrupted) return 130;
 
     const verdict = code === 0 ? "completed" : code === 1 ? "failed" : code === 2 ? "rejected" : `ended with exit code ${code}`;
     say(`feature ${featureId} ${verdict}; workspace ${workspace}`);

@@ -96,9 +96,9 @@ export const WorkerSettings = z.strictObject({
   /** Longest log line forwarded; longer lines are truncated. */
   logLineMaxChars: z.int().min(80).max(4096).default(2000),
   /**
-   * Git features (docs/workspaces.md): where worktrees are made — default `<git common dir>/baton` (inside the
-   * repository's `.git`, so test runners and editors in the workspace never see them) — and which untracked folders
-   * of the workspace are linked into each worktree (default `node_modules`, so gates run without a reinstall).
+   * Git features (docs/workspaces.md): where worktrees are made — default `$XDG_CACHE_HOME/baton/worktrees` (else
+   * `~/.cache/…`), outside every work tree and not under `.git`, where agents refuse to edit — and which untracked
+   * folders of the workspace are linked into each worktree (default `node_modules`, so gates run without a reinstall).
    */
   worktrees: z.strictObject({
     dir: z.string().min(1).optional(),

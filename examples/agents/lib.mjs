@@ -1,5 +1,7 @@
 // Shared helpers for the demo role agents: read the task Baton's exec executor puts on stdin,
-// work inside $BATON_WORKSPACE, and write the result file. No dependencies beyond Node itself.
+// work inside $BATON_WORKSPACE (in a git feature: the task's worktree), resolve a merge conflict Baton
+// left there, and write the result file. No dependencies beyond Node itself.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
@@ -68,16 +70,51 @@ export function writeResult(result) {
   if (file) writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
 }
 
+/** `git args` in the workspace: its stdout, or an AgentError with git's message. */
+function git(args, ok = [0]) {
+  const r = spawnSync("git", args, { cwd: workspace(), encoding: "utf8" });
+  if (r.error) throw new AgentError(`cannot run git: ${r.error.message}`);
+  if (!ok.includes(r.status)) throw new AgentError(`git ${args.join(" ")} failed: ${r.stderr.trim().split("\n")[0] || `exit ${r.status}`}`);
+  return r.stdout;
+}
+
+/** The task a conflict fix task resolves (Baton names them `<task>-merge-<round>[-<n>]`), or undefined. */
+export const conflictOwner = (taskId) => /^(.+)-merge-\d+(-\d+)?$/.exec(taskId)?.[1];
+
+/**
+ * A conflict fix task (issue 12): Baton left the workspace mid-merge (the task's branch with the integration branch
+ * merged in, conflict markers in `unmerged` files). These agents generate their files from handoffs, so they resolve
+ * by taking the integration branch's side of each conflicting file and then redoing their own task's change on top
+ * (their edits are idempotent and anchored, so both sides' work is kept). Returns the task to redo, or the task itself
+ * when no merge is in progress. The merge is left for Baton to commit.
+ */
+function resolveConflicts(task, say) {
+  const owner = conflictOwner(task.taskId);
+  if (!owner || !git(["rev-parse", "-q", "--verify", "MERGE_HEAD"], [0, 1, 128]).trim()) return task;
+  const unmerged = [...new Set(git(["diff", "--name-only", "--diff-filter=U"]).split("\n").filter(Boolean))];
+  for (const path of unmerged) {
+    // "theirs" in this merge is MERGE_HEAD, the integration branch; a file it deleted stays deleted
+    const taken = spawnSync("git", ["checkout", "--theirs", "--", path], { cwd: workspace(), encoding: "utf8" });
+    if (taken.status === 0) git(["add", "--", path]);
+    else git(["rm", "-q", "--", path]);
+    say(`conflict in ${path}: took the integration branch's version; redoing ${owner}'s change on top`);
+  }
+  const left = git(["grep", "-l", "-e", "^<<<<<<< ", "--", "."], [0, 1]).trim();
+  if (left) throw new AgentError(`conflict markers are still in ${left.split("\n").join(", ")}`);
+  return { ...task, taskId: owner };
+}
+
 /**
  * Runs an agent body with a uniform prefix on every progress line and a clear message on failure:
  * exit 0 = done, exit 1 = failed (reason on stderr). `body` returns { summary, handoff } or an exit code.
+ * A conflict fix task runs `body` as the task it fixes, after resolveConflicts.
  */
 export async function runAgent(name, body) {
   const say = (line) => console.log(`[${name}] ${line}`);
   try {
     const task = readTask();
     say(`task ${task.featureId}/${task.taskId} attempt ${task.attempt ?? 1}: ${task.title}`);
-    const out = await body(task, say);
+    const out = await body(resolveConflicts(task, say), say);
     if (typeof out === "number") {
       process.exitCode = out;
       return;

@@ -3,8 +3,8 @@
 //   computed): a code review of that task's change, answered as a verdict in the result file. Its house
 //   rule: every handler in src/todos.js is tagged with the OpenAPI operationId it implements.
 // - As the feature's review task: checks that every expected piece of the feature is in the workspace (a
-//   git repo whose HEAD is the state before the feature), writes docs/review.md and approves (exit 0) or
-//   rejects with reasons (exit 1).
+//   git work tree: the task's worktree on the feature's integration branch, or a repo whose HEAD is the state
+//   before the feature), writes docs/review.md and approves (exit 0) or rejects with reasons (exit 1).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
@@ -41,16 +41,34 @@ function requireRepo() {
   }
 }
 
-/** Paths changed since HEAD (the feature's starting point), tracked and untracked, minus our own review. */
-function changedPaths() {
-  return git(["status", "--porcelain", "--untracked-files=all"])
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => ({ status: l.slice(0, 2).trim(), path: l.slice(3).replace(/^.* -> /, "") }))
-    .filter((c) => c.path !== REVIEW);
+/**
+ * The commit the feature started from. In a git feature (the task names `checkout.repo`, the user's checkout, which
+ * Baton leaves alone) that is where the integration branch left it: `git merge-base HEAD <repo's HEAD>`, since the
+ * worktree's HEAD already holds the integrated tasks' checkpoints. Otherwise HEAD (`npm run demo` commits the app first).
+ */
+function featureBase(task) {
+  const repo = task.checkout?.repo;
+  if (!repo) return "HEAD";
+  const start = spawnSync("git", ["-C", repo, "rev-parse", "--verify", "--quiet", "HEAD"], { encoding: "utf8" });
+  if (start.error || start.status !== 0) throw new AgentError(`cannot read HEAD of the feature's workspace ${repo}`);
+  return git(["merge-base", "HEAD", start.stdout.trim()]).trim();
 }
 
-function review({ approved, problems, changes, diffStat, handoffs }) {
+/** Paths changed since `base` (committed, staged, in the work tree, untracked), minus our own review. */
+function changedPaths(base) {
+  const tracked = git(["diff", "--name-status", "-M", base])
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t"))
+    .map(([status, ...paths]) => ({ status: status.slice(0, 1), path: paths.at(-1) }));
+  const untracked = git(["ls-files", "--others", "--exclude-standard"])
+    .split("\n")
+    .filter(Boolean)
+    .map((path) => ({ status: "??", path }));
+  return [...tracked, ...untracked].filter((c) => c.path !== REVIEW);
+}
+
+function review({ approved, problems, changes, base, diffStat, handoffs }) {
   const lines = [
     "# Review: todos API",
     "",
@@ -63,13 +81,13 @@ function review({ approved, problems, changes, diffStat, handoffs }) {
       return `- [${p ? " " : "x"}] \`${e.path}\` (${e.by})${p ? `: ${p.reason}` : ""}`;
     }),
     "",
-    "## Changes since the feature started",
+    `## Changes since the feature started (${base === "HEAD" ? "HEAD" : base.slice(0, 10)})`,
     "",
     "```",
     ...changes.map((c) => `${c.status.padEnd(2)} ${c.path}`),
     "```",
     "",
-    "Tracked files (`git diff --stat HEAD`):",
+    `Tracked files (\`git diff --stat ${base === "HEAD" ? "HEAD" : base.slice(0, 10)}\`):`,
     "",
     "```",
     diffStat.trimEnd() || "(none)",
@@ -107,9 +125,10 @@ function reviewGate(task, say) {
 await runAgent("reviewer", async (task, say) => {
   if (task.gate?.name === "review") return reviewGate(task, say);
   requireRepo();
-  say("reading the changes since the feature started");
-  const diffStat = git(["diff", "--stat", "HEAD"]);
-  const changes = changedPaths();
+  const base = featureBase(task);
+  say(`reading the changes since the feature started (${base === "HEAD" ? "HEAD" : base.slice(0, 10)})`);
+  const diffStat = git(["diff", "--stat", base]);
+  const changes = changedPaths(base);
   await sleep(400);
   const changed = new Set(changes.map((c) => c.path));
   const problems = [];
@@ -126,7 +145,7 @@ await runAgent("reviewer", async (task, say) => {
   const qa = task.handoffs.find((h) => h.role === "qa");
   if (qa && qa.handoff?.passed !== true) problems.push({ path: "(tests)", reason: `the ${qa.taskId} task did not report passing tests` });
   const approved = problems.length === 0;
-  say(`${writeFile(REVIEW, review({ approved, problems, changes, diffStat, handoffs: task.handoffs }))} ${REVIEW}`);
+  say(`${writeFile(REVIEW, review({ approved, problems, changes, base, diffStat, handoffs: task.handoffs }))} ${REVIEW}`);
   await sleep(300);
   if (!approved) {
     for (const p of problems) console.error(`[reviewer] ${p.path}: ${p.reason}`);

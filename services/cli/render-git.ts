@@ -32,7 +32,7 @@ export function renderWorkspaceEvent(event: WorkspaceEvent, at: string, step: st
     case "task.integrating":
       return `${at} ${step} ${cyan("integrating")} ${who} ${dim(`into ${event.branch}`)}`;
     case "checkpoint.created":
-      return `${at} ${step} ${green("checkpoint")} ${who} ${short(event.commit)} ${dim(`${event.files.length} files, +${event.insertions} -${event.deletions}`)}${event.tag ? ` ${cyan(`tag ${event.tag}`)}` : ""}`;
+      return `${at} ${step} ${green("checkpoint")} ${who} ${short(event.commit)} ${dim(`${event.files.length} file${event.files.length === 1 ? "" : "s"}, +${event.insertions} -${event.deletions}`)}${event.tag ? ` ${cyan(`tag ${event.tag}`)}` : ""}`;
     case "task.conflict":
       return `${at} ${step} ${yellow("conflict")}   ${who} ${dim(`round ${event.round}: ${event.files.join(", ")}`)}${event.fixTaskId ? ` — fix task ${event.fixTaskId}` : ""}`;
     case "scope.violation":

@@ -3,6 +3,7 @@
 // turn; the coordinator stops the run at the feature's hard limit (the worker kills the CLI's process group, keeping
 // its partial usage) and pauses the feature. The coordinator is then SIGKILLed and restarted; `baton resume` is refused
 // until `baton budget` raises the limit; then the task runs again and the feature completes.
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,6 +42,10 @@ let nc: NatsConnection;
 let processEnv: Record<string, string>;
 const procs: Proc[] = [];
 
+/** The files on the feature's integration branch. */
+const onBranch = (ws: string, featureId: string): string =>
+  execFileSync("git", ["ls-tree", "-r", "--name-only", `baton/${featureId}`], { cwd: ws, encoding: "utf8" });
+
 beforeAll(async () => {
   server = await startNatsServer();
   model = new ModelServer({ scripts: SCRIPTS, dialects: ALL_DIALECTS });
@@ -50,11 +55,12 @@ beforeAll(async () => {
   cfg = join(dir, "baton.yaml");
   writeFileSync(cfg, JSON.stringify({ workspaceRoots: ["./workspaces"], roles: { backend: { agent: "claude-code", timeoutSeconds: 180, stallSeconds: 60, env } } }));
   n = names(uniquePrefix("budget"));
-  processEnv = { NATS_URL: server.url, BATON_PREFIX: n.prefix };
+  processEnv = { NATS_URL: server.url, BATON_PREFIX: n.prefix, XDG_CACHE_HOME: join(dir, "cache") };
   procs.push(baton(["coordinator", "--config", cfg], processEnv, { cwd: dir }));
   procs.push(baton(["worker", "--role", "backend", "--id", "backend-1", "--config", cfg], processEnv, { cwd: dir }));
+  procs.push(baton(["worker", "--role", "integrator", "--id", "integrator-1", "--config", cfg], processEnv, { cwd: dir }));
   await procs[0]!.waitFor(/coordinator ready/, 30_000);
-  await procs[1]!.waitFor(/worker ready/, 30_000);
+  await Promise.all(procs.slice(1).map((proc) => proc.waitFor(/worker ready/, 30_000)));
   nc = await connect({ servers: server.url });
 }, 90_000);
 
@@ -107,7 +113,7 @@ describe("a budget stops claude-code", () => {
       const stopped = await seen.next("task.failed", undefined, 30_000);
       expect(stopped).toMatchObject({ taskId: "impl", attempt: 1, error: { code: "BUDGET_EXCEEDED" } });
       expect(stopped.usage!.inputTokens).toBeGreaterThanOrEqual(8000);
-      expect(existsSync(join(workspace, "done.txt"))).toBe(false); // it never got that far
+      expect(onBranch(workspace, "parser")).not.toContain("done.txt"); // it never got that far
 
       // the coordinator dies; its successor has it all from the stored state
       await procs[0]!.kill("SIGKILL");
@@ -124,7 +130,9 @@ describe("a budget stops claude-code", () => {
       expect((await cli("resume", "parser")).status).toBe(0);
       await seen.next("feature.completed", undefined, 120_000);
       expect(seen.events.filter((event) => event.kind === "task.dispatched").map((event) => "attempt" in event && event.attempt)).toEqual([1, 2]);
-      expect(readFileSync(join(workspace, "done.txt"), "utf8")).toBe("refactored\n");
+      // the work is on the feature's branch; the checkout is never edited
+      expect(execFileSync("git", ["show", "baton/parser:done.txt"], { cwd: workspace, encoding: "utf8" })).toBe("refactored\n");
+      expect(existsSync(join(workspace, "done.txt"))).toBe(false);
       const { view } = await getFeature(nc, n, "parser");
       // the stopped run's usage and the whole second run's (8 turns of 2100 tokens) are both counted
       expect(view!.usage!.tokens).toBeGreaterThanOrEqual(stopped.usage!.inputTokens + stopped.usage!.outputTokens + 8 * 2100);

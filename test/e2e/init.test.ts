@@ -41,7 +41,8 @@ describe("baton init", () => {
     expect(git(project, "log", "--format=%s").stdout.trim()).toBe("baton init"); // a new repository with a first commit
     expect(git(project, "status", "--porcelain").stdout).toBe("");
 
-    const env = { NATS_URL: scratch.nats.url, BATON_PREFIX: uniquePrefix("init") };
+    // XDG_CACHE_HOME: the feature's git worktrees go under the scratch folder, not this machine's ~/.cache
+    const env = { NATS_URL: scratch.nats.url, BATON_PREFIX: uniquePrefix("init"), XDG_CACHE_HOME: join(scratch.tmp, "cache") };
     const up = baton(["up", "--config", "baton.config.yaml"], env, { cwd: project });
     try {
       await up.waitFor(/^baton up: ready/m, 60_000);

@@ -66,7 +66,8 @@ describe("the README's Using it section", () => {
     writeFileSync(join(project, "test", "one.test.js"), 'import { test } from "node:test";\ntest("one", () => {});\n');
     writeFileSync(join(scratch.tmp, "readme.sh"), script(blocks, join(scratch.tmp, "up.log")));
 
-    const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, NATS_URL: scratch.nats.url, BATON_PREFIX: uniquePrefix("readme"), NO_COLOR: "1" };
+    // XDG_CACHE_HOME: the feature's git worktrees go under the scratch folder, not this machine's ~/.cache
+    const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, NATS_URL: scratch.nats.url, BATON_PREFIX: uniquePrefix("readme"), NO_COLOR: "1", XDG_CACHE_HOME: join(scratch.tmp, "cache") };
     const run = spawn("bash", [join(scratch.tmp, "readme.sh")], { cwd: home, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     let upPid: number | undefined;

@@ -56,7 +56,8 @@ export function useStack(o: StackOptions): Stack {
     writeFileSync(stack.cfg, typeof o.config === "function" ? o.config(stack.dir) : o.config);
     stack.prefix = uniquePrefix(o.tag);
     stack.n = names(stack.prefix);
-    stack.env = { NATS_URL: stack.server.url, BATON_PREFIX: stack.prefix, ...o.env?.(stack.cfg) };
+    // git features' worktrees go under the stack's folder (XDG_CACHE_HOME), so a test leaves none behind
+    stack.env = { NATS_URL: stack.server.url, BATON_PREFIX: stack.prefix, XDG_CACHE_HOME: join(stack.dir, "cache"), ...o.env?.(stack.cfg) };
     stack.procs.push(...(await startStack(stack.cfg, stack.env, o.workers)));
     stack.nc = await connect({ servers: stack.server.url });
   }, 90_000);

@@ -84,7 +84,8 @@ beforeAll(async () => {
   }));
   const prefix = uniquePrefix("claude");
   n = names(prefix);
-  const processEnv = { NATS_URL: server.url, BATON_PREFIX: prefix };
+  // XDG_CACHE_HOME: the features' git worktrees (default: under it) go in the test's folder, not this machine's ~/.cache
+  const processEnv = { NATS_URL: server.url, BATON_PREFIX: prefix, XDG_CACHE_HOME: join(dir, "cache") };
   const cfg = join(dir, "baton.yaml");
   procs.push(baton(["coordinator", "--config", cfg], processEnv, { cwd: dir }));
   procs.push(baton(["worker", "--role", "backend", "--id", "backend-1", "--config", cfg], processEnv, { cwd: dir }));

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { integrationBranch, milestoneTag, taskBranch, type OpResult, type WorkspaceOp } from "../../shared/protocol/workspace.ts";
 import { runWorkspaceOp, type ArtifactValidator } from "../../services/worker/workspace/integrate.ts";
 import { commitWork, ensureCheckout } from "../../services/worker/workspace/worktrees.ts";
-import { branches, git, newRepo, read, useGitScratch, workerOptions, write } from "../helpers/git-feature.ts";
+import { branches, git, newRepo, read, useGitScratch, workerOptions, worktreesOf, write } from "../helpers/git-feature.ts";
 
 const scratch = useGitScratch("git-integrate");
 const F = "feat2";
@@ -83,9 +83,10 @@ describe("prepare", () => {
     write(repo, ".baton/feat2/current-phase.json", "{}\n");
     const head = git(repo, "rev-parse", "HEAD");
     const first = await run({ kind: "prepare", run: 1, repo, branch: BRANCH });
-    expect(first).toEqual({ kind: "prepared", base: head, head, dirty: ["a.txt", "notes/"], worktree: join(repo, ".git", "baton", F, "integration") });
+    const { integration } = await worktreesOf(repo, F);
+    expect(first).toEqual({ kind: "prepared", base: head, head, dirty: ["a.txt", "notes/"], worktree: integration });
     expect(git(repo, "rev-parse", BRANCH)).toBe(head);
-    expect(read(join(repo, ".git", "baton", F, "integration"), "a.txt")).toBe("a\n"); // the committed state, not the dirty one
+    expect(read(integration, "a.txt")).toBe("a\n"); // the committed state, not the dirty one
     expect(await run({ kind: "prepare", run: 2, repo, branch: BRANCH })).toEqual(first);
   });
 });
@@ -207,11 +208,13 @@ describe("finish", () => {
     const head = await integrated(repo, "t1", base, t1);
     await taskWork(repo, "t2", base, (dir) => write(dir, "c.txt", "c\n"));
     await taskWork(repo, "t3", base, (dir) => write(dir, "d.txt", "d\n"));
+    const { feature } = await worktreesOf(repo, F);
+    expect(existsSync(feature)).toBe(true);
     const finish: WorkspaceOp = { kind: "finish", run: 1, repo, branch: BRANCH, outcome: "completed", integrateInto: "main", keep: [taskBranch(F, "t3")] };
     expect(await run(finish)).toEqual({ kind: "finished", head, removed: 4, integrated: { into: "main", from: base, to: head } });
     expect(read(repo, "b.txt")).toBe("b\n"); // the user's working files moved with main
     expect(git(repo, "worktree", "list", "--porcelain").match(/^worktree /gm)).toHaveLength(1);
-    expect(existsSync(join(repo, ".git", "baton", F))).toBe(false);
+    expect(existsSync(feature)).toBe(false);
     expect(branches(repo).sort()).toEqual([BRANCH, taskBranch(F, "t3"), "main"].sort());
     expect(lstatSync(join(repo, "node_modules", "dep", "index.js")).isFile()).toBe(true); // links removed, not followed
     expect(await run(finish)).toMatchObject({ kind: "finished", head, removed: 0, integrated: { into: "main", to: head } });

@@ -1,11 +1,13 @@
 // Task worktrees on real git repositories: fresh and reused checkouts, linked node_modules, committing a run's work
 // (diffstat, the agent's own commits), conflict-fix checkouts and leftover markers, concurrency, subfolder workspaces.
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { integrationBranch, taskBranch, type Checkout } from "../../shared/protocol/workspace.ts";
 import { commitWork, ensureCheckout, worktreePaths } from "../../services/worker/workspace/worktrees.ts";
-import { git, newRepo, read, useGitScratch, workerOptions, write } from "../helpers/git-feature.ts";
+import { isWithin } from "../../services/worker/workspace/resolve.ts";
+import { git, newRepo, read, useGitScratch, workerOptions, worktreesOf, write } from "../helpers/git-feature.ts";
 
 const scratch = useGitScratch("git-worktrees");
 const F = "feat1";
@@ -20,12 +22,16 @@ async function checkOut(taskId: string, checkout: Checkout): Promise<{ dir: stri
 const taskCheckout = (repo: string, taskId: string, at: string, extra: Partial<Checkout> = {}): Checkout => ({ repo, kind: "task", branch: taskBranch(F, taskId), at, ...extra });
 
 describe("task worktrees", () => {
-  it("makes a fresh worktree at a commit inside .git, links node_modules and never commits the link", async () => {
+  it("makes a fresh worktree at a commit outside the repository, links node_modules and never commits the link", async () => {
     const repo = newRepo(scratch.tmp, { ".gitignore": "node_modules/\n", "src/app.ts": "export const a = 1;\n" });
     write(repo, "node_modules/left-pad/index.js", "module.exports = 1;\n");
     const base = git(repo, "rev-parse", "HEAD");
     const { dir, worktree } = await checkOut("t1", taskCheckout(repo, "t1", base, { fresh: true }));
-    expect(worktree).toBe(join(repo, ".git", "baton", F, "tasks", "t1"));
+    expect(worktree).toBe((await worktreesOf(repo, F)).task("t1"));
+    // by default neither under the repository's .git (agents refuse to edit there) nor in its work tree
+    expect(isWithin(worktree, join(repo, ".git"))).toBe(false);
+    expect(isWithin(worktree, repo)).toBe(false);
+    expect(isWithin(worktree, join(scratch.cache, "baton", "worktrees"))).toBe(true);
     expect(dir).toBe(worktree);
     expect(git(worktree, "symbolic-ref", "HEAD")).toBe(`refs/heads/${taskBranch(F, "t1")}`);
     expect(git(worktree, "rev-parse", "HEAD")).toBe(base);
@@ -186,7 +192,10 @@ describe("task worktrees", () => {
     mkdirSync(join(workspace, "node_modules", "dep"), { recursive: true });
     const base = git(repo, "rev-parse", "HEAD");
     const paths = await worktreePaths(workspace, F);
-    expect([paths.top, paths.prefix, paths.root]).toEqual([repo, "pkg/", join(repo, ".git", "baton")]);
+    // the default root: one folder per repository (its name and a hash of its real git common dir) in the cache
+    const hash = createHash("sha256").update(join(repo, ".git")).digest("hex").slice(0, 12);
+    expect([paths.top, paths.prefix, paths.root]).toEqual([repo, "pkg/", join(scratch.cache, "baton", "worktrees", `${basename(repo)}-${hash}`)]);
+    expect((await worktreePaths(repo, F)).root).toBe(paths.root);
     const { dir, worktree } = await checkOut("t1", taskCheckout(workspace, "t1", base, { fresh: true }));
     expect(dir).toBe(join(worktree, "pkg"));
     expect(lstatSync(join(dir, "node_modules")).isSymbolicLink()).toBe(true);
@@ -197,12 +206,23 @@ describe("task worktrees", () => {
     expect(committed.changes.files.map((file) => file.path).sort()).toEqual(["../other/b.ts", "src/a.ts"]);
   });
 
+  it("makes worktrees under worktrees.dir when it is set, git-ignored there when it is inside the work tree", async () => {
+    const repo = newRepo(scratch.tmp, { "a.txt": "a\n" });
+    const base = git(repo, "rev-parse", "HEAD");
+    const settings = { dir: ".baton/worktrees", link: [] };
+    const made = await ensureCheckout({ featureId: F, taskId: "t1", checkout: taskCheckout(repo, "t1", base, { fresh: true }) }, { ...workerOptions(scratch.tmp), worktrees: settings });
+    if ("error" in made) throw new Error(made.error.message);
+    expect(made.worktree).toBe(join(repo, ".baton", "worktrees", F, "tasks", "t1"));
+    expect(read(repo, ".git/info/exclude")).toMatch(/^\/\.baton\/worktrees\/$/m);
+    expect(git(repo, "status", "--porcelain", "--untracked-files=all")).toBe("");
+  });
+
   it("keeps an integration worktree's uncommitted work when it is checked out again", async () => {
     const repo = newRepo(scratch.tmp, { "a.txt": "a\n" });
     git(repo, "branch", integrationBranch(F));
     const checkout: Checkout = { repo, kind: "integration", branch: integrationBranch(F) };
     const { worktree } = await checkOut("s1", checkout);
-    expect(worktree).toBe(join(repo, ".git", "baton", F, "integration"));
+    expect(worktree).toBe((await worktreesOf(repo, F)).integration);
     write(worktree, "a.txt", "shared-mode work in progress\n");
     await checkOut("s2", checkout);
     expect(read(worktree, "a.txt")).toBe("shared-mode work in progress\n");

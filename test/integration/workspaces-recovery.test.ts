@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { controlFeature, sendControl } from "../../shared/client/index.ts";
 import { followUntilEnd, submitAndFollow } from "../helpers/follow.ts";
-import { branches, git, newRepo } from "../helpers/git-feature.ts";
+import { branches, git, newRepo, worktreesOf } from "../helpers/git-feature.ts";
 import { baton } from "../helpers/procs.ts";
 import { useStack } from "../helpers/stack.ts";
 import { agentRuns, checkpointsOf, firstParentLog, historyNow, liveLocks, lockEntries, submit, waitForEvent, AGENT, type Ctx } from "../helpers/workspace-runs.ts";
@@ -181,7 +181,7 @@ describe("rollback", () => {
     const id = "rollb";
     const workspace = repo();
     const userHead = git(workspace, "rev-parse", "HEAD");
-    const integration = join(workspace, ".git", "baton", id, "integration");
+    const { integration } = await worktreesOf(workspace, id, stack.env.XDG_CACHE_HOME);
     const step = (taskId: string, deps: string[], sleepMs = 0) =>
       ({ id: taskId, role: "dev", title: taskId, dependsOn: deps, files: [`src/${taskId}.ts`], instructions: work({ [`src/${taskId}.ts`]: `export const ${taskId} = 1;\n` }, sleepMs) });
     await submit(ctx, { id, title: "sequence", workspace, isolation: "worktree", tasks: [step("a", []), step("b", ["a"], 1500), step("c", ["b"])] });

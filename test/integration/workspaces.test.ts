@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 import { encode } from "../../shared/codec.ts";
 import { emptyView, featureHistory, foldEvent, type StatusEvent } from "../../shared/client/index.ts";
 import type { FeatureView, TaskAssigned } from "../../shared/protocol/index.ts";
+import { isWithin } from "../../services/worker/workspace/resolve.ts";
+import { worktreesOf } from "../helpers/git-feature.ts";
 import { gitRepo } from "../helpers/git-repo.ts";
 import { useStack } from "../helpers/stack.ts";
 
@@ -137,7 +139,10 @@ describe("git features with real workers, worktrees and an integrator", () => {
     const times = ["a", "b", "c"].map((id) => record(`three.${id}.1.times.json`) as { startedAt: number; endedAt: number; cwd: string });
     expect(Math.max(...times.map((t) => t.startedAt))).toBeLessThan(Math.min(...times.map((t) => t.endedAt)));
     expect(new Set(times.map((t) => t.cwd)).size).toBe(3);
-    for (const t of times) expect(t.cwd.startsWith(join(dir, ".git", "baton", "three"))).toBe(true);
+    // in the worker's default place: the cache folder it was given (XDG_CACHE_HOME), not the repository's .git nor its work tree
+    const paths = await worktreesOf(dir, "three", stack.env.XDG_CACHE_HOME);
+    expect(times.map((t) => t.cwd).sort()).toEqual(["a", "b", "c"].map((id) => paths.task(id)));
+    for (const t of times) expect(isWithin(t.cwd, join(dir, ".git")) || isWithin(t.cwd, dir), t.cwd).toBe(false);
 
     // first-parent history: the start, then one --no-ff merge per task, d's last; each checkpoint names its commit
     const history = firstParents(dir, "baton/three");
@@ -192,7 +197,7 @@ describe("git features with real workers, worktrees and an integrator", () => {
     expect(fix.role).toBe("backend");
     const fixTimes = record(`clash.${loser}-merge-1.1.times.json`) as { unmerged: string[]; cwd: string };
     expect(fixTimes.unmerged).toEqual(["shared.txt"]);
-    expect(fixTimes.cwd).toBe(join(dir, ".git", "baton", "clash", "tasks", loser)); // git checks a branch out in one worktree only
+    expect(fixTimes.cwd).toBe((await worktreesOf(dir, "clash", stack.env.XDG_CACHE_HOME)).task(loser)); // git checks a branch out in one worktree only
 
     const checkpoints = ofKind(events, "checkpoint.created");
     expect(checkpoints.map((c) => c.taskId)).toEqual([winner, loser]);
@@ -230,7 +235,7 @@ describe("git features with real workers, worktrees and an integrator", () => {
     expect(ofKind(events, "feature.integrated")).toMatchObject([{ branch: "baton/gatefail", fastForwarded: false }]);
     expect(batonBranches(dir)).toEqual([]);
     expect(worktrees(dir)).toEqual([dir]);
-    expect(existsSync(join(dir, ".git", "baton", "gatefail"))).toBe(false);
+    expect(existsSync((await worktreesOf(dir, "gatefail", stack.env.XDG_CACHE_HOME)).feature)).toBe(false);
     expect(checkout(dir)).toEqual(before);
   }, 90_000);
 

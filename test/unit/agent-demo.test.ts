@@ -148,8 +148,8 @@ describe("the agent demo's config and command line", () => {
         expect(config.roles["backend"]!.replicas).toBe(2);
         expect(config.roles["reviewer"]!.exec).toEqual(["node", join(ROOT, "examples/agents/reviewer.mjs")]);
         expect(config.workspaceRoots).toEqual([join(ROOT, ".baton/demo")]);
-        // worktrees outside .git: Claude Code refuses to edit files under a .git folder
-        expect(config.worker.worktrees).toEqual({ dir: ".baton/worktrees", link: ["node_modules"] });
+        // no worktrees.dir: the default place (~/.cache/baton/worktrees/…) is outside .git, where Claude Code refuses to edit
+        expect(config.worker.worktrees).toEqual({ link: ["node_modules"] });
         const wiring = JSON.stringify(config.roles["api"]);
         expect(wiring.includes("http://127.0.0.1:4567"), `${agent} scripted=${model.scripted}`).toBe(model.scripted);
         if (agent === "codex" && !model.scripted) expect(wiring).toContain(`env_key=\\"OPENAI_API_KEY\\"`);

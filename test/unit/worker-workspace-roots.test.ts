@@ -1,20 +1,28 @@
 // Workspace confinement on real temporary folders and symlinks: a task's workspace is accepted only when its real
-// path lies under the real path of one of the worker's roots; everything else fails WORKSPACE_OUTSIDE_ROOTS.
+// path lies under the real path of one of the worker's roots (always including its git worktrees' default root);
+// everything else fails WORKSPACE_OUTSIDE_ROOTS.
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { isWithin, workspaceFor, workspaceRoots, type WorkspaceOptions } from "../../services/worker/workspace/resolve.ts";
+import { defaultWorktreesRoot, isWithin, workspaceFor, workspaceRoots, type WorkspaceOptions } from "../../services/worker/workspace/resolve.ts";
 
 const dirs: string[] = [];
+const savedCache = process.env.XDG_CACHE_HOME;
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  if (savedCache === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = savedCache;
 });
 
-/** A fresh folder (its real path: /tmp may itself be a symlink) with `root/`, `outside/` and a worker cwd `cwd/`. */
+/**
+ * A fresh folder (its real path: /tmp may itself be a symlink) with `root/`, `outside/` and a worker cwd `cwd/`;
+ * XDG_CACHE_HOME is its `cache/`, so the worktrees' default root is `<base>/cache/baton/worktrees`.
+ */
 function layout() {
   const base = realpathSync(mkdtempSync(join(tmpdir(), "baton-roots-")));
   dirs.push(base);
+  process.env.XDG_CACHE_HOME = join(base, "cache");
   const at = (...parts: string[]) => {
     const path = join(base, ...parts);
     mkdirSync(path, { recursive: true });
@@ -37,12 +45,14 @@ describe("workspaceFor: confinement to the workspace roots", () => {
   it("refuses a workspace outside every root, naming the workspace and the roots", async () => {
     const { root, outside, cwd, base } = layout();
     options = { cwd, workspaceRoots: [root, join(base, "other")] };
+    const worktrees = join(base, "cache", "baton", "worktrees");
+    expect(defaultWorktreesRoot()).toBe(worktrees);
     const result = await named(outside);
     expect(result).toEqual({
       error: {
         name: "WorkspaceOutsideRoots", code: "WORKSPACE_OUTSIDE_ROOTS",
-        message: `workspace "${outside}" is outside this worker's workspace roots: ${root}, ${join(base, "other")} — use a workspace under one of them, or have the worker's operator add a root (workspaceRoots in its config)`,
-        details: { workspace: outside, resolved: outside, roots: [root, join(base, "other")] },
+        message: `workspace "${outside}" is outside this worker's workspace roots: ${root}, ${join(base, "other")}, ${worktrees} — use a workspace under one of them, or have the worker's operator add a root (workspaceRoots in its config)`,
+        details: { workspace: outside, resolved: outside, roots: [root, join(base, "other"), worktrees] },
       },
     });
     expect(await named("/")).toMatchObject({ error: { code: "WORKSPACE_OUTSIDE_ROOTS" } });
@@ -99,17 +109,24 @@ describe("workspaceFor: confinement to the workspace roots", () => {
     expect(await named("relative/ws")).toMatchObject({ error: { code: "WORKSPACE", message: expect.stringContaining("is not an absolute path") } });
   });
 
-  it("default roots: the configured workspace and <cwd>/.baton/workspaces (even before it exists)", async () => {
-    const { cwd, at, outside } = layout();
+  it("default roots: the configured workspace, <cwd>/.baton/workspaces (even before it exists) and the worktrees' root", async () => {
+    const { cwd, at, outside, base } = layout();
     const configured = at("configured");
+    const worktrees = join(base, "cache", "baton", "worktrees");
     options = { cwd, workspace: configured };
-    expect(workspaceRoots(options)).toEqual([configured, join(cwd, ".baton", "workspaces")]);
+    expect(workspaceRoots(options)).toEqual([configured, join(cwd, ".baton", "workspaces"), worktrees]);
     expect(await named(at("configured", "sub"))).toEqual({ dir: join(configured, "sub") });
     expect(await named(at("cwd", ".baton", "workspaces", "f9"))).toEqual({ dir: join(cwd, ".baton", "workspaces", "f9") });
     expect(await named(cwd)).toMatchObject({ error: { code: "WORKSPACE_OUTSIDE_ROOTS" } });
     expect(await named(outside)).toMatchObject({ error: { code: "WORKSPACE_OUTSIDE_ROOTS" } });
     options = { cwd };
-    expect(workspaceRoots(options)).toEqual([join(cwd, ".baton", "workspaces")]);
+    expect(workspaceRoots(options)).toEqual([join(cwd, ".baton", "workspaces"), worktrees]);
+    // the worker's own git worktrees (made by it, named by no message) are always under a root, configured roots or not
+    const worktree = at("cache", "baton", "worktrees", "repo-0123456789ab", "f1", "tasks", "t1");
+    expect(await named(worktree)).toEqual({ dir: worktree });
+    options = { cwd, workspaceRoots: [at("elsewhere")] };
+    expect(workspaceRoots(options)).toEqual([join(base, "elsewhere"), worktrees]);
+    expect(await named(worktree)).toEqual({ dir: worktree });
   });
 
   it("a task naming no workspace gets the default one, created", async () => {

@@ -69,8 +69,9 @@ export function configYaml(project: Project, roles: readonly string[]): string {
     lines.push(`    # env: { AGENT_CMD: "your-agent-cli --its-flags" }   # a command that reads the prompt on stdin`);
   }
   lines.push(
-    "# `baton up` also starts one worker of the built-in role `integrator`: it makes each task's git worktree, merges",
-    "# finished tasks into the feature's integration branch baton/<feature> (one checkpoint commit each) and rolls back.",
+    "# `baton up` also starts one worker of the built-in role `integrator`: it prepares each feature's integration branch",
+    "# baton/<feature>, merges finished tasks into it (one checkpoint commit each) and rolls back; each task runs in a git",
+    "# worktree of its own, made by the worker that runs it.",
     "# It needs no entry here (docs/workspaces.md in Baton).",
   );
   lines.push("");

@@ -123,7 +123,9 @@ export interface Checkpoint {
   taskId: string;
   role: string;
   commit: string;
+  /** The first KEPT_FILES files its commit changed; `more`: how many others. */
   files: string[];
+  more?: number | undefined;
   insertions: number;
   deletions: number;
   tag?: string | undefined;

@@ -92,13 +92,22 @@ export function handoffOf(task: TaskState): Handoff {
   const passed = (task.gateResults ?? []).filter((gate) => gate.passed);
   return {
     ...body,
-    ...(changes ? { changes: { files: task.checkpoint?.files ?? task.changes!.files.map((file) => file.path), ...(task.changes?.more ? { more: task.changes.more } : {}), insertions: changes.insertions, deletions: changes.deletions } } : {}),
+    ...(changes ? { changes: handoffChanges(task) } : {}),
     ...(task.checkpoint ? { commit: task.checkpoint.commit } : {}),
     ...(task.produces?.length ? { artifacts: task.produces } : {}),
     ...(passed.length ? { gates: passed.map((gate) => ({ name: gate.name, ...(gate.tests ? { tests: gate.tests.total } : {}) })) } : {}),
     ...(task.nextSteps?.length ? { nextSteps: task.nextSteps } : {}),
     ...(task.constraints?.length ? { constraints: task.constraints } : {}),
   };
+}
+
+/** What git says a finished task changed, for its handoff: its checkpoint's files (else its work's), capped, and the diffstat. */
+function handoffChanges(task: TaskState): NonNullable<Handoff["changes"]> {
+  const point = task.checkpoint;
+  const files = point?.files ?? task.changes!.files.slice(0, 100).map((file) => file.path);
+  const more = point ? point.more : (task.changes!.more ?? 0) + Math.max(0, task.changes!.files.length - 100);
+  const totals = point ?? task.changes!;
+  return { files, ...(more ? { more } : {}), insertions: totals.insertions, deletions: totals.deletions };
 }
 
 /** Dispatches the next attempt of a ready task: its task message (with its dependencies' handoffs) and task.dispatched. */

@@ -15,6 +15,18 @@ import { branchOwner, isAwaitedOp, isolationOf, sendFinish, sendOp } from "./wor
 import { sendRollback } from "./rollback.ts";
 import { conflictInstructions } from "./conflict-text.ts";
 
+/**
+ * Files of a task's changes kept in the feature's state, events and handoffs (the rest are counted in `more`): the
+ * snapshot is checkpointed whole. Shared mode keeps every path until the task is integrated (they are what it commits).
+ */
+export const KEPT_FILES = 100;
+
+/** `changes` with at most KEPT_FILES files, the others counted in `more`. */
+function capped<T>(files: readonly T[], more = 0): { files: T[]; more?: number } {
+  const extra = Math.max(0, files.length - KEPT_FILES) + more;
+  return { files: files.slice(0, KEPT_FILES), ...(extra ? { more: extra } : {}) };
+}
+
 /** Conflict fix rounds when the task's policy sets no `fix.maxRounds`. */
 export const DEFAULT_CONFLICT_ROUNDS = 2;
 
@@ -88,7 +100,7 @@ export function applyWork(draft: FeatureContext, task: TaskState, msg: TaskResul
   if (isolationOf(draft, subject) === "worktree") {
     if (!msg.git) return wireError("GitError", "the worker reported no commit of the task's worktree (is it older than this coordinator?)");
     paths = msg.git.files.map((file) => file.path);
-    const changes = owner ? subject.changes : { files: msg.git.files, more: msg.git.more, insertions: msg.git.insertions, deletions: msg.git.deletions };
+    const changes = owner ? subject.changes : { ...capped(msg.git.files, msg.git.more), insertions: msg.git.insertions, deletions: msg.git.deletions };
     draft.tasks[subject.id] = { ...draft.tasks[subject.id]!, head: msg.git.head, changes };
   } else {
     paths = attributedPaths(draft, subject, msg.changed ?? []);
@@ -135,13 +147,14 @@ export function onIntegrateResult(ctx: FeatureContext, msg: TaskResult, at: stri
 }
 
 function integrated(draft: FeatureContext, task: TaskState, found: Extract<NonNullable<TaskResult["opResult"]>, { kind: "integrated" }>, at: string, opts: ScheduleOptions): void {
-  const files = found.changes.files.map((file) => file.path);
+  const kept = capped(found.changes.files, found.changes.more);
+  const files = kept.files.map((file) => file.path);
   const checkpoint: Checkpoint = {
-    taskId: task.id, role: task.role, commit: found.commit, files, insertions: found.changes.insertions, deletions: found.changes.deletions, at,
+    taskId: task.id, role: task.role, commit: found.commit, files, ...(kept.more ? { more: kept.more } : {}), insertions: found.changes.insertions, deletions: found.changes.deletions, at,
     ...(found.tag ? { tag: found.tag } : {}),
   };
   draft.git = { ...draft.git!, head: found.commit, checkpoints: [...draft.git!.checkpoints, checkpoint] };
-  draft.tasks[task.id] = moveTask(task, "complete", { resultUsage: undefined, checkpoint, changes: { files: found.changes.files, more: found.changes.more, insertions: found.changes.insertions, deletions: found.changes.deletions }, conflict: undefined });
+  draft.tasks[task.id] = moveTask(task, "complete", { resultUsage: undefined, checkpoint, changes: { ...kept, insertions: found.changes.insertions, deletions: found.changes.deletions }, conflict: undefined });
   emitInto(draft, { kind: "checkpoint.created", taskId: task.id, role: task.role, attempt: task.attempt, commit: found.commit, branch: draft.git.branch, files, insertions: checkpoint.insertions, deletions: checkpoint.deletions, tag: found.tag }, at);
   emitInto(draft, {
     kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? "",

@@ -2,6 +2,7 @@
 // resolved, under one of the operator's workspace roots), else a default folder per feature that the worker creates.
 // Shared by every runner that works in a folder (exec, agents, gates, review), so nothing runs anywhere else.
 import { mkdir, realpath, stat } from "node:fs/promises";
+import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import type { TaskAssigned, WireError } from "../../../shared/protocol/index.ts";
@@ -52,10 +53,21 @@ export async function workspaceFor(task: Pick<TaskAssigned, "workspace" | "featu
 
 /** The roots in force: the configured ones, else the default workspace and `<cwd>/.baton/workspaces`. Pure. */
 export function workspaceRoots(options: WorkspaceOptions): string[] {
-  if (options.workspaceRoots) return options.workspaceRoots.map((root) => resolve(options.cwd, root));
-  const roots = [join(options.cwd, ".baton", "workspaces")];
+  // Baton's own worktrees (git features) are always a root: the worker makes them, no message names them
+  if (options.workspaceRoots) return [...options.workspaceRoots.map((root) => resolve(options.cwd, root)), defaultWorktreesRoot()];
+  const roots = [join(options.cwd, ".baton", "workspaces"), defaultWorktreesRoot()];
   if (options.workspace !== undefined) roots.unshift(resolve(options.cwd, options.workspace));
   return roots;
+}
+
+/**
+ * Where git features' worktrees go by default: `$XDG_CACHE_HOME/baton/worktrees` (else `~/.cache/baton/worktrees`),
+ * one folder per repository below it. Outside every repository, so test runners, watchers and editors in a workspace
+ * never see them — and not under `.git`, where coding agents refuse to edit files (Claude Code treats any path
+ * with a `.git` segment as sensitive).
+ */
+export function defaultWorktreesRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "baton", "worktrees");
 }
 
 /**

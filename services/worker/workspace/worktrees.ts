@@ -1,17 +1,18 @@
 // Git worktrees for a git feature: one per task attempt on the task's branch, and the feature's integration
 // worktree on its integration branch; where they live, how a run's checkout is (re)made, and committing its work.
+import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, rm, symlink } from "node:fs/promises";
-import { dirname, isAbsolute, join, normalize, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from "node:path";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import type { WireError } from "../../../shared/protocol/index.ts";
 import { taskBranch, type Checkout, type GitChanges } from "../../../shared/protocol/workspace.ts";
 import { changesBetween, leftoverMarkers, rangeHasMerge } from "./git-changes.ts";
 import { addExclude, branchHead, commitOf, gitCommit, gitMerge, gitWireError, GitCommandError, listWorktrees, gitWorkspacePrefix, merging, runGit, withLockRetry } from "./git.ts";
-import { isWithin, realPathOf, workspaceFor, type WorkspaceOptions } from "./resolve.ts";
+import { defaultWorktreesRoot, isWithin, realPathOf, workspaceFor, type WorkspaceOptions } from "./resolve.ts";
 
 /** The worker's `worktrees` settings (shared/config.ts): where worktrees are made, and what is linked into them. */
 export interface WorktreeSettings {
-  /** Root of the worktrees: absolute, or relative to the top of the workspace's repository; default `<git common dir>/baton`. */
+  /** Root of the worktrees: absolute, or relative to the top of the workspace's repository; default: see worktreePaths. */
   dir?: string | undefined;
   /** Untracked folders of the workspace (e.g. node_modules) linked into each worktree that lacks them. */
   link: readonly string[];
@@ -34,14 +35,17 @@ export interface WorktreePaths {
 
 /**
  * Where the worktrees of feature `featureId` live for the workspace `repoReal` (a real path in a git work tree):
- * `<root>/<featureId>/integration` and `<root>/<featureId>/tasks/<taskId>`, the root being `<git common dir>/baton`
- * by default — inside the repository's `.git`, so test runners, watchers and editors in the workspace never see
- * them. A root inside the work tree is added to `info/exclude`. Rejects when `repoReal` is not in a work tree.
+ * `<root>/<featureId>/integration` and `<root>/<featureId>/tasks/<taskId>`, the root being by default
+ * `<defaultWorktreesRoot()>/<repository name>-<hash of its git common dir>` — outside every work tree (resolve.ts
+ * says why). A root inside the work tree (`worktrees.dir` relative to it) is added to `info/exclude`. Rejects when
+ * `repoReal` is not in a work tree.
  */
 export async function worktreePaths(repoReal: string, featureId: string, settings: { dir?: string | undefined } = {}): Promise<WorktreePaths> {
   const shown = await runGit(repoReal, ["rev-parse", "--show-toplevel", "--git-common-dir", "--show-prefix"]);
   const [top = "", commonDir = "", prefix = ""] = shown.stdout.split("\n");
-  const root = await realPathOf(settings.dir === undefined ? join(resolve(repoReal, commonDir), "baton") : resolve(top, settings.dir));
+  const common = await realPathOf(resolve(repoReal, commonDir));
+  const own = `${basename(top) || "repo"}-${createHash("sha256").update(common).digest("hex").slice(0, 12)}`;
+  const root = await realPathOf(settings.dir === undefined ? join(defaultWorktreesRoot(), own) : resolve(top, settings.dir));
   if (isWithin(root, top) && !isWithin(root, resolve(repoReal, commonDir))) await addExclude(repoReal, `/${root.slice(top.length + 1).split(sep).join("/")}/`);
   const feature = join(root, featureId);
   return { repo: repoReal, top, prefix, root, feature, integration: join(feature, "integration"), task: (taskId) => join(feature, "tasks", taskId) };
