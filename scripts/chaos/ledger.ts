@@ -18,11 +18,13 @@ export interface Execution {
   /** Handoffs it got from its dependencies, and those that were not the dependency's document byte for byte. */
   handoffsChecked?: number | undefined;
   badHandoffs?: string[] | undefined;
+  /** Git features, a conflict fix: the files it found unmerged and resolved. */
+  resolved?: string[] | undefined;
 }
 
 /** True when process `pid` is the agent's parent or an ancestor of it. */
-export function ranUnder(x: Execution, pid: number): boolean {
-  return x.ppid === pid || (x.ancestors ?? []).includes(pid);
+export function ranUnder(run: Execution, pid: number): boolean {
+  return run.ppid === pid || (run.ancestors ?? []).includes(pid);
 }
 
 /** Every execution recorded so far, in start order; a line still being written is skipped. */
@@ -30,24 +32,24 @@ export function readLedger(path: string): Execution[] {
   const byRun = new Map<string, Execution>();
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (!line.trim()) continue;
-    let r: Execution;
+    let rec: Execution;
     try {
-      r = JSON.parse(line) as Execution;
+      rec = JSON.parse(line) as Execution;
     } catch {
       continue;
     }
     // One execution = one agent process (pid + start); its lines may come in any order of start/killed.
-    const key = `${r.pid}:${r.start}`;
+    const key = `${rec.pid}:${rec.start}`;
     const seen = byRun.get(key);
     if (seen) {
-      if (r.end !== undefined) Object.assign(seen, { end: r.end, handoffsChecked: r.handoffsChecked, badHandoffs: r.badHandoffs });
-      if (r.killed !== undefined) seen.killed = r.killed;
-    } else byRun.set(key, { ...r });
+      if (rec.end !== undefined) Object.assign(seen, { end: rec.end, handoffsChecked: rec.handoffsChecked, badHandoffs: rec.badHandoffs, resolved: rec.resolved });
+      if (rec.killed !== undefined) seen.killed = rec.killed;
+    } else byRun.set(key, { ...rec });
   }
-  return [...byRun.values()].sort((a, b) => a.start - b.start);
+  return [...byRun.values()].sort((left, right) => left.start - right.start);
 }
 
 /** Executions started under worker `pid` that were still running at `at`. */
 export function runningUnder(ledger: Execution[], pid: number, at: number): Execution[] {
-  return ledger.filter((e) => ranUnder(e, pid) && e.start <= at && !((e.end ?? Infinity) <= at) && !((e.killed ?? Infinity) <= at));
+  return ledger.filter((run) => ranUnder(run, pid) && run.start <= at && !((run.end ?? Infinity) <= at) && !((run.killed ?? Infinity) <= at));
 }

@@ -23,7 +23,27 @@ export interface SeenEvent {
   scope?: string | undefined;
   /** For feature.accepted: whether the feature or any of its tasks names a gate. */
   gated?: boolean | undefined;
+  /** Git features: what checkpoints, conflicts, rollbacks, the finish and refusals say (gitFacts). */
+  git?: GitFacts | undefined;
 }
+
+/** The fields of workspace events (and message.rejected) the git checks read. */
+export interface GitFacts {
+  /** checkpoint.created: the checkpoint commit. */
+  commit?: string | undefined;
+  /** feature.rolled_back: the checkpoint gone back to, its task, and the tasks pending again. */
+  to?: string | undefined;
+  toTask?: string | undefined;
+  tasks?: string[] | undefined;
+  /** task.conflict: the fix task made for it. */
+  fixTaskId?: string | undefined;
+  /** feature.integrated: the integration branch's head. */
+  head?: string | undefined;
+  /** message.rejected: the subject of the refused message. */
+  subject?: string | undefined;
+}
+
+const GIT_KINDS = new Set(["checkpoint.created", "feature.rolled_back", "task.conflict", "feature.integrated", "message.rejected"]);
 
 export const TERMINAL_KINDS = new Set(["feature.completed", "feature.failed", "feature.rejected", "feature.cancelled"]);
 
@@ -34,6 +54,8 @@ export class EventObserver {
   /** Feature id → the kind of its first terminal event. */
   readonly terminal = new Map<string, string>();
   readonly accepted = new Set<string>();
+  /** Features whose workspace was finished (feature.integrated: worktrees and task branches removed). */
+  readonly integrated = new Set<string>();
   private lastStreamSeq = 0;
   private stopped = false;
   private messages: ConsumerMessages | undefined;
@@ -58,11 +80,11 @@ export class EventObserver {
           ...(from ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from + 1 } : { deliver_policy: DeliverPolicy.All }),
         });
         this.messages = await consumer.consume({ max_messages: 512 });
-        for await (const m of this.messages) {
-          const seq = m.info.streamSequence;
+        for await (const msg of this.messages) {
+          const seq = msg.info.streamSequence;
           if (seq <= this.lastStreamSeq) continue;
           this.lastStreamSeq = seq;
-          this.take(m.data, seq, Math.floor(m.info.timestampNanos / 1e6));
+          this.take(msg.data, seq, Math.floor(msg.info.timestampNanos / 1e6));
         }
       } catch {
         // the server went away or the consumer was lost; start again after the last message seen
@@ -75,33 +97,16 @@ export class EventObserver {
   }
 
   private take(data: Uint8Array, streamSeq: number, ts: number): void {
-    let e: Record<string, unknown>;
-    try {
-      e = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
-    } catch {
+    const ev = parseStatusEvent(data, streamSeq, ts);
+    if (!ev) {
       this.invalid++;
       return;
     }
-    const str = (k: string) => (typeof e[k] === "string" ? (e[k] as string) : undefined);
-    const num = (k: string) => (typeof e[k] === "number" ? (e[k] as number) : undefined);
-    const featureId = str("featureId");
-    const seq = num("seq");
-    const kind = str("kind");
-    if (featureId === undefined || seq === undefined || kind === undefined) {
-      this.invalid++;
-      return;
-    }
-    const err = e.error as { code?: unknown; message?: unknown } | undefined;
-    const detail = err ? `${String(err.code ?? "")} ${String(err.message ?? "")}`.trim() : str("reason");
-    const ev: SeenEvent = {
-      featureId, seq, kind, taskId: str("taskId"), attempt: num("attempt"), workerId: str("workerId"),
-      at: Date.parse(str("at") ?? "") || ts, ts, streamSeq, detail, scope: str("scope"),
-      ...(kind === "feature.accepted" ? { gated: namesGates(e) } : {}),
-    };
     this.events.push(ev);
-    if (seq === 0) return;
-    if (kind === "feature.accepted") this.accepted.add(featureId);
-    if (TERMINAL_KINDS.has(kind) && !this.terminal.has(featureId)) this.terminal.set(featureId, kind);
+    if (ev.seq === 0) return;
+    if (ev.kind === "feature.accepted") this.accepted.add(ev.featureId);
+    if (ev.kind === "feature.integrated") this.integrated.add(ev.featureId);
+    if (TERMINAL_KINDS.has(ev.kind) && !this.terminal.has(ev.featureId)) this.terminal.set(ev.featureId, ev.kind);
   }
 
   /** True when every message the stream holds now has been read. */
@@ -123,8 +128,41 @@ export class EventObserver {
   }
 }
 
+/**
+ * A status event as the report needs it (read leniently: kinds added later still count), from a message's bytes;
+ * undefined when it is not JSON or lacks featureId, seq or kind. `ts`: when the stream stored it (or it was seen).
+ */
+export function parseStatusEvent(data: Uint8Array, streamSeq: number, ts: number): SeenEvent | undefined {
+  let event: Record<string, unknown>;
+  try {
+    event = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const str = (key: string) => (typeof event[key] === "string" ? (event[key] as string) : undefined);
+  const num = (key: string) => (typeof event[key] === "number" ? (event[key] as number) : undefined);
+  const featureId = str("featureId");
+  const seq = num("seq");
+  const kind = str("kind");
+  if (featureId === undefined || seq === undefined || kind === undefined) return undefined;
+  const err = event.error as { code?: unknown; message?: unknown } | undefined;
+  const detail = err ? `${String(err.code ?? "")} ${String(err.message ?? "")}`.trim() : str("reason");
+  return {
+    featureId, seq, kind, taskId: str("taskId"), attempt: num("attempt"), workerId: str("workerId"),
+    at: Date.parse(str("at") ?? "") || ts, ts, streamSeq, detail, scope: str("scope"),
+    ...(kind === "feature.accepted" ? { gated: namesGates(event) } : {}),
+    ...(GIT_KINDS.has(kind) ? { git: gitFacts(event, str) } : {}),
+  };
+}
+
 /** Whether an accepted feature (its event) names a gate, for itself or for one of its tasks. */
 function namesGates(event: Record<string, unknown>): boolean {
   const some = (gates: unknown) => Array.isArray(gates) && gates.length > 0;
   return some(event.gates) || (Array.isArray(event.tasks) && event.tasks.some((task: { gates?: unknown }) => some(task.gates)));
+}
+
+/** The git facts of a workspace event (gitFacts' fields that the event has). */
+function gitFacts(event: Record<string, unknown>, str: (key: string) => string | undefined): GitFacts {
+  const tasks = Array.isArray(event.tasks) ? event.tasks.filter((task): task is string => typeof task === "string") : undefined;
+  return { commit: str("commit"), to: str("to"), toTask: str("toTask"), tasks, fixTaskId: str("fixTaskId"), head: str("head"), subject: str("subject") };
 }

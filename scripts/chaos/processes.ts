@@ -163,27 +163,27 @@ export class Supervisor {
   }
 
   get(name: string): Slot {
-    const s = this.slots.get(name);
-    if (!s) throw new Error(`no process slot ${name}`);
-    return s;
+    const slot = this.slots.get(name);
+    if (!slot) throw new Error(`no process slot ${name}`);
+    return slot;
   }
 
-  startIfDown(s: Slot): void {
-    if (!this.autoRestart || s.current) return;
+  startIfDown(slot: Slot): void {
+    if (!this.autoRestart || slot.current) return;
     try {
-      s.start();
-    } catch (e) {
-      this.o.onEvent(`could not restart ${s.name}: ${(e as Error).message}`);
+      slot.start();
+    } catch (error) {
+      this.o.onEvent(`could not restart ${slot.name}: ${(error as Error).message}`);
     }
   }
 
   /** Runs `fn` after `ms` unless the supervisor is stopped first. */
   later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
       fn();
     }, ms);
-    this.timers.add(t);
+    this.timers.add(timer);
   }
 
   /** Restart timers still pending. */
@@ -208,14 +208,14 @@ export class Supervisor {
   /** Stops restarting, then SIGTERMs the given kinds (in order) and SIGKILLs what is left after `graceMs`. */
   async stopAll(order: ProcessKind[][], graceMs: number): Promise<void> {
     this.autoRestart = false;
-    for (const t of this.timers) clearTimeout(t);
+    for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const kinds of order) {
-      const group = [...this.slots.values()].filter((s) => kinds.includes(s.kind));
+      const group = [...this.slots.values()].filter((slot) => kinds.includes(slot.kind));
       await Promise.all(
-        group.map(async (s) => {
-          const timer = setTimeout(() => s.killNow(), graceMs);
-          await s.kill("SIGTERM");
+        group.map(async (slot) => {
+          const timer = setTimeout(() => slot.killNow(), graceMs);
+          await slot.kill("SIGTERM");
           clearTimeout(timer);
         }),
       );
@@ -225,8 +225,8 @@ export class Supervisor {
   /** Synchronous last resort: SIGKILL every child still running. */
   killAllNow(): void {
     this.autoRestart = false;
-    for (const t of this.timers) clearTimeout(t);
-    for (const s of this.slots.values()) s.killNow();
+    for (const timer of this.timers) clearTimeout(timer);
+    for (const slot of this.slots.values()) slot.killNow();
   }
 }
 
@@ -237,8 +237,8 @@ export async function freePort(): Promise<number> {
       const srv = createServer();
       srv.once("error", rej);
       srv.listen(0, "127.0.0.1", () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => res(p));
+        const found = (srv.address() as { port: number }).port;
+        srv.close(() => res(found));
       });
     });
     if (port !== 4222 && port !== 6379) return port;

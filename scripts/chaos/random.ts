@@ -1,13 +1,13 @@
 // Seeded randomness for the chaos run: the same --seed gives the same features, submission times and kill schedule.
 
 /** FNV-1a, 32 bits. Also used (copied) by the agent script to derive its sleep from the task id. */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+export function hash32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
   }
-  return h >>> 0;
+  return hash >>> 0;
 }
 
 /** mulberry32: small, fast, good enough to draw a test plan. Not for anything secret. */
@@ -20,10 +20,10 @@ export class Rng {
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    let mixed = (this.state = (this.state + 0x6d2b79f5) | 0);
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Integer in [lo, hi], both included. */
@@ -41,13 +41,13 @@ export class Rng {
     return items[Math.floor(this.next() * items.length)]!;
   }
 
-  /** `k` distinct items, in their original order. */
-  sample<T>(items: readonly T[], k: number): T[] {
-    const idx = items.map((_, i) => i);
-    for (let i = idx.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
-      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  /** `count` distinct items, in their original order. */
+  sample<T>(items: readonly T[], count: number): T[] {
+    const order = items.map((_, index) => index);
+    for (let index = order.length - 1; index > 0; index--) {
+      const other = Math.floor(this.next() * (index + 1));
+      [order[index], order[other]] = [order[other]!, order[index]!];
     }
-    return idx.slice(0, k).sort((a, b) => a - b).map((i) => items[i]!);
+    return order.slice(0, count).sort((left, right) => left - right).map((index) => items[index]!);
   }
 }

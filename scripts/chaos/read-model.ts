@@ -12,8 +12,8 @@ export interface ReadModelCheck {
 }
 
 /** The parts of a view both sources must agree on. */
-function essence(v: FeatureView): string {
-  return JSON.stringify({ state: v.state, seq: v.seq, tasks: v.tasks.map((t) => [t.id, t.state, t.attempt, t.waitingFor?.kind ?? null]) });
+function essence(view: FeatureView): string {
+  return JSON.stringify({ state: view.state, seq: view.seq, tasks: view.tasks.map((task) => [task.id, task.state, task.attempt, task.waitingFor?.kind ?? null]) });
 }
 
 export async function checkReadModel(nc: NatsConnection, names: Names, featureIds: readonly string[]): Promise<ReadModelCheck> {
@@ -24,8 +24,8 @@ export async function checkReadModel(nc: NatsConnection, names: Names, featureId
       const history = await foldHistory(nc, names, id);
       if (!read.view) mismatches.push(`${id}: the read model does not know it (history: ${history.state})`);
       else if (essence(read.view) !== essence(history)) mismatches.push(`${id}: read model ${essence(read.view)} vs history ${essence(history)}`);
-    } catch (e) {
-      mismatches.push(`${id}: ${(e as Error).message}`);
+    } catch (error) {
+      mismatches.push(`${id}: ${(error as Error).message}`);
     }
   }
   return { checked: featureIds.length, mismatches };

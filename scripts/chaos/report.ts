@@ -1,9 +1,10 @@
-// Prints the chaos report (markdown tables, easy to read and to paste) and describes the machine.
+// Renders the chaos report (markdown tables, easy to read and to paste) and describes the machine.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, release, totalmem, type as osType } from "node:os";
 import { join } from "node:path";
 import type { Analysis, KillRecord, Stats } from "./analyze.ts";
+import type { GitFigures } from "./git-checks.ts";
 
 export interface Machine {
   cpus: number;
@@ -63,55 +64,77 @@ const recovery = (x: { open: number; ms: number | null } | undefined) =>
 const st = (s: Stats) => (s.n ? `median ${ms(s.medianMs)}, max ${ms(s.maxMs)} (n=${s.n})` : "no samples");
 
 /** The summary table: one figure per row. */
-export function renderTable(a: Analysis, t: { setupMs: number; chaosMs: number; drainMs: number; totalMs: number }): string {
-  const r = a.recovery;
+export function renderTable(analysis: Analysis, timing: { setupMs: number; chaosMs: number; drainMs: number; totalMs: number }): string {
+  const { recovery: rec, tasks, gates, git } = analysis;
   const rows: [string, string | number][] = [
-    ["features submitted", a.features.submitted],
-    ["features completed", a.features.completed],
-    ["features failed", a.features.failed + a.features.rejected + a.features.cancelled],
-    ["features still running (stuck)", a.features.stuck],
-    ["features lost (never accepted)", a.features.lost],
-    ["tasks in submitted features", a.tasks.total],
-    ["tasks executed (ledger starts)", a.tasks.executions],
-    ["executions cut short (agent got SIGTERM / vanished)", `${a.tasks.interrupted.killed} / ${a.tasks.interrupted.unfinished}`],
-    ["tasks executed more than once", `${a.tasks.repeated} (${a.tasks.extraExecutions} extra runs)`],
-    ["… of which after a kill of the worker running them", a.tasks.repeatedAfterWorkerKill],
-    ["… of which after the nats-server restart", a.tasks.repeatedAfterNatsRestart],
-    ["… other", a.tasks.repeatedOther],
-    ["tasks completed twice", a.tasks.completedTwice],
-    ["gate runs passed / failed", `${a.gates.passed} / ${a.gates.failed}`],
-    ["features measuring a test baseline before their first task", `${a.gates.baselined - a.gates.tasksBeforeBaseline.length} of ${a.gates.baselined}`],
-    ["handoffs (~6 KiB each, stored by reference) that reached their dependents intact", `${a.handoffs.checked - a.handoffs.bad.length} of ${a.handoffs.checked}`],
-    ["gated tasks / features completed (each only after its gate passed)", `${a.gates.gatedTasks} / ${a.gates.gatedFeatures}${a.gates.completedUngated.length ? `; ${a.gates.completedUngated.length} WITHOUT` : ""}`],
-    ["features with exactly 1 terminal event", `${a.terminalEvents.exactlyOne} of ${a.features.submitted}`],
-    ["status events read / gaps / conflicting seqs", `${a.history.events} / ${a.history.gaps.length} / ${a.history.conflicts.length}`],
-    ["kills: coordinator / worker / nats", `${a.kills.coordinator} / ${a.kills.worker} / ${a.kills.nats}`],
-    ["recovery after a coordinator kill", st(r.coordinatorKill)],
-    ["killed worker's task started again", st(r.taskRerunAfterWorkerKill)],
-    ["restart → ready: coordinator", st(r.restartToReady.coordinator)],
-    ["restart → ready: worker", st(r.restartToReady.worker)],
-    ["restart → ready: nats-server", st(r.restartToReady.nats)],
-    ["task end → task.completed stored", `${st(r.resultToEvent)}; over 5 s: ${r.resultToEvent.over5s}`],
-    ["run time: setup / chaos / drain / total", `${ms(t.setupMs)} / ${ms(t.chaosMs)} / ${ms(t.drainMs)} / ${ms(t.totalMs)}`],
+    ["features submitted", analysis.features.submitted],
+    ["features completed", analysis.features.completed],
+    ["features failed", analysis.features.failed + analysis.features.rejected + analysis.features.cancelled],
+    ["features still running (stuck)", analysis.features.stuck],
+    ["features lost (never accepted)", analysis.features.lost],
+    ["tasks in submitted features", tasks.total],
+    ["tasks executed (ledger starts)", tasks.executions],
+    ["executions cut short (agent got SIGTERM / vanished)", `${tasks.interrupted.killed} / ${tasks.interrupted.unfinished}`],
+    ["tasks executed more than once", `${tasks.repeated} (${tasks.extraExecutions} extra runs)`],
+    ["… of which after a kill of the worker running them", tasks.repeatedAfterWorkerKill],
+    ["… of which after the nats-server restart", tasks.repeatedAfterNatsRestart],
+    ["… of which after a rollback undid their work", tasks.repeatedAfterRollback],
+    ["… other", tasks.repeatedOther],
+    ["tasks completed twice", tasks.completedTwice],
+    ["tasks completed again after a rollback undid them", tasks.completedAgainAfterRollback],
+    ["gate runs passed / failed", `${gates.passed} / ${gates.failed}`],
+    ["features measuring a test baseline before their first task", `${gates.baselined - gates.tasksBeforeBaseline.length} of ${gates.baselined}`],
+    ["handoffs (~6 KiB each, stored by reference) that reached their dependents intact", `${analysis.handoffs.checked - analysis.handoffs.bad.length} of ${analysis.handoffs.checked}`],
+    ["gated tasks / features completed (each only after its gate passed)", `${gates.gatedTasks} / ${gates.gatedFeatures}${gates.completedUngated.length ? `; ${gates.completedUngated.length} WITHOUT` : ""}`],
+    ...gitRows(git),
+    ["features with exactly 1 terminal event", `${analysis.terminalEvents.exactlyOne} of ${analysis.features.submitted}`],
+    ["status events read / gaps / conflicting seqs", `${analysis.history.events} / ${analysis.history.gaps.length} / ${analysis.history.conflicts.length}`],
+    ["kills: coordinator / worker / nats", `${analysis.kills.coordinator} / ${analysis.kills.worker} / ${analysis.kills.nats}`],
+    ["… worker kills that hit an integrator", analysis.kills.integrator],
+    ["recovery after a coordinator kill", st(rec.coordinatorKill)],
+    ["killed worker's task started again", st(rec.taskRerunAfterWorkerKill)],
+    ["restart → ready: coordinator", st(rec.restartToReady.coordinator)],
+    ["restart → ready: worker", st(rec.restartToReady.worker)],
+    ["restart → ready: nats-server", st(rec.restartToReady.nats)],
+    ["task end → task.completed stored", `${st(rec.resultToEvent)}; over 5 s: ${rec.resultToEvent.over5s}`],
+    ["git features: task end → checkpoint and task.completed stored (commit, gates, merge queue, merge)", `${st(rec.resultToCheckpoint)}; over 5 s: ${rec.resultToCheckpoint.over5s}`],
+    ["run time: setup / chaos / drain / total", `${ms(timing.setupMs)} / ${ms(timing.chaosMs)} / ${ms(timing.drainMs)} / ${ms(timing.totalMs)}`],
   ];
-  return ["| figure | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n");
+  return ["| figure | value |", "|---|---|", ...rows.map(([name, value]) => `| ${name} | ${value} |`)].join("\n");
+}
+
+/** The git features' rows of the summary table. */
+function gitRows(git: GitFigures): [string, string | number][] {
+  const rollbacks = git.rollbacks;
+  return [
+    ["git features completed (own repository, worktrees, maxParallel 2–3)", `${git.completed} of ${git.features}`],
+    ["git tasks completed with exactly one checkpoint on baton/<id> and their file in its tree", `${git.tasksOnBranch} of ${git.tasksCompleted}`],
+    ["tasks completed whose work is not on the integration branch", git.notOnBranch.length],
+    ["checkpoints appearing twice on an integration branch", git.duplicateCheckpoints.length],
+    ["merge conflicts / conflict fix tasks made / completed", `${git.conflicts} / ${git.fixTasks.made} / ${git.fixTasks.completed}`],
+    ["rollbacks planned / done / skipped (feature ended first) / refused or unanswered", `${rollbacks.planned} / ${rollbacks.done} / ${rollbacks.skipped.length} / ${rollbacks.failed.length}`],
+    ["tasks undone by a rollback / integrated again after it", `${rollbacks.tasksUndone} / ${rollbacks.reintegrated}`],
+    ["git features finished with no worktree or task branch left", `${git.finished} of ${git.features}`],
+  ];
 }
 
 /** One row per kill, with the coordinator recovery sample or the killed worker's running tasks. */
-export function renderKills(kills: KillRecord[], a: Analysis, chaosStart: number): string {
-  let c = 0;
-  const rows = kills.map((k, i) => {
+export function renderKills(kills: KillRecord[], analysis: Analysis, chaosStart: number): string {
+  let coordinators = 0;
+  const rows = kills.map((kill, index) => {
+    const integrating = analysis.integratorKills.find((sample) => sample.slot === kill.slot && sample.at === kill.at)?.integrating;
     const what =
-      k.kind === "worker" ? (k.running.length ? `running ${k.running.map((x) => `${x.featureId}/${x.taskId}#${x.attempt}`).join(", ")}` : "idle")
-      : k.kind === "coordinator" ? recovery(a.recovery.coordinatorKill.samples[c++])
+      integrating ? (integrating.length ? `integrating ${integrating.join(", ")}` : "no task integrating")
+      : kill.kind === "worker" ? (kill.running.length ? `running ${kill.running.map((ref) => `${ref.featureId}/${ref.taskId}#${ref.attempt}`).join(", ")}` : "idle")
+      : kill.kind === "coordinator" ? recovery(analysis.recovery.coordinatorKill.samples[coordinators++])
       : "";
-    const ready = k.readyAt !== undefined ? ms(k.readyAt - k.at) : "–";
-    return `| ${i + 1} | ${((k.at - chaosStart) / 1000).toFixed(1)} | ${k.kind} | ${k.slot} | ${k.pid} | ${ready} | ${what} |`;
+    const ready = kill.readyAt !== undefined ? ms(kill.readyAt - kill.at) : "–";
+    return `| ${index + 1} | ${((kill.at - chaosStart) / 1000).toFixed(1)} | ${kill.kind} | ${kill.slot} | ${kill.pid} | ${ready} | ${what} |`;
   });
   return ["| # | t (s) | kind | process | pid | kill → ready | notes |", "|---|---|---|---|---|---|---|", ...rows].join("\n");
 }
 
-export function renderMachine(m: Machine): string {
-  const pk = Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ");
-  return `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}\nnode ${m.node}, nats-server ${m.natsServer}, baton ${m.baton} (commit ${m.commit})\npackages: ${pk}`;
+export function renderMachine(machine: Machine): string {
+  const pk = Object.entries(machine.packages).map(([name, version]) => `${name} ${version}`).join(", ");
+  return `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}\nnode ${machine.node}, nats-server ${machine.natsServer}, baton ${machine.baton} (commit ${machine.commit})\npackages: ${pk}`;
 }

@@ -1,6 +1,7 @@
-// The chaos run, short: 10 features over real processes (own nats-server, 3 coordinators, 8 workers) while
-// coordinators and workers are SIGKILLed every few seconds and nats-server once. Nothing may be lost,
-// stuck, failed or completed twice. Takes about 50 s on two cores (about 10 s of it is starting processes).
+// The chaos run, short: 10 features over real processes (own nats-server, 3 coordinators, 12 workers: 4 roles, qa,
+// integrators) while coordinators and workers are SIGKILLed every few seconds and nats-server once; 3 of the features
+// are git features (worktrees, a merge conflict, 2 rolled back midway). Nothing may be lost, stuck, failed or completed
+// twice, and every completed git task's work must be on its integration branch. Takes about 50 s on two cores.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +31,18 @@ interface Summary {
   terminalEvents: { exactlyOne: number; notOne: unknown[] };
   history: { gaps: string[]; conflicts: string[] };
   kills: { coordinator: number; worker: number; nats: number };
+  git: {
+    features: number;
+    completed: number;
+    tasksCompleted: number;
+    tasksOnBranch: number;
+    notOnBranch: string[];
+    duplicateCheckpoints: string[];
+    leftovers: string[];
+    finished: number;
+    conflicts: number;
+    rollbacks: { planned: number; done: number; failed: string[]; problems: string[] };
+  };
 }
 
 describe("chaos (short): npm run chaos -- --features 10 --seconds 30", () => {
@@ -56,17 +69,27 @@ describe("chaos (short): npm run chaos -- --features 10 --seconds 30", () => {
     expect(kills!.slice(1).map(Number).every((k) => k >= 1)).toBe(true);
 
     // The same, from the JSON summary.
-    const s = JSON.parse(readFileSync(json, "utf8")) as Summary;
-    expect(s.ok).toBe(true);
-    expect(s.reasons).toEqual([]);
-    expect(s.features).toMatchObject({ submitted: 10, completed: 10, failed: 0, rejected: 0, cancelled: 0, stuck: 0, lost: 0 });
-    expect(s.tasks.completedTwice).toBe(0);
-    expect(s.tasks.executions).toBeGreaterThanOrEqual(s.tasks.total);
-    expect(s.terminalEvents).toEqual({ exactlyOne: 10, notOne: [] });
-    expect(s.history.gaps).toEqual([]);
-    expect(s.history.conflicts).toEqual([]);
-    expect(s.kills.coordinator).toBeGreaterThanOrEqual(1);
-    expect(s.kills.worker).toBeGreaterThanOrEqual(1);
-    expect(s.kills.nats).toBe(1);
+    const summary = JSON.parse(readFileSync(json, "utf8")) as Summary;
+    expect(summary.ok).toBe(true);
+    expect(summary.reasons).toEqual([]);
+    expect(summary.features).toMatchObject({ submitted: 10, completed: 10, failed: 0, rejected: 0, cancelled: 0, stuck: 0, lost: 0 });
+    expect(summary.tasks.completedTwice).toBe(0);
+    expect(summary.tasks.executions).toBeGreaterThanOrEqual(summary.tasks.total);
+    expect(summary.terminalEvents).toEqual({ exactlyOne: 10, notOne: [] });
+    expect(summary.history.gaps).toEqual([]);
+    expect(summary.history.conflicts).toEqual([]);
+    expect(summary.kills.coordinator).toBeGreaterThanOrEqual(1);
+    expect(summary.kills.worker).toBeGreaterThanOrEqual(1);
+    expect(summary.kills.nats).toBe(1);
+
+    // Git features: every completed task's work on the integration branch once, nothing left after the finish; the
+    // conflict of two root tasks editing one line was fixed; the rollbacks were applied, never refused.
+    expect(out).toMatch(/^\| tasks completed whose work is not on the integration branch \| 0 \|$/m);
+    const git = summary.git;
+    expect(git).toMatchObject({ features: 3, completed: 3, finished: 3, notOnBranch: [], duplicateCheckpoints: [], leftovers: [] });
+    expect(git.tasksOnBranch).toBe(git.tasksCompleted);
+    expect(git.conflicts).toBeGreaterThanOrEqual(1);
+    expect(git.rollbacks).toMatchObject({ planned: 2, failed: [], problems: [] });
+    expect(git.rollbacks.done).toBeGreaterThanOrEqual(1);
   }, 150_000);
 });

@@ -13,19 +13,21 @@ import { git } from "./git-feature.ts";
 import type { Stack } from "./stack.ts";
 
 /**
- * The agent: reads the task from stdin, its instructions being `{"write": {path: text}, "sleepMs": n}`; appends a
+ * The agent: reads the task from stdin, its instructions being `{"write": {path: text}, "sleepMs": n, "firstSleepMs"?: n}`
+ * (`firstSleepMs`: how long the task's first run sleeps — long, for a run a test kills midway); appends a
  * `start` record to `$AGENT_LOG/<feature>.<task>.jsonl`, sleeps, writes the files into its cwd (the worktree), appends
  * an `end` record and writes a summary to $BATON_RESULT_FILE. A run killed midway leaves a start without an end.
  */
 export const AGENT = `
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 const task = JSON.parse(readFileSync(0, "utf8"));
 const spec = JSON.parse(task.instructions || "{}");
 const log = join(process.env.AGENT_LOG, task.featureId + "." + task.taskId + ".jsonl");
+const first = !existsSync(log);
 const record = (event) => appendFileSync(log, JSON.stringify({ event, at: Date.now(), attempt: task.attempt, pid: process.pid, cwd: process.cwd(), handoffs: task.handoffs.length }) + "\\n");
 record("start");
-await new Promise((resolve) => setTimeout(resolve, spec.sleepMs ?? 0));
+await new Promise((resolve) => setTimeout(resolve, first && spec.firstSleepMs !== undefined ? spec.firstSleepMs : (spec.sleepMs ?? 0)));
 for (const [path, text] of Object.entries(spec.write ?? {})) {
   mkdirSync(dirname(join(process.cwd(), path)), { recursive: true });
   writeFileSync(join(process.cwd(), path), text);

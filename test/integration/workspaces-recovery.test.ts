@@ -31,7 +31,7 @@ const ctx: Ctx = { stack };
 const repo = () => newRepo(join(stack.dir, "repos"), { "README.md": "# demo\n", "src/keep.ts": "export const keep = 1;\n" });
 
 /** Instructions for the agent: files to write (after `sleepMs`). */
-const work = (write: Record<string, string>, sleepMs = 0) => JSON.stringify({ write, sleepMs });
+const work = (write: Record<string, string>, sleepMs = 0, firstSleepMs?: number) => JSON.stringify({ write, sleepMs, firstSleepMs });
 
 /** Replaces the process at `index` of the stack by `next` once it is ready (afterAll stops whatever is there). */
 async function replace(index: number, next: ReturnType<typeof baton>, ready: RegExp): Promise<void> {
@@ -119,7 +119,7 @@ describe("a worker SIGKILLed mid-task in shared mode", () => {
     const victim = stack.procs[2]!;
     await submit(ctx, {
       id, title: "survive a worker", workspace,
-      tasks: [{ id: "slow", role: "dev", title: "Slow", files: ["src/slow.ts"], instructions: work({ "src/slow.ts": "export const slow = true;\n" }, 4000) }],
+      tasks: [{ id: "slow", role: "dev", title: "Slow", files: ["src/slow.ts"], instructions: work({ "src/slow.ts": "export const slow = true;\n" }, 500, 120_000) }], // the killed first run would sleep on
     });
     await waitForEvent(ctx, id, (e) => e.kind === "task.started" && e.taskId === "slow");
     const held = await liveLocks(ctx);
@@ -128,12 +128,15 @@ describe("a worker SIGKILLed mid-task in shared mode", () => {
     expect(held[0]).toMatchObject({ scope: ["src/slow.ts"], leaseSeconds: 3 });
     expect(Date.parse(held[0]!.expiresAt)).toBeLessThanOrEqual(Date.now() + 3000);
 
+    // kill it mid-run: once its agent has started (a first run that never started would leave nothing to redo)
+    await expect.poll(() => agentRuns(ctx, id, "slow").length, { timeout: 20_000, interval: 100 }).toBe(1);
     victim.child.kill("SIGKILL");
     expect(await victim.exited).toBe("SIGKILL");
     await replace(2, baton(["worker", "--role", "dev", "--config", stack.cfg, "--id", "dev-2"], stack.env), /worker ready/);
     // the task is redelivered (worker ackWaitSeconds 2) to the new worker, which holds the lock while it runs
     await waitForEvent(ctx, id, (e) => e.kind === "task.started" && e.workerId === "dev-2");
-    expect((await liveLocks(ctx)).map((lock) => lock.holder.workerId)).toEqual(["dev-2"]);
+    // (task_started may go out while the worker is still taking the lock over: look until it has)
+    await expect.poll(async () => (await liveLocks(ctx)).map((lock) => lock.holder.workerId), { timeout: 10_000, interval: 200 }).toEqual(["dev-2"]);
 
     const { view, events } = await followUntilEnd(stack.nc, stack.n, id, { timeoutMs: 45_000 });
     expect(view.state, events.map((e) => e.kind).join(", ")).toBe("completed");

@@ -33,7 +33,7 @@ function history() {
 function snapshot(log: [string, string][], files: Record<string, string>, extra: Partial<RepoSnapshot> = {}): RepoSnapshot {
   return {
     repo: REPO, log: log.map(([commit, task]) => ({ commit: sha(commit), parents: task ? 2 : 1, task })), files,
-    worktrees: [REPO], branches: ["baton/g1"], ...extra,
+    worktrees: [REPO], branches: ["baton/g1"], worktreeDirs: [], ...extra,
   };
 }
 
@@ -68,13 +68,13 @@ describe("chaos analysis of git features", () => {
     add("feature.completed");
     add("feature.integrated", { git: { head: sha("ca2") } });
     const snap = snapshot([["ca2", "g1/a"], ["ca", "g1/a"], ["base", ""]], { [taskFile("a")]: taskText("g1", "a") }, {
-      worktrees: [REPO, `${REPO}/.git/baton/g1/tasks/b`], branches: ["baton/g1", "baton/g1.tasks/b"],
+      worktrees: [REPO, "/cache/baton/worktrees/g1-0123/g1/tasks/b"], branches: ["baton/g1", "baton/g1.tasks/b"], worktreeDirs: ["/cache/baton/worktrees/g1-0123/g1"],
     });
     const result = run(events, snap);
     expect(result.git.notOnBranch).toEqual(["g1/b: completed, no checkpoint on baton/g1"]);
     expect(result.git.duplicateCheckpoints).toEqual(["g1/a: 2 checkpoint commits"]);
     expect(result.git.missingFiles).toEqual(["g1/b: tasks/b.txt missing"]);
-    expect(result.git.leftovers).toHaveLength(2);
+    expect(result.git.leftovers).toHaveLength(3);
     expect(result.reasons).toContainEqual(expect.stringContaining("1 task(s) completed whose work is not on the integration branch: g1/b"));
     expect(result.reasons).toContainEqual(expect.stringContaining("worktrees or task branches left after feature.integrated"));
   });

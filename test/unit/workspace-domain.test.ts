@@ -288,6 +288,25 @@ describe("rollback", () => {
     sameViews(c, c.last);
   });
 
+  it("a conflict met while paused does not hold a rollback back: its fix task has not started", () => {
+    const c = new GitHarness("r6");
+    c.submit(worktreeRequest());
+    c.prepared();
+    c.workGit("a", sha(10), ["f"]);
+    c.workGit("b", sha(11), ["f"]);
+    c.send({ type: "feature.pause", at: c.now() });
+    c.integrated(sha(20), ["f"]);
+    c.answer("integrate", { kind: "conflict", ours: sha(20), theirs: sha(11), files: [{ path: "f", ours: "", theirs: "" }] });
+    expect(c.last.context.tasks.b!.status).toBe("fixing");
+    expect(c.last.context.tasks["b-merge-1"]!.status).toBe("ready"); // held by the pause
+    c.send({ type: "feature.rollback", to: "a", at: c.now() });
+    expect(c.ops("rollback")).toHaveLength(1);
+    c.answer("rollback", { kind: "rolled-back", head: sha(20), tree: sha(50), removed: 1 });
+    expect(c.last.context.tasks.b!.status).toBe("ready"); // pending again (its dependencies are integrated)
+    expect(c.last.context.tasks["b-merge-1"]).toMatchObject({ status: "cancelled", withdrawn: true });
+    sameViews(c, c.last);
+  });
+
   it("then: rollback cancels the tasks after the checkpoint, fails the feature, then finishes the workspace", () => {
     const c = twoIntegrated("r5", { onFailure: { then: "rollback", rollbackTo: "a" } });
     const a = c.latest((x) => x.taskId === "c");

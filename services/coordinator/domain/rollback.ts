@@ -47,7 +47,7 @@ export function requestRollback(ctx: FeatureContext, event: RollbackEvent): Feat
   const git = ctx.git;
   if (!git?.prepared) return refuse("InvalidState", `feature "${ctx.featureId}" has no git workspace to roll back`);
   if (git.pending || git.rollback) return refuse("InvalidState", `a workspace operation (${git.pending?.kind ?? "rollback"}) is under way; try again when it is done`);
-  const busy = ctx.order.filter((id) => UNDER_WAY.has(ctx.tasks[id]!.status));
+  const busy = ctx.order.filter((id) => underWay(ctx, ctx.tasks[id]!));
   if (busy.length) return refuse("InvalidState", `tasks under way: ${busy.join(", ")}; pause the feature (\`baton pause\`), wait until they are done, then roll back`);
   const target = rollbackTarget(ctx, event.to);
   if ("error" in target) return refuse("RollbackRefused", target.error);
@@ -55,6 +55,14 @@ export function requestRollback(ctx: FeatureContext, event: RollbackEvent): Feat
   draft.git = { ...git, rollback: { to: target.commit, toTask: target.toTask, cancel: !!event.cancel, by: event.by, reason: event.reason } };
   sendRollback(draft, event.at);
   return draft;
+}
+
+/** Whether a task is under way: its work, gates or integration run, or its fix task does (a fix task a pause holds back does not). */
+function underWay(ctx: FeatureContext, task: TaskState): boolean {
+  if (!UNDER_WAY.has(task.status)) return false;
+  if (task.status !== "fixing") return true;
+  const fixes = ctx.order.map((id) => ctx.tasks[id]!).filter((fix) => fix.conflictFor === task.id || fix.fixFor?.taskId === task.id);
+  return fixes.some((fix) => UNDER_WAY.has(fix.status));
 }
 
 /** A task failed for good under `then: rollback`: plan the rollback (sent once no operation is under way; the feature fails). */

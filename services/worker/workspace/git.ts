@@ -42,11 +42,36 @@ function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
 }
 
 /**
+ * What git says when it reads the admin folder of a worktree that another process is adding at that very moment
+ * (`<git dir>/worktrees/<name>/` holds `gitdir` but `commondir` is still empty): `fatal: failed to read
+ * .git/worktrees/t2/commondir: Success`. Any command that lists the worktrees (worktree add, list, remove; branch
+ * moves) dies of it before it changes anything; workers add worktrees to one repository concurrently, so it happens.
+ */
+const WORKTREE_RACE = /failed to read \S*worktrees\/[^/\s]+\/(commondir|gitdir)\b/;
+/** Runs of a command that met WORKTREE_RACE, in all; the pause before each rerun grows (25, 50, … ms, plus jitter). */
+const RACE_RUNS = 6;
+
+/**
  * Runs `git <args>` in `cwd` (argv, no shell; `--no-optional-locks`, so read-only commands never write the index under
  * an agent's feet). Resolves with the exit code and output when the code is one of `ok`; rejects with a
- * GitCommandError naming the command and git's stderr otherwise, or when it ran longer than `timeoutMs`.
+ * GitCommandError naming the command and git's stderr otherwise, or when it ran longer than `timeoutMs`. A run that
+ * died of another process's half-made worktree (WORKTREE_RACE) is run again, a few times.
  */
-export function runGit(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<GitOutput> {
+export async function runGit(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<GitOutput> {
+  for (let run = 1; ; run++) {
+    const raced = (stderr: string, code: number | undefined) => run < RACE_RUNS && code !== 0 && WORKTREE_RACE.test(stderr);
+    try {
+      const out = await runGitOnce(cwd, args, options);
+      if (!raced(out.stderr, out.code)) return out;
+    } catch (error) {
+      if (!(error instanceof GitCommandError) || !raced(error.stderr, error.exitCode)) throw error;
+    }
+    await new Promise((done) => setTimeout(done, 25 * run + Math.random() * 25));
+  }
+}
+
+/** One run of `git <args>` (runGit without the reruns). */
+function runGitOnce(cwd: string, args: readonly string[], options: GitOptions): Promise<GitOutput> {
   const ok = options.ok ?? [0];
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((done, fail) => {
