@@ -18,12 +18,17 @@ export interface FeatureEvents {
   completed: Map<string, StoredMs>;
   /** For task.completed: the event's own `at` (when the coordinator received the worker's result), ms. */
   completedAt: Map<string, number>;
+  /** Git features: task.integrating (the worker's commit received, the merge asked of the integrator). */
+  integrating: Map<string, StoredMs>;
+  /** Git features: workspace.prepared and feature.integrated (the finish op done), by kind. */
+  workspace: Map<string, StoredMs>;
 }
 
 const TERMINAL = new Set(["feature.completed", "feature.failed", "feature.rejected", "feature.cancelled"]);
 /** Kinds that mean something went wrong in a benchmark (every benchmark task should complete). */
 const BAD = new Set(["feature.failed", "feature.rejected", "feature.cancelled", "task.failed", "message.rejected", "task.retrying"]);
-const TASK_KINDS = new Set(["task.dispatched", "task.started", "task.completed"]);
+const TASK_KINDS = new Set(["task.dispatched", "task.started", "task.completed", "task.integrating"]);
+const WORKSPACE_KINDS = new Set(["workspace.prepared", "feature.integrated"]);
 
 /** Running counts over a set of features, kept as events arrive (so a wait over 10,000 features stays cheap). */
 export class Group {
@@ -86,7 +91,7 @@ export class ScenarioObserver {
   feature(id: string): FeatureEvents {
     let f = this.features.get(id);
     if (!f) {
-      f = { dispatched: new Map(), started: new Map(), completed: new Map(), completedAt: new Map() };
+      f = { dispatched: new Map(), started: new Map(), completed: new Map(), completedAt: new Map(), integrating: new Map(), workspace: new Map() };
       this.features.set(id, f);
     }
     return f;
@@ -118,6 +123,7 @@ export class ScenarioObserver {
         if (kind === "feature.completed") g.completedFeatures++;
       }
     }
+    if (WORKSPACE_KINDS.has(kind) && !f.workspace.has(kind)) f.workspace.set(kind, storedMs);
     if (TASK_KINDS.has(kind) || BAD.has(kind)) {
       let body: { taskId?: string; at?: string; error?: { code?: string; message?: string }; reason?: string; seq?: number };
       try {
@@ -139,6 +145,8 @@ export class ScenarioObserver {
         if (put(f.dispatched) && f.dispatched.size === 1 && g) g.held++;
       } else if (kind === "task.started") {
         if (put(f.started) && g) g.tasksStarted++;
+      } else if (kind === "task.integrating") {
+        put(f.integrating);
       } else if (kind === "task.completed" && put(f.completed)) {
         if (Number.isFinite(at)) f.completedAt.set(taskId, at);
         if (g) g.tasksCompleted++;

@@ -8,6 +8,9 @@ import type { ScalingResult, StateResult, StepResult, ThroughputResult } from ".
 import type { AgentResult } from "./agent.ts";
 import { COLD_START_TARGET_MS, type ColdStartResult } from "./coldstart.ts";
 import type { CpuFigures } from "./cpu.ts";
+import { table } from "./markdown.ts";
+import type { WorktreeResult } from "./worktree.ts";
+import { renderWorktree } from "./worktree-report.ts";
 import { ratio, type Summary } from "./stats.ts";
 
 export interface Sizes {
@@ -60,6 +63,8 @@ export interface Results {
   coldStart?: ColdStartResult;
   /** Baton's overhead per agent task: `claude -p` against the scripted model server, direct vs through Baton (bench/agent.ts). */
   agent?: AgentResult;
+  /** Git features' cost per task on a 10,000-file repository: in-process parts and through Baton (bench/worktree.ts). */
+  worktree?: WorktreeResult;
   peer: {
     redis?: { host: string; port: number; ownServer: boolean; version: string; persistence: string };
     skipped?: string;
@@ -153,12 +158,6 @@ export function judge(r: Results): Target[] {
     });
   }
   return t;
-}
-
-/** A markdown table; the first column left-aligned, the others right-aligned unless `left`. */
-function table(head: string[], rows: (string | number)[][], left = false): string {
-  const align = head.map((_, i) => (i && !left ? "---:" : "---")).join("|");
-  return [`| ${head.join(" | ")} |`, `|${align}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
 export function renderMachine(r: Results): string {
@@ -317,6 +316,7 @@ export function renderReport(r: Results): string {
         ["through Baton: consecutive task.completed (dispatch, worker, guard, CLI, result, apply)", f0(ag.baton.p50), f0(ag.baton.p90), f0(ag.baton.min), f0(ag.baton.max)],
       ]), "", `Overhead per agent task (p50 through Baton − p50 direct): ${f0(ag.overheadMs)} ms. Target: ≤ ${AGENT_OVERHEAD_TARGET_MS} ms.`, "");
   }
+  if (r.worktree) out.push(...renderWorktree(r.worktree, r.step?.step.p50));
   out.push("### Targets", "", table(["target", "this run", "met?"], r.targets.map((t) => [t.target, t.value, t.met === null ? "n/a" : t.met ? "met" : "**missed**"]), true), "");
   if (r.errors.length) out.push("### Errors", "", ...r.errors.map((e) => `- ${e.scenario}: ${e.message.split("\n")[0]}`), "");
   return out.join("\n");

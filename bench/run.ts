@@ -1,4 +1,4 @@
-// `npm run bench -- [--quick] [--only floor,step,throughput,scaling,state,peer,coldstart,agent] [--budget-seconds S] [--out DIR] [--keep]`
+// `npm run bench -- [--quick] [--only floor,step,throughput,scaling,state,peer,coldstart,agent,worktree] [--budget-seconds S] [--out DIR] [--keep]`
 // Measures Baton against its own floor (NATS round trips), the design floor (the cheapest 3-hop durable step with no
 // Baton logic, bench/design-floor.ts) and a peer (BullMQ on Redis) on this machine, in one run:
 // its own nats-server, real `baton coordinator` / `baton worker` processes with a fresh prefix per scenario, every
@@ -21,8 +21,9 @@ import { findRedis, type RedisTarget } from "./redis.ts";
 import { designFloorRatios, judge, renderReport, type Results, type Sizes } from "./report.ts";
 import { scalingScenario, stateScenario, stepScenario, throughputScenario, type Ctx } from "./scenarios.ts";
 import { ROOT, World } from "./world.ts";
+import { worktreeScenario } from "./worktree.ts";
 
-const SCENARIOS = ["floor", "step", "throughput", "scaling", "state", "peer", "coldstart", "agent"] as const;
+const SCENARIOS = ["floor", "step", "throughput", "scaling", "state", "peer", "coldstart", "agent", "worktree"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join(",")}] [--budget-seconds S] [--out DIR] [--keep]`;
 /** Time kept back from the budget for stopping processes and writing results. */
@@ -222,6 +223,14 @@ async function main(): Promise<number> {
     say(`agent: claude -p against the scripted model server, ${agentSizes.rounds} round(s) of ${agentSizes.tasks} direct runs and ${agentSizes.tasks} tasks through Baton`);
     await attempt("agent", async () => {
       results.agent = await agentScenario(ctx, agentSizes);
+    });
+  }
+
+  if (want("worktree")) {
+    const gitSizes = o.quick ? { gitTasks: 20, featureTasks: 6, rounds: 2 } : { gitTasks: 24, featureTasks: 12, rounds: 2 };
+    say(`worktree: git features on a repository of 10,000 files — ${gitSizes.gitTasks} tasks in-process, then ${gitSizes.rounds} round(s) of ${gitSizes.featureTasks} tasks as a scratch and as a git feature`);
+    await attempt("worktree", async () => {
+      results.worktree = await worktreeScenario(ctx, gitSizes);
     });
   }
 

@@ -6,7 +6,7 @@ import { Kvm } from "@nats-io/kv";
 import { efficiency, gaps, idealMs, perSecond, speedup, summarize, type Summary } from "./stats.ts";
 import type { Group } from "./observer.ts";
 import { cpuFigures, type CpuFigures } from "./cpu.ts";
-import { memoryOf, Stack, type FeatureRequest, type RoleConfig, type World } from "./world.ts";
+import { memoryOf, Stack, type ConfigSettings, type FeatureRequest, type RoleConfig, type World } from "./world.ts";
 
 export interface Ctx {
   world: World;
@@ -58,8 +58,8 @@ async function warmUp(ctx: Ctx, s: Stack, f: FeatureRequest): Promise<void> {
 }
 
 /** Runs `body` on a fresh stack and always stops the stack (and deletes its streams) afterwards. */
-export async function withStack<T>(ctx: Ctx, name: string, roles: Record<string, RoleConfig>, body: (s: Stack) => Promise<T>): Promise<T> {
-  const s = await Stack.start(ctx.world, name, roles);
+export async function withStack<T>(ctx: Ctx, name: string, roles: Record<string, RoleConfig>, body: (s: Stack) => Promise<T>, settings: ConfigSettings = {}): Promise<T> {
+  const s = await Stack.start(ctx.world, name, roles, settings);
   try {
     return await body(s);
   } finally {

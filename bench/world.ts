@@ -41,12 +41,19 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } | und
 export type RoleConfig =
   | { executor: "noop" }
   | { executor: "sleep"; sleepMs?: number }
-  | { agent: "claude-code"; timeoutSeconds: number; stallSeconds: number; env: Record<string, string> };
+  | { agent: "claude-code"; timeoutSeconds: number; stallSeconds: number; env: Record<string, string> }
+  | { exec: string[]; timeoutSeconds: number; env?: Record<string, string> };
+
+/** Settings of a scenario's config file besides its roles: `workspaceRoots`, and `worktreesDir` (worker.worktrees.dir), for git features. */
+export type ConfigSettings = { workspaceRoots?: string[]; worktreesDir?: string };
 
 export interface FeatureRequest {
   id: string;
   title: string;
   maxParallel?: number;
+  /** A git repository: a git feature (docs/workspaces.md). */
+  workspace?: string;
+  isolation?: "shared" | "worktree";
   tasks: { id: string; role: string; title: string; instructions?: string; dependsOn?: string[] }[];
 }
 
@@ -131,8 +138,9 @@ export class World {
     return { ...inherited, NATS_URL: this.natsUrl, BATON_PREFIX: prefix, BATON_LOG_LEVEL: "info" };
   }
 
-  writeConfig(name: string, roles: Record<string, RoleConfig>): string {
-    const config = { roles, worker: { drainGraceSeconds: 2 } };
+  writeConfig(name: string, roles: Record<string, RoleConfig>, settings: ConfigSettings = {}): string {
+    const { worktreesDir, ...top } = settings;
+    const config = { ...top, roles, worker: { drainGraceSeconds: 2, ...(worktreesDir !== undefined ? { worktrees: { dir: worktreesDir } } : {}) } };
     const check = ConfigFile.safeParse(config);
     if (!check.success) throw new Error(`benchmark config ${name} does not validate: ${check.error.message}`);
     const path = join(this.dir, `${name}.json`);
@@ -171,9 +179,9 @@ export class Stack {
   ) {}
 
   /** Starts a coordinator for a fresh prefix, waits until it is ready, then starts the event observer. */
-  static async start(world: World, name: string, roles: Record<string, RoleConfig>): Promise<Stack> {
+  static async start(world: World, name: string, roles: Record<string, RoleConfig>, settings: ConfigSettings = {}): Promise<Stack> {
     const prefix = world.prefix(name);
-    const config = world.writeConfig(name, roles);
+    const config = world.writeConfig(name, roles, settings);
     const crashed = world.crashWatch();
     const coordinator = await world.spawn({
       name: `${name}-coordinator`, kind: "coordinator", command: process.execPath,

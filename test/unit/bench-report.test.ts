@@ -140,4 +140,27 @@ describe("bench design floor", () => {
     expect(md).toContain("| Design floor step, minimal (256-byte CAS) | step | 0.40 (40%) | 0.30 (30%) | 0.50 (50%) | 0.00 (0%) |");
     expect(md.match(/\*\*missed\*\*/g)).toHaveLength(3); // the design floor is a yardstick, not a target
   });
+  it("the report shows the worktree scenario: parts by repository size, and git's cost per task beside the scratch feature's", () => {
+    const costs = (label: string, files: number, ms: number) => ({
+      label, files, tasks: 20, checkout: s(ms), commit: s(ms / 2), integrate: s(ms / 4), total: s(ms * 1.75), prepareMs: ms, finishMs: 20 * ms, finishPerTaskMs: ms,
+      gitProcesses: { checkout: 6, commit: 11, integrate: 17 }, worktreeKiB: 40_960,
+    });
+    const feature = (latency: number) => ({ latency: s(latency), gap: s(latency), perTask: s(latency), beforeExec: s(latency / 2), afterExec: s(latency / 4) });
+    const worktree = {
+      gitVersion: "git version 2.39.5", sizes: { gitTasks: 20, featureTasks: 8, rounds: 1 }, files: 10_001,
+      inProcess: [costs("11 files", 11, 40), costs("10,001 files", 10_001, 200)], gitSpawn: s(3),
+      bare: { full: s(150), remove: s(90), noCheckout: s(10), recycle: s(20) },
+      scratch: feature(40),
+      git: [640, 1040].map((latency, index) => ({ ...feature(latency), workerSide: s(500), integrateSide: s(140), prepare: 300, finish: 1000, bareAddBefore: 150 + 1000 * index })),
+    };
+    const md = renderReport({ ...results({ stepMs: 3 }), worktree });
+    expect(md).toContain("### 9. Git features: worktree and integration per task (git version 2.39.5; repositories of 10,001 and 11 files)");
+    expect(md).toContain("| checkout: ensureCheckout of a fresh task worktree (node_modules linked) | 40.0 / 40.0 | 200.0 / 200.0 | 160.0 | 6 |");
+    expect(md).toContain("| **sum per task** | 70.0 / 70.0 | 350.0 / 350.0 | 280.0 | 34 |");
+    expect(md).toContain("| git, round 1 (no mass deletion before it) | 640.0 / 640.0 | 640.0 | 640.0 | 16.00 | 150.0 |");
+    expect(md).toContain("| git, round 2 (seconds after round 1's finish) | 1040.0 / 1040.0 | 1040.0 | 1040.0 | 26.00 | 1150.0 |");
+    expect(md).toContain("Git's cost per task through Baton (latency p50, git − scratch): round 1 **600.0 ms**, round 2 **1000.0 ms**");
+    expect(md).toContain("Baton's noop step p50 in this run: 3.00 ms.");
+    expect(renderReport(results({ stepMs: 3 }))).not.toContain("### 9. Git features");
+  });
 });
