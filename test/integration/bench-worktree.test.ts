@@ -32,7 +32,7 @@ describe("the worktree benchmark's git parts", () => {
     const run = new GitFeatureRun(repo, "bench-f", options());
     await run.prepare();
     const worktree = await run.task(true);
-    expect(lstatSync(join(worktree, "node_modules")).isSymbolicLink()).toBe(true);
+    expect(existsSync(worktree)).toBe(false); // a task's worktree goes once it is integrated (node_modules links: git-worktrees.test.ts)
     await run.task(false);
     const counted = await countGitProcesses(run, join(scratch.tmp, "shim"));
     expect(run.samples).toHaveLength(1);

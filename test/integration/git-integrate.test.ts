@@ -211,7 +211,9 @@ describe("finish", () => {
     const { feature } = await worktreesOf(repo, F);
     expect(existsSync(feature)).toBe(true);
     const finish: WorkspaceOp = { kind: "finish", run: 1, repo, branch: BRANCH, outcome: "completed", integrateInto: "main", keep: [taskBranch(F, "t3")] };
-    expect(await run(finish)).toEqual({ kind: "finished", head, removed: 4, integrated: { into: "main", from: base, to: head } });
+    // t1's worktree went when it was integrated: t2's, t3's and the integration worktree are left to remove
+    expect(existsSync(join(feature, "tasks", "t1"))).toBe(false);
+    expect(await run(finish)).toEqual({ kind: "finished", head, removed: 3, integrated: { into: "main", from: base, to: head } });
     expect(read(repo, "b.txt")).toBe("b\n"); // the user's working files moved with main
     expect(git(repo, "worktree", "list", "--porcelain").match(/^worktree /gm)).toHaveLength(1);
     expect(existsSync(feature)).toBe(false);
@@ -240,7 +242,7 @@ describe("finish", () => {
     const { repo, head: base } = await prepared({ "a.txt": "a\n" });
     const head = await integrated(repo, "t1", base, await taskWork(repo, "t1", base, (dir) => write(dir, "b.txt", "b\n")));
     const finish: WorkspaceOp = { kind: "finish", run: 1, repo, branch: BRANCH, outcome: "failed", integrateInto: "main" };
-    expect(await run(finish)).toEqual({ kind: "finished", head, removed: 2 });
+    expect(await run(finish)).toEqual({ kind: "finished", head, removed: 1 }); // t1's worktree went at its integration
     expect(branches(repo).sort()).toEqual([BRANCH, "main"].sort());
     expect(git(repo, "rev-parse", "main")).toBe(base); // a failed feature is never integrated into the user's branch
     expect(await run({ ...finish, run: 2, removeBranch: true })).toEqual({ kind: "finished", head, removed: 0 });
@@ -268,7 +270,7 @@ describe("rollback", () => {
     write(worktree, "untracked-notes.txt", "survives\n");
     const op: WorkspaceOp = { kind: "rollback", run: 1, repo, branch: BRANCH, to: checkpoints[0]!, expectedHead: checkpoints[2]!, tasks: ["t2", "t3"] };
     const tree = git(repo, "rev-parse", `${checkpoints[0]}^{tree}`);
-    expect(await run(op)).toEqual({ kind: "rolled-back", head: checkpoints[0], tree, removed: 2 });
+    expect(await run(op)).toEqual({ kind: "rolled-back", head: checkpoints[0], tree, removed: 0 }); // integrated tasks' worktrees went at their integration
     expect(git(repo, "rev-parse", `${BRANCH}^{tree}`)).toBe(tree);
     expect(git(worktree, "rev-parse", "HEAD^{tree}")).toBe(tree);
     expect(existsSync(join(worktree, "t2.txt"))).toBe(false);

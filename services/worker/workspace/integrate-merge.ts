@@ -7,7 +7,7 @@ import type { OpResult, WorkspaceOp } from "../../../shared/protocol/workspace.t
 import { changesBetween } from "./git-changes.ts";
 import { branchHead, commitOf, gitBlob, gitCommit, gitMerge, GitCommandError, identityArgs, merging, nulList, runGit, withLockRetry, workspacePath } from "./git.ts";
 import type { ArtifactReader, OpAnswer, OpContext } from "./integrate.ts";
-import { ensureIntegrationWorktree, runDir } from "./worktrees.ts";
+import { ensureIntegrationWorktree, removeWorktree, runDir } from "./worktrees.ts";
 
 type IntegrateOp = Extract<WorkspaceOp, { kind: "integrate" }>;
 
@@ -61,6 +61,9 @@ async function findCheckpoint(cwd: string, head: string, expectedHead: string, t
 /** The `integrated` result for checkpoint `commit` (tagging it when asked). */
 async function checkpoint(context: OpContext, worktree: string, op: IntegrateOp, commit: string, already: boolean): Promise<OpResult> {
   if (op.tag !== undefined) await withLockRetry(() => runGit(worktree, ["tag", "-f", op.tag!, commit]));
+  // The task is done: its worktree goes now (its branch stays until the finish), so a feature holds the worktrees of the
+  // tasks under way only, and the finish has no burst of deletions. Best effort: the finish removes what is left.
+  if (op.taskBranch !== undefined) await removeWorktree(context.paths.repo, context.paths.task(op.taskId)).catch(() => false);
   const parent = (await commitOf(worktree, `${commit}^1`)) ?? commit; // the branch's head before the checkpoint
   const changes = await changesBetween(runDir(worktree, context.paths.prefix), parent, commit);
   return { kind: "integrated", commit, changes, ...(op.tag !== undefined ? { tag: op.tag } : {}), ...(already ? { already: true } : {}) };
