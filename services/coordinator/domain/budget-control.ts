@@ -5,8 +5,7 @@ import { alertKey, crossings, describeCrossing, enforceBudgets, type BudgetMode,
 import { DEFAULT_WARN_PERCENT, durationMs, editable, type FeatureContext, type TaskState } from "./context.ts";
 import { anyFailed } from "./dag.ts";
 import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
-import { withNotice } from "./read-model.ts";
-import { emit, emitInto } from "./status-events.ts";
+import { emitInto, emitRejection } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
 
 /** The `baton budget` flag of each metric (for the remedy in messages). */
@@ -30,7 +29,7 @@ export function applyBudgetChange(ctx: FeatureContext, event: BudgetChangeEvent,
   if (taskId !== undefined && !task) {
     const subject = event.subject ?? `control.${ctx.featureId}.budget`;
     const error = wireError("UnknownTask", `feature "${ctx.featureId}" has no task "${taskId}"`);
-    return withNotice(emit(ctx, { kind: "message.rejected", subject, taskId, error }, event.at), subject, error);
+    return emitRejection(ctx, subject, error, event.at, taskId);
   }
   const changed = BUDGET_METRICS.filter((metric) => limits[metric] !== undefined);
   const old = task ? task.budget : ctx.budget;
@@ -63,7 +62,7 @@ export function overBudgetMessage(featureId: string, over: readonly Crossing[]):
 export function refuseResume(ctx: FeatureContext, at: string, subject: string | undefined): FeatureContext {
   const where = subject ?? `control.${ctx.featureId}.resume`;
   const error = wireError("BudgetExceeded", overBudgetMessage(ctx.featureId, overLimits(ctx, at)));
-  return withNotice(emit(ctx, { kind: "message.rejected", subject: where, error }, at), where, error);
+  return emitRejection(ctx, where, error, at);
 }
 
 /** Whether a result says a worker stopped the task's work for a budget (budget.exceeded named it). */

@@ -118,6 +118,12 @@ export interface TaskChanges {
   deletions: number;
 }
 
+/**
+ * Files of a task's changes kept in the feature's state, events and handoffs (the rest are counted in `more`): the
+ * snapshot is checkpointed whole. Shared mode keeps every path until the task is integrated (they are what it commits).
+ */
+export const KEPT_FILES = 100;
+
 /** A task integrated into the integration branch: its commit there (a merge commit naming feature, task and role). */
 export interface Checkpoint {
   taskId: string;

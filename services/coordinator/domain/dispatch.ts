@@ -1,7 +1,7 @@
 // Dispatch: which ready tasks start now (request order, within maxParallel), and the task messages for a
 // task's work and for gate runs, put in the outbox with deterministic msg ids. Pure; no clocks.
 import { coordinatorMsgId, REVIEW_GATE, type GateRef, type Handoff } from "../../../shared/protocol/index.ts";
-import { editable, type FeatureContext, type TaskState } from "./context.ts";
+import { editable, KEPT_FILES, type FeatureContext, type TaskState } from "./context.ts";
 import { anyFailed, dependentsOf, depsDone } from "./dag.ts";
 import { emitInto } from "./status-events.ts";
 import { HOLDS_SLOT, moveTask } from "./task-lifecycle.ts";
@@ -104,8 +104,8 @@ export function handoffOf(task: TaskState): Handoff {
 /** What git says a finished task changed, for its handoff: its checkpoint's files (else its work's), capped, and the diffstat. */
 function handoffChanges(task: TaskState): NonNullable<Handoff["changes"]> {
   const point = task.checkpoint;
-  const files = point?.files ?? task.changes!.files.slice(0, 100).map((file) => file.path);
-  const more = point ? point.more : (task.changes!.more ?? 0) + Math.max(0, task.changes!.files.length - 100);
+  const files = point?.files ?? task.changes!.files.slice(0, KEPT_FILES).map((file) => file.path);
+  const more = point ? point.more : (task.changes!.more ?? 0) + Math.max(0, task.changes!.files.length - KEPT_FILES);
   const totals = point ?? task.changes!;
   return { files, ...(more ? { more } : {}), insertions: totals.insertions, deletions: totals.deletions };
 }

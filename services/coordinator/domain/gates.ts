@@ -2,7 +2,7 @@
 // (or reviewer) workers; a result either moves to the next gate, ends the sequence (passed), starts a fix
 // round, or fails. `judgeGateResult` decides (pure, on a GateHolder); the two adapters apply the decision.
 import { REVIEW_GATE, wireError, type AgentSession, type EventBody, type FailurePolicy, type GateRef, type GateReport, type TaskResult } from "../../../shared/protocol/index.ts";
-import { durationMs, editable, type FeatureContext, type GateProgress } from "./context.ts";
+import { durationMs, editable, type FeatureContext, type GateProgress, type TaskState } from "./context.ts";
 import { allCompleted, anyFailed } from "./dag.ts";
 import { dispatchGate, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask, startFix } from "./failure-policy.ts";
@@ -177,6 +177,17 @@ export function onFeatureGateResult(ctx: FeatureContext, result0: TaskResult, at
 }
 
 /**
+ * Runs a fixing task's gates again from the first, as gate run `run` (its tree changed: a gate fix, or a conflict fix's
+ * merge); the task keeps `session` (the fix's agent session), else its own. The task must have gates.
+ */
+export function rerunGates(draft: FeatureContext, task: TaskState, run: number, session: AgentSession | undefined, at: string): void {
+  const current = { index: 0, run };
+  draft.tasks[task.id] = moveTask(task, "verify", { verify: { ...task.verify, fixing: undefined, current, runs: run }, session: session ?? task.session });
+  emitInto(draft, { kind: "task.verifying", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? "", gates: task.gates! }, at);
+  dispatchGate(draft, gateRef(task.gates![0]!, "task", run), task.id, task.attempt, at);
+}
+
+/**
  * A fix task completed: a task's gates run again from the first (a fix may break what passed before); a
  * feature gate that failed runs again. Does nothing when its owner no longer waits for it. `session`: the fix
  * task's agent session, which the owner keeps, so that its next fix round continues this one's conversation.
@@ -186,10 +197,7 @@ export function afterFix(draft: FeatureContext, fixFor: { taskId?: string | unde
     const task = draft.tasks[fixFor.taskId];
     const cur = task?.verify?.current;
     if (!task || task.status !== "fixing" || !cur || !task.gates) return;
-    const current = { index: 0, run: cur.run + 1 };
-    draft.tasks[task.id] = moveTask(task, "verify", { verify: { ...task.verify, fixing: undefined, current, runs: current.run }, session: session ?? task.session });
-    emitInto(draft, { kind: "task.verifying", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? "", gates: task.gates }, at);
-    dispatchGate(draft, gateRef(task.gates[0]!, "task", current.run), task.id, task.attempt, at);
+    rerunGates(draft, task, cur.run + 1, session, at);
     return;
   }
   const fg = draft.featureGates;

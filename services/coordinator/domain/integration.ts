@@ -2,11 +2,11 @@
 // merge queue; one integrate operation at a time merges it into the integration branch (a checkpoint), and only then
 // does it complete. A conflict becomes a fix task for the task's role (bounded rounds, then the failure policy). Pure.
 import { milestoneTag, taskBranch, wireError, type TaskResult, type WireError } from "../../../shared/protocol/index.ts";
-import { editable, type Checkpoint, type FeatureContext, type TaskState } from "./context.ts";
+import { editable, KEPT_FILES, type Checkpoint, type FeatureContext, type TaskState } from "./context.ts";
 import { anyFailed } from "./dag.ts";
-import { dispatchGate, scheduleInto, type ScheduleOptions } from "./dispatch.ts";
+import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask } from "./failure-policy.ts";
-import { afterFix } from "./gates.ts";
+import { afterFix, rerunGates } from "./gates.ts";
 import { attributedPaths, scopeViolations } from "./scope.ts";
 import { emitInto } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
@@ -14,12 +14,6 @@ import { lastRunUsage } from "./usage.ts";
 import { branchOwner, isAwaitedOp, isolationOf, sendFinish, sendOp } from "./workspace.ts";
 import { sendRollback } from "./rollback.ts";
 import { conflictInstructions } from "./conflict-text.ts";
-
-/**
- * Files of a task's changes kept in the feature's state, events and handoffs (the rest are counted in `more`): the
- * snapshot is checkpointed whole. Shared mode keeps every path until the task is integrated (they are what it commits).
- */
-export const KEPT_FILES = 100;
 
 /** `changes` with at most KEPT_FILES files, the others counted in `more`. */
 function capped<T>(files: readonly T[], more = 0): { files: T[]; more?: number } {
@@ -199,8 +193,5 @@ export function afterConflictFix(draft: FeatureContext, fix: TaskState, at: stri
     beginIntegration(draft, { ...owner, session }, at);
     return;
   }
-  const current = { index: 0, run: (owner.verify?.runs ?? 0) + 1 };
-  draft.tasks[owner.id] = moveTask(owner, "verify", { session, verify: { ...owner.verify, fixing: undefined, current, runs: current.run } });
-  emitInto(draft, { kind: "task.verifying", taskId: owner.id, role: owner.role, attempt: owner.attempt, workerId: owner.workerId ?? "", gates: owner.gates }, at);
-  dispatchGate(draft, { name: owner.gates[0]!, scope: "task", run: current.run }, owner.id, owner.attempt, at);
+  rerunGates(draft, owner, (owner.verify?.runs ?? 0) + 1, session, at);
 }

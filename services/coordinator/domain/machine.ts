@@ -8,10 +8,9 @@ import { schedule } from "./dispatch.ts";
 import { onTimer } from "./deadlines.ts";
 import { featureGatesDue, startFeatureGates } from "./gates.ts";
 import { startBaselines } from "./test-counts.ts";
-import { withNotice } from "./read-model.ts";
 import { contextFromRequest } from "./request-to-tasks.ts";
 import { onLog, onProgress, onResult, onStarted } from "./results.ts";
-import { emit, onFlushed } from "./status-events.ts";
+import { emit, emitRejection, onFlushed } from "./status-events.ts";
 import { cancelTasks } from "./cancel.ts";
 import { onUnserved, type UnservedEvent } from "./unserved.ts";
 import { enforceBudgets, pausedForBudget, type BudgetMode } from "./budgets.ts";
@@ -147,11 +146,11 @@ export const featureMachine = setup({
       assertEvent(event, ["task.started", "task.log", "task.progress", "task.result"]);
       const subject = event.subject ?? `result.${context.featureId}.${event.msg.taskId}`;
       const error = wireError("UnknownTask", `feature "${context.featureId}" has no task "${event.msg.taskId}"`);
-      return withNotice(emit(context, { kind: "message.rejected", subject, taskId: event.msg.taskId, error }, event.at), subject, error);
+      return emitRejection(context, subject, error, event.at, event.msg.taskId);
     }),
     rejectMessage: assign(({ context, event }) => {
       assertEvent(event, "message.rejected");
-      return withNotice(emit(context, { kind: "message.rejected", subject: event.subject, taskId: event.taskId, error: event.error }, event.at), event.subject, event.error);
+      return emitRejection(context, event.subject, event.error, event.at, event.taskId);
     }),
     complete: assign(({ context, event }) => {
       const at = atOf(event, context.submittedAt);
@@ -208,7 +207,7 @@ export const featureMachine = setup({
       const verb = event.type.slice("feature.".length);
       const subject = event.subject ?? `control.${context.featureId}.${verb}`;
       const error = wireError("InvalidState", `feature "${context.featureId}" is ${state}; cannot ${verb} it`);
-      return withNotice(emit(context, { kind: "message.rejected", subject, error }, event.at), subject, error);
+      return emitRejection(context, subject, error, event.at);
     }),
     /** The runtime found no live worker for a run that waits for one (unserved.ts; stale runs change nothing). */
     unserved: assign(({ context, event }) => {

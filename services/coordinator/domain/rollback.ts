@@ -5,8 +5,7 @@
 import { wireError, type RollbackRequest, type TaskResult } from "../../../shared/protocol/index.ts";
 import { editable, type FeatureContext, type RollbackPlan, type TaskState } from "./context.ts";
 import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
-import { withNotice } from "./read-model.ts";
-import { emit, emitInto } from "./status-events.ts";
+import { emitInto, emitRejection } from "./status-events.ts";
 import { moveTask, UNDER_WAY } from "./task-lifecycle.ts";
 import { branchOwner, sendOp } from "./workspace.ts";
 
@@ -42,7 +41,7 @@ export function requestRollback(ctx: FeatureContext, event: RollbackEvent): Feat
   const refuse = (name: "InvalidState" | "RollbackRefused", message: string) => {
     const subject = event.subject ?? `control.${ctx.featureId}.rollback`;
     const error = wireError(name, message);
-    return withNotice(emit(ctx, { kind: "message.rejected", subject, error }, event.at), subject, error);
+    return emitRejection(ctx, subject, error, event.at);
   };
   const git = ctx.git;
   if (!git?.prepared) return refuse("InvalidState", `feature "${ctx.featureId}" has no git workspace to roll back`);
@@ -108,7 +107,7 @@ export function onRollbackResult(ctx: FeatureContext, msg: TaskResult, at: strin
     const files = found?.kind === "refused" ? found.files : [];
     const error = wireError("RollbackRefused", files.length ? `${reason}: ${files.slice(0, 20).join(", ")}` : reason, { files });
     const subject = `control.${ctx.featureId}.rollback`;
-    return withNotice(emit(draft, { kind: "message.rejected", subject, error }, at), subject, error);
+    return emitRejection(draft, subject, error, at);
   }
   const { keep, ids } = undone(ctx, plan);
   // a policy rollback leaves the task whose failure caused it failed: the feature failed for it

@@ -1,7 +1,7 @@
 // Status events: appended to the outbox with the feature's next sequence number and a deterministic msg id.
-import { coordinatorMsgId, type EventBody, type StatusEvent } from "../../../shared/protocol/index.ts";
+import { coordinatorMsgId, type EventBody, type StatusEvent, type WireError } from "../../../shared/protocol/index.ts";
 import type { FeatureContext } from "./context.ts";
-import { recordForView, recordForViewInto } from "./read-model.ts";
+import { recordForView, recordForViewInto, withNotice } from "./read-model.ts";
 
 /** `ctx` with the status event appended to its outbox (next seq, deterministic msg id). Pure. */
 export function emit(ctx: FeatureContext, body: EventBody, at: string): FeatureContext {
@@ -9,6 +9,11 @@ export function emit(ctx: FeatureContext, body: EventBody, at: string): FeatureC
   const payload = { ...body, type: "baton.v1.status_event", featureId: ctx.featureId, seq, at } as StatusEvent;
   // what the read model keeps of the event (a pause, a task's unserved wait), by the same rules as the client's fold
   return recordForView({ ...ctx, seq, outbox: [...ctx.outbox, { msgId: coordinatorMsgId.statusEvent(ctx.featureId, seq), to: "status", kind: body.kind, payload }] }, payload);
+}
+
+/** A message about the feature that was refused: message.rejected (`subject`, `error`, `taskId?`), kept among the view's notices. Pure. */
+export function emitRejection(ctx: FeatureContext, subject: string, error: WireError, at: string, taskId?: string): FeatureContext {
+  return withNotice(emit(ctx, { kind: "message.rejected", subject, ...(taskId !== undefined ? { taskId } : {}), error }, at), subject, error);
 }
 
 /** `emit` for a draft (context.ts `editable`): appends to the draft's own outbox in place. */
