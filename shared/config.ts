@@ -12,7 +12,7 @@ import { GATE_PRESET_NAMES, GATE_PRESETS } from "./gates/presets.ts";
 import { COVERAGE_FORMATS, COVERAGE_METRICS, TEST_RUNNERS } from "./gates/types.ts";
 
 export const DEFAULT_ROLES = [
-  "orchestrator", "database", "api", "backend", "frontend", "qa", "reviewer", "devops", "docs", "bugfix",
+  "orchestrator", "database", "api", "backend", "frontend", "qa", "reviewer", "devops", "docs", "bugfix", "planner",
 ] as const;
 
 export const EXECUTORS = ["exec", "noop", "sleep"] as const;
@@ -126,6 +126,26 @@ export const CoordinatorSettings = z.strictObject({
   lockLeaseSeconds: z.int().min(2).max(3600).default(30),
 });
 
+/**
+ * Planning (docs/planning.md): where templates, selection rules and role files come from beside the shipped ones
+ * (templates/, rules/selection.yaml, roles/), whether plans wait for approval, how often a planner may try.
+ */
+export const PlanningSettings = z.strictObject({
+  /** Default of a request's `approval`. */
+  approval: z.enum(["required", "none"]).default("none"),
+  /** Planner attempts (each invalid plan goes back to it with every error) before the feature fails. */
+  maxAttempts: z.int().min(1).max(10).default(3),
+  /** Folders of template files (`<name>.yaml`) loaded over the shipped templates/ (relative: against the config file's folder). */
+  templates: z.array(z.string().min(1)).default([]),
+  /** The selection rules file; default the shipped rules/selection.yaml (relative: against the config file's folder). */
+  rules: z.string().min(1).optional(),
+  /** Folders of role files loaded over roles/ (and before a workspace's .baton/roles/ and .claude/agents/). */
+  roles: z.array(z.string().min(1)).default([]),
+  /** Questions that set no timeout wait this long, then take their default or are escalated; unset: they wait. */
+  questionTimeoutSeconds: z.int().min(1).max(30 * 24 * 3600).optional(),
+});
+export type PlanningSettings = z.infer<typeof PlanningSettings>;
+
 /** A gate as the operator defines it (docs/gates.md); `run` is an argv, never a shell line. */
 export const GateConfig = z.strictObject({
   run: z.array(z.string().min(1)).min(1),
@@ -169,6 +189,7 @@ export const ConfigFile = z.strictObject({
   gatePresets: z.array(z.enum(GATE_PRESET_NAMES)).default([]),
   worker: WorkerSettings.default(WorkerSettings.parse({})),
   coordinator: CoordinatorSettings.default(CoordinatorSettings.parse({})),
+  planning: PlanningSettings.default(PlanningSettings.parse({})),
   log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional() }).default({}),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
@@ -204,6 +225,8 @@ export interface BatonConfig {
   gates: Record<string, GateConfig>;
   worker: z.infer<typeof WorkerSettings>;
   coordinator: z.infer<typeof CoordinatorSettings>;
+  /** Planning settings with their folders and file resolved to absolute paths. */
+  planning: PlanningSettings;
   logLevel: string;
   /** Fault injection (tests only): probability of SIGKILL at each crash point. */
   faults: Partial<Record<(typeof FAULT_POINTS)[number], number>>;
@@ -277,6 +300,12 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
     gates,
     worker: file.worker,
     coordinator: file.coordinator,
+    planning: {
+      ...file.planning,
+      templates: file.planning.templates.map((dir) => resolve(configDir, dir)),
+      roles: file.planning.roles.map((dir) => resolve(configDir, dir)),
+      ...(file.planning.rules ? { rules: resolve(configDir, file.planning.rules) } : {}),
+    },
     logLevel: env.BATON_LOG_LEVEL || file.log.level || "info",
     faults: parseFaults(env.BATON_FAULTS),
   };

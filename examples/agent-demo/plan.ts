@@ -95,7 +95,7 @@ export function demoPlan(tasks: readonly TaskSpec[], roles: ReadonlySet<string>)
 export async function captureDemoScripts(opts: { root: string; config: string; feature: string; roles: readonly string[]; scratch: string }): Promise<DemoScript[]> {
   const config = loadConfig({ file: opts.config, env: {} });
   const feature = FeatureRequest.parse(parseYaml(readFileSync(opts.feature, "utf8")));
-  const { works, scripts } = demoPlan(feature.tasks, new Set(opts.roles));
+  const { works, scripts } = demoPlan(feature.tasks ?? [], new Set(opts.roles));
   const workspace = join(opts.scratch, "workspace");
   cpSync(join(opts.root, "examples/sample-app"), workspace, { recursive: true, filter: (src) => !src.includes("node_modules") });
   const rounds = new Map<string, Round>();

@@ -4,6 +4,7 @@ import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { encode, validate } from "../codec.ts";
 import type { BudgetChange } from "../protocol/budget.ts";
+import type { AnswerRequest } from "../protocol/planning.ts";
 import { ControlMessage, type ControlVerb, type RollbackRequest } from "../protocol/control.ts";
 import type { WireError } from "../protocol/common.ts";
 import type { StatusEvent } from "../protocol/events.ts";
@@ -21,10 +22,12 @@ export interface ControlOptions {
   budget?: BudgetChange | undefined;
   /** Verb `rollback` only: where to (default the feature's start) and whether the tasks after it are cancelled. */
   rollback?: RollbackRequest | undefined;
+  /** Verb `answer` only (and required there): the question and the answer. */
+  answer?: AnswerRequest | undefined;
 }
 
 /** The status event each verb produces when it is applied. */
-export const CONTROL_EFFECT = { cancel: "feature.cancelled", pause: "feature.paused", resume: "feature.resumed", budget: "budget.changed", rollback: "feature.rolled_back" } as const satisfies Record<ControlVerb, StatusEvent["kind"]>;
+export const CONTROL_EFFECT = { cancel: "feature.cancelled", pause: "feature.paused", resume: "feature.resumed", budget: "budget.changed", rollback: "feature.rolled_back", approve: "plan.approved", reject: "plan.rejected", answer: "question.answered" } as const satisfies Record<ControlVerb, StatusEvent["kind"]>;
 
 /**
  * Publishes `{ type: "baton.v1.control", featureId, verb, reason?, by?, budget?, rollback? }` on
@@ -39,6 +42,7 @@ export async function sendControl(nc: NatsConnection, names: Names, featureId: s
     ...(opts.by ? { by: opts.by } : {}),
     ...(opts.budget ? { budget: opts.budget } : {}),
     ...(opts.rollback ? { rollback: opts.rollback } : {}),
+    ...(opts.answer ? { answer: opts.answer } : {}),
   }, "control message");
   const sentAt = new Date().toISOString();
   await jetstream(nc).publish(names.control(featureId, verb), encode(msg), { timeout: opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });

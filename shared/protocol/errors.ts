@@ -40,6 +40,10 @@ export const WIRE_ERRORS = {
   ConflictMarkers: { code: "CONFLICT_MARKERS", meaning: "a conflict fix left conflict markers in the files it committed" },
   ArtifactInvalid: { code: "ARTIFACT_INVALID", meaning: "a file the task declares it produces is missing or does not validate (the validator's messages are in details)" },
   ScopeViolation: { code: "SCOPE_VIOLATION", meaning: "the task changed files outside its declared `files` and the feature's scope is strict" },
+  PlanInvalid: { code: "PLAN_INVALID", meaning: "the planner's plan was still invalid after its last attempt (every error is in details)" },
+  UnknownQuestion: { code: "UNKNOWN_QUESTION", meaning: "an answer names a question the feature does not have" },
+  AlreadyAnswered: { code: "ALREADY_ANSWERED", meaning: "an answer came for a question that was already answered differently (a repeat of the same answer is a no-op)" },
+  InvalidAnswer: { code: "INVALID_ANSWER", meaning: "the answer is not one of the question's options and the question takes no free text" },
   RollbackRefused: { code: "ROLLBACK_REFUSED", meaning: "a rollback would have destroyed changes that did not come from the feature (the files are in details); nothing was changed" },
 } as const satisfies Record<string, { code: string; meaning: string }>;
 

@@ -5,6 +5,7 @@ import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { CoverageWire, GateName, GateScope, ReviewVerdict, TestCountsWire } from "./gates.ts";
 import { StoredRef, Usage } from "./task.ts";
 import { ArtifactProblem, Sha } from "./workspace.ts";
+import { ChangeKind, QuestionAbout, QuestionId, StreamName, StreamSpec, TemplateName } from "./planning.ts";
 
 export const STATUS_EVENT = "baton.v1.status_event" as const;
 
@@ -22,7 +23,28 @@ export const TaskSummary = z.object({
   /** Its declared file scope (globs), and whether file-scope locks keep it apart from tasks whose scopes may overlap. */
   files: z.array(z.string()).optional(),
   locked: z.boolean().optional(),
+  /** Its stream and kind of change (docs/planning.md); `streamGate`: the task that runs stream `stream`'s gates. */
+  stream: StreamName.optional(),
+  kind: ChangeKind.optional(),
+  streamGate: z.boolean().optional(),
 });
+
+/** A question as question.asked publishes it (and the read model shows it). */
+export const QuestionFields = {
+  questionId: QuestionId,
+  /** The task that asked, or whose failure or budget stop it is about (absent: the feature's budget). */
+  taskId: Id.optional(),
+  about: QuestionAbout,
+  question: z.string(),
+  options: z.array(z.string()).optional(),
+  default: z.string().optional(),
+  topic: z.string().optional(),
+  context: z.string().optional(),
+  /** Any text is a valid answer (else only one of `options`). */
+  freeText: z.boolean(),
+  /** When its default is taken (or it is escalated) if no one answers. */
+  timeoutAt: Timestamp.optional(),
+};
 
 export const StatusEvent = z.discriminatedUnion("kind", [
   z.object({
@@ -35,7 +57,48 @@ export const StatusEvent = z.discriminatedUnion("kind", [
     gates: z.array(GateName).optional(),
     /** The accepted request's fingerprint (feature.ts `requestHash`): a client can tell its own submission. */
     requestHash: z.string().optional(),
+    /** `plan: auto`: the planner plans from `goal` first (`tasks` holds only its run; plan.ready brings the rest). */
+    planning: z.object({ goal: z.string() }).optional(),
+    /** The plan waits for a person's approval (plan.ready, then plan.approved or plan.rejected). */
+    approval: z.literal("required").optional(),
+    template: TemplateName.optional(),
+    streams: z.record(StreamName, StreamSpec).optional(),
   }),
+  // The feature's plan (from a template, a planner, or the request when approval is required): every task in order.
+  // With `approval: "required"` nothing runs until plan.approved; `notes`: what the expansion left out and why.
+  z.object({
+    ...Base,
+    kind: z.literal("plan.ready"),
+    source: z.enum(["request", "template", "planner"]),
+    template: TemplateName.optional(),
+    summary: z.string().optional(),
+    tasks: z.array(TaskSummary),
+    gates: z.array(GateName).optional(),
+    streams: z.record(StreamName, StreamSpec).optional(),
+    approval: z.enum(["required", "none"]),
+    notes: z.array(z.string()).optional(),
+    /** The planner's attempt that gave it. */
+    attempt: z.int().min(1).optional(),
+  }),
+  // A planner's plan failed the checks: every error; it goes back to the planner (`willRetry`) or the feature fails.
+  z.object({ ...Base, kind: z.literal("plan.invalid"), attempt: z.int().min(1), errors: z.array(ValidationIssue), willRetry: z.boolean() }),
+  z.object({ ...Base, kind: z.literal("plan.approved"), by: z.string().optional() }),
+  // The plan was rejected (the feature is cancelled next).
+  z.object({ ...Base, kind: z.literal("plan.rejected"), by: z.string().optional(), reason: z.string().optional() }),
+  // A question to a person (docs/planning.md): the task it is about and its dependents wait; `baton answer` answers it.
+  z.object({ ...Base, kind: z.literal("question.asked"), ...QuestionFields }),
+  // Answered by a person (`by`), by its default at its timeout, or made moot (`resolved`: e.g. a budget raised with `baton budget`).
+  z.object({
+    ...Base,
+    kind: z.literal("question.answered"),
+    questionId: QuestionId,
+    taskId: Id.optional(),
+    answer: z.string(),
+    by: z.string().optional(),
+    via: z.enum(["person", "timeout", "resolved"]),
+  }),
+  // No answer by its timeout and no default: it stays open, and whoever watches escalations should look.
+  z.object({ ...Base, kind: z.literal("question.escalated"), questionId: QuestionId, taskId: Id.optional(), reason: z.string() }),
   // A request refused. With seq 0 it is a notice, not the feature's history: `reason: "duplicate-id"` says a
   // different request (`requestHash`) reused the id of the existing feature (`existing`), which it leaves untouched.
   z.object({

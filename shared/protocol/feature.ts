@@ -5,9 +5,10 @@ import { Id, Role, ValidationIssue, formatPath } from "./common.ts";
 import { Budget } from "./budget.ts";
 import { GateName, REVIEW_GATE } from "./gates.ts";
 import { graphIssues } from "./graph.ts";
-import { looseRoleRequest, roleIssues } from "./request-roles.ts";
+import { looseRoleRequest, roleIssues, type RoleRequest } from "./request-roles.ts";
 import { BranchName, Isolation } from "./workspace.ts";
 import { didYouMean } from "./suggest.ts";
+import { ChangeKind, ParamName, ParamValue, StreamName, StreamSpec, TemplateName } from "./planning.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
 
@@ -28,14 +29,18 @@ export const FailurePolicy = z.strictObject({
     role: Role.default("bugfix"),
   }).optional(),
   /**
-   * When nothing above is left: `fail`; `escalate` (a question for a human; until those exist it fails too); or
+   * When nothing above is left: `fail`; `escalate`; or
    * `rollback`: the integration branch goes back to the checkpoint before `rollbackTo` (a task; default: the feature's
    * start), the tasks after it are cancelled, and the feature fails with nothing half-done left on its branch.
+   * `escalate` asks a person (question.asked): retry, skip, fail, or an instruction for another round (docs/planning.md).
    */
   then: z.enum(["fail", "escalate", "rollback"]).default("fail"),
   rollbackTo: Id.optional(),
 });
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
+
+/** A path relative to the workspace, inside it. */
+export const WorkspacePath = z.string().min(1).max(500).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "must be a path inside the workspace");
 
 export const TaskSpec = z.strictObject({
   id: Id,
@@ -69,9 +74,15 @@ export const TaskSpec = z.strictObject({
    * Artifacts the task must leave (paths relative to the workspace, e.g. `docs/openapi.yaml`): before its dependents
    * start they must exist on the integration branch and parse (OpenAPI 3, JSON Schema, JSON, YAML; others non-empty).
    */
-  produces: z.array(z.string().min(1).max(500).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "must be a path inside the workspace")).max(50).optional(),
+  produces: z.array(WorkspacePath).max(50).optional(),
   /** A milestone this task belongs to: once every task naming it is integrated, the integration branch is tagged `baton/<feature>/<milestone>`. */
   milestone: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit").optional(),
+  /** The stream it belongs to (`streams` may give a stream gates of its own, run when its last task completes). */
+  stream: StreamName.optional(),
+  /** Files it reads that another task produces: a plan is invalid unless their producer comes before it. */
+  reads: z.array(WorkspacePath).max(50).optional(),
+  /** The kind of change it makes (a selection rule's `kind`): plans are checked against the rules. */
+  kind: ChangeKind.optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -87,7 +98,20 @@ export const FeatureRequest = z.strictObject({
   maxParallel: z.int().min(1).max(1000).optional().describe("tasks of this feature running at once; default 1"),
   /** A task dispatched and not started by a worker within this long fails (no worker of its role took it). Default: the coordinator's `dispatchTimeoutSeconds`, else no limit. */
   dispatchTimeoutSeconds: z.int().min(1).max(7 * 24 * 3600).optional(),
-  tasks: z.array(TaskSpec).min(1, "a feature needs at least one task").max(1000),
+  /** The tasks; with a `template`, tasks added to its steps (they may depend on step ids). */
+  tasks: z.array(TaskSpec).min(1, "a feature needs at least one task").max(1000).optional(),
+  /** A template (docs/planning.md) that expands into the tasks: its `parameters`, steps to `skip`, and other roles for steps (`stepRoles`). */
+  template: TemplateName.optional(),
+  parameters: z.record(ParamName, ParamValue).optional(),
+  skip: z.array(Id).max(100).optional(),
+  stepRoles: z.record(Id, Role).optional(),
+  /** `auto`: the planner role plans the tasks from `goal` (default: the title and description), checked before anything runs. */
+  plan: z.literal("auto").optional(),
+  goal: z.string().min(1).max(20_000).optional(),
+  /** `required`: nothing runs until a person approves the plan (`baton approve`); default: the coordinator's `planning.approval`. */
+  approval: z.enum(["required", "none"]).optional(),
+  /** Named streams of tasks (a task's `stream`) and their own gates. */
+  streams: z.record(StreamName, StreamSpec).optional(),
   /** Gates run in order once every task is completed; all must pass before the feature completes. */
   gates: z.array(GateName).max(20).optional(),
   /** Default failure policy of its tasks; its `fix` also applies to the feature's own gates. Default: fail. */
@@ -130,6 +154,11 @@ export interface RequestLimits {
   roles?: readonly string[] | undefined;
   /** Gates a request may name (the operator's config); undefined = any well-formed name. */
   gates?: readonly string[] | undefined;
+  /**
+   * Expands a request naming a `template` into its tasks (shared/planning: the coordinator's templates and rules);
+   * the checks then run on the expanded request. Without it, a template request is refused.
+   */
+  expand?: ((request: FeatureRequest) => { ok: true; value: FeatureRequest } | { ok: false; errors: ValidationIssue[] }) | undefined;
 }
 
 export type RequestCheck = { ok: true; value: FeatureRequest } | { ok: false; errors: ValidationIssue[]; id?: string };
@@ -161,14 +190,36 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
       : undefined;
   const parsed = FeatureRequest.safeParse(json);
   const errors: ValidationIssue[] = parsed.success ? [] : parsed.error.issues.flatMap((issue) => schemaIssues(issue));
+  let request = parsed.success ? parsed.data : undefined;
+  if (request) {
+    errors.push(...sourceIssues(request));
+    if (request.template && !errors.length) {
+      const expanded = limits.expand?.(request) ?? { ok: false as const, errors: [{ path: "template", message: "this coordinator has no templates" }] };
+      if (expanded.ok) request = expanded.value;
+      else errors.push(...expanded.errors);
+    }
+  }
   // Graph and role checks run even when the schema failed, on whatever tasks are well-formed
   // enough, so the sender sees every problem at once.
-  const tasks = parsed.success ? parsed.data.tasks : looseTasks(json);
-  if (limits.roles) errors.push(...roleIssues(limits.roles, tasks.map((task) => task.role), parsed.success ? parsed.data : looseRoleRequest(json)));
-  if (limits.gates) errors.push(...gateIssues(json, limits.gates));
+  const tasks = request ? (request.tasks ?? []) : looseTasks(json);
+  const roleRequest: RoleRequest = request ? { ...request, tasks: request.tasks ?? [] } : looseRoleRequest(json);
+  if (limits.roles) errors.push(...roleIssues(limits.roles, tasks.map((task) => task.role), roleRequest));
+  if (limits.gates) errors.push(...gateIssues(request ?? json, limits.gates));
   errors.push(...graphIssues(tasks));
-  if (!parsed.success || errors.length) return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
-  return { ok: true, value: parsed.data };
+  if (!request || errors.length) return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };
+  return { ok: true, value: request };
+}
+
+/** Where the tasks come from: `tasks`, a `template` (plus extra `tasks`), or `plan: auto`; and the fields that need one. */
+function sourceIssues(request: FeatureRequest): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  if (!request.tasks && !request.template && !request.plan) issues.push({ path: "tasks", message: 'a feature needs tasks, a template, or plan: "auto" (with a goal)' });
+  if (request.plan && (request.tasks || request.template)) issues.push({ path: "plan", message: 'plan: "auto" asks the planner for the tasks: leave out tasks and template' });
+  if (request.goal && !request.plan) issues.push({ path: "goal", message: 'a goal is for the planner: add plan: "auto" (or leave the goal out)' });
+  for (const field of ["parameters", "skip", "stepRoles"] as const) {
+    if (request[field] !== undefined && !request.template) issues.push({ path: field, message: `${field} applies to a template: add template` });
+  }
+  return issues;
 }
 
 /** A zod issue as validation issues: one per unknown field, each with the nearest known field ("did you mean"). */

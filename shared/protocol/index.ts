@@ -11,3 +11,5 @@ export * from "./msg-ids.ts";
 export * from "./workers.ts";
 export * from "./views.ts";
 export * from "./workspace.ts";
+export * from "./planning.ts";
+export * from "./plan.ts";

@@ -2,6 +2,8 @@
 import * as z from "zod";
 import { Id, Json, Role, Timestamp, WireError } from "./common.ts";
 import { GateRef, GateReport, ReviewVerdict } from "./gates.ts";
+import { PlanningBrief } from "./plan.ts";
+import { GivenAnswer, Question } from "./planning.ts";
 import { ArtifactProblem, Checkout, GitChanges, HandoffFacts, LockSpec, OpRef, OpResult, WorkspaceOp } from "./workspace.ts";
 
 /**
@@ -87,6 +89,10 @@ export const TaskAssigned = z.object({
   reportChanges: z.boolean().optional(),
   /** A workspace operation for the integrator role, instead of a task's work (`taskId` is the task it concerns, or FEATURE_OPS_TASK_ID). */
   op: WorkspaceOp.optional(),
+  /** A planner run (`plan: auto`): the goal and what a plan may use; the result's `plan` is the answer (docs/planning.md). */
+  planning: PlanningBrief.optional(),
+  /** Answers a person gave to the questions this task asked, oldest first: the task goes on with them. */
+  answers: z.array(GivenAnswer).max(50).optional(),
 });
 export type TaskAssigned = z.infer<typeof TaskAssigned>;
 
@@ -112,6 +118,10 @@ export const ExecutorOutput = z.strictObject({
   /** What should come next, and constraints the dependents must respect (handed to them with the files git saw change). */
   nextSteps: z.array(z.string().max(2000)).max(50).optional(),
   constraints: z.array(z.string().max(2000)).max(50).optional(),
+  /** A decision only a person can make: the task waits (its dependents too) and is dispatched again with the answer. */
+  question: Question.optional(),
+  /** A planner's plan (checked by the coordinator, shared/protocol/plan.ts `Plan`). */
+  plan: BoundedHandoff.optional(),
 });
 export type ExecutorOutput = z.infer<typeof ExecutorOutput>;
 
@@ -205,6 +215,10 @@ export const TaskResult = z.object({
   constraints: z.array(z.string().max(2000)).max(50).optional(),
   /** A workspace operation's findings. */
   opResult: OpResult.optional(),
+  /** The task asks a person (with outcome "completed"): it waits for the answer, then runs again with it. */
+  question: Question.optional(),
+  /** A planner run's plan, unchecked (the coordinator checks it and sends every error back to the planner). */
+  plan: BoundedHandoff.optional(),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
 

@@ -4,10 +4,13 @@
 import * as z from "zod";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { GateName } from "./gates.ts";
+import { ChangeKind, QuestionAbout, QuestionId, StreamName, TemplateName } from "./planning.ts";
 
-export const ViewTaskState = z.enum(["waiting", "dispatched", "running", "verifying", "fixing", "integrating", "retrying", "completed", "failed", "cancelled"]);
+/** `asking`: it asked a question (or its failure was escalated to one) and waits for the answer. */
+export const ViewTaskState = z.enum(["waiting", "dispatched", "running", "verifying", "fixing", "integrating", "retrying", "asking", "completed", "failed", "cancelled"]);
 export type ViewTaskState = z.infer<typeof ViewTaskState>;
-export const ViewFeatureState = z.enum(["unknown", "executing", "paused", "verifying", "completed", "failed", "rejected", "cancelled"]);
+/** `planning`: the planner runs (`plan: auto`); `awaitingApproval`: the plan waits for `baton approve` (or reject). */
+export const ViewFeatureState = z.enum(["unknown", "planning", "awaitingApproval", "executing", "paused", "verifying", "completed", "failed", "rejected", "cancelled"]);
 export type ViewFeatureState = z.infer<typeof ViewFeatureState>;
 
 /** The latest run of one gate, as its gate.passed / gate.failed event told it. */
@@ -82,6 +85,12 @@ export const WaitingFor = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("workspace") }),
   /** Its work passed; it waits for its turn to be merged into the integration branch (`ahead`: tasks merged first). */
   z.object({ kind: z.literal("integration"), ahead: z.array(Id) }),
+  /** It asked question `questionId` (or its failure was escalated): `baton answer` lets it go on. */
+  z.object({ kind: z.literal("question"), questionId: QuestionId }),
+  /** The feature's plan waits for a person's approval (`baton approve`). */
+  z.object({ kind: z.literal("approval") }),
+  /** Its stream's gates (`stream`) have not passed: the task that runs them is `taskId`. */
+  z.object({ kind: z.literal("stream"), stream: StreamName, taskId: Id }),
 ]);
 export type WaitingFor = z.infer<typeof WaitingFor>;
 
@@ -125,8 +134,65 @@ export const ViewTask = z.object({
   conflict: z.object({ files: z.array(z.string()), round: z.int().min(1) }).optional(),
   /** Files it changed outside its declared scope (scope.violation). */
   scopeViolation: z.array(z.string()).optional(),
+  /** Its stream and kind of change; `streamGate`: it runs its stream's gates. */
+  stream: StreamName.optional(),
+  kind: ChangeKind.optional(),
+  streamGate: z.boolean().optional(),
+  /** While asking: its open question. */
+  questionId: QuestionId.optional(),
 });
 export type ViewTask = z.infer<typeof ViewTask>;
+
+/** A question to a person and what became of it (question.asked, .answered, .escalated). */
+export const ViewQuestion = z.object({
+  questionId: QuestionId,
+  taskId: Id.optional(),
+  about: QuestionAbout,
+  question: z.string(),
+  options: z.array(z.string()).optional(),
+  default: z.string().optional(),
+  topic: z.string().optional(),
+  context: z.string().optional(),
+  freeText: z.boolean(),
+  askedAt: Timestamp,
+  timeoutAt: Timestamp.optional(),
+  state: z.enum(["open", "escalated", "answered"]),
+  answer: z.string().optional(),
+  by: z.string().optional(),
+  via: z.enum(["person", "timeout", "resolved"]).optional(),
+  answeredAt: Timestamp.optional(),
+});
+export type ViewQuestion = z.infer<typeof ViewQuestion>;
+
+/** Where the plan came from and what a person decided (plan.ready, plan.invalid, plan.approved, plan.rejected). */
+export const ViewPlan = z.object({
+  source: z.enum(["request", "template", "planner"]).optional(),
+  goal: z.string().optional(),
+  template: TemplateName.optional(),
+  summary: z.string().optional(),
+  approval: z.enum(["required", "none"]).optional(),
+  notes: z.array(z.string()).optional(),
+  /** Planner attempts whose plan was invalid, and the latest errors. */
+  invalid: z.int().min(0).optional(),
+  errors: z.array(ValidationIssue).optional(),
+  readyAt: Timestamp.optional(),
+  approvedBy: z.string().optional(),
+  approvedAt: Timestamp.optional(),
+  rejectedBy: z.string().optional(),
+  rejectedAt: Timestamp.optional(),
+  rejectReason: z.string().optional(),
+});
+export type ViewPlan = z.infer<typeof ViewPlan>;
+
+/** A stream's progress (derived from its tasks: shared/protocol/waiting.ts `streamsOf`). */
+export const ViewStream = z.object({
+  name: StreamName,
+  gates: z.array(GateName).optional(),
+  tasks: z.int().min(0),
+  completed: z.int().min(0),
+  state: z.enum(["waiting", "running", "verifying", "passed", "failed"]),
+});
+export type ViewStream = z.infer<typeof ViewStream>;
 
 export const FeatureView = z.object({
   featureId: Id,
@@ -163,6 +229,12 @@ export const FeatureView = z.object({
     branch: z.string(), base: z.string(), head: z.string(),
     into: z.string().optional(), fastForwarded: z.boolean().optional(), refused: z.string().optional(),
   }).optional(),
+  /** Where its plan came from, and the approval (docs/planning.md). */
+  plan: ViewPlan.optional(),
+  /** Questions asked so far, open and answered, oldest first. */
+  questions: z.array(ViewQuestion).optional(),
+  /** Progress per stream, when its tasks name streams. */
+  streams: z.array(ViewStream).optional(),
 });
 export type FeatureView = z.infer<typeof FeatureView>;
 

@@ -108,7 +108,7 @@ describe("file changes in each CLI's tools", () => {
 
 describe("the demo's scripts and the prompts of api-first.yaml's tasks", () => {
   const request = FeatureRequest.parse(parseYaml(readFileSync(join(ROOT, "examples/features/api-first.yaml"), "utf8")));
-  const plan = demoPlan(request.tasks, new Set(AGENT_ROLES));
+  const plan = demoPlan(request.tasks!, new Set(AGENT_ROLES));
   // each round answers with its work's key, so the test sees which round of which script plays
   const scripts = plan.scripts.map((script) => Script.parse({ match: script.match, turns: script.keys.map((key) => ({ text: key })) }));
   const tasks = contextFromRequest("f", request, new Date(0).toISOString()).tasks;

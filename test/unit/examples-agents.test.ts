@@ -78,7 +78,7 @@ function runTask(ws: string, spec: TaskSpec, handoffs: Handoff[], extra: Partial
 }
 
 const spec = (id: string): TaskSpec => {
-  const t = feature.tasks.find((x) => x.id === id);
+  const t = feature.tasks!.find((x) => x.id === id);
   if (!t) throw new Error(`no task ${id} in api-first.yaml`);
   return t;
 };
@@ -92,7 +92,7 @@ describe("example agents on the sample app (api-first feature)", () => {
   beforeAll(async () => {
     ws = newWorkspace();
     // The feature's order: every task after the tasks it depends on (the file lists them that way).
-    for (const t of feature.tasks) {
+    for (const t of feature.tasks!) {
       const run = await runTask(ws, t, handoffsFor(t.id));
       runs.set(t.id, run);
       if (run.code !== 0) throw new Error(`${t.id} (${t.role}) exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
@@ -100,7 +100,7 @@ describe("example agents on the sample app (api-first feature)", () => {
   }, 30_000);
 
   it("every task exits 0 and reports a summary", () => {
-    for (const t of feature.tasks) {
+    for (const t of feature.tasks!) {
       expect(runs.get(t.id)?.code, t.id).toBe(0);
       expect(runs.get(t.id)?.result?.summary, t.id).toBeTruthy();
     }
@@ -174,7 +174,7 @@ describe("example agents in a git feature's worktree", () => {
     const worktree = join(repo, "..", "task-worktree");
     git(repo, "worktree", "add", "-q", "-b", "baton/f-test", worktree);
     const results = new Map<string, AgentRun["result"]>();
-    for (const t of feature.tasks.filter((task) => task.id !== "review")) {
+    for (const t of feature.tasks!.filter((task) => task.id !== "review")) {
       const handoffs = (t.dependsOn ?? []).map((d) => ({ taskId: d, role: spec(d).role, ...results.get(d) }));
       const run = await runTask(worktree, t, handoffs);
       expect(run.code, `${t.id}: ${run.stderr}`).toBe(0);
@@ -262,7 +262,7 @@ describe("example and deploy configuration", () => {
   });
 
   it("every task role of api-first.yaml has an executor", () => {
-    for (const t of feature.tasks) expect(config.roles[t.role], t.role).toBeDefined();
+    for (const t of feature.tasks!) expect(config.roles[t.role], t.role).toBeDefined();
   });
 
   it("deploy/workers.yaml loads and points at the agents inside the image", () => {
@@ -275,7 +275,7 @@ describe("example and deploy configuration", () => {
     }
     // the gates the demo feature names, as in the example config
     expect(Object.keys(w.gates).sort()).toEqual(Object.keys(config.gates).sort());
-    for (const g of [...(feature.gates ?? []), ...feature.tasks.flatMap((t) => [...(t.gates ?? []), ...(t.tdd ? [t.tdd.gate] : [])])]) {
+    for (const g of [...(feature.gates ?? []), ...feature.tasks!.flatMap((t) => [...(t.gates ?? []), ...(t.tdd ? [t.tdd.gate] : [])])]) {
       if (g !== "review") expect(w.gates[g], g).toBeDefined();
     }
   });

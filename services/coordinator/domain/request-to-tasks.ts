@@ -50,12 +50,12 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
   const dispatchTimeout = req.dispatchTimeoutSeconds ?? defaults.dispatchTimeoutSeconds;
   const tasks: Record<string, TaskState> = {};
   const order: string[] = [];
-  const mint = idMinter(new Set(req.tasks.map((t) => t.id)));
+  const mint = idMinter(new Set((req.tasks ?? []).map((t) => t.id)));
   const tddIds = new Map<string, TddIds>();
-  for (const spec of req.tasks) if (spec.tdd) tddIds.set(spec.id, { red: mint(`${spec.id.slice(0, 56)}-red`), refactor: mint(`${spec.id.slice(0, 51)}-refactor`) });
+  for (const spec of req.tasks ?? []) if (spec.tdd) tddIds.set(spec.id, { red: mint(`${spec.id.slice(0, 56)}-red`), refactor: mint(`${spec.id.slice(0, 51)}-refactor`) });
   /** A test-driven task's dependents wait for its refactor phase. */
   const deps = (ds: readonly string[] | undefined) => [...new Set((ds ?? []).map((d) => tddIds.get(d)?.refactor ?? d))];
-  for (const spec of req.tasks) {
+  for (const spec of req.tasks ?? []) {
     const common = {
       status: "blocked" as const, attempt: 0, timeoutSeconds: spec.timeoutSeconds ?? defaults.taskTimeoutSeconds,
       ...(spec.onFailure ?? req.onFailure ? { policy: spec.onFailure ?? req.onFailure } : {}),

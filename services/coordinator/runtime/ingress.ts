@@ -73,7 +73,7 @@ export class Ingress {
       const defaults = { taskTimeoutSeconds: this.opts.taskTimeoutSeconds, testGates: this.opts.testGates, dispatchTimeoutSeconds: this.opts.dispatchTimeoutSeconds, lockLeaseSeconds: this.opts.lockLeaseSeconds };
       const result = await loop.apply(id, [{ type: "feature.submit", request, at, defaults }], { create: true, onlyIfNew: true });
       if (result.kind !== "exists") {
-        log.info({ featureId: id, tasks: check.value.tasks.length }, "feature accepted");
+        log.info({ featureId: id, tasks: check.value.tasks?.length ?? 0 }, "feature accepted");
         return;
       }
       const hash = requestHash(request);
