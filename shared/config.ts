@@ -5,11 +5,12 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import * as z from "zod";
 import { ConfigError } from "./errors.ts";
-import { formatPath } from "./protocol/common.ts";
-import { Role } from "./protocol/common.ts";
+import { formatPath, Role } from "./protocol/common.ts";
 import { GateName, REVIEW_GATE } from "./protocol/gates.ts";
 import { GATE_PRESET_NAMES, GATE_PRESETS } from "./gates/presets.ts";
 import { COVERAGE_FORMATS, COVERAGE_METRICS, TEST_RUNNERS } from "./gates/types.ts";
+import { PlanningSettings } from "./config-planning.ts";
+export { PlanningSettings };
 
 export const DEFAULT_ROLES = [
   "orchestrator", "database", "api", "backend", "frontend", "qa", "reviewer", "devops", "docs", "bugfix", "planner",
@@ -125,26 +126,6 @@ export const CoordinatorSettings = z.strictObject({
   /** A file-scope lock's lease: a worker that has not renewed its lock for this long (it died) has lost it. */
   lockLeaseSeconds: z.int().min(2).max(3600).default(30),
 });
-
-/**
- * Planning (docs/planning.md): where templates, selection rules and role files come from beside the shipped ones
- * (templates/, rules/selection.yaml, roles/), whether plans wait for approval, how often a planner may try.
- */
-export const PlanningSettings = z.strictObject({
-  /** Default of a request's `approval`. */
-  approval: z.enum(["required", "none"]).default("none"),
-  /** Planner attempts (each invalid plan goes back to it with every error) before the feature fails. */
-  maxAttempts: z.int().min(1).max(10).default(3),
-  /** Folders of template files (`<name>.yaml`) loaded over the shipped templates/ (relative: against the config file's folder). */
-  templates: z.array(z.string().min(1)).default([]),
-  /** The selection rules file; default the shipped rules/selection.yaml (relative: against the config file's folder). */
-  rules: z.string().min(1).optional(),
-  /** Folders of role files loaded over roles/ (and before a workspace's .baton/roles/ and .claude/agents/). */
-  roles: z.array(z.string().min(1)).default([]),
-  /** Questions that set no timeout wait this long, then take their default or are escalated; unset: they wait. */
-  questionTimeoutSeconds: z.int().min(1).max(30 * 24 * 3600).optional(),
-});
-export type PlanningSettings = z.infer<typeof PlanningSettings>;
 
 /** A gate as the operator defines it (docs/gates.md); `run` is an argv, never a shell line. */
 export const GateConfig = z.strictObject({

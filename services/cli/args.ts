@@ -30,6 +30,21 @@ export const OPTIONS = {
   /** `rollback`: the checkpoint to go back to (a commit, a task id or "base"), and whether the tasks after it are cancelled. */
   to: { type: "string" },
   cancel: { type: "boolean" },
+  /** `approve`, `reject`, `answer`: who decides (default: the local user's name). */
+  by: { type: "string" },
+  /** `submit` without a FILE (or over its fields): the request from flags (docs/planning.md). */
+  title: { type: "string" },
+  workspace: { type: "string" },
+  template: { type: "string" },
+  /** `--param key=value`, repeatable; the same key twice (or `key[]=value`) makes a list. */
+  param: { type: "string", multiple: true },
+  skip: { type: "string", multiple: true },
+  /** `--step-role STEP=ROLE`, repeatable: another role for a template step. */
+  "step-role": { type: "string", multiple: true },
+  goal: { type: "string" },
+  plan: { type: "string" },
+  approval: { type: "boolean" },
+  "max-parallel": { type: "string" },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -37,7 +52,10 @@ export type FlagName = keyof typeof OPTIONS;
 /** What each CLI command accepts: its flags and at most how many positionals. */
 export const COMMAND_SPECS = {
   up: { flags: ["config", "log-dir"], positionals: 0 },
-  submit: { flags: ["config", "watch", "json", "timeout", "init-git"], positionals: 1 },
+  submit: {
+    flags: ["config", "watch", "json", "timeout", "init-git", "title", "workspace", "template", "param", "skip", "step-role", "goal", "plan", "approval", "max-parallel"],
+    positionals: 1,
+  },
   watch: { flags: ["config", "json"], positionals: 1 },
   status: { flags: ["config", "json", "verbose"], positionals: 1 },
   ls: { flags: ["config", "all", "json"], positionals: 0 },
@@ -49,6 +67,11 @@ export const COMMAND_SPECS = {
   resume: { flags: ["config", "reason", "timeout"], positionals: 1 },
   budget: { flags: ["config", "tokens", "cost-usd", "wall-seconds", "task", "timeout"], positionals: 1 },
   rollback: { flags: ["config", "to", "cancel", "reason", "json", "timeout"], positionals: 1 },
+  approve: { flags: ["config", "by", "timeout"], positionals: 1 },
+  reject: { flags: ["config", "reason", "by", "timeout"], positionals: 1 },
+  questions: { flags: ["config", "all", "json"], positionals: 1 },
+  answer: { flags: ["config", "by", "timeout"], positionals: 3 },
+  roles: { flags: ["config", "json", "workspace"], positionals: 0 },
 } as const satisfies Record<string, { flags: readonly FlagName[]; positionals: number }>;
 
 export type CliCommand = keyof typeof COMMAND_SPECS;
@@ -75,6 +98,17 @@ export interface CliArgs {
     verbose?: boolean | undefined;
     to?: string | undefined;
     cancel?: boolean | undefined;
+    by?: string | undefined;
+    title?: string | undefined;
+    workspace?: string | undefined;
+    template?: string | undefined;
+    param?: string[] | undefined;
+    skip?: string[] | undefined;
+    "step-role"?: string[] | undefined;
+    goal?: string | undefined;
+    plan?: string | undefined;
+    approval?: boolean | undefined;
+    "max-parallel"?: string | undefined;
   };
   positionals: string[];
 }
@@ -113,11 +147,13 @@ export function parseCommand(cmd: CliCommand, argv: string[]): CliArgs {
   const { positionals } = parsed;
   if (positionals.length > spec.positionals) {
     const extra = positionals.slice(spec.positionals).map((arg) => JSON.stringify(arg)).join(" ");
-    throw new UsageError(`unexpected argument ${extra} (${cmd} takes ${spec.positionals ? "one" : "none"})`);
+    throw new UsageError(`unexpected argument ${extra} (${cmd} takes ${POSITIONAL_WORDS[spec.positionals]}${cmd === "answer" ? `: quote the answer, e.g. "use Postgres"` : ""})`);
   }
   const defaults = { watch: false, json: false, timeout: "30", all: false, force: false };
   return { cmd, values: { ...defaults, ...parsed.values } as CliArgs["values"], positionals };
 }
+
+const POSITIONAL_WORDS: Record<number, string> = { 0: "none", 1: "one", 2: "two", 3: "three" };
 
 /** The first positional as a feature id; throws UsageError when it is missing or not an id. */
 export function featureIdArg(args: CliArgs): string {

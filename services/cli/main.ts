@@ -21,6 +21,11 @@ const COMMANDS: Record<CliCommand, () => Promise<Command>> = {
   resume: () => import("./commands/control.ts"),
   budget: () => import("./commands/budget.ts"),
   rollback: () => import("./commands/rollback.ts"),
+  approve: () => import("./commands/control.ts"),
+  reject: () => import("./commands/control.ts"),
+  questions: () => import("./commands/questions.ts"),
+  answer: () => import("./commands/answer.ts"),
+  roles: () => import("./commands/roles.ts"),
 };
 
 /** The version in the package.json nearest above this module (the sources' or, bundled, dist/cli.cjs's). */

@@ -6,6 +6,8 @@ import type { ViewBudget, ViewUnserved, ViewUsage, WaitingFor } from "../../shar
 import { BUDGET_PAUSE, settleView } from "../../shared/protocol/waiting.ts";
 import { bold, cyan, dim, green, red, yellow } from "./colors.ts";
 import { gitDetail, gitLines, handoffLines, isWorkspaceEvent, renderWorkspaceEvent } from "./render-git.ts";
+import { isPlanEvent, planLines, renderPlanEvent } from "./render-plan.ts";
+import { askingDetail, isQuestionEvent, questionLines, renderQuestionEvent, streamLines } from "./render-questions.ts";
 
 export { bold, cyan, dim, green, red, yellow } from "./colors.ts";
 
@@ -26,9 +28,11 @@ export function renderEvent(event: StatusEvent, progress: string): string {
   const who = "taskId" in event && event.taskId && "role" in event ? `${bold(event.taskId)} ${dim(`(${event.role})`)}` : "";
   const step = dim(`[${progress}]`);
   if (isWorkspaceEvent(event)) return renderWorkspaceEvent(event, time(event.at), step, who);
+  if (isPlanEvent(event)) return renderPlanEvent(event, time(event.at));
+  if (isQuestionEvent(event)) return renderQuestionEvent(event, time(event.at));
   switch (event.kind) {
     case "feature.accepted":
-      return `${time(event.at)} ${cyan("accepted")}  ${bold(event.title)} — ${event.tasks.length} tasks, maxParallel ${event.maxParallel}${event.workspace ? dim(` in ${event.workspace}`) : ""}`;
+      return `${time(event.at)} ${cyan("accepted")}  ${bold(event.title)} — ${event.planning ? "the planner plans its tasks" : `${event.tasks.length} tasks${event.template ? ` from template ${event.template}` : ""}`}, maxParallel ${event.maxParallel}${event.approval ? ", plan needs approval" : ""}${event.workspace ? dim(` in ${event.workspace}`) : ""}`;
     case "feature.rejected":
       return [`${time(event.at)} ${red("rejected")}  ${event.featureId}`, ...event.errors.map((x) => `    ${red("✗")} ${x.path}: ${x.message}`)].join("\n");
     case "task.dispatched":
@@ -98,7 +102,7 @@ export function renderEvent(event: StatusEvent, progress: string): string {
 const STATE_WIDTH = 11;
 
 const stateColor: Record<ViewTask["state"], (text: string) => string> = {
-  waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, fixing: yellow, integrating: cyan, retrying: yellow, completed: green, failed: red, cancelled: red,
+  waiting: dim, dispatched: cyan, running: yellow, verifying: cyan, fixing: yellow, integrating: cyan, retrying: yellow, asking: yellow, completed: green, failed: red, cancelled: red,
 };
 
 /**
@@ -125,7 +129,9 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
   if (view.unserved) out.push(`${view.state === "verifying" ? "feature " : "baseline "}gate ${view.unserved.gate ?? "?"}: ${workerWait(view.unserved.role, view.unserved.liveWorkers, view.unserved)}`);
   if (view.reason) out.push(red(`reason: ${view.reason}`));
   for (const issue of view.errors ?? []) out.push(red(`  ✗ ${issue.path}: ${issue.message}`));
-  if (view.tasks.length) {
+  out.push(...planLines(view), ...questionLines(view));
+  // awaiting approval, the plan's ordered list above stands for the table
+  if (view.tasks.length && view.state !== "awaitingApproval") {
     const width = {
       id: Math.max(4, ...view.tasks.map((t) => t.id.length)),
       role: Math.max(4, ...view.tasks.map((t) => t.role.length)),
@@ -136,12 +142,13 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
       // only a task under way counts up; an ended one (a cancelled one included) shows its recorded time
       const underWay = task.state === "running" || task.state === "verifying" || task.state === "fixing" || task.state === "integrating";
       const duration = task.durationMs !== undefined ? fmtDuration(task.durationMs) : task.startedAt && underWay ? fmtDuration(Date.now() - Date.parse(task.startedAt)) : "";
-      const detail = taskDetail(task, liveWorkers);
+      const detail = taskDetail(task, liveWorkers, view);
       out.push(`${task.id.padEnd(width.id)}  ${task.role.padEnd(width.role)}  ${stateColor[task.state](task.state.padEnd(STATE_WIDTH))}  ${duration.padEnd(7)}  ${detail}`);
     }
     out.push("");
     out.push(dim(`${progressOf(view)} tasks completed`));
   }
+  if (view.state !== "awaitingApproval") out.push(...streamLines(view));
   if (view.gates?.length) out.push(`feature gates ${gateLine(view.gates, view.gateResults)}`);
   for (const notice of view.notices) out.push(yellow(`notice: ${notice}`));
   out.push(...handoffLines(view, opts.verbose === true));
@@ -149,8 +156,9 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
 }
 
 /** The DETAIL column: what the task waits for, runs on, or ended with. */
-function taskDetail(task: ViewTask, liveWorkers: Map<string, number>): string {
-  let detail = task.waitingFor ? waitingLine(task, task.waitingFor, liveWorkers) : (task.error ?? task.summary ?? "");
+function taskDetail(task: ViewTask, liveWorkers: Map<string, number>, view: FeatureView): string {
+  let detail = task.waitingFor ? waitingLine(task, task.waitingFor, liveWorkers, view) : (task.error ?? task.summary ?? "");
+  if (task.state === "asking" && task.waitingFor?.kind !== "question") detail = askingDetail(task, view);
   if (task.state === "running") detail = `on ${task.workerId ?? "?"}`;
   const git = gitDetail(task);
   if (git) detail = task.state === "completed" ? `${git}${detail ? ` — ${detail}` : ""}` : `${detail ? `${detail} — ` : ""}${git}`;
@@ -162,7 +170,7 @@ function taskDetail(task: ViewTask, liveWorkers: Map<string, number>): string {
 }
 
 /** What a task waits for, in words. `liveWorkers`: role → live workers (heartbeats), read whenever a task is dispatched. */
-function waitingLine(task: ViewTask, waiting: WaitingFor, liveWorkers: Map<string, number>): string {
+function waitingLine(task: ViewTask, waiting: WaitingFor, liveWorkers: Map<string, number>, view: FeatureView): string {
   switch (waiting.kind) {
     case "dependencies":
       return `waits for ${waiting.taskIds.length > 1 ? "dependencies" : "dependency"} ${waiting.taskIds.join(", ")}`;
@@ -192,7 +200,12 @@ function waitingLine(task: ViewTask, waiting: WaitingFor, liveWorkers: Map<strin
       return "waits for the feature's workspace (integration branch and worktree) to be prepared";
     case "integration":
       return `waits to be merged into the integration branch${waiting.ahead.length ? ` after ${waiting.ahead.join(", ")}` : ""}`;
-    // issue 13: a question to answer
+    case "question":
+      return askingDetail(task, view);
+    case "approval":
+      return `waits for the plan's approval (\`baton approve ${view.featureId}\`)`;
+    case "stream":
+      return `waits for stream ${waiting.stream}'s gates (run by ${waiting.taskId})`;
   }
 }
 

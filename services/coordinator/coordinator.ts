@@ -12,6 +12,7 @@ import { wakeUpAt } from "./domain/deadlines.ts";
 import { FeatureLoop, type FaultPoint } from "./runtime/apply-loop.ts";
 import { startPresence, type CoordinatorPresence } from "./runtime/heartbeat.ts";
 import { Ingress } from "./runtime/ingress.ts";
+import { loadPlanningKit } from "./runtime/planning-kit.ts";
 import { FeatureStore } from "./runtime/journal-store.ts";
 import { serveReadModel } from "./runtime/read-api.ts";
 import { Timers } from "./runtime/timers.ts";
@@ -71,6 +72,7 @@ export class Coordinator {
       maxRequestBytes: cc.maxRequestBytes, knownRoles: config.knownRoles, knownGates: Object.keys(config.gates), taskTimeoutSeconds: cc.taskTimeoutSeconds,
       dispatchTimeoutSeconds: cc.dispatchTimeoutSeconds, lockLeaseSeconds: cc.lockLeaseSeconds,
       testGates: Object.entries(config.gates).flatMap(([name, gate]) => (gate.tests || gate.junit ? [name] : [])),
+      planning: loadPlanningKit(config, log), approval: config.planning.approval, questionTimeoutSeconds: config.planning.questionTimeoutSeconds,
     });
     await this.consume(names.streams.features, names.consumers.coordinatorFeatures, "submissions", (m) => ingress.onSubmission(m));
     await this.consume(names.streams.results, names.consumers.coordinatorResults, "results", (m) => ingress.onWorkerMessage(m));

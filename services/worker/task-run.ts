@@ -1,6 +1,7 @@
 // Runs a valid task with the runner the registry picked: registers it as running, reports its output (the
 // role's work) or keeps it for the gate's report (gate runs), and turns an abort into CANCELLED, BUDGET_EXCEEDED,
-// or a hand-back when the drain's grace is over. Then the phantom-completion check.
+// or a hand-back when the drain's grace is over. Then the phantom-completion check (not for a planner run, nor for a
+// run that asks a person a question).
 import type { JsMsg } from "@nats-io/jetstream";
 import type { BatonConfig } from "../../shared/config.ts";
 import { toWireError } from "../../shared/errors.ts";
@@ -92,12 +93,16 @@ async function prepareSafely(task: TaskAssigned, isWork: boolean, scope: RunScop
   }
 }
 
-/** The runner, with the phantom-completion check (and, in shared mode, the list of changed paths) around the role's work. */
+/**
+ * The runner, with the phantom-completion check (and, in shared mode, the list of changed paths) around the role's
+ * work. A planner run is not checked (a planner changes nothing), nor is a run that stops to ask a person: it
+ * changed nothing yet on purpose, and runs again with the answer.
+ */
 async function runPrepared(task: TaskAssigned, runner: Runner, ctx: ExecContext, isWork: boolean): Promise<ExecOutcome> {
-  const check = isWork && (expectsChanges(task) || task.reportChanges);
+  const check = isWork && !task.planning && (expectsChanges(task) || task.reportChanges);
   const changes = check ? await startPhantomCheck(task, runner, ctx.log) : undefined;
   const out = await runSafely(task, runner, ctx);
-  if (!changes || ctx.signal.aborted) return out;
+  if (!changes || ctx.signal.aborted || out.question) return out;
   const checked = expectsChanges(task) ? await applyPhantomCheck(out, changes) : out;
   return task.reportChanges && checked.outcome === "completed" ? { ...checked, changed: (await changes.changed()) ?? [] } : checked;
 }

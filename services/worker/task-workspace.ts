@@ -63,9 +63,13 @@ export async function prepareRun(
   };
 }
 
-/** After completed work: the commit on the task's branch (worktree mode), then the declared artifacts. */
+/**
+ * After completed work: the commit on the task's branch (worktree mode), then the declared artifacts. Neither for a
+ * planner run (it changes nothing) nor for a run that asks a question (it is not the task's work yet: the task runs
+ * again with the answer, in the same kind of checkout).
+ */
 async function afterWork(task: TaskAssigned, out: ExecOutcome, log: Logger): Promise<ExecOutcome> {
-  if (out.outcome !== "completed") return out;
+  if (out.outcome !== "completed" || out.question || task.planning) return out;
   let done = out;
   const commit = task.checkout?.commit;
   if (commit && task.workspace) {

@@ -5,6 +5,7 @@ import type { StatusEvent } from "../protocol/events.ts";
 import type { FeatureView, ViewFeatureState, ViewGate, ViewTask } from "../protocol/views.ts";
 import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../protocol/waiting.ts";
 import { foldWorkspaceEvent } from "./feature-view-git.ts";
+import { acceptedPlan, foldPlanningEvent } from "./feature-view-plan.ts";
 
 /** The view of a feature nothing is known about yet: state `unknown`, no tasks, seq 0. */
 export function emptyView(featureId: string): FeatureView {
@@ -29,10 +30,12 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
   view.seq = event.seq;
   const task = "taskId" in event && event.taskId ? view.tasks.find((t) => t.id === event.taskId) : undefined;
   switch (event.kind) {
-    case "feature.accepted":
-      Object.assign(view, { state: "executing", title: event.title, maxParallel: event.maxParallel, workspace: event.workspace, acceptedAt: event.at, ...(event.gates ? { gates: event.gates } : {}) });
+    case "feature.accepted": {
+      const { state, plan } = acceptedPlan(event);
+      Object.assign(view, { state, title: event.title, maxParallel: event.maxParallel, workspace: event.workspace, acceptedAt: event.at, ...(event.gates ? { gates: event.gates } : {}), ...(plan ? { plan } : {}) });
       view.tasks = event.tasks.map((t) => ({ ...t, state: "waiting", attempt: 0 }));
       break;
+    }
     case "feature.rejected":
       Object.assign(view, { state: "rejected", errors: event.errors, finishedAt: event.at });
       break;
@@ -92,7 +95,7 @@ export function foldEvent(view: FeatureView, event: StatusEvent): boolean {
     case "task.unserved":
       break;
     default:
-      foldWorkspaceEvent(view, task, event);
+      if (!foldPlanningEvent(view, task, event)) foldWorkspaceEvent(view, task, event);
   }
   trackUnserved(view, task, event);
   settleView(view);

@@ -5,6 +5,7 @@ export { featureHistory, foldHistory, type HistoryOptions } from "./history.ts";
 export { getFeature, listFeatures, type FeatureList, type FeatureRead, type GetFeatureOptions, type ViewSource } from "./read-model.ts";
 export { awaitSubmission, publishFeature, requestSubmit, type FeatureRequestInput, type Published, type SubmissionOutcome } from "./submit.ts";
 export { CONTROL_EFFECT, controlFeature, sendControl, type ControlOptions, type ControlOutcome } from "./control.ts";
+export { answerQuestion, questionViews, resolveAnswer, type AnswerOutcome, type ResolvedAnswer } from "./questions.ts";
 export { isFresh, liveCoordinators, liveWorkers, MISSED_BEATS, type LiveOptions } from "./workers.ts";
 export { NoCoordinatorError, RemoteError } from "./errors.ts";
 export { ask, DEFAULT_REQUEST_TIMEOUT_MS } from "./request.ts";

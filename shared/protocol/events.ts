@@ -29,6 +29,8 @@ export const TaskSummary = z.object({
   streamGate: z.boolean().optional(),
 });
 
+export type TaskSummary = z.infer<typeof TaskSummary>;
+
 /** A question as question.asked publishes it (and the read model shows it). */
 export const QuestionFields = {
   questionId: QuestionId,

@@ -3,11 +3,12 @@ import { createHash } from "node:crypto";
 import * as z from "zod";
 import { Id, Role, ValidationIssue, formatPath } from "./common.ts";
 import { Budget } from "./budget.ts";
-import { GateName, REVIEW_GATE } from "./gates.ts";
+import { GateName } from "./gates.ts";
 import { graphIssues } from "./graph.ts";
 import { looseRoleRequest, roleIssues, type RoleRequest } from "./request-roles.ts";
 import { BranchName, Isolation } from "./workspace.ts";
 import { didYouMean } from "./suggest.ts";
+import { gateIssues } from "./request-gates.ts";
 import { ChangeKind, ParamName, ParamValue, StreamName, StreamSpec, TemplateName } from "./planning.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
@@ -246,37 +247,6 @@ function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
     current = unwrap(next);
   }
   return current instanceof z.ZodObject ? Object.keys(current.shape) : [];
-}
-
-/** Gate names in the request (feature's and tasks') that the operator's config does not define. */
-function gateIssues(json: unknown, gates: readonly string[]): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  const known = new Set([...gates, REVIEW_GATE]);
-  const hint = gates.length
-    ? `configured gates: ${gates.join(", ")}; and "${REVIEW_GATE}", the reviewer's verdict`
-    : `no gates are configured (config \`gates:\` or \`gatePresets:\`); only "${REVIEW_GATE}", the reviewer's verdict, needs none`;
-  const check = (names: unknown, path: string) => {
-    if (!Array.isArray(names)) return;
-    names.forEach((gate, index) => {
-      if (typeof gate === "string" && !known.has(gate)) issues.push({ path: `${path}[${index}]`, message: `unknown gate "${gate}"${didYouMean(gate, known)} (${hint})` });
-    });
-  };
-  if (json && typeof json === "object") {
-    check((json as { gates?: unknown }).gates, "gates");
-    const tasks = (json as { tasks?: unknown }).tasks;
-    if (Array.isArray(tasks)) {
-      tasks.forEach((task, index) => {
-        if (!task || typeof task !== "object") return;
-        check((task as { gates?: unknown }).gates, `tasks[${index}].gates`);
-        const tdd = (task as { tdd?: { gate?: unknown; refactorGates?: unknown } }).tdd;
-        if (tdd && typeof tdd === "object") {
-          check([tdd.gate], `tasks[${index}].tdd.gate`);
-          check(tdd.refactorGates, `tasks[${index}].tdd.refactorGates`);
-        }
-      });
-    }
-  }
-  return issues;
 }
 
 /** The tasks of an invalid request, reduced to what graph checks need (ids and string deps). */

@@ -1,7 +1,7 @@
 // What each task of a FeatureView waits for, derived from the rest of the view. The coordinators' read model
 // and a client's fold of the status history both finish their view with `settleView`, so they cannot disagree.
 import type { StatusKind } from "./events.ts";
-import type { FeatureView, ViewTask, WaitingFor } from "./views.ts";
+import type { FeatureView, ViewStream, ViewTask, WaitingFor } from "./views.ts";
 import { scopesMayOverlap } from "../scope.ts";
 
 /** Task states that hold a file scope (the coordinator's scope.ts HOLDS_SCOPE). */
@@ -55,13 +55,35 @@ export function settleView(view: FeatureView): FeatureView {
     else delete task.waitingFor;
     if (waiting?.kind !== "worker" || !waiting.unserved) delete task.unserved;
   }
+  const streams = streamsOf(view);
+  if (streams.length) view.streams = streams;
+  else delete view.streams;
   return view;
+}
+
+/** Progress per stream, from its tasks (and the task that runs its gates). */
+export function streamsOf(view: FeatureView): ViewStream[] {
+  const byName = new Map<string, ViewTask[]>();
+  for (const task of view.tasks) if (task.stream) byName.set(task.stream, [...(byName.get(task.stream) ?? []), task]);
+  return [...byName].map(([name, tasks]) => {
+    const gate = tasks.find((task) => task.streamGate);
+    const work = tasks.filter((task) => !task.streamGate);
+    const completed = work.filter((task) => task.state === "completed").length;
+    const state: ViewStream["state"] = tasks.some((task) => task.state === "failed") ? "failed"
+      : tasks.every((task) => task.state === "completed") ? "passed"
+      : gate?.state === "verifying" ? "verifying"
+      : tasks.some((task) => task.state !== "waiting" && task.state !== "completed" && task.state !== "cancelled") ? "running" : "waiting";
+    return { name, ...(gate?.gates?.length ? { gates: gate.gates } : {}), tasks: work.length, completed, state };
+  });
 }
 
 function waitingOf(view: FeatureView, task: ViewTask, completed: ReadonlySet<string>, holding: number): WaitingFor | undefined {
   switch (task.state) {
     case "waiting": {
+      if (view.state === "awaitingApproval") return { kind: "approval" };
       const pending = task.dependsOn.filter((id) => !completed.has(id));
+      const stream = pending.length ? streamWait(view, pending) : undefined;
+      if (stream) return stream;
       if (pending.length) return { kind: "dependencies", taskIds: pending };
       if (view.state === "paused") {
         const reason = view.paused?.reason;
@@ -83,6 +105,8 @@ function waitingOf(view: FeatureView, task: ViewTask, completed: ReadonlySet<str
       return { kind: "gates", gates: task.gates ?? [] };
     case "retrying":
       return task.retryAt ? { kind: "retry", until: task.retryAt } : undefined;
+    case "asking":
+      return task.questionId ? { kind: "question", questionId: task.questionId } : undefined;
     case "fixing": {
       const fix = view.tasks.findLast((t) => t.fixes === task.id);
       return fix ? { kind: "fix", fixTaskId: fix.id, ...(task.conflict ? { conflict: true } : {}) } : undefined;
@@ -94,4 +118,11 @@ function waitingOf(view: FeatureView, task: ViewTask, completed: ReadonlySet<str
     default:
       return undefined;
   }
+}
+
+/** Waiting only for streams' gates (every pending dependency runs a stream's gates): the first such stream. */
+function streamWait(view: FeatureView, pending: readonly string[]): WaitingFor | undefined {
+  const gates = pending.map((id) => view.tasks.find((task) => task.id === id));
+  if (!gates.every((task) => task?.streamGate && task.stream)) return undefined;
+  return { kind: "stream", stream: gates[0]!.stream!, taskId: gates[0]!.id };
 }

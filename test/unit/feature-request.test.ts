@@ -109,7 +109,7 @@ describe("checkFeatureRequest rejects", () => {
 
   it("a missing task list", () => {
     const { tasks: _t, ...req } = request();
-    expect(errorsOf(check(req))).toEqual([{ path: "tasks", message: expect.stringMatching(/expected array/) }]);
+    expect(errorsOf(check(req))).toEqual([{ path: "tasks", message: 'a feature needs tasks, a template, or plan: "auto" (with a goal)' }]);
   });
 
   it.each([

@@ -99,7 +99,9 @@ describe("budgets: exceeded", () => {
     const [exceeded] = ofKind(c, "budget.exceeded");
     expect(exceeded).toMatchObject({ scope: "feature", metric: "tokens", used: 1150, limit: 1000, percent: 115, stopped: [{ taskId: "a", attempt: 1 }, { taskId: "b", attempt: 1 }] });
     expect(ofKind(c, "feature.paused").at(-1)).toMatchObject({ reason: "budget: tokens 1150 of 1000" });
-    expect(c.kinds.slice(-2)).toEqual(["budget.exceeded", "feature.paused"]);
+    expect(c.kinds.slice(-3)).toEqual(["budget.exceeded", "feature.paused", "question.asked"]);
+    // a person may answer it instead of using `baton budget` (questions.ts): continue raises the limits, or cancel
+    expect(ofKind(c, "question.asked").at(-1)).toMatchObject({ about: "budget", options: ["continue", "cancel"], freeText: false });
     a.progress(900); // more usage while paused: no second alert
     expect(ofKind(c, "budget.exceeded")).toHaveLength(1);
 

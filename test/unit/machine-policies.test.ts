@@ -1,6 +1,6 @@
 // Failure policies in the pure feature machine: retry (a new attempt after a growing backoff, a timer
 // being data), fix rounds (a task for the fix role with the gate's output, then the gate again), and what
-// happens when both are used up (fail, or escalate — which fails too until human questions exist).
+// happens when both are used up (fail, or escalate: a question to a person).
 import { describe, expect, it } from "vitest";
 import { nextDeadline } from "../../services/coordinator/domain/index.ts";
 import { checkFeatureValue } from "../../shared/protocol/index.ts";
@@ -131,12 +131,13 @@ describe("fix rounds", () => {
     expect(r.context.tasks.api).toMatchObject({ status: "failed", error: { code: "FIX_FAILED" } });
   });
 
-  it("`escalate` fails too, and says that human questions do not exist yet", () => {
+  it("`escalate` asks a person instead of failing (machine-planning.test.ts follows the answers)", () => {
     const c = new Coordinator();
     c.submit({ title: "t", tasks: [{ id: "a", role: "backend", title: "a", onFailure: { then: "escalate" } }] });
     const r = c.work("a", "failed");
-    expect(r.state).toBe("failed");
-    expect(r.context.tasks.a!.error!.message).toMatch(/policy "escalate": questions to a human are not available yet/);
+    expect(r.state).toBe("executing");
+    expect(r.context.tasks.a).toMatchObject({ status: "asking", question: "q1", error: { code: "EXIT_CODE" } });
+    expect(c.events.at(-1)).toMatchObject({ kind: "question.asked", about: "escalation", taskId: "a" });
   });
 
   it("the feature's fix policy covers its own gates", () => {

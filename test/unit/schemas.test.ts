@@ -95,12 +95,12 @@ describe("docs/schemas", () => {
     }
   });
 
-  it("feature-request.json requires title and tasks, keeps the id pattern and knows workspace must be absolute", () => {
+  it("feature-request.json requires a title (tasks, a template or plan: auto give the tasks), keeps the id pattern and knows workspace must be absolute", () => {
     const s = schemaOf("feature-request.json") as {
       required: string[]; additionalProperties: boolean;
       properties: { id: { pattern: string }; workspace: { pattern: string }; tasks: { items: { required: string[] } } };
     };
-    expect(s.required).toEqual(["title", "tasks"]);
+    expect(s.required).toEqual(["title"]);
     expect(s.additionalProperties).toBe(false);
     expect(s.properties.tasks.items.required).toEqual(["id", "role", "title"]);
     expect(s.properties.id.pattern).toBe("^[A-Za-z0-9_-]{1,64}$");

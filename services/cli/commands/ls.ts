@@ -21,16 +21,17 @@ export async function run(args: CliArgs): Promise<number> {
 
 const stateColor = (state: FeatureSummary["state"]) =>
   state === "completed" ? green
-  : state === "executing" || state === "paused" || state === "verifying" ? yellow
+  : state === "executing" || state === "paused" || state === "verifying" || state === "planning" || state === "awaitingApproval" ? yellow
   : state === "unknown" ? dim
   : red;
 
 /** The table, and a line saying how many older features it leaves out. */
 export function renderList(rows: readonly FeatureSummary[], total: number): string {
   const width = Math.max(7, ...rows.map((r) => r.featureId.length));
-  const lines = [dim(`${"FEATURE".padEnd(width)}  ${"STATE".padEnd(10)}  TASKS    SUBMITTED                 TITLE`)];
+  const stateWidth = Math.max(10, ...rows.map((r) => r.state.length));
+  const lines = [dim(`${"FEATURE".padEnd(width)}  ${"STATE".padEnd(stateWidth)}  TASKS    SUBMITTED                 TITLE`)];
   for (const row of rows) {
-    lines.push(`${row.featureId.padEnd(width)}  ${stateColor(row.state)(row.state.padEnd(10))}  ${`${row.completed}/${row.tasks}`.padEnd(7)}  ${row.submittedAt.padEnd(24)}  ${row.title}`);
+    lines.push(`${row.featureId.padEnd(width)}  ${stateColor(row.state)(row.state.padEnd(stateWidth))}  ${`${row.completed}/${row.tasks}`.padEnd(7)}  ${row.submittedAt.padEnd(24)}  ${row.title}`);
   }
   if (rows.length < total) lines.push(dim(`… ${total - rows.length} older features (--all shows them)`));
   return lines.join("\n");

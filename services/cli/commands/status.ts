@@ -19,7 +19,7 @@ export async function run(args: CliArgs): Promise<number> {
 
 /**
  * `baton status`'s exit codes, for scripts: 0 completed, 1 failed or cancelled, 2 rejected, 3 still going
- * (received, executing, verifying, paused), 4 no such feature. A failed connection to NATS exits 1 (main.ts).
+ * (received, planning, awaiting approval, executing, verifying, paused), 4 no such feature. A failed connection to NATS exits 1 (main.ts).
  */
 export const STATUS_EXIT = { completed: 0, failed: 1, cancelled: 1, rejected: 2, running: 3, unknownFeature: 4 } as const;
 
@@ -31,7 +31,7 @@ export function statusExitCode(view: FeatureView | null): number {
     case "failed": return STATUS_EXIT.failed;
     case "cancelled": return STATUS_EXIT.cancelled;
     case "rejected": return STATUS_EXIT.rejected;
-    case "unknown": case "executing": case "verifying": case "paused": return STATUS_EXIT.running;
+    case "unknown": case "planning": case "awaitingApproval": case "executing": case "verifying": case "paused": return STATUS_EXIT.running;
   }
 }
 

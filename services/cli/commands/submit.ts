@@ -1,23 +1,28 @@
-// `baton submit FILE|- [--watch] [--json] [--init-git]`: validates locally (a workspace on this machine must be a git
-// repository with a commit, or --init-git makes it one), stores the request in JetStream, reports acceptance.
+// `baton submit [FILE|-] [request flags] [--watch] [--json] [--init-git]`: reads the request (a file, and/or flags such as
+// --template or --goal), validates it locally (a workspace on this machine must be a git repository with a commit, or
+// --init-git makes it one), stores it in JetStream, reports acceptance.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { awaitSubmission, publishFeature } from "../../../shared/client/index.ts";
 import type { ValidationIssue } from "../../../shared/protocol/common.ts";
-import { checkFeatureValue } from "../../../shared/protocol/feature.ts";
-import { UsageError, timeoutSeconds, type CliArgs } from "../args.ts";
+import type { StatusEvent } from "../../../shared/protocol/events.ts";
+import { checkFeatureValue, type FeatureRequest } from "../../../shared/protocol/feature.ts";
+import { timeoutSeconds, type CliArgs } from "../args.ts";
 import { cliConfig, withNats, type CliContext } from "../connect.ts";
 import { initGitWorkspace, notReadyMessage, workspaceState } from "../git-workspace.ts";
 import { dim, red, renderEvent, yellow } from "../render.ts";
+import { mergeRequest, requestFlags, type FlagFields } from "../request-flags.ts";
 import { watchFeature } from "./watch.ts";
 
 export async function run(args: CliArgs): Promise<number> {
   const ctx = cliConfig(args);
   const file = args.positionals[0];
-  if (!file) throw new UsageError("missing the request FILE (JSON or YAML), or - for stdin");
+  const fields = requestFlags(args.values, process.cwd());
+  // no FILE: the flags must make a request (UsageError before anything is read)
+  if (file === undefined) mergeRequest(undefined, fields);
   return submit(ctx, file, {
-    watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: ctx.cfg.configPath !== undefined, json: args.values.json, initGit: args.values["init-git"] === true,
+    watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: ctx.cfg.configPath !== undefined, json: args.values.json, initGit: args.values["init-git"] === true, fields,
   });
 }
 
@@ -66,30 +71,62 @@ export function checkWorkspace(workspace: string | undefined, initGit: boolean):
 }
 
 /**
+ * Checks the request here as far as this machine can: the schema, where its tasks come from, size, and (with a config)
+ * roles and gates. A template is expanded by the coordinator (its templates are the authority), so its request is
+ * checked without its steps: its extra tasks may depend on steps this side does not know. Returns the request to send.
+ */
+export function checkLocally(raw: unknown, limits: { roles?: readonly string[] | undefined; gates?: readonly string[] | undefined; maxBytes: number }):
+  { ok: true; request: FeatureRequest } | { ok: false; errors: ValidationIssue[] } {
+  let unexpanded: FeatureRequest | undefined;
+  const check = checkFeatureValue(raw, {
+    roles: limits.roles, gates: limits.gates,
+    expand: (request) => {
+      unexpanded = request;
+      return { ok: true, value: { ...request, tasks: [] } };
+    },
+  });
+  const size = Buffer.byteLength(JSON.stringify(raw ?? null));
+  const errors = check.ok ? [] : [...check.errors];
+  if (size > limits.maxBytes) errors.push({ path: "(root)", message: `request is ${size} bytes; the limit is ${limits.maxBytes} bytes` });
+  if (!check.ok || errors.length) return { ok: false, errors };
+  return { ok: true, request: unexpanded ?? check.value };
+}
+
+/** After an acceptance: what a planned feature, or one whose plan needs approval, does next, and the commands. */
+function acceptedHints(event: Extract<StatusEvent, { kind: "feature.accepted" }>): string[] {
+  const id = event.featureId;
+  const hints: string[] = [];
+  if (event.planning) hints.push(`the planner plans it first; \`baton watch ${id}\` shows the plan when it is ready`);
+  if (event.approval === "required") hints.push(`its plan then waits for approval: \`baton status ${id}\` shows it, \`baton approve ${id}\` runs it`);
+  return hints.map((hint) => dim(hint));
+}
+
+/**
  * Exit 0 accepted (or completed with --watch), 1 failed, 2 invalid, its local workspace not a git repository with a
  * commit (without `initGit`), rejected, or refused because the id belongs to a different request (every problem
  * printed; the other feature is never shown as this one's). Nothing is published before the workspace is ready.
  */
-export async function submit({ cfg, names }: CliContext, file: string, opts: { watch: boolean; timeoutSeconds: number; roles: boolean; json?: boolean; initGit?: boolean }): Promise<number> {
+export async function submit(
+  { cfg, names }: CliContext, file: string | undefined,
+  opts: { watch: boolean; timeoutSeconds: number; roles: boolean; json?: boolean; initGit?: boolean; fields?: FlagFields },
+): Promise<number> {
+  const what = file === undefined ? "from the flags" : file;
   let raw: unknown;
   try {
-    raw = readRequest(file);
+    raw = mergeRequest(file === undefined ? undefined : readRequest(file), opts.fields ?? {});
   } catch (err) {
-    console.error(red(`cannot read feature request ${file}: ${(err as Error).message}`));
+    console.error(red(`cannot read feature request ${what}: ${(err as Error).message}`));
     return 2;
   }
   // Roles and gates are checked here only with a config; the coordinator's config is the authority.
   const gates = Object.keys(cfg.gates);
-  const check = checkFeatureValue(raw, { roles: opts.roles ? cfg.knownRoles : undefined, gates: opts.roles && gates.length ? gates : undefined });
-  const size = Buffer.byteLength(JSON.stringify(raw ?? null));
-  const errors = check.ok ? [] : [...check.errors];
-  if (size > cfg.coordinator.maxRequestBytes) errors.push({ path: "(root)", message: `request is ${size} bytes; the limit is ${cfg.coordinator.maxRequestBytes} bytes` });
-  if (!check.ok || errors.length) {
-    console.error(red(`feature request ${file} is invalid:`));
-    printIssues(errors);
+  const check = checkLocally(raw, { roles: opts.roles ? cfg.knownRoles : undefined, gates: opts.roles && gates.length ? gates : undefined, maxBytes: cfg.coordinator.maxRequestBytes });
+  if (!check.ok) {
+    console.error(red(`feature request ${what} is invalid:`));
+    printIssues(check.errors);
     return 2;
   }
-  const request = check.value;
+  const { request } = check;
   const refused = checkWorkspace(request.workspace, opts.initGit === true);
   if (refused !== undefined) return refused;
   return withNats({ cfg, names }, "baton-cli", false, async (nc) => {
@@ -108,7 +145,7 @@ export async function submit({ cfg, names }: CliContext, file: string, opts: { w
     const outcome = await awaitSubmission(nc, names, published, { timeoutMs: opts.watch ? 0 : opts.timeoutSeconds * 1000, signal: ac.signal })
       .finally(() => (clearTimeout(hint), process.off("SIGINT", stop)));
     if (outcome.kind === "refused") {
-      console.error(red(`feature request ${file} was refused:`));
+      console.error(red(`feature request ${what} was refused:`));
       printIssues(outcome.errors);
       return 2;
     }
@@ -128,6 +165,7 @@ export async function submit({ cfg, names }: CliContext, file: string, opts: { w
     printId();
     if (opts.watch) return (await watchFeature(nc, names, featureId, { json: opts.json })).code;
     console.error(renderEvent(outcome.event, `0/${outcome.event.tasks.length}`));
+    for (const hint of acceptedHints(outcome.event)) console.error(hint);
     return 0;
   });
 }

@@ -55,6 +55,6 @@ export async function watchFeature(nc: NatsConnection, names: Names, featureId: 
     process.off("SIGINT", stopOnSignal);
   }
   if (timedOut) print(dim(`gave up watching ${featureId} after ${Math.round((opts.timeoutMs ?? 0) / 1000)}s; it is ${view.state}`));
-  const code = view.state === "completed" ? 0 : view.state === "rejected" ? 2 : opts.untilAccepted && view.state === "executing" ? 0 : 1;
+  const code = view.state === "completed" ? 0 : view.state === "rejected" ? 2 : opts.untilAccepted && !timedOut && view.state !== "unknown" && !isTerminal(view.state) ? 0 : 1;
   return { code, view };
 }

@@ -81,3 +81,18 @@ export function requeueStopped(draft: FeatureContext, task: TaskState, msg: Task
   }, at);
   if (!anyFailed(draft)) scheduleInto(draft, at, opts);
 }
+
+/**
+ * The budget question answered "continue": every limit reached (the feature's, and those of tasks that have not ended)
+ * is raised to half as much again as it was or as was used, whichever is more; alerts re-arm (budget.changed each).
+ */
+export function raiseReached(ctx: FeatureContext, at: string, by: string | undefined): FeatureContext {
+  let next = ctx;
+  for (const crossing of overLimits(ctx, at)) {
+    const raised = Math.max(crossing.limit, crossing.used) * 1.5;
+    const value = crossing.metric === "costUsd" ? Math.ceil(raised * 100) / 100 : Math.ceil(raised);
+    const change = { [crossing.metric]: value, ...(crossing.taskId !== undefined ? { taskId: crossing.taskId } : {}) };
+    next = applyBudgetChange(next, { change, by: by ?? "answer", at }, "report");
+  }
+  return next;
+}

@@ -3,6 +3,7 @@
 import { BUDGET_METRICS, type Budget, type BudgetMetric } from "../../../shared/protocol/index.ts";
 import { BUDGET_PAUSE } from "../../../shared/protocol/waiting.ts";
 import { DEFAULT_WARN_PERCENT, editable, type FeatureContext, type TaskState } from "./context.ts";
+import { askAboutBudget } from "./questions.ts";
 import { emitInto } from "./status-events.ts";
 import { ENDED_STATES, WORKING } from "./task-lifecycle.ts";
 import { featureUsage, taskUsage } from "./usage.ts";
@@ -133,7 +134,10 @@ export function enforceBudgets(ctx: FeatureContext, at: string, mode: BudgetMode
   }
   draft.budgetAlerts = [...alerted];
   const unfinished = draft.order.some((id) => !ENDED_STATES.has(draft.tasks[id]!.status));
-  if (pauseFor && unfinished && !pausedForBudget(draft)) emitInto(draft, { kind: "feature.paused", reason: `${BUDGET_PAUSE} ${describeCrossing(pauseFor)}` }, at);
+  if (pauseFor && unfinished && !pausedForBudget(draft)) {
+    emitInto(draft, { kind: "feature.paused", reason: `${BUDGET_PAUSE} ${describeCrossing(pauseFor)}` }, at);
+    askAboutBudget(draft, describeCrossing(pauseFor), at); // a person may raise the limits (or cancel) by answering it
+  }
   return draft;
 }
 

@@ -1,7 +1,11 @@
 // The feature's persisted data: its tasks, their lifecycle states, its gates, the status-event sequence and
 // the outbox. Plain JSON (it is checkpointed as it is); the reducers in this folder copy, never edit, it.
-import type { AgentSession, Budget, FailurePolicy, FileChange, Usage, Isolation, StatusEvent, StoredRef, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError, WorkspaceOpKind } from "../../../shared/protocol/index.ts";
+import type { AgentSession, GivenAnswer, Budget, FailurePolicy, FileChange, Usage, Isolation, StatusEvent, StoredRef, TaskAssigned, ValidationIssue, ViewGate, ViewUnserved, WireError, WorkspaceOpKind } from "../../../shared/protocol/index.ts";
 import type { TaskStatus } from "./task-lifecycle.ts";
+import type { PlannerKit, PlanningState, QuestionState, StreamsState } from "./planning-state.ts";
+import type { Checkpoint, FeatureGit, TaskChanges } from "./git-state.ts";
+
+export { KEPT_FILES, type Checkpoint, type FeatureGit, type RollbackPlan, type TaskChanges } from "./git-state.ts";
 
 /**
  * Where a sequence of gates stands — a task's or the feature's, the same shape for both (gates.ts runs them).
@@ -108,80 +112,17 @@ export interface TaskState {
   /** What the agent said comes next and the constraints it found (handed to dependents). */
   nextSteps?: string[] | undefined;
   constraints?: string[] | undefined;
-}
-
-/** What a task changed, as git saw it. `paths` in shared mode are the files attributed to it (its commit's). */
-export interface TaskChanges {
-  files: FileChange[];
-  more?: number | undefined;
-  insertions: number;
-  deletions: number;
-}
-
-/**
- * Files of a task's changes kept in the feature's state, events and handoffs (the rest are counted in `more`): the
- * snapshot is checkpointed whole. Shared mode keeps every path until the task is integrated (they are what it commits).
- */
-export const KEPT_FILES = 100;
-
-/** A task integrated into the integration branch: its commit there (a merge commit naming feature, task and role). */
-export interface Checkpoint {
-  taskId: string;
-  role: string;
-  commit: string;
-  /** The first KEPT_FILES files its commit changed; `more`: how many others. */
-  files: string[];
-  more?: number | undefined;
-  insertions: number;
-  deletions: number;
-  tag?: string | undefined;
-  at: string;
-}
-
-/**
- * A git feature's workspace (its request named a `workspace`): the integration branch, where it started and
- * stands, the one workspace operation under way (operations run one at a time, in order), the merge queue and
- * the checkpoints. workspace.ts and integration.ts keep it.
- */
-export interface FeatureGit {
-  repo: string;
-  branch: string;
-  isolation: Isolation;
-  locks?: "resolve" | "strict" | undefined;
-  scope?: "report" | "strict" | undefined;
-  integrateInto?: string | undefined;
-  keepBranches?: boolean | undefined;
-  leaseSeconds: number;
-  /** The workspace's HEAD when the feature started, and the integration branch's head as last known. */
-  base?: string | undefined;
-  head?: string | undefined;
-  prepared?: boolean | undefined;
-  /** Operations sent so far (each gets the next number as its run). */
-  runs: number;
-  /** The operation awaited; its result is the only one that counts. */
-  pending?: { kind: WorkspaceOpKind; run: number; taskId?: string | undefined; at?: string | undefined } | undefined;
-  /** Tasks whose work passed, waiting to be merged, in the order they passed (dependencies are always ahead). */
-  queue: string[];
-  checkpoints: Checkpoint[];
-  /** The finish operation's outcome, once the feature ended and it ran. */
-  finished?: { into?: string | undefined; fastForwarded: boolean; refused?: string | undefined } | undefined;
-  /** A rollback asked for and not carried out yet. */
-  rollback?: RollbackPlan | undefined;
-  /** The feature ended (complete, fail, cancel): the finish operation goes out once no other is under way. */
-  ending?: "completed" | "failed" | "cancelled" | undefined;
-  /** Why the workspace cannot be used (not a git repository…): the feature is rejected with it. */
-  rejected?: string | undefined;
-}
-
-/** What a rollback does once its operation succeeds (rollback.ts). */
-export interface RollbackPlan {
-  to: string;
-  toTask?: string | undefined;
-  cancel: boolean;
-  /** `policy`: the failure policy `then: rollback` (the feature stays failed). */
-  by?: string | undefined;
-  reason?: string | undefined;
-  policy?: boolean | undefined;
+  /** Planning (planning-state.ts): its stream and kind; `streamGate`: it runs that stream's gates; `planner`: the planner's run. */
+  stream?: string | undefined;
+  kind?: string | undefined;
+  streamGate?: string | undefined;
+  planner?: boolean | undefined;
+  /** While asking: its open question; the answers it got (sent with its next dispatch); dispatches for answers (not retries). */
+  question?: string | undefined;
+  answers?: GivenAnswer[] | undefined;
+  asks?: number | undefined;
+  /** A person chose to skip it after its failure was escalated: its dependents went on without its work. */
+  skipped?: boolean | undefined;
 }
 
 /** What one run (a delivery of a task's work, or a gate run) used, as reported; `final`: its result's figure. */
@@ -212,7 +153,7 @@ export interface FeatureGates extends GateProgress {
 }
 
 /** States a feature can be in (the machine's); `received` exists only until its first event. */
-export type FeatureStateValue = "received" | "executing" | "paused" | "verifying" | "completed" | "failed" | "cancelled" | "rejected";
+export type FeatureStateValue = "received" | "planning" | "awaitingApproval" | "executing" | "paused" | "verifying" | "completed" | "failed" | "cancelled" | "rejected";
 
 export const TERMINAL_STATES: ReadonlySet<FeatureStateValue> = new Set(["completed", "failed", "cancelled", "rejected"]);
 
@@ -259,6 +200,11 @@ export interface FeatureContext {
   budgetAlerts?: string[] | undefined;
   /** A git feature (its request named a workspace): integration branch, operations, merge queue, checkpoints. */
   git?: FeatureGit | undefined;
+  /** Its plan, questions to people, streams, and how long questions wait by default (planning-state.ts). */
+  planning?: PlanningState | undefined;
+  questions?: QuestionState[] | undefined;
+  streams?: StreamsState | undefined;
+  questionTimeoutSeconds?: number | undefined;
 }
 
 /** Tests (passed + failed) a gate ran: at the feature's start (`base`, absent when unreadable) and at its last pass. */
@@ -280,6 +226,12 @@ export interface FeatureDefaults {
   testGates?: readonly string[] | undefined;
   /** A file-scope lock's lease (coordinator.lockLeaseSeconds). */
   lockLeaseSeconds?: number | undefined;
+  /** `approval` for requests that set none, the planner's kit (`plan: auto`), and questions' default timeout. */
+  approval?: "required" | "none" | undefined;
+  planner?: PlannerKit | undefined;
+  /** What the template's expansion left out, and why (plan.ready's notes). */
+  expansionNotes?: string[] | undefined;
+  questionTimeoutSeconds?: number | undefined;
 }
 
 export const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 4 * 3600 };

@@ -1,6 +1,6 @@
 // The task graph: which tasks are done, failed, hold a place, and which may become ready after a completion.
 import type { FeatureContext, TaskState } from "./context.ts";
-import { HOLDS_SLOT } from "./task-lifecycle.ts";
+import { ENDED_STATES, HOLDS_SLOT } from "./task-lifecycle.ts";
 
 export function activeCount(ctx: FeatureContext): number {
   let active = 0;
@@ -13,13 +13,47 @@ export function allCompleted(ctx: FeatureContext): boolean {
   return ctx.order.length > 0 && ctx.order.every((id) => ctx.tasks[id]!.status === "completed" || ctx.tasks[id]!.withdrawn === true);
 }
 
+/**
+ * Whether the feature has failed: a task failed — except a stream's gate task (streams.ts), whose failure stops only
+ * its stream's dependents: the feature fails for it only once nothing else can make progress.
+ */
 export function anyFailed(ctx: FeatureContext): boolean {
-  return ctx.order.some((id) => ctx.tasks[id]!.status === "failed");
+  let contained = false;
+  for (const id of ctx.order) {
+    const task = ctx.tasks[id]!;
+    if (task.status !== "failed") continue;
+    if (!task.streamGate) return true;
+    contained = true;
+  }
+  return contained && !canProgress(ctx);
 }
 
+/** Whether some task that has not ended can still run: it does not depend, directly or not, on a failed task. */
+function canProgress(ctx: FeatureContext): boolean {
+  const doomed = new Set<string>();
+  // to a fixpoint: a stream's gate task comes after its members, which may come after a task that depends on them
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const id of ctx.order) {
+      const task = ctx.tasks[id]!;
+      if (doomed.has(id) || (task.status !== "failed" && !task.dependsOn.some((dep) => doomed.has(dep)))) continue;
+      doomed.add(id);
+      grew = true;
+    }
+  }
+  return ctx.order.some((id) => !doomed.has(id) && !ENDED_STATES.has(ctx.tasks[id]!.status) && !ctx.tasks[id]!.withdrawn);
+}
+
+/** The failed task that fails the feature (a task's own failure first, then a stream's gates). */
 export function failedTask(ctx: FeatureContext): TaskState | undefined {
-  for (const id of ctx.order) if (ctx.tasks[id]!.status === "failed") return ctx.tasks[id];
-  return undefined;
+  let stream: TaskState | undefined;
+  for (const id of ctx.order) {
+    const task = ctx.tasks[id]!;
+    if (task.status !== "failed") continue;
+    if (!task.streamGate) return task;
+    stream ??= task;
+  }
+  return stream;
 }
 
 /** Whether every task `task` depends on has completed (a loop, not `every`: this runs for every task on every event). */

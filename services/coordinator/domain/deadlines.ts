@@ -7,10 +7,11 @@ import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { failTask } from "./failure-policy.ts";
 import { HOLDS_SLOT, moveTask } from "./task-lifecycle.ts";
 import { budgetDeadline } from "./budgets.ts";
+import { expireQuestions, questionDeadline } from "./questions.ts";
 
 
 /** Feature states in which time still matters (deadlines and retries run while paused and while verifying). */
-const TIMED_STATES: ReadonlySet<FeatureStateValue> = new Set(["executing", "paused", "verifying"]);
+const TIMED_STATES: ReadonlySet<FeatureStateValue> = new Set(["planning", "awaitingApproval", "executing", "paused", "verifying"]);
 
 /**
  * When a dispatched task that no worker has started fails for want of one (the feature's
@@ -31,7 +32,8 @@ function taskDeadline(ctx: FeatureContext, task: TaskState): string | undefined 
  * deadline, or a dispatched task's dispatch deadline — and sends the tasks whose retry is due back to
  * `ready`. Idempotent; a no-op when nothing is due.
  */
-export function onTimer(ctx: FeatureContext, at: string, opts: ScheduleOptions): FeatureContext {
+export function onTimer(before: FeatureContext, at: string, opts: ScheduleOptions): FeatureContext {
+  const ctx = expireQuestions(before, at, opts); // questions past their timeout take their default, or are escalated
   const now = Date.parse(at);
   const due = ctx.order.filter((id) => {
     const task = ctx.tasks[id]!;
@@ -56,9 +58,11 @@ export function onTimer(ctx: FeatureContext, at: string, opts: ScheduleOptions):
   return draft;
 }
 
-/** The earliest deadline (run or dispatch) or retry time among the feature's tasks, or wall-time budget alert (budgets.ts), or undefined. */
+/** The earliest deadline (run or dispatch), retry time, question timeout, or wall-time budget alert (budgets.ts), or undefined. */
 export function nextDeadline(ctx: FeatureContext): string | undefined {
   let min = budgetDeadline(ctx);
+  const question = questionDeadline(ctx);
+  if (question && (!min || question < min)) min = question;
   for (const id of ctx.order) {
     const task = ctx.tasks[id]!;
     const deadline = taskDeadline(ctx, task);

@@ -7,6 +7,8 @@ import { emitInto } from "./status-events.ts";
 import { HOLDS_SLOT, moveTask } from "./task-lifecycle.ts";
 import { scopeBlockers } from "./scope.ts";
 import { gateCheckout, lockFor, workCheckout, workspacePending } from "./workspace.ts";
+import { startStreamGates } from "./streams.ts";
+import { plannerBrief } from "./planning.ts";
 
 /** The role gates run on; the `review` gate runs on the reviewer role. */
 export const GATE_ROLE = "qa";
@@ -29,7 +31,7 @@ export const baselinePending = (ctx: FeatureContext): boolean => !!ctx.baseline 
  * Idempotent: calling it twice in a row changes nothing the second time (and returns `ctx` itself).
  */
 export function schedule(ctx: FeatureContext, at: string, opts: ScheduleOptions): FeatureContext {
-  if (anyFailed(ctx) || !needsScheduling(ctx, opts)) return ctx;
+  if (anyFailed(ctx) || !needsScheduling(ctx, opts)) return ctx; // a failed stream gate does not count (dag.ts)
   const draft = editable(ctx);
   scheduleInto(draft, at, opts);
   return draft;
@@ -74,7 +76,8 @@ export function scheduleInto(draft: FeatureContext, at: string, opts: ScheduleOp
     const task = tasks[id]!;
     // a task whose files may overlap those of a task under way waits for it (file-scope locks, scope.ts)
     if (task.status !== "ready" || scopeBlockers(draft, task).length) continue;
-    dispatchInto(draft, task, at);
+    if (task.streamGate) startStreamGates(draft, task, at);
+    else dispatchInto(draft, task, at);
     active++;
   }
 }
@@ -124,8 +127,9 @@ function dispatchInto(draft: FeatureContext, task: TaskState, at: string): void 
   const handoffs = task.dependsOn.map((dep) => handoffOf(draft.tasks[dep]!));
   const dispatched = draft.tasks[task.id]!;
   if (draft.git) draft.tasks[task.id] = { ...dispatched, base: draft.git.head, ...(task.conflictFor || task.fixFor?.taskId ? {} : { head: undefined, changes: undefined, scopeViolation: undefined }) };
-  const where = draft.git ? workCheckout(draft, dispatched) : undefined;
-  const lock = lockFor(draft, dispatched);
+  // the planner reads the workspace and changes nothing: no worktree, no lock, no integration
+  const where = draft.git && !task.planner ? workCheckout(draft, dispatched) : undefined;
+  const lock = task.planner ? undefined : lockFor(draft, dispatched);
   draft.outbox.push({
     msgId: coordinatorMsgId.dispatch(draft.featureId, task.id, attempt),
     to: "task",
@@ -142,6 +146,8 @@ function dispatchInto(draft: FeatureContext, task: TaskState, at: string): void 
       ...(where ? { checkout: where.checkout, ...(where.reportChanges ? { reportChanges: true } : {}) } : {}),
       ...(lock ? { lock } : {}),
       ...(task.produces?.length ? { produces: task.produces } : {}),
+      ...(task.planner ? { planning: plannerBrief(draft) } : {}),
+      ...(task.answers?.length ? { answers: task.answers } : {}),
     },
   });
   emitInto(draft, { kind: "task.dispatched", taskId: task.id, role: task.role, attempt }, at);

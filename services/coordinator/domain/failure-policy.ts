@@ -1,5 +1,5 @@
 // Failure policies: what happens when a task fails (its work, its deadline, or a gate with no fix left) —
-// retry with backoff, or fail (`escalate` fails too until questions to humans exist, and says so) — and the
+// retry with backoff, fail, or ask a person (`escalate`, questions.ts) — and the
 // fix rounds a failed gate gets: a new task for the fix role, given the gate's output.
 import { wireError, type TaskResult, type Usage, type WireError } from "../../../shared/protocol/index.ts";
 import { durationMs, type FeatureContext, type TaskState } from "./context.ts";
@@ -7,6 +7,7 @@ import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
 import { emitInto } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
 import { planPolicyRollback } from "./rollback.ts";
+import { escalate } from "./questions.ts";
 
 /** Longest wait between two attempts. */
 const MAX_BACKOFF_MS = 3600_000;
@@ -33,16 +34,19 @@ export interface FailureFacts {
 export function failTask(draft: FeatureContext, task: TaskState, error: WireError, at: string, facts: FailureFacts = {}): void {
   const retry = task.policy?.retry;
   const ended = { finishedAt: at, deadlineAt: undefined, verify: task.verify?.fixRounds ? { fixRounds: task.verify.fixRounds } : undefined };
-  const counted = task.attempt - (task.budgetStops ?? 0) - (task.undoneAttempts ?? 0);
+  const counted = task.attempt - (task.budgetStops ?? 0) - (task.undoneAttempts ?? 0) - (task.asks ?? 0);
   if (retry && counted < retry.maxAttempts) {
     const next = retryAt(retry, counted, at);
     draft.tasks[task.id] = moveTask(task, "retry", { ...ended, retryAt: next, error });
     emitInto(draft, { kind: "task.retrying", taskId: task.id, role: task.role, attempt: task.attempt, nextAttempt: task.attempt + 1, retryAt: next, reason: error.message }, at);
     return;
   }
-  const escalated = task.policy?.then === "escalate"
-    ? { ...error, message: `${error.message} (policy "escalate": questions to a human are not available yet, so the task fails)` }
-    : error;
+  // escalate: a person decides (questions.ts); a fix task's failure is its owner's to escalate
+  if (task.policy?.then === "escalate" && !task.fixFor && !task.conflictFor && !task.planner) {
+    escalate(draft, task, error, at, ended);
+    return;
+  }
+  const escalated = error;
   draft.tasks[task.id] = moveTask(task, "fail", { ...ended, error: escalated });
   if (task.policy?.then === "rollback") planPolicyRollback(draft, task); // sent once no workspace operation is under way
   emitInto(draft, {
@@ -52,6 +56,10 @@ export function failTask(draft: FeatureContext, task: TaskState, error: WireErro
   const owner = task.fixFor?.taskId ? draft.tasks[task.fixFor.taskId] : undefined;
   if (owner && owner.status === "fixing") {
     const ownerError = wireError("FixFailed", `fix round ${task.fixFor!.round} for gate "${task.fixFor!.gate}" (task ${task.id}) failed: ${escalated.message}`);
+    if (owner.policy?.then === "escalate") {
+      escalate(draft, owner, ownerError, at, { finishedAt: at, verify: { fixRounds: owner.verify?.fixRounds } });
+      return;
+    }
     draft.tasks[owner.id] = moveTask(owner, "fail", { error: ownerError, finishedAt: at, verify: { fixRounds: owner.verify?.fixRounds } });
     emitInto(draft, { kind: "task.failed", taskId: owner.id, role: owner.role, attempt: owner.attempt, workerId: owner.workerId, error: ownerError }, at);
   }

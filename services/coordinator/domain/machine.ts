@@ -1,8 +1,8 @@
 // The feature's statechart (xstate v5). Pure: actions only `assign`; outbound messages go to the outbox as
 // data. The task lifecycle inside a feature is task-lifecycle.ts; the reducers are in the modules it imports.
 import { assertEvent, assign, setup } from "xstate";
-import { wireError, type BudgetChange, type FeatureRequest, type TaskLog, type TaskProgress, type TaskResult, type TaskStarted, type ValidationIssue, type WireError } from "../../../shared/protocol/index.ts";
-import { durationMs, emptyContext, type FeatureContext, type FeatureDefaults, type FeatureStateValue } from "./context.ts";
+import { wireError } from "../../../shared/protocol/index.ts";
+import { durationMs, emptyContext, type FeatureContext, type FeatureStateValue } from "./context.ts";
 import { allCompleted, anyFailed, failedTask } from "./dag.ts";
 import { schedule } from "./dispatch.ts";
 import { onTimer } from "./deadlines.ts";
@@ -11,74 +11,23 @@ import { startBaselines } from "./test-counts.ts";
 import { contextFromRequest } from "./request-to-tasks.ts";
 import { onLog, onProgress, onResult, onStarted } from "./results.ts";
 import { emit, emitRejection, onFlushed } from "./status-events.ts";
-import { cancelTasks } from "./cancel.ts";
-import { onUnserved, type UnservedEvent } from "./unserved.ts";
+import { cancelFeature } from "./cancel.ts";
+import { onUnserved } from "./unserved.ts";
 import { enforceBudgets, pausedForBudget, type BudgetMode } from "./budgets.ts";
 import { countResult } from "./usage.ts";
-import { applyBudgetChange, overLimits, refuseResume } from "./budget-control.ts";
-import { locksApply, startWorkspace } from "./workspace.ts";
+import { applyBudgetChange, overLimits, raiseReached, refuseResume } from "./budget-control.ts";
+import { startWorkspace } from "./workspace.ts";
 import { endWorkspace } from "./workspace-ops.ts";
-import { requestRollback, ROLLBACK_PAUSE, type RollbackEvent } from "./rollback.ts";
+import { requestRollback, ROLLBACK_PAUSE } from "./rollback.ts";
+import { approvePlan, awaitsApproval, publishPlan, rejectPlan, taskSummaryOf } from "./planning.ts";
+import { budgetChoice, onAnswer, resolveBudgetQuestion } from "./questions.ts";
+import type { FeatureEvent } from "./machine-events.ts";
+import { atOf, AWAITING_APPROVAL_STATE, CONTROL_VERBS, controlAfterEnd, planControls, ENDED, GATES, HOLD, PLANNING_STATE, RUN, whenTasksEnd, workerMessages, type ControlEventType, type Hold } from "./machine-parts.ts";
 
-export type FeatureEvent =
-  | { type: "feature.submit"; request: FeatureRequest; at: string; defaults?: FeatureDefaults }
-  | { type: "feature.cancel"; reason?: string | undefined; by?: string | undefined; at: string; subject?: string }
-  | { type: "feature.pause"; reason?: string | undefined; by?: string | undefined; at: string; subject?: string }
-  | { type: "feature.resume"; by?: string | undefined; at: string; subject?: string }
-  | { type: "feature.budget"; change: BudgetChange; by?: string | undefined; at: string; subject?: string }
-  | { type: "timer.fired"; at: string }
-  | { type: "feature.reject"; errors: ValidationIssue[]; at: string }
-  | { type: "task.started"; msg: TaskStarted; at: string; subject?: string }
-  | { type: "task.log"; msg: TaskLog; at: string; subject?: string }
-  | { type: "task.progress"; msg: TaskProgress; at: string; subject?: string }
-  | { type: "task.result"; msg: TaskResult; at: string; subject?: string }
-  | { type: "message.rejected"; subject: string; taskId?: string | undefined; error: WireError; at: string }
-  | { type: "outbox.flushed"; msgIds: string[] }
-  | RollbackEvent
-  | UnservedEvent;
+export type { FeatureEvent };
 
 export type { FeatureStateValue };
 
-/**
- * `hold`: the feature is paused — results are recorded and deadlines fire, but no new task starts. `budgets`: what
- * the budget checks may do in the state (budgets.ts BudgetMode).
- */
-type Hold = { hold: boolean; budgets: BudgetMode };
-const RUN: Hold = { hold: false, budgets: "enforce" };
-const HOLD: Hold = { hold: true, budgets: "enforce" };
-/** Verifying: the feature's gates run; budgets are reported, nothing is held. */
-const GATES: Hold = { hold: false, budgets: "report" };
-/** Ended: late results are recorded; budgets are no longer checked. */
-const ENDED: Hold = { hold: false, budgets: "off" };
-
-/** Worker messages are handled the same way in every state after acceptance (`hold` while paused). */
-const workerMessages = (params: Hold) => ({
-  "task.started": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "started" }],
-  "task.log": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: "log" }],
-  "task.progress": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: { type: "progress", params } }],
-  "task.result": [{ guard: "unknownTask", actions: "rejectUnknownTask" }, { actions: { type: "result", params } }],
-}) as const;
-
-/** The answer (message.rejected) to a control verb that makes no sense in `state`. */
-const rejectIn = (state: FeatureStateValue) => ({ actions: { type: "rejectControl", params: { state } } }) as const;
-
-/** Leaving executing or paused: a failure ends the feature; all done starts its gates, or completes it. */
-const whenTasksEnd = [
-  { guard: "anyFailed", target: "failed", actions: "fail" },
-  { guard: "gatesDue", target: "verifying", actions: "startGates" },
-  { guard: "allCompleted", target: "completed", actions: "complete" },
-] as const;
-
-/** After the end, control verbs are answered with message.rejected. */
-const controlAfterEnd = (state: FeatureStateValue) => ({
-  "feature.cancel": rejectIn(state),
-  "feature.pause": rejectIn(state),
-  "feature.resume": rejectIn(state),
-  "feature.budget": rejectIn(state),
-  "feature.rollback": rejectIn(state),
-}) as const;
-
-const atOf = (event: { type: string }, fallback: string): string => ("at" in event && typeof event.at === "string" ? event.at : fallback);
 
 export const featureMachine = setup({
   types: {
@@ -95,6 +44,17 @@ export const featureMachine = setup({
     heldForBudget: ({ context }) => pausedForBudget(context) || !!context.pause?.reason?.startsWith(ROLLBACK_PAUSE),
     /** The workspace is not a git repository (or could not be prepared): the feature is rejected. */
     workspaceRejected: ({ context }) => !!context.git?.rejected,
+    /** `plan: auto`: the planner plans first. */
+    plansFirst: ({ event }) => event.type === "feature.submit" && event.request.plan === "auto",
+    /** The request's own tasks (or its template's) wait for a person's approval. */
+    needsApproval: ({ event }) => event.type === "feature.submit" && (event.request.approval ?? event.defaults?.approval) === "required",
+    /** The plan is known and waits for approval / the plan is known. */
+    planAwaitsApproval: ({ context }) => awaitsApproval(context),
+    planReady: ({ context }) => !!context.planning?.ready,
+    planApproved: ({ context }) => !!context.planning?.approved,
+    /** An answer to the open budget question: cancel the feature, or raise the limits reached and go on. */
+    budgetCancel: ({ context, event }) => event.type === "question.answer" && budgetChoice(context, event) === "cancel",
+    budgetContinue: ({ context, event }) => event.type === "question.answer" && budgetChoice(context, event) === "continue",
     /** A resume while a limit is still reached (the feature's, or a task's that has not ended). */
     overBudget: ({ context, event }) => event.type === "feature.resume" && overLimits(context, event.at).length > 0,
     /** A worker message for a task this feature does not have (feature-gate and baseline runs name no task). */
@@ -106,20 +66,43 @@ export const featureMachine = setup({
     accept: assign(({ event }) => {
       assertEvent(event, "feature.submit");
       const ctx = contextFromRequest(event.request.id!, event.request, event.at, event.defaults);
+      const waits = awaitsApproval(ctx);
       const accepted = emit(ctx, {
         kind: "feature.accepted", title: ctx.title, maxParallel: ctx.maxParallel, workspace: ctx.workspace, requestHash: ctx.requestHash,
-        tasks: ctx.order.map((id) => {
-          const task = ctx.tasks[id]!;
-          return {
-            id, role: task.role, title: task.title, dependsOn: task.dependsOn, ...(task.gates ? { gates: task.gates } : {}),
-            ...(task.files?.length ? { files: task.files } : {}), ...(locksApply(ctx, task) ? { locked: true } : {}),
-          };
-        }),
+        tasks: ctx.order.map((id) => taskSummaryOf(ctx, ctx.tasks[id]!)),
         ...(ctx.featureGates ? { gates: ctx.featureGates.gates } : {}),
+        ...(ctx.planning?.source === "planner" ? { planning: { goal: ctx.planning.goal ?? ctx.title } } : {}),
+        ...(ctx.planning?.approval === "required" ? { approval: "required" as const } : {}),
+        ...(ctx.planning?.template ? { template: ctx.planning.template } : {}),
+        ...(ctx.streams ? { streams: ctx.streams } : {}),
       }, event.at);
       // A git feature's workspace is prepared first (workspace.ts); the feature's test gates measure the untouched
       // workspace next; tasks wait for both (test-counts.ts).
-      return schedule(startBaselines(startWorkspace(accepted, event.at), event.defaults, event.at), event.at, RUN);
+      const started = startBaselines(startWorkspace(accepted, event.at), event.defaults, event.at);
+      // a plan that waits for approval is published now, and nothing starts until a person approves it
+      return waits ? publishPlan(started, event.at) : schedule(ctx.planning?.source === "template" ? publishPlan(started, event.at) : started, event.at, RUN);
+    }),
+    approve: assign(({ context, event }, params: Hold) => {
+      assertEvent(event, "plan.approve");
+      return approvePlan(context, event, params);
+    }),
+    rejectPlan: assign(({ context, event }) => {
+      assertEvent(event, "plan.reject");
+      return cancelFeature(rejectPlan(context, event), event.at, { reason: `plan rejected${event.reason ? `: ${event.reason}` : ""}`, by: event.by });
+    }),
+    answer: assign(({ context, event }, params: Hold) => {
+      assertEvent(event, "question.answer");
+      return onAnswer(context, event, params);
+    }),
+    /** The budget question answered "continue": the limits reached are raised by half and the feature resumes. */
+    continueByAnswer: assign(({ context, event }) => {
+      assertEvent(event, "question.answer");
+      const raised = raiseReached(onAnswer(context, event, HOLD), event.at, event.by);
+      return schedule(emit(raised, { kind: "feature.resumed", by: event.by }, event.at), event.at, RUN);
+    }),
+    cancelByAnswer: assign(({ context, event }) => {
+      assertEvent(event, "question.answer");
+      return cancelFeature(onAnswer(context, event, HOLD), event.at, { reason: `cancelled at its budget (${event.questionId} answered "cancel")`, by: event.by });
     }),
     reject: assign(({ context, event }) => {
       assertEvent(event, "feature.reject");
@@ -180,8 +163,7 @@ export const featureMachine = setup({
     }),
     cancel: assign(({ context, event }) => {
       assertEvent(event, "feature.cancel");
-      const ctx = cancelTasks({ ...context, finishedAt: event.at, reason: event.reason ?? "cancelled" });
-      return endWorkspace(emit(ctx, { kind: "feature.cancelled", durationMs: durationMs(context.submittedAt, event.at), reason: event.reason, by: event.by }, event.at), "cancelled", event.at);
+      return cancelFeature(context, event.at, event);
     }),
     pause: assign(({ context, event }) => {
       assertEvent(event, "feature.pause");
@@ -189,7 +171,7 @@ export const featureMachine = setup({
     }),
     resume: assign(({ context, event }) => {
       assertEvent(event, "feature.resume");
-      return schedule(emit(context, { kind: "feature.resumed", by: event.by }, event.at), event.at, RUN);
+      return schedule(resolveBudgetQuestion(emit(context, { kind: "feature.resumed", by: event.by }, event.at), event.at, event.by), event.at, RUN);
     }),
     /** New limits (`baton budget`): applied, budget.changed published, and the budgets checked at once. */
     budget: assign(({ context, event }, params: Hold) => {
@@ -203,8 +185,8 @@ export const featureMachine = setup({
     }),
     /** Control verbs that make no sense in a finished feature are answered, not silently dropped. */
     rejectControl: assign(({ context, event }, { state }: { state: FeatureStateValue }) => {
-      assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume", "feature.budget", "feature.rollback"]);
-      const verb = event.type.slice("feature.".length);
+      assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume", "feature.budget", "feature.rollback", "plan.approve", "plan.reject", "question.answer"]);
+      const verb = CONTROL_VERBS[event.type as ControlEventType];
       const subject = event.subject ?? `control.${context.featureId}.${verb}`;
       const error = wireError("InvalidState", `feature "${context.featureId}" is ${state}; cannot ${verb} it`);
       return emitRejection(context, subject, error, event.at);
@@ -228,15 +210,23 @@ export const featureMachine = setup({
   states: {
     received: {
       on: {
-        "feature.submit": { target: "executing", actions: "accept" },
+        "feature.submit": [
+          { guard: "plansFirst", target: "planning", actions: "accept" },
+          { guard: "needsApproval", target: "awaitingApproval", actions: "accept" },
+          { target: "executing", actions: "accept" },
+        ],
         "feature.reject": { target: "rejected", actions: "reject" },
       },
     },
+    planning: PLANNING_STATE,
+    awaitingApproval: AWAITING_APPROVAL_STATE,
     executing: {
-      // a budget check that reached a limit published feature.paused: follow it
-      always: [{ guard: "workspaceRejected", target: "rejected", actions: "rejectWorkspace" }, ...whenTasksEnd, { guard: "heldForBudget", target: "paused" }],
+      // a budget check that reached a limit published feature.paused: follow it; a plan checked after a resume may wait for approval
+      always: [{ guard: "workspaceRejected", target: "rejected", actions: "rejectWorkspace" }, { guard: "planAwaitsApproval", target: "awaitingApproval" }, ...whenTasksEnd, { guard: "heldForBudget", target: "paused" }],
       on: {
         ...workerMessages(RUN),
+        ...planControls("executing"),
+        "question.answer": { actions: { type: "answer", params: RUN } },
         "feature.rollback": { actions: "rollback" },
         "timer.fired": { actions: { type: "timer", params: RUN } },
         "task.unserved": { actions: "unserved" },
@@ -251,6 +241,12 @@ export const featureMachine = setup({
       always: [{ guard: "workspaceRejected", target: "rejected", actions: "rejectWorkspace" }, ...whenTasksEnd],
       on: {
         ...workerMessages(HOLD),
+        ...planControls("paused"),
+        "question.answer": [
+          { guard: "budgetCancel", target: "cancelled", actions: "cancelByAnswer" },
+          { guard: "budgetContinue", target: "executing", actions: "continueByAnswer" },
+          { actions: { type: "answer", params: HOLD } },
+        ],
         "feature.rollback": { actions: "rollback" },
         "timer.fired": { actions: { type: "timer", params: HOLD } },
         "task.unserved": { actions: "unserved" },
@@ -271,6 +267,8 @@ export const featureMachine = setup({
       ],
       on: {
         ...workerMessages(GATES),
+        ...planControls("verifying"),
+        "question.answer": { actions: { type: "answer", params: GATES } },
         "feature.rollback": { actions: "rollback" },
         "timer.fired": { actions: { type: "timer", params: GATES } },
         "task.unserved": { actions: "unserved" },

@@ -6,6 +6,7 @@ import type { Budget, EventBody, FeatureSummary, FeatureView, StatusEvent, ViewB
 import { endsFeatureUnservedWait, endsUnservedWait, settleView } from "../../../shared/protocol/waiting.ts";
 import { DEFAULT_WARN_PERCENT, durationMs, type FeatureContext, type FeatureStateValue, type TaskState } from "./context.ts";
 import { featureUsage, taskUsage } from "./usage.ts";
+import { planningOfTask, planOf, questionsOf } from "./read-model-plan.ts";
 
 
 /** Notices kept per feature (the newest); the full list is in the status history. */
@@ -78,7 +79,7 @@ export function recordForView(ctx: FeatureContext, event: StatusEvent): FeatureC
 }
 
 const FEATURE_STATE: Record<FeatureStateValue, ViewFeatureState> = {
-  received: "unknown", executing: "executing", paused: "paused", verifying: "verifying",
+  received: "unknown", planning: "planning", awaitingApproval: "awaitingApproval", executing: "executing", paused: "paused", verifying: "verifying",
   completed: "completed", failed: "failed", cancelled: "cancelled", rejected: "rejected",
 };
 
@@ -101,6 +102,7 @@ function viewTask(ctx: FeatureContext, task: TaskState, cancelledAt: string | un
     fixes: task.fixFor ? (task.fixFor.taskId ?? "feature") : task.conflictFor,
     unserved: task.unserved,
     ...gitOfTask(ctx, task),
+    ...planningOfTask(task),
     usage: taskUsage(task),
     budget: task.budget && viewBudget(task.budget, task.firstStartedAt ?? task.startedAt),
   };
@@ -157,6 +159,8 @@ export function projectView(state: FeatureStateValue, ctx: FeatureContext): Feat
     usage: featureUsage(ctx),
     budget: ctx.budget && viewBudget(ctx.budget, ctx.submittedAt || undefined),
     git: gitOfFeature(ctx),
+    plan: planOf(ctx),
+    questions: questionsOf(ctx),
   });
 }
 

@@ -3,6 +3,8 @@
 import { requestHash, type FeatureRequest, type TaskSpec } from "../../../shared/protocol/index.ts";
 import { DEFAULTS, type FeatureContext, type FeatureDefaults, type TaskState } from "./context.ts";
 import { gitFromRequest } from "./workspace.ts";
+import { addStreamGates } from "./streams.ts";
+import { planningFromRequest, plannerTasks } from "./planning.ts";
 
 /** Ids of the extra tasks a test-driven task becomes (its own id is the green phase). */
 interface TddIds {
@@ -42,15 +44,11 @@ function tddPhases(spec: TaskSpec, own: TaskState, ids: TddIds, deps: string[], 
   return [red, green, refactor];
 }
 
-/**
- * The context of a feature accepted at `at`: every task blocked, nothing dispatched yet, the request's
- * fingerprint kept (a later submission under the same id is compared with it). Pure.
- */
-export function contextFromRequest(featureId: string, req: FeatureRequest, at: string, defaults: FeatureDefaults = DEFAULTS): FeatureContext {
-  const dispatchTimeout = req.dispatchTimeoutSeconds ?? defaults.dispatchTimeoutSeconds;
+/** The task states of a request's tasks, in request order (a test-driven task as its three phases), with its streams' gate tasks. Pure. */
+export function tasksFromRequest(req: FeatureRequest, defaults: FeatureDefaults, reserved: readonly string[] = []): { tasks: Record<string, TaskState>; order: string[] } {
   const tasks: Record<string, TaskState> = {};
   const order: string[] = [];
-  const mint = idMinter(new Set((req.tasks ?? []).map((t) => t.id)));
+  const mint = idMinter(new Set([...reserved, ...(req.tasks ?? []).map((t) => t.id)]));
   const tddIds = new Map<string, TddIds>();
   for (const spec of req.tasks ?? []) if (spec.tdd) tddIds.set(spec.id, { red: mint(`${spec.id.slice(0, 56)}-red`), refactor: mint(`${spec.id.slice(0, 51)}-refactor`) });
   /** A test-driven task's dependents wait for its refactor phase. */
@@ -62,6 +60,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       ...(spec.allowTestRemoval ? { allowTestRemoval: true } : {}),
       // each phase of a test-driven task has the task's budget as its own
       ...(spec.budget ? { budget: { ...spec.budget } } : {}),
+      ...(spec.stream ? { stream: spec.stream } : {}),
     };
     const own: TaskState = {
       id: spec.id, role: spec.role, title: spec.title, instructions: spec.instructions, dependsOn: deps(spec.dependsOn), ...common,
@@ -71,6 +70,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       ...(spec.isolation ? { isolation: spec.isolation } : {}),
       ...(spec.produces?.length ? { produces: [...spec.produces] } : {}),
       ...(spec.milestone ? { milestone: spec.milestone } : {}),
+      ...(spec.kind ? { kind: spec.kind } : {}),
     };
     const ids = tddIds.get(spec.id);
     const phases = ids && spec.tdd ? tddPhases(spec, own, ids, deps(spec.dependsOn), common) : [own];
@@ -79,6 +79,19 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
       order.push(phase.id);
     }
   }
+  addStreamGates(tasks, order, req.streams, mint, defaults.taskTimeoutSeconds);
+  return { tasks, order };
+}
+
+/**
+ * The context of a feature accepted at `at`: every task blocked, nothing dispatched yet, the request's
+ * fingerprint kept (a later submission under the same id is compared with it). With `plan: auto` its only task is
+ * the planner's run (planning.ts adds the plan's tasks once it is checked). Pure.
+ */
+export function contextFromRequest(featureId: string, req: FeatureRequest, at: string, defaults: FeatureDefaults = DEFAULTS): FeatureContext {
+  const dispatchTimeout = req.dispatchTimeoutSeconds ?? defaults.dispatchTimeoutSeconds;
+  const { tasks, order } = req.plan === "auto" ? plannerTasks(req, defaults) : tasksFromRequest(req, defaults);
+  const planning = planningFromRequest(req, defaults);
   return {
     featureId, title: req.title, description: req.description, workspace: req.workspace,
     maxParallel: req.maxParallel ?? 1, order, tasks, seq: 0, outbox: [], submittedAt: at,
@@ -88,5 +101,8 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
     requestHash: requestHash(req),
     ...(dispatchTimeout !== undefined ? { dispatchTimeoutSeconds: dispatchTimeout } : {}),
     ...(req.workspace ? { git: gitFromRequest(featureId, req, defaults) } : {}),
+    ...(planning ? { planning } : {}),
+    ...(req.streams && Object.keys(req.streams).length ? { streams: req.streams } : {}),
+    ...(defaults.questionTimeoutSeconds ? { questionTimeoutSeconds: defaults.questionTimeoutSeconds } : {}),
   };
 }

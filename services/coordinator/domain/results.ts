@@ -14,6 +14,8 @@ import { countProgress } from "./usage.ts";
 import { afterConflictFix, applyWork, beginIntegration } from "./integration.ts";
 import { integrates } from "./workspace.ts";
 import { onOpResult } from "./workspace-ops.ts";
+import { onPlannerResult } from "./planning.ts";
+import { taskAsks } from "./questions.ts";
 
 /** A worker began (or, after a redelivery, began again) a task; its deadline counts from now. */
 export function onStarted(ctx: FeatureContext, msg: TaskStarted, at: string): FeatureContext {
@@ -77,6 +79,15 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
   const task = draft.tasks[msg.taskId]!;
   const base = { ...task, finishedAt: msg.finishedAt, startedAt: task.startedAt ?? msg.startedAt, workerId: msg.workerId, exitCode: msg.exitCode, deadlineAt: undefined };
   const dur = durationMs(base.startedAt, msg.finishedAt);
+  if (task.planner && msg.outcome === "completed") {
+    onPlannerResult(draft, base, msg, at, opts); // checked: the plan's tasks, or back to the planner with every error (planning.ts)
+    return draft;
+  }
+  if (msg.outcome === "completed" && msg.question) {
+    // the work stops to ask a person: it waits (its dependents too) and runs again with the answer, in its session (questions.ts)
+    taskAsks(draft, task, msg.question, at, { finishedAt: msg.finishedAt, workerId: msg.workerId, exitCode: msg.exitCode, session: msg.session ?? task.session, summary: msg.summary });
+    return draft;
+  }
   // A git task: its branch's head and git's changes, and the scope check (integration.ts); a strict violation fails it.
   const workError = applyWork(draft, task, msg, at);
   if (workError) {

@@ -12,11 +12,14 @@
 //   A git feature's task passes through `integrating` (its work, then gates, passed; it is merged into the integration
 //   branch): integrate ▶ integrating ─complete▶ completed, or ─conflict▶ fixing (a conflict fix runs) ─integrate▶ …
 //   A rollback (rollback.ts) moves any task back: reset ▶ blocked, or withdraw ▶ cancelled.
+//   Questions (questions.ts): ask ▶ asking (its work asked a person, or its failure was escalated) ─answer▶ ready
+//   (dispatched again with the answer), or ─complete▶ (skipped) / ─fail▶. A stream's gate task (streams.ts) has no
+//   work: check ▶ verifying as soon as it is ready.
 
-export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "fixing", "integrating", "retrying", "completed", "failed", "cancelled"] as const;
+export const TASK_STATUSES = ["blocked", "ready", "dispatched", "running", "verifying", "fixing", "integrating", "retrying", "asking", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fix", "integrate", "conflict", "complete", "retry", "due", "fail", "cancel", "requeue", "reset", "withdraw"] as const;
+export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fix", "integrate", "conflict", "complete", "retry", "due", "fail", "cancel", "requeue", "reset", "withdraw", "ask", "answer", "check"] as const;
 /**
  * unblock: every dependency completed · dispatch: sent to its role · start: a worker reported it started (again,
  * after a redelivery) · verify: its work (or a fix round) is done and its gates run · gate: one gate passed and the
@@ -25,24 +28,26 @@ export const TASK_MOVES = ["unblock", "dispatch", "start", "verify", "gate", "fi
  * feature was cancelled · requeue: a worker stopped its work for a budget (budgets.ts); it waits to be dispatched
  * again (a new attempt that its retry policy does not count) · integrate: its work and gates passed in a git
  * feature; it is merged into the integration branch · conflict: the merge conflicted and a conflict fix runs ·
- * reset: a rollback undid it; it waits to run again · withdraw: a rollback undid it and it is cancelled.
+ * reset: a rollback undid it; it waits to run again · withdraw: a rollback undid it and it is cancelled · ask: it
+ * waits for a person's answer · answer: the answer came; it runs again with it · check: a stream's gates start.
  */
 export type TaskMove = (typeof TASK_MOVES)[number];
 
 /** From a state where the task's work runs: how the work can end. */
-const WORK_ENDS = { start: "running", verify: "verifying", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready" } as const;
+const WORK_ENDS = { start: "running", verify: "verifying", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", requeue: "ready", ask: "asking" } as const;
 /** A rollback may move a task in any state back (reset) or cancel it (withdraw). */
 const UNDO = { reset: "blocked", withdraw: "cancelled" } as const;
 
 /** state → move → next state. A move missing from a state's row is not allowed there. */
 export const TASK_TRANSITIONS: { readonly [S in TaskStatus]: Readonly<Partial<Record<TaskMove, TaskStatus>>> } = {
   blocked: { unblock: "ready", cancel: "cancelled", ...UNDO },
-  ready: { dispatch: "dispatched", cancel: "cancelled", ...UNDO },
+  ready: { dispatch: "dispatched", check: "verifying", cancel: "cancelled", ...UNDO },
   dispatched: { ...WORK_ENDS, ...UNDO },
   running: { ...WORK_ENDS, ...UNDO },
-  verifying: { gate: "verifying", fix: "fixing", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", ...UNDO },
-  fixing: { verify: "verifying", integrate: "integrating", fail: "failed", cancel: "cancelled", ...UNDO },
-  integrating: { complete: "completed", conflict: "fixing", retry: "retrying", fail: "failed", cancel: "cancelled", ...UNDO },
+  verifying: { gate: "verifying", fix: "fixing", integrate: "integrating", complete: "completed", retry: "retrying", fail: "failed", cancel: "cancelled", ask: "asking", ...UNDO },
+  fixing: { verify: "verifying", integrate: "integrating", fail: "failed", cancel: "cancelled", ask: "asking", ...UNDO },
+  integrating: { complete: "completed", conflict: "fixing", retry: "retrying", fail: "failed", cancel: "cancelled", ask: "asking", ...UNDO },
+  asking: { answer: "ready", complete: "completed", fail: "failed", cancel: "cancelled", ...UNDO },
   retrying: { due: "ready", cancel: "cancelled", ...UNDO },
   completed: { ...UNDO },
   failed: { ...UNDO },

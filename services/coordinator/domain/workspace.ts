@@ -39,8 +39,8 @@ export function branchOwner(ctx: FeatureContext, task: TaskState): TaskState | u
   return ownerId ? ctx.tasks[ownerId] : undefined;
 }
 
-/** Whether a completed task's work must be integrated before it counts (git features; fix tasks ride on their owner's branch). */
-export const integrates = (ctx: FeatureContext, task: TaskState): boolean => !!ctx.git && !branchOwner(ctx, task);
+/** Whether a completed task's work must be integrated before it counts (git features; fix tasks ride on their owner's branch; stream gates and the planner have no work). */
+export const integrates = (ctx: FeatureContext, task: TaskState): boolean => !!ctx.git && !branchOwner(ctx, task) && !task.streamGate && !task.planner;
 
 /** The commit message of a task's work on its own branch (the checkpoint's message is integration.ts's). */
 const workMessage = (ctx: FeatureContext, task: TaskState): string =>

@@ -7,10 +7,11 @@ import { newFeatureId } from "../../../shared/ids.ts";
 import { ProtocolError, toWireError } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logging.ts";
 import type { Names } from "../../../shared/subjects.ts";
-import { checkFeatureRequest, ControlMessage, requestHash, submissionMsgId, WorkerMessage, wireError, type FeatureRequest, type SubmitReply, type ValidationIssue } from "../../../shared/protocol/index.ts";
+import { checkFeatureRequest, ControlMessage, type RequestLimits, requestHash, submissionMsgId, WorkerMessage, wireError, type FeatureRequest, type SubmitReply, type ValidationIssue } from "../../../shared/protocol/index.ts";
 import type { FeatureContext, FeatureStateValue } from "../domain/context.ts";
 import type { FeatureEvent } from "../domain/machine.ts";
 import type { FeatureLoop } from "./apply-loop.ts";
+import type { PlanningKit } from "./planning-kit.ts";
 
 export interface IngressOptions {
   names: Names;
@@ -30,6 +31,11 @@ export interface IngressOptions {
   dispatchTimeoutSeconds?: number | undefined;
   /** A file-scope lock's lease (coordinator.lockLeaseSeconds). */
   lockLeaseSeconds?: number | undefined;
+  /** Templates, rules and the planner's kit (planning-kit.ts); absent: template requests are refused, planners get an empty kit. */
+  planning?: PlanningKit | undefined;
+  /** `planning.approval` and `planning.questionTimeoutSeconds` of the config. */
+  approval?: "required" | "none" | undefined;
+  questionTimeoutSeconds?: number | undefined;
   now?: () => Date;
 }
 
@@ -62,15 +68,30 @@ export class Ingress {
     return this.now().toISOString();
   }
 
+  /** What a request is checked against; a template's expansion adds its notes to `notes`. */
+  private limits(notes: string[]): RequestLimits {
+    const planning = this.opts.planning;
+    return {
+      maxBytes: this.opts.maxRequestBytes, roles: this.opts.knownRoles, gates: this.opts.knownGates,
+      ...(planning ? { expand: (request: FeatureRequest) => planning.expand(request, notes) } : {}),
+    };
+  }
+
   /** A message on `baton.feature.submit`. Accepts, ignores a duplicate, or rejects with every reason. */
   async onSubmission(jsMsg: JsMsg): Promise<void> {
     const { loop, log } = this.opts;
-    const check = checkFeatureRequest(jsMsg.data, { maxBytes: this.opts.maxRequestBytes, roles: this.opts.knownRoles, gates: this.opts.knownGates });
+    const notes: string[] = [];
+    const check = checkFeatureRequest(jsMsg.data, this.limits(notes));
     const at = this.at();
     if (check.ok) {
       const id = check.value.id ?? generatedFeatureId(jsMsg.info.streamSequence, jsMsg.info.timestampNanos);
       const request = { ...check.value, id };
-      const defaults = { taskTimeoutSeconds: this.opts.taskTimeoutSeconds, testGates: this.opts.testGates, dispatchTimeoutSeconds: this.opts.dispatchTimeoutSeconds, lockLeaseSeconds: this.opts.lockLeaseSeconds };
+      const defaults = {
+        taskTimeoutSeconds: this.opts.taskTimeoutSeconds, testGates: this.opts.testGates, dispatchTimeoutSeconds: this.opts.dispatchTimeoutSeconds, lockLeaseSeconds: this.opts.lockLeaseSeconds,
+        approval: this.opts.approval, questionTimeoutSeconds: this.opts.questionTimeoutSeconds,
+        ...(request.plan === "auto" && this.opts.planning ? { planner: this.opts.planning.planner } : {}),
+        ...(notes.length ? { expansionNotes: notes } : {}),
+      };
       const result = await loop.apply(id, [{ type: "feature.submit", request, at, defaults }], { create: true, onlyIfNew: true });
       if (result.kind !== "exists") {
         log.info({ featureId: id, tasks: check.value.tasks?.length ?? 0 }, "feature accepted");
@@ -133,7 +154,7 @@ export class Ingress {
     }
   }
 
-  /** A message on `baton.control.<featureId>.<verb>`: cancel, pause, resume, budget or rollback. Duplicates are no-ops (a repeated budget sets the same limits). */
+  /** A message on `baton.control.<featureId>.<verb>`: cancel, pause, resume, budget, rollback, approve, reject or answer. Duplicates are no-ops (a repeated budget sets the same limits). */
   async onControl(jsMsg: JsMsg): Promise<void> {
     const { names, loop, log } = this.opts;
     const at = this.at();
@@ -153,6 +174,9 @@ export class Ingress {
         : control.verb === "pause" ? { type: "feature.pause", reason: control.reason, by: control.by, at, subject: jsMsg.subject }
         : control.verb === "budget" ? { type: "feature.budget", change: control.budget!, by: control.by, at, subject: jsMsg.subject }
         : control.verb === "rollback" ? { type: "feature.rollback", ...control.rollback, reason: control.reason, by: control.by, at, subject: jsMsg.subject }
+        : control.verb === "approve" ? { type: "plan.approve", by: control.by, at, subject: jsMsg.subject }
+        : control.verb === "reject" ? { type: "plan.reject", by: control.by, reason: control.reason, at, subject: jsMsg.subject }
+        : control.verb === "answer" ? { type: "question.answer", ...control.answer!, by: control.by, at, subject: jsMsg.subject }
         : { type: "feature.resume", by: control.by, at, subject: jsMsg.subject };
       log.info({ featureId: control.featureId, verb: control.verb, by: control.by }, "control message");
     } catch (err) {
@@ -175,12 +199,15 @@ export class Ingress {
   async onApiSubmit(msg: Msg): Promise<void> {
     const { log } = this.opts;
     let reply: SubmitReply;
-    const check = checkFeatureRequest(msg.data, { maxBytes: this.opts.maxRequestBytes, roles: this.opts.knownRoles, gates: this.opts.knownGates });
+    const check = checkFeatureRequest(msg.data, this.limits([]));
     if (!check.ok) {
       reply = { ok: false, errors: check.errors };
       log.warn({ errors: check.errors }, "api submit rejected");
     } else {
-      reply = await this.storeSubmission({ ...check.value, id: check.value.id ?? newFeatureId() }, check.value.id !== undefined);
+      // the request as sent is stored (a template is expanded again when it is consumed); the expanded one is its fingerprint
+      const id = check.value.id ?? newFeatureId();
+      const sent = { ...(JSON.parse(Buffer.from(msg.data).toString("utf8")) as object), id };
+      reply = await this.storeSubmission({ ...check.value, id }, sent, check.value.id !== undefined);
       if (!reply.ok) log.warn({ errors: reply.errors }, "api submit refused");
     }
     if (msg.reply) msg.respond(encode(reply));
@@ -191,7 +218,7 @@ export class Ingress {
    * naming the feature and its state) or of the same one (a repeat: `duplicate`). Two different requests sent at
    * once under a new id may both pass this check; the stream's consumer then refuses the second (a notice).
    */
-  private async storeSubmission(request: FeatureRequest & { id: string }, named: boolean): Promise<SubmitReply> {
+  private async storeSubmission(request: FeatureRequest & { id: string }, sent: object, named: boolean): Promise<SubmitReply> {
     const { names, js, loop } = this.opts;
     const hash = requestHash(request);
     try {
@@ -200,7 +227,7 @@ export class Ingress {
         const refusal = reuseRefusal(request.id, hash, existing.state, existing.context);
         return refusal ? { ok: false, errors: [refusal] } : { ok: true, featureId: request.id, duplicate: true };
       }
-      const ack = await js.publish(names.featureSubmit(), encode(request), { msgID: submissionMsgId(request.id, hash) });
+      const ack = await js.publish(names.featureSubmit(), encode(sent), { msgID: submissionMsgId(request.id, hash) });
       return { ok: true, featureId: request.id, ...(ack.duplicate ? { duplicate: true } : {}) };
     } catch (err) {
       return { ok: false, errors: [{ path: "(root)", message: `could not store the request: ${(err as Error).message}` }] };

@@ -1,7 +1,8 @@
 // The prompt an agent gets for one task, built from data only: the role's prompt file, the feature, the task's
 // title and instructions (a fix task's carry the failing gate's reason and output tail, or the reviewer's
-// comments), and what the tasks it depends on handed off. Shared by the CLI executors and the llm executor.
-import type { Handoff, TaskAssigned } from "../../../shared/protocol/index.ts";
+// comments), what the tasks it depends on handed off, the answers a person gave to its questions, and how to ask one.
+// Shared by the CLI executors and the llm executor (planner runs get planner-prompt.ts instead).
+import type { GivenAnswer, Handoff, TaskAssigned } from "../../../shared/protocol/index.ts";
 
 /** A dependency's handoff with its stored result fetched (the worker resolves `stored` references before a run). */
 export type ResolvedHandoff = Omit<Handoff, "stored">;
@@ -9,11 +10,19 @@ export type ResolvedHandoff = Omit<Handoff, "stored">;
 export interface PromptParts {
   /** The role's prompt file's text, if the role has one. */
   rolePrompt?: string | undefined;
-  task: Pick<TaskAssigned, "featureId" | "taskId" | "title" | "instructions" | "feature" | "files" | "produces">;
+  task: Pick<TaskAssigned, "featureId" | "taskId" | "title" | "instructions" | "feature" | "files" | "produces" | "answers">;
   handoffs: readonly ResolvedHandoff[];
   /** Extra sections (e.g. the review material of a review gate run). */
   extra?: readonly { heading: string; body: string }[] | undefined;
+  /**
+   * How the agent may ask a person (askSection): `fenced` (default, CLI agents) a fenced json block ending its final
+   * message, `field` a `question` field of its JSON answer (the llm executor), `none` no section (review gate runs).
+   */
+  ask?: "fenced" | "field" | "none" | undefined;
 }
+
+/** The block a CLI agent ends its final message with to ask a person. */
+export const QUESTION_EXAMPLE = `{ "question": { "question": "Should deleting a user also delete their todos?", "options": ["delete them", "keep them"], "default": "keep them" } }`;
 
 /** Handoff JSON longer than this is cut in the prompt (the whole document stays in the results store). */
 export const PROMPT_HANDOFF_CHARS = 200_000;
@@ -32,8 +41,26 @@ export function buildPrompt(parts: PromptParts): string {
     sections.push(`# Handed off by task ${given.taskId} (${given.role})\n\n${body || "(nothing)"}`);
   }
   for (const section of parts.extra ?? []) sections.push(`# ${section.heading}\n\n${section.body}`);
+  if (task.answers?.length) sections.push(answersSection(task.answers));
+  if ((parts.ask ?? "fenced") !== "none") sections.push(askSection(parts.ask === "field" ? "field" : "fenced"));
   sections.push("Work in the current folder. When you are done, end with a short summary of what you changed.");
   return sections.join("\n\n");
+}
+
+/** The answers a person gave to this task's questions, oldest first, and that the agent goes on with them. Pure. */
+export function answersSection(answers: readonly GivenAnswer[]): string {
+  const items = answers.map((given) => `- You asked (${given.questionId}): ${given.question}\n  Answer${given.by ? ` (from ${given.by})` : ""}: ${given.answer}`);
+  return `# Answers to your questions\n\n${items.join("\n")}\n\nGo on with your task, following these answers.`;
+}
+
+/** How to stop and ask a person instead of guessing. Pure. */
+export function askSection(answer: "fenced" | "field"): string {
+  const how = answer === "field"
+    ? 'give a `question` field in your JSON answer — { "question": "…", "options": ["…"], "default": "…" } (options and default are optional) — and no files.'
+    : `change no files and end your final message with a fenced json block (options and default are optional):\n\`\`\`json\n${QUESTION_EXAMPLE}\n\`\`\``;
+  return "# If a person must decide\n\n" +
+    "When you cannot go on without a decision only a person can make — a missing requirement, a breaking change, a design choice, " +
+    `a failing test that needs a decision — do not guess: ${how}\nThe task then waits for the answer and continues with it.`;
 }
 
 /** What git and the gates say about a dependency's work (its handoff's facts), as lines; "" when there are none. */

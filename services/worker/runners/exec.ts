@@ -1,6 +1,7 @@
 // The `exec` executor: runs the operator's argv (never a shell line built from task text) in the task's
 // workspace, in its own process group behind the exec guard (process/guard.ts), with the task on stdin and
-// the result read from $BATON_RESULT_FILE.
+// the result read from $BATON_RESULT_FILE. A planner run's stdin also carries `plannerContext` (the role catalogue and
+// a summary of the workspace); a run may answer a question or a plan there (docs/planning.md).
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import type { ExecRoleConfig } from "../../../shared/config.ts";
 import { toWireError } from "../../../shared/errors.ts";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import { ExecutorOutput, MAX_HANDOFF_BYTES, MAX_SUMMARY_CHARS, type WireError } from "../../../shared/protocol/index.ts";
+import { plannerContext } from "../agents/planner-context.ts";
 import { runProcess, type ProcessRun } from "../process/run.ts";
 import { workspaceFor } from "../workspace/resolve.ts";
 import { childEnv, type ExecOutcome, type Executor, type ExecutorDeps } from "./types.ts";
@@ -40,7 +42,8 @@ export function createExecExecutor(role: string, rc: ExecRoleConfig, deps: Execu
           BATON_WORKSPACE: ws.dir,
           BATON_RESULT_FILE: resultFile,
         });
-        const run = await runProcess(command, args, { cwd: ws.dir, env, stdin: JSON.stringify(task), timeoutMs: rc.timeoutSeconds * 1000 }, ctx);
+        const stdin = JSON.stringify(task.planning ? { ...task, plannerContext: await plannerContext(task, ws.dir, deps) } : task);
+        const run = await runProcess(command, args, { cwd: ws.dir, env, stdin, timeoutMs: rc.timeoutSeconds * 1000 }, ctx);
         const out = outcomeOf(run, rc.timeoutSeconds);
         if (run.spawnError || run.timedOut || run.aborted) return out;
         const file = await readResultFile(resultFile);
@@ -53,6 +56,9 @@ export function createExecExecutor(role: string, rc: ExecRoleConfig, deps: Execu
           out.review = file.output.review;
           out.nextSteps = file.output.nextSteps;
           out.constraints = file.output.constraints;
+          // a run that asks stays "completed": the coordinator holds the task until a person answers
+          out.question = file.output.question;
+          out.plan = file.output.plan;
         }
         return out;
       } finally {

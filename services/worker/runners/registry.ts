@@ -29,7 +29,10 @@ export interface Runners {
 export interface RunnersOptions {
   role: string;
   workerId: string;
-  config: Pick<BatonConfig, "roles" | "gates" | "workspace" | "workspaceRoots" | "configPath"> & { worker?: Pick<BatonConfig["worker"], "worktrees"> | undefined };
+  config: Pick<BatonConfig, "roles" | "gates" | "workspace" | "workspaceRoots" | "configPath"> & {
+    worker?: Pick<BatonConfig["worker"], "worktrees"> | undefined;
+    planning?: Pick<BatonConfig["planning"], "roles"> | undefined;
+  };
   /** The worker's environment, read once at start-up (child processes inherit it). */
   env: ExecutorDeps["env"];
   /** Folder under which default workspaces are made. */
@@ -39,7 +42,7 @@ export interface RunnersOptions {
 /** Builds the worker's runners from its config. Call once at start-up; nothing here reads a message. */
 export function createRunners(options: RunnersOptions): Runners {
   const { role, workerId, config } = options;
-  const deps: ExecutorDeps = { workspace: config.workspace, workspaceRoots: config.workspaceRoots, env: options.env, cwd: options.cwd };
+  const deps: ExecutorDeps = { workspace: config.workspace, workspaceRoots: config.workspaceRoots, env: options.env, cwd: options.cwd, roleDirs: config.planning?.roles };
   const executor = executorFor(role, config.roles, deps);
   const gates = createGateRunner(config.gates, deps);
   const review = createReviewRunner(executor);

@@ -1,7 +1,7 @@
 // The runner contract: what turns one task message into an outcome — the role's executor (exec, noop, sleep),
 // a configured gate, or a review. The worker owns the protocol; a runner only runs and says how it ended.
 import type { Logger } from "../../../shared/logging.ts";
-import type { AgentSession, ArtifactProblem, GateReport, GitChanges, OpResult, ReviewVerdict, TaskAssigned, TaskResult, Usage, WireError } from "../../../shared/protocol/index.ts";
+import type { AgentSession, ArtifactProblem, GateReport, GitChanges, OpResult, Question, ReviewVerdict, TaskAssigned, TaskResult, Usage, WireError } from "../../../shared/protocol/index.ts";
 import type { LogStream } from "../log-batcher.ts";
 import type { WorkspaceOptions, WorkspaceResult } from "../workspace/resolve.ts";
 
@@ -56,6 +56,13 @@ export interface ExecOutcome {
   artifacts?: ArtifactProblem[] | undefined;
   /** A workspace operation's findings (runners/workspace-op.ts). */
   opResult?: OpResult | undefined;
+  /**
+   * A decision only a person can make (with outcome "completed"): the task stopped to ask; it runs again with the
+   * answer, so its run is neither checked for changes nor committed as work.
+   */
+  question?: Question | undefined;
+  /** A planner run's plan, unchecked JSON (the coordinator validates it and sends every error back). */
+  plan?: unknown;
 }
 
 /** What a runner is, for logs and tests; the worker never branches on it. */
@@ -85,6 +92,8 @@ export type Executor = Runner & { readonly reports: "task" };
 export interface ExecutorDeps extends WorkspaceOptions {
   /** Base environment for child processes (the worker's own, read once at start-up). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Folders of role files beside the shipped roles/ (config `planning.roles`): a planner run is shown the catalogue. */
+  roleDirs?: readonly string[] | undefined;
 }
 
 /** `deps.env` without its unset entries, ready for a child process. */

@@ -114,6 +114,9 @@ export function describeWait(ledger: Ledger, wait: WaitingFor): string {
     case "scope": return `tasks whose files may overlap its own: ${ids(wait.taskIds)}`;
     case "workspace": return "the workspace to be prepared";
     case "integration": return `its turn to be merged${wait.ahead.length ? ` (after ${ids(wait.ahead)})` : ""}`;
+    case "question": return `an answer to question ${code(wait.questionId)} (\`baton questions ${ledger.view.featureId}\`, then \`baton answer ${ledger.view.featureId} ${wait.questionId} "…"\`)`;
+    case "approval": return `the plan's approval (\`baton approve ${ledger.view.featureId}\`)`;
+    case "stream": return `stream ${code(wait.stream)}'s gates (run by ${code(wait.taskId)})`;
   }
 }
 

@@ -1,15 +1,17 @@
 // The `llm` executor: a role answered by one model API call (plus bounded re-asks) instead of an agent CLI. The
-// structured answer gives the task's summary and handoff, the files to write into the workspace, and on a review
-// gate run the reviewer's verdict. No process is started; aborting stops the HTTP request.
-import { readFile } from "node:fs/promises";
+// structured answer gives the task's summary and handoff, the files to write into the workspace, on a review gate run
+// the reviewer's verdict, a question for a person, and on a planner run (planner-prompt.ts) the plan. No process is
+// started; aborting stops the HTTP request.
 import { llmKeyEnv } from "../../../../shared/agents.ts";
 import { LlmConfig, type ExecRoleConfig } from "../../../../shared/config.ts";
 import { wireError } from "../../../../shared/protocol/errors.ts";
 import { REVIEW_GATE, type TaskAssigned, type WireError } from "../../../../shared/protocol/index.ts";
 import type { ExecContext, ExecOutcome, Executor, ExecutorDeps } from "../../runners/types.ts";
 import { workspaceFor } from "../../workspace/resolve.ts";
+import { plannerPromptFor } from "../planner-context.ts";
 import { buildPrompt } from "../prompt.ts";
 import { reviewSection } from "../review-verdict.ts";
+import { createRoleSource, type RoleSource } from "../role-prompt.ts";
 import { converse, systemInstruction, UsageTally } from "./converse.ts";
 import { writeOutputFiles } from "./files.ts";
 import type { LlmOutput } from "./output.ts";
@@ -20,7 +22,7 @@ interface LlmSetup {
   rc: ExecRoleConfig;
   llm: LlmConfig;
   deps: ExecutorDeps;
-  rolePrompt: () => Promise<string | undefined>;
+  roles: RoleSource;
 }
 
 /**
@@ -30,13 +32,8 @@ interface LlmSetup {
  */
 export function createLlmExecutor(role: string, rc: ExecRoleConfig, deps: ExecutorDeps): Executor {
   const llm = rc.llm ?? LlmConfig.parse({});
-  let prompt: Promise<string | undefined> | undefined;
-  const rolePrompt = (): Promise<string | undefined> => {
-    // Read once; a failed read is tried again by the next task.
-    prompt ??= rc.prompt ? readFile(rc.prompt, "utf8").catch((err: Error) => { prompt = undefined; throw err; }) : Promise.resolve(undefined);
-    return prompt;
-  };
-  const setup: LlmSetup = { role, rc, llm, deps, rolePrompt };
+  // the model is the config's (an llm role must set one); the role file gives the prompt when the config names none
+  const setup: LlmSetup = { role, rc, llm, deps, roles: createRoleSource({ role, rc, deps, useTools: false }) };
   return {
     kind: "agent",
     describe: `llm ${llm.provider}${rc.model ? ` ${rc.model}` : ""}`,
@@ -58,12 +55,14 @@ async function runLlm(setup: LlmSetup, task: TaskAssigned, ctx: ExecContext): Pr
   if ("error" in ws) return fail(ws.error);
   let rolePrompt: string | undefined;
   try {
-    rolePrompt = await setup.rolePrompt();
+    rolePrompt = (await setup.roles.forRun(task, ws.dir, ctx.log)).prompt;
   } catch (err) {
     return fail(wireError("LlmError", `cannot read the role's prompt file ${rc.prompt}: ${(err as Error).message}`));
   }
   const review = task.gate?.name === REVIEW_GATE;
-  const prompt = buildPrompt({ rolePrompt, task, handoffs: task.handoffs, extra: review ? [reviewSection(task, { answer: "field" })] : undefined });
+  const prompt = task.planning
+    ? await plannerPromptFor({ ...task, planning: task.planning }, ws.dir, deps, { rolePrompt, answer: "field", log: ctx.log })
+    : buildPrompt({ rolePrompt, task, handoffs: task.handoffs, extra: review ? [reviewSection(task, { answer: "field" })] : undefined, ask: review ? "none" : "field" });
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), rc.timeoutSeconds * 1000);
   const tally = new UsageTally(rc.model);
@@ -83,7 +82,7 @@ async function runLlm(setup: LlmSetup, task: TaskAssigned, ctx: ExecContext): Pr
       const message = `the model's answer was still invalid after ${llm.repairAttempts} re-asks: ${answer.problems.join("; ")}`;
       return fail(wireError("InvalidOutput", message.slice(0, 4000), { problems: answer.problems }), tally.total());
     }
-    return await finish(answer.output, ws.dir, review, tally, ctx);
+    return await finish(answer.output, ws.dir, { review, planner: !!task.planning }, tally, ctx);
   } catch (err) {
     if (ctx.signal.aborted) return fail(wireError("Aborted", "aborted by the worker; the model API request was cancelled"), tally.total());
     if (deadline.signal.aborted) return fail(wireError("Timeout", `timed out after ${rc.timeoutSeconds}s (the role's timeoutSeconds); the model API request was cancelled`), tally.total());
@@ -93,11 +92,15 @@ async function runLlm(setup: LlmSetup, task: TaskAssigned, ctx: ExecContext): Pr
   }
 }
 
-/** Writes the answer's files (not on a review) and turns the answer into the outcome. */
-async function finish(output: LlmOutput, dir: string, review: boolean, tally: UsageTally, ctx: ExecContext): Promise<ExecOutcome> {
+/**
+ * Writes the answer's files and turns the answer into the outcome. A review, a planner run and an answer that asks a
+ * question change no files (the task runs again with the answer); their files are ignored, and the log says so.
+ */
+async function finish(output: LlmOutput, dir: string, run: { review: boolean; planner: boolean }, tally: UsageTally, ctx: ExecContext): Promise<ExecOutcome> {
   const usage = tally.total();
-  if (review && output.files?.length) ctx.onLine("stderr", `ignored ${output.files.length} file(s) in a review's answer: a reviewer changes no files`);
-  if (!review && output.files?.length) {
+  const noFiles = run.review ? "a reviewer changes no files" : run.planner ? "a planner changes no files" : output.question ? "a task that asks changes no files" : undefined;
+  if (noFiles && output.files?.length) ctx.onLine("stderr", `ignored ${output.files.length} file(s) in the answer: ${noFiles}`);
+  if (!noFiles && output.files?.length) {
     const wrote = await writeOutputFiles(dir, output.files, (path) => ctx.onProgress?.({ tool: "write_file", files: [path], usage }));
     if (wrote.error) return fail(wireError("InvalidOutput", `cannot write the model's files: ${wrote.error}`, { written: wrote.written }), usage);
   }
@@ -109,6 +112,8 @@ async function finish(output: LlmOutput, dir: string, review: boolean, tally: Us
     ...(output.review ? { review: output.review } : {}),
     ...(output.nextSteps?.length ? { nextSteps: output.nextSteps } : {}),
     ...(output.constraints?.length ? { constraints: output.constraints } : {}),
+    ...(output.question ? { question: output.question } : {}),
+    ...(run.planner && output.plan !== undefined ? { plan: output.plan } : {}),
     ...(usage ? { usage } : {}),
   };
 }

@@ -1,7 +1,7 @@
-// The structured answer an `llm` role gives: a summary, files to write into the workspace, a handoff, and on a
-// review gate run a verdict. Validated with zod; what fails is described in words the model can act on.
+// The structured answer an `llm` role gives: a summary, files to write into the workspace, a handoff, on a review
+// gate run a verdict, a question for a person, and on a planner run the plan. Validated with zod; what fails is described in words the model can act on.
 import * as z from "zod";
-import { BoundedHandoff, MAX_SUMMARY_CHARS, ReviewVerdict } from "../../../../shared/protocol/index.ts";
+import { BoundedHandoff, MAX_SUMMARY_CHARS, Question, ReviewVerdict } from "../../../../shared/protocol/index.ts";
 import { jsonCandidates } from "../json-text.ts";
 
 /** Largest file the model may write (UTF-8 bytes), and largest total of one answer. */
@@ -43,6 +43,10 @@ export const LlmOutput = z.object({
   /** What should come next, and constraints the tasks after this one must respect (handed to them). */
   nextSteps: z.array(z.string().max(2000)).max(50).optional(),
   constraints: z.array(z.string().max(2000)).max(50).optional(),
+  /** A decision only a person can make: the task waits for the answer (its files, if any, are not written). */
+  question: Question.optional(),
+  /** A planner run's plan (checked by the coordinator, which sends every error back). */
+  plan: BoundedHandoff.optional(),
 }).superRefine((output, ctx) => {
   const total = (output.files ?? []).reduce((sum, file) => sum + Buffer.byteLength(file.content), 0);
   if (total > MAX_FILES_TOTAL_BYTES) ctx.addIssue({ code: "custom", path: ["files"], message: `files total ${total} bytes; the limit is ${MAX_FILES_TOTAL_BYTES}` });
@@ -59,7 +63,9 @@ export const OUTPUT_SHAPE = `{
   "handoff": any JSON,          // optional: data for the tasks that depend on yours (a plan, an API spec, …)
   "nextSteps": [string],        // optional: what the tasks after yours should do next
   "constraints": [string],      // optional: constraints they must respect (a naming rule, an invariant)
-  "review": { "verdict": "approve" | "changes_requested", "comments": [{ "file"?: string, "line"?: number, "message": string }] }   // only when asked to review
+  "review": { "verdict": "approve" | "changes_requested", "comments": [{ "file"?: string, "line"?: number, "message": string }] },   // only when asked to review
+  "question": { "question": string, "options"?: [string], "default"?: string },   // only when a person must decide before you can go on
+  "plan": { … }                 // only when asked to plan: the plan, in the shape the prompt gives
 }`;
 
 export type ParsedOutput = { ok: true; output: LlmOutput } | { ok: false; problems: string[] };
