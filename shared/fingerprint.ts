@@ -7,6 +7,9 @@ export const OUTCOME_SETTINGS = ["taskTimeoutSeconds", "dispatchTimeoutSeconds",
 
 export type SettingValue = string | number | boolean | null;
 
+/** Planning settings that change what happens to a request (config `planning:`). */
+export const PLANNING_SETTINGS = ["approval", "maxAttempts", "questionTimeoutSeconds", "templates", "rules", "roles"] as const;
+
 /** What a coordinator decides with, as published in its heartbeat. */
 export interface DecisionConfig {
   /** The roles a request may name, sorted; null when the config names none (then any well-formed role is accepted). */
@@ -35,7 +38,7 @@ export function shortHash(value: unknown): string {
 }
 
 /** The decision-relevant part of a loaded configuration (BatonConfig). Pure. */
-export function decisionConfig(config: { knownRoles?: readonly string[] | undefined; gates: Record<string, unknown>; coordinator: object }): DecisionConfig {
+export function decisionConfig(config: { knownRoles?: readonly string[] | undefined; gates: Record<string, unknown>; coordinator: object; planning?: object | undefined }): DecisionConfig {
   const gates: Record<string, string> = {};
   for (const [name, gate] of Object.entries(config.gates)) gates[name] = shortHash(gate);
   const settings: Record<string, SettingValue> = {};
@@ -43,6 +46,13 @@ export function decisionConfig(config: { knownRoles?: readonly string[] | undefi
   for (const key of OUTCOME_SETTINGS) {
     const value = coordinator[key];
     if (value !== undefined) settings[key] = value as SettingValue;
+  }
+  // planning (docs/planning.md): whether plans wait for approval, planner attempts, question timeouts, and where
+  // templates, rules and role files come from (a folder's path, not its files: `baton doctor` loads those)
+  const planning = (config.planning ?? {}) as Record<string, unknown>;
+  for (const key of PLANNING_SETTINGS) {
+    const value = planning[key];
+    if (value !== undefined && !(Array.isArray(value) && !value.length)) settings[`planning.${key}`] = Array.isArray(value) ? value.join(",") : (value as SettingValue);
   }
   return { roles: sortedRoles(config.knownRoles), gates, settings };
 }

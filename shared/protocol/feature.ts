@@ -9,6 +9,7 @@ import { looseRoleRequest, roleIssues, type RoleRequest } from "./request-roles.
 import { BranchName, Isolation } from "./workspace.ts";
 import { didYouMean } from "./suggest.ts";
 import { gateIssues } from "./request-gates.ts";
+import { fieldsAt } from "./fields.ts";
 import { ChangeKind, ParamName, ParamValue, StreamName, StreamSpec, TemplateName } from "./planning.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
@@ -228,25 +229,6 @@ function schemaIssues(issue: z.core.$ZodIssue): ValidationIssue[] {
   if (issue.code !== "unrecognized_keys") return [{ path: formatPath(issue.path), message: issue.message }];
   const known = fieldsAt(FeatureRequest, issue.path);
   return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown field "${key}"${didYouMean(key, known)}` }));
-}
-
-/** The field names of the object schema at `path` inside `schema` (indices step into arrays); [] if none. */
-function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  // zod's public wrappers only: optional, default and nullable are unwrapped, an array steps to its element.
-  const unwrap = (inner: unknown): unknown => {
-    let current = inner;
-    while (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodNullable) current = current.unwrap();
-    return current;
-  };
-  let current = unwrap(schema);
-  for (const segment of path) {
-    const next =
-      typeof segment === "number" && current instanceof z.ZodArray ? current.element
-      : typeof segment === "string" && current instanceof z.ZodObject ? current.shape[segment]
-      : undefined;
-    current = unwrap(next);
-  }
-  return current instanceof z.ZodObject ? Object.keys(current.shape) : [];
 }
 
 /** The tasks of an invalid request, reduced to what graph checks need (ids and string deps). */

@@ -4,7 +4,8 @@
 import * as z from "zod";
 import { Id, Role, Timestamp, ValidationIssue, WireError } from "./common.ts";
 import { GateName } from "./gates.ts";
-import { ChangeKind, QuestionAbout, QuestionId, StreamName, TemplateName } from "./planning.ts";
+import { ChangeKind, QuestionId, StreamName, TemplateName } from "./planning.ts";
+import { QuestionFields } from "./events.ts";
 
 /** `asking`: it asked a question (or its failure was escalated to one) and waits for the answer. */
 export const ViewTaskState = z.enum(["waiting", "dispatched", "running", "verifying", "fixing", "integrating", "retrying", "asking", "completed", "failed", "cancelled"]);
@@ -145,17 +146,8 @@ export type ViewTask = z.infer<typeof ViewTask>;
 
 /** A question to a person and what became of it (question.asked, .answered, .escalated). */
 export const ViewQuestion = z.object({
-  questionId: QuestionId,
-  taskId: Id.optional(),
-  about: QuestionAbout,
-  question: z.string(),
-  options: z.array(z.string()).optional(),
-  default: z.string().optional(),
-  topic: z.string().optional(),
-  context: z.string().optional(),
-  freeText: z.boolean(),
+  ...QuestionFields,
   askedAt: Timestamp,
-  timeoutAt: Timestamp.optional(),
   state: z.enum(["open", "escalated", "answered"]),
   answer: z.string().optional(),
   by: z.string().optional(),
