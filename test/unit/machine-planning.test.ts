@@ -11,6 +11,7 @@ import { FeatureView, type FeatureRequest, type Question, type TaskResult } from
 import { FeatureHarness, T0 } from "../helpers/feature-harness.ts";
 
 const TIMES = ["acceptedAt", "finishedAt", "durationMs", "dispatchedAt", "startedAt", "at", "retryAt", "askedAt", "answeredAt", "approvedAt", "rejectedAt", "timeoutAt"];
+const READ_MODEL_ONLY = ["usage", "budget"];
 const catalogue = loadPlanningCatalogue();
 const KIT: PlannerKit = { templates: catalogueTemplates(catalogue), rules: catalogue.rules, gates: ["test"], maxAttempts: 2 };
 const DEFAULTS: FeatureDefaults = { taskTimeoutSeconds: 3600, planner: KIT };
@@ -31,7 +32,8 @@ class PlanHarness extends FeatureHarness {
     const folded = emptyView(this.featureId);
     for (const e of this.events) foldEvent(folded, e);
     const projected = projectView(this.last.state, this.last.context);
-    const norm = (v: FeatureView) => JSON.parse(JSON.stringify(v, (k, val: unknown) => (TIMES.includes(k) && val !== undefined ? true : val)));
+    // usage and budgets are the read model's only (the history's fold leaves them out)
+    const norm = (v: FeatureView) => JSON.parse(JSON.stringify(v, (k, val: unknown) => (READ_MODEL_ONLY.includes(k) ? undefined : TIMES.includes(k) && val !== undefined ? true : val)));
     expect(FeatureView.safeParse(JSON.parse(JSON.stringify(projected))).error).toBeUndefined();
     expect(norm(projected)).toEqual(norm(folded));
     return projected;
@@ -213,5 +215,44 @@ describe("streams", () => {
     expect(c.dispatchedIds()).not.toContain("api");
     const view = c.view();
     expect(view.streams![0]).toMatchObject({ name: "db", state: "failed" });
+  });
+});
+
+describe("a budget stop asks a person", () => {
+  const progress = (c: PlanHarness, tokens: number) => {
+    const a = c.latest((x) => x.taskId === "a" && !x.gate);
+    return c.send({ type: "task.progress", at: c.now(), msg: { type: "baton.v1.task_progress", featureId: a.featureId, taskId: "a", attempt: a.attempt, role: a.role, workerId: "w", delivery: 1, seq: tokens, usage: { inputTokens: tokens, outputTokens: 0 }, at: c.now() } });
+  };
+
+  it("continue raises the limit reached by half and resumes", () => {
+    const c = new PlanHarness("b1");
+    c.submitWith({ title: "X", budget: { tokens: 1000 }, tasks: [{ id: "a", role: "api", title: "a" }] });
+    progress(c, 1200);
+    expect(c.last.state).toBe("paused");
+    expect(c.events.find((e) => e.kind === "question.asked")).toMatchObject({ about: "budget", options: ["continue", "cancel"], freeText: false });
+    c.answer("q1", "maybe");
+    expect(c.events.at(-1)).toMatchObject({ kind: "message.rejected", error: { code: "INVALID_ANSWER" } });
+    c.answer("q1", "continue");
+    expect(c.last.state).toBe("executing");
+    expect(c.last.context.budget).toMatchObject({ tokens: 1800 });
+    expect(c.kinds).toContain("feature.resumed");
+    c.view();
+  });
+
+  it("cancel cancels the feature; `baton budget` + resume answers it as resolved", () => {
+    const c = new PlanHarness("b2");
+    c.submitWith({ title: "X", budget: { tokens: 1000 }, tasks: [{ id: "a", role: "api", title: "a" }] });
+    progress(c, 1200);
+    c.answer("q1", "cancel");
+    expect(c.last.state).toBe("cancelled");
+    c.view();
+    const d = new PlanHarness("b3");
+    d.submitWith({ title: "X", budget: { tokens: 1000 }, tasks: [{ id: "a", role: "api", title: "a" }] });
+    progress(d, 1200);
+    d.send({ type: "feature.budget", change: { tokens: 5000 }, by: "ops", at: d.now() });
+    d.send({ type: "feature.resume", by: "ops", at: d.now() });
+    expect(d.last.state).toBe("executing");
+    expect(d.events.find((e) => e.kind === "question.answered")).toMatchObject({ via: "resolved", by: "ops" });
+    d.view();
   });
 });
