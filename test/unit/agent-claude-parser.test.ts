@@ -91,6 +91,11 @@ describe("claude invocation", () => {
     expect(inv.args).toEqual(["--max-turns", "40", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "plan", "--allowedTools", "Read", "--model", "claude-sonnet-4-5", "--resume", "abc-123"]);
     expect(inv.args.join(" ")).not.toContain("do it");
   });
+
+  it("plan mode (a planner run) without configured tools allows only the read tools: an allowed Bash would run commands in plan mode", () => {
+    const inv = claudeDialect.invocation({ ...base, permissionMode: claudeDialect.readOnlyPermissionMode });
+    expect(inv.args.slice(-4)).toEqual(["--permission-mode", "plan", "--allowedTools", "Read,Glob,Grep,LS"]);
+  });
 });
 
 describe("claude config home", () => {

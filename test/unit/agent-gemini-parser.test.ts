@@ -107,6 +107,12 @@ describe("the gemini invocation", () => {
     const args = geminiDialect.invocation({ ...base, permissionMode: "default", allowedTools: ["write_file", "run_shell_command(git)"] }).args;
     expect(args.join(" ")).toContain("--approval-mode default --allowed-tools write_file --allowed-tools run_shell_command(git)");
   });
+
+  it("read-only plan mode (a planner run) gets no shell unless the role allows it", () => {
+    const args = geminiDialect.invocation({ ...base, permissionMode: geminiDialect.readOnlyPermissionMode }).args;
+    expect(args.join(" ")).toContain("--approval-mode plan --prompt");
+    expect(args).not.toContain("--allowed-tools");
+  });
 });
 
 describe("the gemini config home", () => {

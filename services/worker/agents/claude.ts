@@ -17,6 +17,8 @@ export const CLAUDE_DEFAULT_PERMISSION_MODE = "acceptEdits";
 export const CLAUDE_DEFAULT_ALLOWED_TOOLS: readonly string[] = [
   "Bash", "Edit", "MultiEdit", "Write", "NotebookEdit", "Read", "Glob", "Grep", "LS", "TodoWrite",
 ];
+/** Allowed tools in `plan` mode when none are configured: an allowed Bash would still run commands in plan mode. */
+export const CLAUDE_READ_ONLY_TOOLS: readonly string[] = ["Read", "Glob", "Grep", "LS"];
 
 /** Operator files copied into each home (settings); credentials are linked, never copied. */
 const COPIED = ["settings.json", "CLAUDE.md"];
@@ -30,10 +32,12 @@ export const claudeDialect: AgentDialect = {
   agent: "claude-code",
   binary: AGENT_CLIS["claude-code"].binary,
   keyEnv: AGENT_CLIS["claude-code"].keyEnv,
+  readOnlyPermissionMode: "plan",
   invocation(input) {
     const args = [...input.extraArgs, "-p", "--output-format", "stream-json", "--verbose"];
-    args.push("--permission-mode", input.permissionMode ?? CLAUDE_DEFAULT_PERMISSION_MODE);
-    const tools = input.allowedTools ?? CLAUDE_DEFAULT_ALLOWED_TOOLS;
+    const mode = input.permissionMode ?? CLAUDE_DEFAULT_PERMISSION_MODE;
+    args.push("--permission-mode", mode);
+    const tools = input.allowedTools ?? (mode === "plan" ? CLAUDE_READ_ONLY_TOOLS : CLAUDE_DEFAULT_ALLOWED_TOOLS);
     if (tools.length) args.push("--allowedTools", tools.join(","));
     if (input.model) args.push("--model", input.model);
     if (input.resume) args.push("--resume", input.resume);

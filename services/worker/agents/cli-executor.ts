@@ -22,7 +22,9 @@ import type { AgentDialect } from "./types.ts";
  * The executor of a role whose `agent` is a CLI. Each run gets its own config home (never shared by two
  * concurrent runs) and its own process group; the run never rejects (every failure is a failed outcome).
  * On a review gate run the prompt asks for a verdict, read from the agent's final message into `review`; on any
- * other run a question (or a planner's plan) ending the final message goes into `question` (`plan`).
+ * other run a question (or a planner's plan) ending the final message goes into `question` (`plan`). A planner run
+ * works in the user's own checkout, so it runs read-only (the dialect's `readOnlyPermissionMode`) unless the role
+ * sets `permissionMode`.
  */
 export function createCliExecutor(role: string, rc: ExecRoleConfig, dialect: AgentDialect, deps: ExecutorDeps): Executor {
   const roles = createRoleSource({ role, rc, deps, useTools: dialect.agent === "claude-code" });
@@ -54,8 +56,9 @@ export function createCliExecutor(role: string, rc: ExecRoleConfig, dialect: Age
     try {
       await dialect.seedHome(lease.dir, deps.env);
       const invocation = dialect.invocation({
-        prompt, cwd: ws.dir, home: lease.dir, model, permissionMode: rc.permissionMode,
-        allowedTools, extraArgs: rc.args, resume,
+        prompt, cwd: ws.dir, home: lease.dir, model, permissionMode: rc.permissionMode ?? (task.planning ? dialect.readOnlyPermissionMode : undefined),
+        // a planner's tools widen only by the operator's config, never by a role file in the repository it reads
+        allowedTools: task.planning ? rc.allowedTools : allowedTools, extraArgs: rc.args, resume,
       });
       const env = Object.assign(childEnv(deps.env), rc.env, invocation.env, {
         BATON_FEATURE_ID: task.featureId, BATON_TASK_ID: task.taskId, BATON_ROLE: role, BATON_ATTEMPT: String(task.attempt), BATON_WORKSPACE: ws.dir,

@@ -38,6 +38,7 @@ export const codexDialect: AgentDialect = {
   agent: "codex",
   binary: AGENT_CLIS.codex.binary,
   keyEnv: AGENT_CLIS.codex.keyEnv,
+  readOnlyPermissionMode: "read-only",
   invocation(input) {
     const args = ["exec", ...input.extraArgs, "--json", "--skip-git-repo-check", ...codexPermissionArgs(input.permissionMode)];
     if (input.model) args.push("--model", input.model);

@@ -34,11 +34,13 @@ export const geminiDialect: AgentDialect = {
   agent: "gemini",
   binary: AGENT_CLIS.gemini.binary,
   keyEnv: AGENT_CLIS.gemini.keyEnv,
+  readOnlyPermissionMode: "plan",
   invocation(input) {
     const mode = input.permissionMode ?? GEMINI_DEFAULT_APPROVAL_MODE;
     // --skip-trust: headless Gemini CLI refuses an untrusted folder, and Baton's workspaces are the operator's roots
     const args = [...input.extraArgs, "--output-format", "stream-json", "--skip-trust", "--approval-mode", mode];
-    const tools = input.allowedTools ?? GEMINI_DEFAULT_ALLOWED_TOOLS;
+    // read-only `plan` mode (a planner run) gets no shell unless the role allows it
+    const tools = input.allowedTools ?? (mode === "plan" ? [] : GEMINI_DEFAULT_ALLOWED_TOOLS);
     if (mode !== "yolo") for (const tool of tools) args.push("--allowed-tools", tool);
     if (input.model) args.push("--model", input.model);
     if (input.resume) args.push("--resume", input.resume);

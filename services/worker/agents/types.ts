@@ -60,6 +60,11 @@ export interface AgentDialect {
   readonly binary: string;
   /** Environment variables whose presence means the CLI has an API key (`baton doctor` checks one is set). */
   readonly keyEnv: readonly string[];
+  /**
+   * The permission mode of a planner run (when the role sets none): the CLI may read and search, never edit or run
+   * commands. A planner works in the user's own checkout (no worktree), so nothing it does may change it.
+   */
+  readonly readOnlyPermissionMode: string;
   invocation(input: DialectInput): AgentInvocation;
   /**
    * Prepares a config home from the operator's own (settings and credential files copied, never API keys
