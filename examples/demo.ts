@@ -3,6 +3,8 @@
 // against that workspace, follows it live (each task in its own git worktree, merged into the
 // integration branch baton/<featureId>), then reports what it left (demo-report.ts).
 // `npm run demo -- --agent claude-code|codex` runs the implementing roles on that agent CLI (examples/agent-demo).
+// `npm run demo -- --plan auto [--approval] [--yes]` has the planner plan the feature from a goal, the plan wait for
+// `baton approve`, and the api agent ask one question on the way (demo-plan.ts).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -10,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { worktreePaths } from "../services/worker/workspace/worktrees.ts";
 import { DEMO_HELP, parseDemoArgs, prepareAgentRun, type DemoOptions } from "./agent-demo/setup.ts";
+import { Guide, PLAN_GOAL, plannedRequest, writePlanConfig } from "./demo-plan.ts";
 import { showReport } from "./demo-report.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -19,6 +22,8 @@ const FEATURE = join(ROOT, "examples/features/api-first.yaml");
 const READY = /^baton up: ready/m;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 60_000;
+
+const PLAN_GOAL_SHORT = PLAN_GOAL.split(":")[0];
 
 const say = (s: string) => console.log(`\x1b[1m▶ ${s}\x1b[0m`);
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
@@ -120,7 +125,7 @@ class Stack {
 async function main(): Promise<number> {
   let options: DemoOptions;
   try {
-    options = parseDemoArgs(process.argv.slice(2));
+    options = parseDemoArgs(process.argv.slice(2), process.env);
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${DEMO_HELP}`);
     return 2;
@@ -130,7 +135,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
-  const runDir = join(ROOT, ".baton/demo", `${stamp}${options.agent ? `-${options.agent}` : ""}`);
+  const runDir = join(ROOT, ".baton/demo", `${stamp}${options.agent ? `-${options.agent}` : ""}${options.plan ? "-plan" : ""}`);
   const workspace = join(runDir, "workspace");
   const logDir = join(runDir, "logs");
   const featureId = `demo-${Date.now().toString(36)}`;
@@ -142,18 +147,40 @@ async function main(): Promise<number> {
   const agentRun = options.agent
     ? await prepareAgentRun({ root: ROOT, runDir, baseConfig: CONFIG, feature: FEATURE, agent: options.agent, scripted: options.scripted, env: process.env, say })
     : undefined;
-  const config = agentRun?.config ?? CONFIG;
-  if (agentRun) say(`config: ${relative(ROOT, config)}`);
+  let config = agentRun?.config ?? CONFIG;
+  if (options.plan) {
+    config = join(runDir, "baton.config.yaml");
+    writePlanConfig({ base: CONFIG, file: config });
+  }
+  if (agentRun || options.plan) say(`config: ${relative(ROOT, config)}`);
+  const decide = options.plan || options.approval ? { plan: Boolean(options.plan), approval: options.approval, auto: options.auto } : undefined;
   try {
-    return await follow({ config, runDir, workspace, logDir, featureId });
+    return await follow({ config, runDir, workspace, logDir, featureId, decide });
   } finally {
     await agentRun?.stop();
   }
 }
 
+/** Where a person decides (--plan auto, --approval; --yes: the demo decides itself). */
+interface Decisions {
+  plan: boolean;
+  approval: boolean;
+  auto: boolean;
+}
+
+/** The request file: the planned feature's goal, else examples/features/api-first.yaml (with approval when asked). */
+function writeRequest(runDir: string, featureId: string, workspace: string, decide: Decisions | undefined): string {
+  const request = decide?.plan
+    ? plannedRequest({ featureId, workspace, approval: decide.approval })
+    : { ...(parseYaml(readFileSync(FEATURE, "utf8")) as Record<string, unknown>), id: featureId, workspace, ...(decide?.approval ? { approval: "required" } : {}) };
+  const requestFile = join(runDir, "feature.json");
+  writeFileSync(requestFile, JSON.stringify(request, null, 2) + "\n");
+  return requestFile;
+}
+
 /** Starts `baton up` with `config`, submits the feature and follows it to its end; stops `baton up` in any case. */
-async function follow(paths: { config: string; runDir: string; workspace: string; logDir: string; featureId: string }): Promise<number> {
-  const { config, runDir, workspace, logDir, featureId } = paths;
+async function follow(paths: { config: string; runDir: string; workspace: string; logDir: string; featureId: string; decide?: Decisions | undefined }): Promise<number> {
+  const { config, runDir, workspace, logDir, featureId, decide } = paths;
   say(`starting baton up (NATS ${process.env.NATS_URL ?? "nats://127.0.0.1:4222, started if none answers"}; logs in ${relative(ROOT, logDir)})`);
   const stack = new Stack(config, logDir);
   let interrupted = false;
@@ -182,14 +209,16 @@ async function follow(paths: { config: string; runDir: string; workspace: string
     if (interrupted) return 130;
     console.log(stack.tail(20));
 
-    const request = { ...(parseYaml(readFileSync(FEATURE, "utf8")) as Record<string, unknown>), id: featureId, workspace };
-    const requestFile = join(runDir, "feature.json");
-    writeFileSync(requestFile, JSON.stringify(request, null, 2) + "\n");
-
-    say(`submitting ${relative(ROOT, FEATURE)} as ${featureId} and following it: each task runs in its own git worktree and is merged into baton/${featureId}; the workspace's checkout stays as it is`);
+    const requestFile = writeRequest(runDir, featureId, workspace, decide);
+    const what = decide?.plan ? `the goal "${PLAN_GOAL_SHORT}" (plan: auto${decide.approval ? ", approval: required" : ""})` : `${relative(ROOT, FEATURE)}${decide?.approval ? " (approval: required)" : ""}`;
+    say(`submitting ${what} as ${featureId} and following it: each task runs in its own git worktree and is merged into baton/${featureId}; the workspace's checkout stays as it is`);
+    // the guide says where a person decides and prints the commands; `submit --watch` shows everything else
+    const guide = decide ? new Guide({ bin: BIN, config, featureId, auto: decide.auto, env: process.env, say }) : undefined;
+    await guide?.start().catch((e: unknown) => say(`cannot follow the decisions (${(e as Error).message}); \`baton status ${featureId}\` shows them`));
     submitChild = spawn(process.execPath, [BIN, "submit", requestFile, "--watch", "--config", config], { cwd: ROOT, stdio: "inherit" });
     const code = await exitOf(submitChild);
     submitChild = undefined;
+    await guide?.stop();
     if (interrupted) return 130;
 
     // where the workers made the feature's worktrees: the config's worker.worktrees.dir, else ~/.cache/baton/worktrees/…

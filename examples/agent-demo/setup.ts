@@ -27,7 +27,7 @@ export const DEMO_AGENTS: Readonly<Record<DemoAgent, { name: string; command: st
  */
 export const AGENT_ROLES: readonly string[] = ["database", "api", "backend", "frontend", "qa"];
 
-export const DEMO_HELP = `usage: npm run demo [-- --agent claude-code|codex [--scripted]]
+export const DEMO_HELP = `usage: npm run demo [-- --agent claude-code|codex [--scripted]] [-- --plan auto] [--approval] [--yes]
 
 Runs the API-first feature (examples/features/api-first.yaml) on a fresh copy of examples/sample-app.
   (no flags)        every role is an exec agent of examples/agents (no model, no network)
@@ -36,19 +36,39 @@ Runs the API-first feature (examples/features/api-first.yaml) on a fresh copy of
                     With ANTHROPIC_API_KEY (claude-code) or OPENAI_API_KEY (codex) set, the CLI calls the real API
                     (this costs tokens); without it, Baton's scripted model server answers, locally and for free.
   --scripted        use the scripted model server even when the key is set
+  --plan auto       no task list: the planner role (examples/agents/planner.mjs) plans the feature from a goal in
+                    words, and the api agent asks a person one question on the way (\`baton answer\`)
+  --approval        the plan waits for \`baton approve\` (or \`baton reject\`), run in another terminal
+  --yes             approve and answer by itself after printing the commands (for CI; also BATON_DEMO_AUTO=1)
   --help            this text
 NATS_URL picks the NATS server (default nats://127.0.0.1:4222, started if none answers).`;
 
-export type DemoOptions = { help: true } | { help: false; agent?: DemoAgent | undefined; scripted: boolean };
+export type DemoOptions =
+  | { help: true }
+  | { help: false; agent?: DemoAgent | undefined; scripted: boolean; plan?: "auto" | undefined; approval: boolean; auto: boolean };
 
-/** The demo's command line. Throws an Error with a message for the user on a bad one. */
-export function parseDemoArgs(argv: readonly string[]): DemoOptions {
-  const { values } = parseArgs({ args: [...argv], options: { agent: { type: "string" }, scripted: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
+/**
+ * The demo's command line; `env` only for BATON_DEMO_AUTO=1 (the same as --yes). Throws an Error with a message for
+ * the user on a bad one.
+ */
+export function parseDemoArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): DemoOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      agent: { type: "string" }, scripted: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      plan: { type: "string" }, approval: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false },
+    },
+  });
   if (values.help) return { help: true };
   const agent = values.agent;
   if (agent !== undefined && !(agent in DEMO_AGENTS)) throw new Error(`--agent ${agent}: choose ${Object.keys(DEMO_AGENTS).join(" or ")}`);
   if (values.scripted && agent === undefined) throw new Error("--scripted goes with --agent");
-  return { help: false, agent: agent as DemoAgent | undefined, scripted: values.scripted };
+  if (values.plan !== undefined && values.plan !== "auto") throw new Error(`--plan ${values.plan}: the only value is auto`);
+  // the scripted model server's answers are captured for the task list of examples/features/api-first.yaml
+  if (values.plan && agent !== undefined) throw new Error("--plan auto runs the exec agents: leave out --agent");
+  if (values.yes && !values.plan && !values.approval) throw new Error("--yes goes with --plan auto or --approval");
+  const auto = values.yes || ((values.plan !== undefined || values.approval) && env["BATON_DEMO_AUTO"] === "1");
+  return { help: false, agent: agent as DemoAgent | undefined, scripted: values.scripted, plan: values.plan, approval: values.approval, auto };
 }
 
 /** A running scripted model server; `stop` is safe to call twice. */
@@ -119,24 +139,43 @@ function agentRole(agent: DemoAgent, model: Model, promptFile: string): Record<s
 /** `./x` and `../x` against `dir`, as loadConfig resolves them (the generated config lives elsewhere). */
 const absolute = (dir: string, arg: string) => (arg.startsWith("./") || arg.startsWith("../") ? resolve(dir, arg) : arg);
 
+/** The parts of the demo's config file that a generated copy changes. */
+export interface DemoConfigFile {
+  workspaceRoots?: string[];
+  roles: Record<string, Record<string, unknown>>;
+  gates?: Record<string, { run: string[] }>;
+}
+
+/**
+ * The demo's config file `base` as an object that works from any folder: the exec argvs, gate commands and
+ * workspaceRoots made absolute against `base`'s folder, as loadConfig resolves them. Reads the file; nothing else.
+ */
+export function relocatedConfig(base: string): DemoConfigFile {
+  const baseDir = dirname(base);
+  const file = parseYaml(readFileSync(base, "utf8")) as DemoConfigFile;
+  const roles = Object.fromEntries(Object.entries(file.roles).map(([name, role]) => [
+    name, Array.isArray(role["exec"]) ? { ...role, exec: (role["exec"] as string[]).map((arg) => absolute(baseDir, arg)) } : role,
+  ]));
+  const gates = Object.fromEntries(Object.entries(file.gates ?? {}).map(([name, gate]) => [name, { ...gate, run: gate.run.map((arg) => absolute(baseDir, arg)) }]));
+  return { ...file, workspaceRoots: (file.workspaceRoots ?? []).map((root) => resolve(baseDir, root)), roles, gates };
+}
+
 /**
  * The demo's config (`base`, examples/baton.config.yaml) with AGENT_ROLES on `agent`, role prompts from
  * examples/agent-demo/roles, and every relative path made absolute, written to `file` as YAML. Pure apart from the write.
  */
 export function writeAgentConfig(opts: { base: string; file: string; agent: DemoAgent; model: Model }): void {
-  const baseDir = dirname(opts.base);
-  const base = parseYaml(readFileSync(opts.base, "utf8")) as { workspaceRoots?: string[]; roles: Record<string, Record<string, unknown>>; gates?: Record<string, { run: string[] }> };
+  const base = relocatedConfig(opts.base);
   const roles: Record<string, Record<string, unknown>> = {};
   for (const [name, role] of Object.entries(base.roles)) {
     if (!AGENT_ROLES.includes(name)) {
-      roles[name] = { ...role, exec: (role["exec"] as string[]).map((arg) => absolute(baseDir, arg)) };
+      roles[name] = role;
       continue;
     }
     const { exec: _exec, ...kept } = role;
     roles[name] = { ...kept, ...agentRole(opts.agent, opts.model, join(ROLE_PROMPTS, `${name}.md`)) };
   }
-  const gates = Object.fromEntries(Object.entries(base.gates ?? {}).map(([name, gate]) => [name, { ...gate, run: gate.run.map((arg) => absolute(baseDir, arg)) }]));
-  const config = { ...base, workspaceRoots: (base.workspaceRoots ?? []).map((root) => resolve(baseDir, root)), roles, gates };
+  const config = { ...base, roles };
   const header = [
     `# Generated by \`npm run demo -- --agent ${opts.agent}\` from ${relative(dirname(opts.file), opts.base)}:`,
     `# roles ${AGENT_ROLES.join(", ")} run ${DEMO_AGENTS[opts.agent].name}${opts.model.scripted ? ` against the scripted model server at ${opts.model.url}` : ` with the ${DEMO_AGENTS[opts.agent].api}`}.`,

@@ -1,5 +1,8 @@
 // Demo "api" agent: writes the OpenAPI 3.0 contract for the todos endpoints from the database
 // handoff ("documentation before implementation") and hands the endpoint list on.
+// With DEMO_API_ASKS=1 in its environment (the role's `env` in the operator's config: `npm run demo -- --plan auto`
+// sets it) it first asks a person how long a title may be (a question in the result file), and writes the contract
+// with the answer when Baton runs the task again with `answers`.
 import { AgentError, requireFile, requireHandoff, runAgent, sleep, writeFile } from "./lib.mjs";
 
 const SPEC = "docs/openapi.yaml";
@@ -12,9 +15,28 @@ const ENDPOINTS = [
 
 const JSON_TYPES = { integer: "integer", string: "string", boolean: "boolean", timestamp: "string" };
 
-/** The Todo schema's properties, in YAML, derived from the table's columns. */
-function todoProperties(columns) {
+/** The question this agent asks once when DEMO_API_ASKS=1: a design choice the table leaves open. */
+const TITLE_QUESTION = {
+  question: "How many characters may a todo's title have? (the table allows up to 200)",
+  options: ["200", "120", "80"],
+  default: "200",
+  topic: "design",
+  context: "It becomes NewTodo.title.maxLength in docs/openapi.yaml, and the backend checks it.",
+};
+
+/** The title limit a person chose, from the answers Baton sent with the task; undefined while unanswered. */
+function answeredTitleMax(task) {
+  const answer = (task.answers ?? []).find((given) => given.question === TITLE_QUESTION.question)?.answer;
+  if (answer === undefined) return undefined;
+  const max = Number.parseInt(answer, 10);
+  if (!(max >= 1 && max <= 200)) throw new AgentError(`the answer "${answer}" is not a title length from 1 to 200`);
+  return max;
+}
+
+/** The Todo schema's properties, in YAML, derived from the table's columns (`titleMax` overrides the title's limit). */
+function todoProperties(columns, titleMax) {
   return columns
+    .map((column) => (column.name === "title" && titleMax ? { ...column, maxLength: titleMax } : column))
     .map((c) => {
       const camel = c.name.replace(/_([a-z])/g, (_m, ch) => ch.toUpperCase());
       const type = JSON_TYPES[c.type];
@@ -129,9 +151,15 @@ await runAgent("api", async (task, say) => {
   const db = requireHandoff(task, "database", "the todos table's columns");
   requireFile(db.migration ?? "migrations/001_create_todos.sql", "written by the database task");
   if (!Array.isArray(db.columns) || db.columns.length === 0) throw new AgentError("the database handoff lists no columns");
+  const titleMax = answeredTitleMax(task);
+  if (process.env.DEMO_API_ASKS === "1" && titleMax === undefined) {
+    say(`asking a person: ${TITLE_QUESTION.question}`);
+    return { summary: "asks how long a todo's title may be", question: TITLE_QUESTION };
+  }
+  if (titleMax !== undefined) say(`a person answered: titles up to ${titleMax} characters`);
   say(`modelling Todo from ${db.columns.length} columns of table ${db.table}`);
   await sleep(400);
-  const props = todoProperties(db.columns);
+  const props = todoProperties(db.columns, titleMax);
   say(`${writeFile(SPEC, spec(props))} ${SPEC}`);
   for (const e of ENDPOINTS) say(`  ${e.method} ${e.path} (${e.operationId})`);
   await sleep(300);

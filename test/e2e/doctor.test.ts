@@ -2,10 +2,13 @@
 // `baton worker` processes): healthy → exit 0; a configured role whose worker stopped → exit 1 naming the role and
 // the command that fixes it; no integrator worker → a warning; `workers --json` lists the coordinator with its
 // fingerprint and each busy worker's task. Git must be 2.25 or later.
-// On this machine: the real agent CLIs answer --version, a missing one and an llm role without its key are problems.
+// On this machine: the real agent CLIs answer --version, a missing one and an llm role without its key are problems;
+// invalid role files, templates and rules are listed as file:line: field: message, and a config that plans without a
+// planner role gets a hint.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { jetstream } from "@nats-io/jetstream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encode } from "../../shared/codec.ts";
@@ -15,6 +18,8 @@ import { loadConfig } from "../../shared/config.ts";
 import { uniquePrefix } from "../helpers/nats-server.ts";
 import { baton } from "../helpers/procs.ts";
 import { useStack } from "../helpers/stack.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 const stack = useStack({
   tag: "doc",
@@ -58,6 +63,8 @@ describe("e2e: baton doctor and baton workers", () => {
     expect(out).toMatch(/✓ git \d+\.\d+\S* \(git features need 2\.25 or later\)/);
     expect(out).toContain(`✓ task workspaces must lie under: ${join(stack.dir, "ws")}, <worker folder>/.baton/workspaces (the default roots)`);
     expect(out).toContain(`✓ default workspace ${join(stack.dir, "ws")} is in git repository`);
+    expect(out).toMatch(/^✓ role files load: 10 roles \(api, backend, bugfix, database, devops, docs, frontend, planner, qa, reviewer\) from Baton's roles\//m);
+    expect(out).toMatch(/^✓ templates and selection rules load: 6 templates \(api-first, bugfix, db-migration, perf, refactor, tdd-feature\), \d+ rules from \S+selection\.yaml$/m);
     expect(out).not.toMatch(/^[✗!]/m);
     expect(code).toBe(0);
   });
@@ -151,5 +158,41 @@ describe("e2e: baton doctor and baton workers", () => {
       ["llm-keys", "ok", "role reviewer (llm, anthropic, claude-test)"],
     ]);
     expect(report.findings).toContainEqual(expect.objectContaining({ check: "workspace", verdict: "warning" }));
+  });
+
+  it("doctor: invalid role files, templates and rules are listed as file:line: field: message; planning without a planner is a hint", async () => {
+    const dir = join(stack.dir, "planning");
+    for (const sub of ["roles", "templates", "ws/.claude/agents"]) mkdirSync(join(dir, sub), { recursive: true });
+    writeFileSync(join(dir, "roles", "qa.md"), "---\nname: qa\nmaxConcurrency: 0\n---\nYou test.\n");
+    writeFileSync(join(dir, "roles", "docs.md"), "---\nname: docs\n---\nYou write docs.\n");
+    writeFileSync(join(dir, "templates", "mine.yaml"), "name: mine\ndescription: Mine.\nsteps:\n  - id: one\n    role: backend\n    title: One\n  - id: two\n    role: backend\n    title: Two\n    dependOn: [one]\n");
+    // Baton's rules with one more rule whose `before` names a kind no rule has
+    const shippedRules = readFileSync(join(ROOT, "rules", "selection.yaml"), "utf8");
+    writeFileSync(join(dir, "rules.yaml"), `${shippedRules.trimEnd()}\n\n  - kind: extra\n    role: qa\n    description: Extra.\n    before: [nothing-like-it]\n`);
+    writeFileSync(join(dir, "ws", ".claude", "agents", "helper.md"), "---\nname: bad name!\n---\nHelps.\n");
+    writeFileSync(join(dir, "baton.config.yaml"), "workspace: ./ws\nroles:\n  backend: { executor: noop }\nplanning:\n  templates: [./templates]\n  roles: [./roles]\n  rules: ./rules.yaml\n");
+    const cfg = join(dir, "baton.config.yaml");
+    const { code, out } = await run(["doctor", "--config", cfg]);
+    expect(out).toContain(`✗ role file ${join(dir, "roles", "qa.md")}:3: maxConcurrency: must be at least 1 — fix the file: it is left out (the other role files load)`);
+    // the project's own files (the default workspace's) are its business: a warning
+    expect(out).toMatch(new RegExp(`^! role file ${join(dir, "ws", ".claude", "agents", "helper.md").replace(/\./g, "\\.")}:2: name: .+ — fix the file`, "m"));
+    expect(out).toMatch(new RegExp(`^✗ planning file ${join(dir, "templates", "mine.yaml").replace(/\./g, "\\.")}:10: steps\\[1\\]\\.dependOn: unknown field "dependOn" \\(did you mean "dependsOn"\\?\\)`, "m"));
+    expect(out).toMatch(new RegExp(`^✗ planning file ${join(dir, "rules.yaml").replace(/\./g, "\\.")}:\\d+: rules\\[\\d+\\]\\.before.*nothing-like-it`, "m"));
+    expect(out).toContain("! the config sets planning: but has no planner role: a feature with plan: auto (a goal in words) has nobody to plan it — add roles.planner");
+    expect(out).not.toMatch(/^✓ (role files|templates and selection rules) load/m);
+    expect(code).toBe(1);
+
+    // fixed files and a planner role: every planning check passes, and there is no hint
+    writeFileSync(join(dir, "roles", "qa.md"), "---\nname: qa\nmaxConcurrency: 1\n---\nYou test.\n");
+    writeFileSync(join(dir, "templates", "mine.yaml"), "name: mine\ndescription: Mine.\nsteps:\n  - id: one\n    role: backend\n    title: One\n");
+    writeFileSync(join(dir, "rules.yaml"), shippedRules);
+    writeFileSync(join(dir, "ws", ".claude", "agents", "helper.md"), "---\nname: helper\n---\nHelps.\n");
+    writeFileSync(cfg, "workspace: ./ws\nroles:\n  backend: { executor: noop }\n  planner: { executor: noop }\nplanning:\n  templates: [./templates]\n  roles: [./roles]\n  rules: ./rules.yaml\n");
+    const json = await run(["doctor", "--config", cfg, "--json"]);
+    const report = JSON.parse(json.out) as { findings: { check: string; verdict: string; message: string }[] };
+    const planning = report.findings.filter((finding) => ["role-files", "planning-files", "planner"].includes(finding.check));
+    expect(planning.map((finding) => [finding.check, finding.verdict])).toEqual([["role-files", "ok"], ["planning-files", "ok"]]);
+    expect(planning[0]!.message).toMatch(/^role files load: 11 roles \(.*helper.*\) from Baton's roles\/, \S+\/roles, \S+\/ws\/\.claude\/agents\/ and \.baton\/roles\/$/);
+    expect(planning[1]!.message).toMatch(/^templates and selection rules load: 7 templates \(api-first, bugfix, db-migration, mine, perf, refactor, tdd-feature\), \d+ rules from \S+\/planning\/rules\.yaml$/);
   });
 });

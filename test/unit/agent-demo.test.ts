@@ -159,8 +159,14 @@ describe("the agent demo's config and command line", () => {
   });
 
   it("parses --agent, --scripted and --help, and refuses what it does not know", () => {
-    expect(parseDemoArgs([])).toEqual({ help: false, agent: undefined, scripted: false });
-    expect(parseDemoArgs(["--agent", "codex", "--scripted"])).toEqual({ help: false, agent: "codex", scripted: true });
+    expect(parseDemoArgs([])).toEqual({ help: false, agent: undefined, scripted: false, plan: undefined, approval: false, auto: false });
+    expect(parseDemoArgs(["--agent", "codex", "--scripted"])).toEqual({ help: false, agent: "codex", scripted: true, plan: undefined, approval: false, auto: false });
+    expect(parseDemoArgs(["--plan", "auto", "--approval"])).toMatchObject({ plan: "auto", approval: true, auto: false });
+    expect(parseDemoArgs(["--plan", "auto", "--approval"], { BATON_DEMO_AUTO: "1" })).toMatchObject({ auto: true });
+    expect(parseDemoArgs(["--approval", "--yes"])).toMatchObject({ approval: true, auto: true });
+    expect(() => parseDemoArgs(["--plan", "manual"])).toThrow(/only value is auto/);
+    expect(() => parseDemoArgs(["--plan", "auto", "--agent", "codex"])).toThrow(/leave out --agent/);
+    expect(() => parseDemoArgs(["--yes"])).toThrow(/goes with --plan auto or --approval/);
     expect(parseDemoArgs(["--help"])).toEqual({ help: true });
     expect(() => parseDemoArgs(["--agent", "gemini"])).toThrow(/choose claude-code or codex/);
     expect(() => parseDemoArgs(["--scripted"])).toThrow(/goes with --agent/);

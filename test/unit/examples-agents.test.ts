@@ -250,8 +250,8 @@ describe("example agents refuse to work without what they depend on", () => {
 });
 
 describe("example and deploy configuration", () => {
-  it("examples/baton.config.yaml loads: six roles, ./agents resolved, backend ×2", () => {
-    expect(Object.keys(config.roles).sort()).toEqual(["api", "backend", "database", "frontend", "qa", "reviewer"]);
+  it("examples/baton.config.yaml loads: seven roles (the planner too), ./agents resolved, backend ×2", () => {
+    expect(Object.keys(config.roles).sort()).toEqual(["api", "backend", "database", "frontend", "planner", "qa", "reviewer"]);
     for (const [role, rc] of Object.entries(config.roles)) {
       expect(rc.exec![0]).toBe("node");
       expect(rc.exec![1]).toBe(join(ROOT, "examples/agents", `${role}.mjs`));

@@ -1,6 +1,7 @@
 // `baton doctor [--config FILE] [--json]`: checks a deployment in order (NATS, JetStream, streams, coordinators, their
-// config fingerprints, workers per role and an integrator, then on this machine the agent CLIs, llm keys, git and the
-// default workspace) and prints one line per finding; exit 0 when healthy, 1 when a problem was found.
+// config fingerprints, workers per role and an integrator, then on this machine the agent CLIs, llm keys, git, the
+// default workspace, the role files, templates and selection rules, and a planner for a config that plans) and prints
+// one line per finding; exit 0 when healthy, 1 when a problem was found.
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { liveCoordinators, liveWorkers, type CoordinatorHeartbeat, type WorkerHeartbeat } from "../../../shared/client/index.ts";
 import { configDifferences, configFingerprint, decisionConfig } from "../../../shared/fingerprint.ts";
@@ -10,6 +11,7 @@ import type { CliArgs } from "../args.ts";
 import { cliConfig, type CliContext } from "../connect.ts";
 import { green, red, yellow } from "../render.ts";
 import { checkLocal } from "./doctor-local.ts";
+import { checkPlanning } from "./doctor-planning.ts";
 
 /** `ok` ✓, `problem` ✗ (makes the exit code 1), `warning` ! (reported, not failing). */
 export type Verdict = "ok" | "problem" | "warning";
@@ -41,6 +43,7 @@ export async function run(args: CliArgs): Promise<number> {
   await diagnose(ctx, report);
   // The environment is read once, here: the workers started from this shell would have it (values never printed).
   await checkLocal({ cfg: ctx.cfg, env: process.env, cwd: process.cwd() }, report);
+  checkPlanning({ cfg: ctx.cfg, cwd: process.cwd() }, report);
   const healthy = !findings.some((finding) => finding.verdict === "problem");
   if (args.values.json) console.log(JSON.stringify({ healthy, natsUrl: ctx.cfg.natsUrl, prefix: ctx.names.prefix, findings }, null, 2));
   return healthy ? 0 : 1;
