@@ -117,6 +117,7 @@ export function planLines(view: FeatureView): string[] {
   }
   // a planner that never produced a valid plan: the feature failed with these
   if (!plan.readyAt && plan.errors?.length) lines.push(...invalidLines(plan));
+  else if (plan.invalid) lines.push(dim(`  accepted after ${plan.invalid} invalid plan${plan.invalid === 1 ? "" : "s"}`));
   return lines;
 }
 

@@ -22,7 +22,7 @@ export function foldPlanningEvent(view: FeatureView, task: ViewTask | undefined,
       for (const added of event.tasks) if (!known.has(added.id)) view.tasks.push({ ...added, state: "waiting", attempt: 0 });
       if (event.gates) view.gates = event.gates;
       view.plan = {
-        ...view.plan, source: event.source, approval: event.approval,
+        ...view.plan, source: event.source, approval: event.approval, readyAt: event.at,
         ...(event.template ? { template: event.template } : {}), ...(event.summary ? { summary: event.summary } : {}), ...(event.notes ? { notes: event.notes } : {}),
       };
       if (view.state === "planning") view.state = event.approval === "required" ? "awaitingApproval" : "executing";

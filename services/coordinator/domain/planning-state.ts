@@ -24,8 +24,9 @@ export interface PlanningState {
   template?: string | undefined;
   summary?: string | undefined;
   notes?: string[] | undefined;
-  /** The plan is known (a planner's plan checked and accepted, or the request's own). */
+  /** The plan is known (a planner's plan checked and accepted, or the request's own), and since when. */
   ready: boolean;
+  readyAt?: string | undefined;
   /** Planner attempts whose plan was invalid, and the last plan and errors (sent back with the next attempt). */
   invalid?: number | undefined;
   errors?: ValidationIssue[] | undefined;

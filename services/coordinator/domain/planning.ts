@@ -103,7 +103,7 @@ function acceptPlan(draft: FeatureContext, task: TaskState, request: FeatureRequ
   if (request.streams && Object.keys(request.streams).length) draft.streams = request.streams;
   if (request.onFailure && !draft.policy) draft.policy = request.onFailure;
   draft.planning = {
-    ...planning, ready: true, base: undefined, kit: undefined, previous: undefined,
+    ...planning, ready: true, readyAt: at, base: undefined, kit: undefined, previous: undefined,
     ...(request.template ? { template: request.template } : {}),
     ...(said.summary ? { summary: said.summary } : {}), ...(said.notes.length ? { notes: said.notes } : {}),
   };

@@ -13,6 +13,7 @@ export function planOf(ctx: FeatureContext): ViewPlan | undefined {
     ...(plan.template ? { template: plan.template } : {}),
     ...(plan.summary ? { summary: plan.summary } : {}),
     ...(plan.notes?.length ? { notes: plan.notes } : {}),
+    ...(plan.readyAt ? { readyAt: plan.readyAt } : {}),
     ...(plan.invalid ? { invalid: plan.invalid, errors: plan.errors ?? [] } : {}),
     ...(plan.approved ? { approvedAt: plan.approved.at, ...(plan.approved.by ? { approvedBy: plan.approved.by } : {}) } : {}),
     ...(plan.rejected ? { rejectedAt: plan.rejected.at, ...(plan.rejected.by ? { rejectedBy: plan.rejected.by } : {}), ...(plan.rejected.reason ? { rejectReason: plan.rejected.reason } : {}) } : {}),

@@ -101,7 +101,7 @@ export function contextFromRequest(featureId: string, req: FeatureRequest, at: s
     requestHash: requestHash(req),
     ...(dispatchTimeout !== undefined ? { dispatchTimeoutSeconds: dispatchTimeout } : {}),
     ...(req.workspace ? { git: gitFromRequest(featureId, req, defaults) } : {}),
-    ...(planning ? { planning } : {}),
+    ...(planning ? { planning: planning.ready ? { ...planning, readyAt: at } : planning } : {}),
     ...(req.streams && Object.keys(req.streams).length ? { streams: req.streams } : {}),
     ...(defaults.questionTimeoutSeconds ? { questionTimeoutSeconds: defaults.questionTimeoutSeconds } : {}),
   };
