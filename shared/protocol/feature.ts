@@ -10,7 +10,7 @@ import { BranchName, Isolation } from "./workspace.ts";
 import { didYouMean } from "./suggest.ts";
 import { gateIssues } from "./request-gates.ts";
 import { fieldsAt } from "./fields.ts";
-import { ChangeKind, ParamName, ParamValue, StreamName, StreamSpec, TemplateName } from "./planning.ts";
+import { ChangeKind, ParamName, ParamValue, PLANNER_ROLE, StreamName, StreamSpec, TemplateName } from "./planning.ts";
 
 export const FEATURE_REQUEST = "baton.v1.feature_request" as const;
 
@@ -206,6 +206,9 @@ export function checkFeatureValue(json: unknown, limits: Omit<RequestLimits, "ma
   const tasks = request ? (request.tasks ?? []) : looseTasks(json);
   const roleRequest: RoleRequest = request ? { ...request, tasks: request.tasks ?? [] } : looseRoleRequest(json);
   if (limits.roles) errors.push(...roleIssues(limits.roles, tasks.map((task) => task.role), roleRequest));
+  if (limits.roles && request?.plan === "auto" && !limits.roles.includes(PLANNER_ROLE)) {
+    errors.push({ path: "plan", message: `plan: "auto" needs the ${PLANNER_ROLE} role, and the config defines none: add roles.${PLANNER_ROLE} (an agent, e.g. agent: claude-code; docs/planning.md)` });
+  }
   if (limits.gates) errors.push(...gateIssues(request ?? json, limits.gates));
   errors.push(...graphIssues(tasks));
   if (!request || errors.length) return maybeId ? { ok: false, errors, id: maybeId } : { ok: false, errors };

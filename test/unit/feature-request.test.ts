@@ -369,3 +369,11 @@ describe("gate names in a request", () => {
     expect(checkFeatureValue({ ...req, gates: ["coverage"], tasks: [{ ...req.tasks[0], gates: ["unit"] }] }, { gates: ["unit", "coverage"] }).ok).toBe(true);
   });
 });
+
+describe("plan: auto", () => {
+  it("needs the planner role when the config names roles", () => {
+    const result = checkFeatureValue({ title: "t", plan: "auto", goal: "g" }, { roles: ["backend"] });
+    expect(result.ok ? [] : result.errors).toEqual([{ path: "plan", message: expect.stringContaining("add roles.planner") }]);
+    expect(checkFeatureValue({ title: "t", plan: "auto", goal: "g" }, { roles: ["backend", "planner"] }).ok).toBe(true);
+  });
+});
