@@ -1,8 +1,9 @@
 // `npm run chaos -- [--features N] [--seconds S] [--seed X] [--json FILE] [--wait-seconds W] [--keep]`
-// Runs a real Baton (its own nats-server, 3 coordinators, 2 workers for each of 4 roles, 2 qa workers that run the
-// quality gates, 2 integrators that run the git features' workspace operations) while it kills coordinators, workers
-// and once nats-server itself, and rolls some git features back midway; then checks that every submitted feature
-// completed, exactly once, with every completed git task's work on its integration branch. Exit code: 0 all good,
+// Runs a real Baton (its own nats-server, 3 coordinators, 2 workers for each of 4 roles, 2 planners, 2 qa workers that
+// run the quality gates, 2 integrators that run the git features' workspace operations) while it kills coordinators,
+// workers and once nats-server itself, rolls some git features back midway, and approves plans and answers questions
+// as people would; then checks that every submitted feature completed, exactly once, with every completed git task's
+// work on its integration branch, every plan approved before any work and every question answered exactly once. Exit code: 0 all good,
 // 1 a problem was found (the reasons are printed), 2 the run itself failed, 130 interrupted. See docs/reliability.md.
 import { readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -16,6 +17,7 @@ import { createRepo, inspectRepo, type RepoSnapshot } from "./chaos/git-repos.ts
 import { readLedger } from "./chaos/ledger.ts";
 import { killAll, submitAll, type RunContext } from "./chaos/load.ts";
 import { EventObserver } from "./chaos/observer.ts";
+import { People } from "./chaos/people.ts";
 import { parseOptions, type Options } from "./chaos/options.ts";
 import { printReport, writeSummary, type RunRecord } from "./chaos/output.ts";
 import { coordinatorSlots, makePlan, workerSlots, type Plan } from "./chaos/plan.ts";
@@ -148,6 +150,9 @@ async function drain(ctx: RunContext, submissions: Submission[]): Promise<number
 async function runChaos(ctx: RunContext, options: Options, base: Omit<RunRecord, "analysis" | "readModel" | "kills" | "rollbacks" | "unexpectedExits" | "timing">): Promise<RunRecord> {
   const { submissions, done: submitted, rollbacks } = submitAll(ctx);
   const { kills, done: killed } = killAll(ctx);
+  // the people who approve plans and answer questions, as they show up in the history
+  const people = new People({ nc: ctx.nc, names: ctx.names, observer: ctx.observer, seed: options.seed, deadline: ctx.deadline, stopped: ctx.interrupted, say: (line) => ctx.say(`${ctx.stamp()} ${line}`) });
+  people.start();
   const ticker = startTicker(ctx, submissions, kills);
   await killed;
   await sleep(ctx.chaosEndAt - Date.now());
@@ -157,6 +162,7 @@ async function runChaos(ctx: RunContext, options: Options, base: Omit<RunRecord,
   await submitted;
   const drainEnd = await drain(ctx, submissions);
   const records = await rollbacks;
+  await people.stop();
   ticker.stop();
   for (const slot of ctx.sup.slots.values()) slot.pollReady();
   ctx.say(`${ctx.stamp()} ${ticker.status()}`);
@@ -174,6 +180,7 @@ async function runChaos(ctx: RunContext, options: Options, base: Omit<RunRecord,
   const analysis = analyze({
     plannedFeatures: options.features, submissions, events: ctx.observer.events, ledger: readLedger(ctx.wd.ledger), kills, restarts,
     chaosStart: ctx.chaosStart, pidNames, gitFeatures: [...ctx.gitFeatures.values()], snapshots, rollbacks: records,
+    decor: new Map(ctx.plan.submissions.flatMap((planned) => (planned.planning ? [[planned.feature.id, planned.planning] as const] : []))), actions: people.actions,
   });
   // The read model (what `baton status` shows) must agree with the history of every feature.
   const readModel = await checkReadModel(ctx.nc, ctx.names, acked);

@@ -1,6 +1,7 @@
 // The quality gates' side of the chaos analysis: every gated task and feature completed only after its gate passed,
 // every feature naming the test gate measured its baseline before its first task, and every handoff the agents
 // checked arrived intact. Pure.
+import { PLANNER_TASK_ID } from "../../shared/protocol/planning.ts";
 import type { Execution } from "./ledger.ts";
 import type { SeenEvent } from "./observer.ts";
 
@@ -16,8 +17,8 @@ export interface GateFigures {
 
 /**
  * A gated task (it had task.verifying) completes only after a gate.passed of that task and attempt; a gated feature
- * (feature.verifying) only after a feature gate.passed; a feature naming the test gate measures its baseline before
- * any task is dispatched.
+ * (feature.verifying) only after a feature gate.passed; a feature naming the test gate (in its request or its plan)
+ * measures its baseline before any task but its planner's is dispatched.
  */
 export function gatesOf(events: readonly SeenEvent[], grouped: Map<string, SeenEvent[]>): GateFigures {
   const figures: GateFigures = {
@@ -38,8 +39,9 @@ export function gatesOf(events: readonly SeenEvent[], grouped: Map<string, SeenE
       figures.gatedFeatures++;
       if (!sorted.some((event) => event.kind === "gate.passed" && event.scope === "feature" && event.seq < finished.seq)) figures.completedUngated.push(featureId);
     }
-    const gated = sorted.find((event) => event.kind === "feature.accepted")?.gated;
-    const firstDispatch = sorted.find((event) => event.kind === "task.dispatched");
+    // a planned feature's gates come with its plan (plan.ready), and its planner's run goes before any baseline
+    const gated = sorted.find((event) => event.kind === "feature.accepted")?.gated || sorted.find((event) => event.kind === "plan.ready")?.gated;
+    const firstDispatch = sorted.find((event) => event.kind === "task.dispatched" && event.taskId !== PLANNER_TASK_ID);
     if (gated && firstDispatch) {
       figures.baselined++;
       const baseline = sorted.find((event) => (event.kind === "gate.passed" || event.kind === "gate.failed") && event.scope === "baseline");

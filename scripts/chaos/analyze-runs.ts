@@ -26,6 +26,8 @@ export interface RepeatFigures {
   repeatedAfterWorkerKill: number;
   repeatedAfterNatsRestart: number;
   repeatedAfterRollback: number;
+  /** Run again as a new attempt by design: after asking a question, failing into an escalation, or returning an invalid plan. */
+  repeatedAfterQuestion: number;
   repeatedOther: number;
   repeats: { task: string; cause: string; runs: string[] }[];
 }
@@ -60,7 +62,7 @@ export function repeatsOf(input: {
     return `? (parent pid ${run.ppid})`;
   };
   const seconds = (at: number | undefined) => (at === undefined ? "?" : ((at - input.chaosStart) / 1000).toFixed(2));
-  const figures: RepeatFigures = { repeated: 0, extraExecutions: 0, repeatedAfterWorkerKill: 0, repeatedAfterNatsRestart: 0, repeatedAfterRollback: 0, repeatedOther: 0, repeats: [] };
+  const figures: RepeatFigures = { repeated: 0, extraExecutions: 0, repeatedAfterWorkerKill: 0, repeatedAfterNatsRestart: 0, repeatedAfterRollback: 0, repeatedAfterQuestion: 0, repeatedOther: 0, repeats: [] };
   for (const [task, list] of input.runs) {
     if (list.length < 2) continue;
     figures.repeated++;
@@ -68,16 +70,20 @@ export function repeatsOf(input: {
     const causes = list.slice(1).map((run, index) => {
       const prev = list[index]!;
       if (rollbackOf(run, prev)) return "rollback";
+      if ((prev.asked || prev.failed || prev.invalidPlan) && run.attempt > prev.attempt) return "question";
       if (killOfWorker(prev, run.start)) return "worker";
       // The outage (kill → ready again) overlapped the time between the two starts: the previous run's
       // result or ack was lost with the server, or never got out while it was down.
       if (natsKills.some((kill) => kill.at <= run.start && (kill.readyAt ?? kill.at + 10_000) >= prev.start)) return "nats";
       return "other";
     });
-    const cause = causes.includes("worker") ? "worker kill" : causes.includes("nats") ? "nats restart" : causes.includes("rollback") ? "rollback" : "other";
-    if (cause === "worker kill") figures.repeatedAfterWorkerKill++;
-    else if (cause === "nats restart") figures.repeatedAfterNatsRestart++;
-    else if (cause === "rollback") figures.repeatedAfterRollback++;
+    const named = { worker: "worker kill", nats: "nats restart", rollback: "rollback", question: "question, escalation or replan" } as const;
+    const first = (["worker", "nats", "rollback", "question"] as const).find((kind) => causes.includes(kind));
+    const cause = first ? named[first] : "other";
+    if (first === "worker") figures.repeatedAfterWorkerKill++;
+    else if (first === "nats") figures.repeatedAfterNatsRestart++;
+    else if (first === "rollback") figures.repeatedAfterRollback++;
+    else if (first === "question") figures.repeatedAfterQuestion++;
     else figures.repeatedOther++;
     const end = (run: Execution) => (run.end !== undefined ? seconds(run.end) : run.killed !== undefined ? `${seconds(run.killed)} killed` : "?");
     figures.repeats.push({ task, cause, runs: list.map((run) => `attempt ${run.attempt} on ${workerName(run)} ${seconds(run.start)}–${end(run)}`) });

@@ -2,12 +2,15 @@
 // into the figures of the chaos report and the reasons, if any, why the run failed. Pure: no I/O.
 import { byFeature, completions, historyIntegrity, outcomes, terminalCounts, type HistoryIntegrity } from "./analyze-history.ts";
 import { gatesOf, handoffsOf, type GateFigures } from "./analyze-gates.ts";
+import { planningOf, planningReasons, type PlanningFigures } from "./analyze-planning.ts";
 import { recoveryOf, repeatsOf, runsByTask, stats, type Recovery } from "./analyze-runs.ts";
 import { analyzeGit, type GitFeature, type GitFigures } from "./git-checks.ts";
 import type { RepoSnapshot } from "./git-repos.ts";
 import type { Execution } from "./ledger.ts";
 import type { SeenEvent } from "./observer.ts";
+import type { PersonAction } from "./people.ts";
 import type { ProcessKind } from "./plan.ts";
+import type { PlanningDecor } from "./planning-plan.ts";
 import type { RollbackRecord } from "./rollbacks.ts";
 
 export { stats };
@@ -59,6 +62,8 @@ export interface Analysis {
     repeatedAfterNatsRestart: number;
     /** Tasks run again because a rollback undid their work (they are meant to run again). */
     repeatedAfterRollback: number;
+    /** Tasks run again as a new attempt after a question, an escalated failure or an invalid plan (by design). */
+    repeatedAfterQuestion: number;
     repeatedOther: number;
     completedTwice: number;
     /** Completions of a task after a rollback undid its earlier completion (not "completed twice"). */
@@ -72,6 +77,8 @@ export interface Analysis {
   handoffs: { checked: number; bad: string[] };
   /** Git features: checkpoints on the integration branch, conflicts, rollbacks, what the finish left. */
   git: GitFigures;
+  /** Plans, approvals, questions, escalations, streams (analyze-planning.ts). */
+  planning: PlanningFigures;
   kills: Record<ProcessKind, number> & { integrator: number };
   /** Per kill of an integrator (in kill order): the tasks that were integrating at that moment (a merge sent or queued). */
   integratorKills: { slot: string; at: number; integrating: string[] }[];
@@ -99,6 +106,9 @@ export interface AnalysisInput {
   gitFeatures?: GitFeature[] | undefined;
   snapshots?: Map<string, RepoSnapshot> | undefined;
   rollbacks?: RollbackRecord[] | undefined;
+  /** The planning decorations of the features (by id), and what the chaos people did (default: none). */
+  decor?: Map<string, PlanningDecor> | undefined;
+  actions?: PersonAction[] | undefined;
 }
 
 const list = (ids: string[]) => (ids.length > 8 ? `${ids.slice(0, 8).join(", ")} …` : ids.join(", "));
@@ -184,8 +194,10 @@ export function analyze(input: AnalysisInput): Analysis {
   const byKind = (kind: ProcessKind) => stats(input.restarts.filter((restart) => restart.kind === kind && restart.readyAt !== undefined).map((restart) => restart.readyAt! - restart.startedAt));
   const gitFeatures = (input.gitFeatures ?? []).filter((feature) => submittedIds.includes(feature.featureId));
   const git = analyzeGit({ features: gitFeatures, grouped, outcome, snapshots: input.snapshots ?? new Map(), rollbacks: input.rollbacks ?? [] });
+  const decor = new Map([...(input.decor ?? [])].filter(([featureId]) => submittedIds.includes(featureId)));
+  const planning = planningOf({ grouped, ledger, actions: input.actions ?? [], decor, outcome });
   const figures = {
-    features, tasks, gates: gatesOf(events, grouped), handoffs: handoffsOf(ledger), git: git.git,
+    features, tasks, gates: gatesOf(events, grouped), handoffs: handoffsOf(ledger), git: git.git, planning,
     terminalEvents: { exactlyOne: submitted.length - notOne.length, notOne },
     history: { events: events.length, ...historyIntegrity(events, grouped) },
     kills: {
@@ -202,5 +214,5 @@ export function analyze(input: AnalysisInput): Analysis {
     ...twice.map((task) => task.split("/")[0]!),
   ]);
   const problems = problemsOf(problemIds, grouped, outcome, input.chaosStart);
-  return { ...figures, problems, reasons: [...reasonsOf(input, figures, outcome, twice), ...git.reasons] };
+  return { ...figures, problems, reasons: [...reasonsOf(input, figures, outcome, twice), ...git.reasons, ...planningReasons(planning)] };
 }

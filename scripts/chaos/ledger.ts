@@ -20,6 +20,15 @@ export interface Execution {
   badHandoffs?: string[] | undefined;
   /** Git features, a conflict fix: the files it found unmerged and resolved. */
   resolved?: string[] | undefined;
+  /** The answers its task message carried (each question's id and answer). */
+  answers?: { questionId: string; answer: string }[] | undefined;
+  /** A planner run: the plan attempt it was asked for, and how many errors of the previous plan it was given. */
+  planAttempt?: number | undefined;
+  previousErrors?: number | undefined;
+  /** How it ended: it asked a question, it failed on purpose (exit 1), or it returned a deliberately invalid plan. */
+  asked?: boolean | undefined;
+  failed?: boolean | undefined;
+  invalidPlan?: boolean | undefined;
 }
 
 /** True when process `pid` is the agent's parent or an ancestor of it. */
@@ -42,7 +51,10 @@ export function readLedger(path: string): Execution[] {
     const key = `${rec.pid}:${rec.start}`;
     const seen = byRun.get(key);
     if (seen) {
-      if (rec.end !== undefined) Object.assign(seen, { end: rec.end, handoffsChecked: rec.handoffsChecked, badHandoffs: rec.badHandoffs, resolved: rec.resolved });
+      if (rec.end !== undefined) {
+        const { end, handoffsChecked, badHandoffs, resolved, asked, failed, invalidPlan } = rec;
+        Object.assign(seen, { end, handoffsChecked, badHandoffs, resolved, asked, failed, invalidPlan });
+      }
       if (rec.killed !== undefined) seen.killed = rec.killed;
     } else byRun.set(key, { ...rec });
   }

@@ -1,6 +1,6 @@
-// The chaos phase's three drivers, each following the plan: submissions through the public subject (a git feature
-// names its repository), SIGKILLs of coordinators, workers and nats-server (each restarted after its planned delay),
-// and the planned rollbacks (rollbacks.ts), started as their features are submitted.
+// The chaos phase's drivers following the plan: submissions through the public subject (a git feature names its
+// repository; a planned one its goal: planning-plan.ts), SIGKILLs of coordinators, workers and nats-server (each
+// restarted after its planned delay), and the planned rollbacks (rollbacks.ts), started as their features are submitted.
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Names } from "../../shared/subjects.ts";
@@ -9,6 +9,7 @@ import type { GitFeature } from "./git-checks.ts";
 import { readLedger, runningUnder } from "./ledger.ts";
 import type { EventObserver } from "./observer.ts";
 import type { Plan, PlannedKill } from "./plan.ts";
+import { agentTasks, requestOf } from "./planning-plan.ts";
 import type { Slot, Supervisor } from "./processes.ts";
 import { driveRollback, type RollbackRecord } from "./rollbacks.ts";
 import type { WorkDir } from "./workdir.ts";
@@ -41,14 +42,15 @@ const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, Math.
  * in as they are acknowledged; `done` resolves when every publish ended, `rollbacks` once every rollback has.
  */
 export function submitAll(ctx: RunContext): { submissions: Submission[]; done: Promise<void>; rollbacks: Promise<RollbackRecord[]> } {
-  const submissions: Submission[] = ctx.plan.submissions.map((planned) => ({ featureId: planned.feature.id, tasks: planned.feature.tasks.length }));
+  const submissions: Submission[] = ctx.plan.submissions.map((planned) => ({ featureId: planned.feature.id, tasks: agentTasks(planned.feature, planned.planning) }));
   const drivers: Promise<RollbackRecord>[] = [];
   const deps = { nc: ctx.nc, names: ctx.names, observer: ctx.observer, deadline: ctx.deadline, stopped: ctx.interrupted, say: (line: string) => ctx.say(`${ctx.stamp()} ${line}`) };
   const done = Promise.all(ctx.plan.submissions.map(async (planned, index) => {
     await sleep(ctx.chaosStart + planned.atMs - Date.now());
     const rec = submissions[index]!;
     const repo = ctx.gitFeatures.get(planned.feature.id)?.repo;
-    const data = new TextEncoder().encode(JSON.stringify(repo ? { ...planned.feature, workspace: repo } : planned.feature));
+    const request = requestOf(planned.feature, planned.planning);
+    const data = new TextEncoder().encode(JSON.stringify(repo ? { ...request, workspace: repo } : request));
     while (!ctx.interrupted()) {
       try {
         await ctx.js.publish(ctx.names.featureSubmit(), data, { msgID: planned.feature.id, timeout: 5000 });

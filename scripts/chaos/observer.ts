@@ -25,6 +25,22 @@ export interface SeenEvent {
   gated?: boolean | undefined;
   /** Git features: what checkpoints, conflicts, rollbacks, the finish and refusals say (gitFacts). */
   git?: GitFacts | undefined;
+  /** Plans, approvals and questions (planningFacts). */
+  planning?: PlanningFacts | undefined;
+}
+
+/** The fields of planning events (and of feature.accepted) the planning checks read. */
+export interface PlanningFacts {
+  /** question.*: which question, what about (task, escalation, budget), the answer and how it came. */
+  questionId?: string | undefined;
+  about?: string | undefined;
+  answer?: string | undefined;
+  via?: string | undefined;
+  /** feature.accepted, plan.ready: whether the plan waits for approval; feature.accepted: planned by the planner. */
+  approval?: string | undefined;
+  planner?: boolean | undefined;
+  /** feature.accepted, plan.ready: each task, what it waits for, and whether it runs a stream's gates. */
+  tasks?: { id: string; dependsOn: string[]; streamGate?: boolean | undefined }[] | undefined;
 }
 
 /** The fields of workspace events (and message.rejected) the git checks read. */
@@ -44,6 +60,7 @@ export interface GitFacts {
 }
 
 const GIT_KINDS = new Set(["checkpoint.created", "feature.rolled_back", "task.conflict", "feature.integrated", "message.rejected"]);
+const PLANNING_KINDS = new Set(["feature.accepted", "plan.ready", "plan.invalid", "plan.approved", "question.asked", "question.answered", "question.escalated"]);
 
 export const TERMINAL_KINDS = new Set(["feature.completed", "feature.failed", "feature.rejected", "feature.cancelled"]);
 
@@ -150,8 +167,9 @@ export function parseStatusEvent(data: Uint8Array, streamSeq: number, ts: number
   return {
     featureId, seq, kind, taskId: str("taskId"), attempt: num("attempt"), workerId: str("workerId"),
     at: Date.parse(str("at") ?? "") || ts, ts, streamSeq, detail, scope: str("scope"),
-    ...(kind === "feature.accepted" ? { gated: namesGates(event) } : {}),
+    ...(kind === "feature.accepted" || kind === "plan.ready" ? { gated: namesGates(event) } : {}),
     ...(GIT_KINDS.has(kind) ? { git: gitFacts(event, str) } : {}),
+    ...(PLANNING_KINDS.has(kind) ? { planning: planningFacts(event, str) } : {}),
   };
 }
 
@@ -159,6 +177,17 @@ export function parseStatusEvent(data: Uint8Array, streamSeq: number, ts: number
 function namesGates(event: Record<string, unknown>): boolean {
   const some = (gates: unknown) => Array.isArray(gates) && gates.length > 0;
   return some(event.gates) || (Array.isArray(event.tasks) && event.tasks.some((task: { gates?: unknown }) => some(task.gates)));
+}
+
+/** The planning facts of an event (planningFacts' fields that the event has). */
+function planningFacts(event: Record<string, unknown>, str: (key: string) => string | undefined): PlanningFacts {
+  const ids = (value: unknown) => (Array.isArray(value) ? value.filter((id): id is string => typeof id === "string") : []);
+  const tasks = Array.isArray(event.tasks)
+    ? event.tasks.flatMap((task: { id?: unknown; dependsOn?: unknown; streamGate?: unknown }) =>
+      (typeof task.id === "string" ? [{ id: task.id, dependsOn: ids(task.dependsOn), ...(task.streamGate === true ? { streamGate: true } : {}) }] : []))
+    : undefined;
+  const planner = event.planning !== undefined ? true : undefined;
+  return { questionId: str("questionId"), about: str("about"), answer: str("answer"), via: str("via"), approval: str("approval"), planner, tasks };
 }
 
 /** The git facts of a workspace event (gitFacts' fields that the event has). */

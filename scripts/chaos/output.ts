@@ -59,7 +59,10 @@ export function printReport(run: RunRecord, say: (line: string) => void, stamp: 
     for (const line of problem.lastEvents) say(`    ${line}`);
   }
   say("");
-  if (!analysis.reasons.length) say("RESULT: OK — every submitted feature completed, each exactly once, no task completed twice, every completed git task's work on its integration branch");
+  if (!analysis.reasons.length) {
+    say("RESULT: OK — every submitted feature completed, each exactly once, no task completed twice, every completed git task's work on its integration branch, " +
+      "every plan approved before any work, every question answered exactly once and its answer in the asking task's next run");
+  }
   else {
     say("RESULT: FAILED");
     for (const reason of analysis.reasons) say(`  - ${reason}`);

@@ -1,7 +1,10 @@
-// The chaos run's plan, drawn up front from the seed: the features (random DAGs, every third one a git feature),
-// when each is submitted, and every kill. Nothing in it depends on timing, so one seed always gives one plan.
+// The chaos run's plan, drawn up front from the seed: the features (random DAGs, every third one a git feature, the
+// others partly planned, approved, asking: planning-plan.ts), when each is submitted, and every kill. Nothing in it
+// depends on timing, so one seed always gives one plan.
+import { PLANNER_ROLE } from "../../shared/protocol/planning.ts";
 import { INTEGRATOR_ROLE } from "../../shared/protocol/workspace.ts";
 import { makeGitFeature, type GitPlan } from "./git-plan.ts";
+import { decorate, type PlanningDecor } from "./planning-plan.ts";
 import { Rng } from "./random.ts";
 
 export const ROLES = ["database", "api", "backend", "frontend"] as const;
@@ -9,6 +12,8 @@ export const ROLES = ["database", "api", "backend", "frontend"] as const;
 export const GATE_ROLE = "qa";
 /** The gate some tasks and features name: a short real command (chaos/workdir.ts). */
 export const GATE = "check";
+/** The planner's workers run the planned features' planner runs (the chaos agent plays the planner too). */
+export const PLANNER = PLANNER_ROLE;
 export const WORKERS_PER_ROLE = 2;
 export const COORDINATORS = 3;
 /** Every GIT_EVERY-th feature is a git feature; every ROLLBACK_EVERY-th of those is rolled back midway. */
@@ -24,8 +29,10 @@ export interface ChaosTask {
   title: string;
   dependsOn: string[];
   gates?: string[];
-  /** Git features: what the agent writes (JSON `{"write": {path: text}}`). */
+  /** What the agent does (JSON, planning-plan.ts AgentInstructions): the files a git task writes, whether it asks or fails first. */
   instructions?: string;
+  stream?: string;
+  onFailure?: { then: "escalate" };
 }
 
 /** A feature request as any client publishes it on `<prefix>.feature.submit` (git features get their `workspace` at submission). */
@@ -44,6 +51,8 @@ export interface PlannedSubmission {
   feature: ChaosFeature;
   /** A git feature: its repository's files, conflict pairs, and whether the harness rolls it back midway. */
   git?: GitPlan;
+  /** Planned, approved, asking, escalating or streamed (planning-plan.ts); the git features are none of these. */
+  planning?: PlanningDecor;
 }
 
 export interface PlannedKill {
@@ -66,7 +75,7 @@ const AGENTLESS = new Set<string>([GATE_ROLE, INTEGRATOR_ROLE]);
 
 export const coordinatorSlots = (): string[] => Array.from({ length: COORDINATORS }, (_, index) => `coordinator-${index + 1}`);
 export const workerSlots = (): { slot: string; role: string }[] =>
-  [...ROLES, GATE_ROLE, INTEGRATOR_ROLE].flatMap((role) => Array.from({ length: WORKERS_PER_ROLE }, (_, index) => ({ slot: `${role}-${index + 1}`, role })));
+  [...ROLES, PLANNER, GATE_ROLE, INTEGRATOR_ROLE].flatMap((role) => Array.from({ length: WORKERS_PER_ROLE }, (_, index) => ({ slot: `${role}-${index + 1}`, role })));
 
 /**
  * `features` random DAGs of 6–10 tasks over the four roles (a task depends only on earlier ones; about a
@@ -76,18 +85,20 @@ export const workerSlots = (): { slot: string; role: string }[] =>
  * of tasks editing one line), and every second of those is rolled back midway. A kill of a random coordinator or
  * worker every 2–5 s (each restarted 0.5–2 s later; a worker kill hits a worker that is running a task when there is
  * one, so that kills exercise redelivery rather than idle processes); nats-server killed once at half time and
- * restarted 2 s later. The git decorations draw from their own stream: the DAGs are those of the plain plan.
+ * restarted 2 s later. The git and planning decorations draw from their own streams: the DAGs are those of the plain
+ * plan (a planned or streamed feature's roles reordered, planning-plan.ts `ranked`).
  */
 export function makePlan(seed: string, features: number, seconds: number): Plan {
   const featureRng = new Rng(`${seed}:features`);
   const gitRng = new Rng(`${seed}:git`);
+  const planningRng = new Rng(`${seed}:planning`);
   const windowMs = seconds * 1000 * 0.6;
   const times = Array.from({ length: features }, () => Math.round(featureRng.float(0, windowMs))).sort((left, right) => left - right);
   const width = String(features).length;
   let gitFeatures = 0;
   const submissions = times.map((atMs, index): PlannedSubmission => {
     const feature = randomFeature(featureRng, `f${String(index + 1).padStart(width, "0")}`);
-    if (index % GIT_EVERY !== GIT_EVERY - 1) return { atMs, feature };
+    if (index % GIT_EVERY !== GIT_EVERY - 1) return { atMs, ...decorate(planningRng, feature, index - Math.floor(index / GIT_EVERY), GATE) };
     const rollback = gitFeatures++ % ROLLBACK_EVERY === 0;
     return { atMs, ...makeGitFeature(gitRng, feature, rollback) };
   });

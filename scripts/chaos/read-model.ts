@@ -1,6 +1,7 @@
 // After a chaos run: does the read model the coordinators answer (api.features.get, projected from the stored
-// state) tell the same story as each feature's status history? Compares the feature's state and seq and every
-// task's state, attempt and what it waits for, for every submitted feature.
+// state) tell the same story as each feature's status history? Compares the feature's state and seq, every task's
+// state, attempt, what it waits for and its open question, the plan, the questions and the streams, for every
+// submitted feature.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { foldHistory, getFeature, type FeatureView } from "../../shared/client/index.ts";
 import type { Names } from "../../shared/subjects.ts";
@@ -11,9 +12,14 @@ export interface ReadModelCheck {
   mismatches: string[];
 }
 
-/** The parts of a view both sources must agree on. */
+/** The parts of a view both sources must agree on: the feature's and tasks' states, its plan, questions and streams. */
 function essence(view: FeatureView): string {
-  return JSON.stringify({ state: view.state, seq: view.seq, tasks: view.tasks.map((task) => [task.id, task.state, task.attempt, task.waitingFor?.kind ?? null]) });
+  const plan = view.plan ? [view.plan.source ?? null, view.plan.approval ?? null, view.plan.invalid ?? 0, !!view.plan.approvedAt] : null;
+  return JSON.stringify({
+    state: view.state, seq: view.seq, tasks: view.tasks.map((task) => [task.id, task.state, task.attempt, task.waitingFor?.kind ?? null, task.questionId ?? null]),
+    plan, questions: (view.questions ?? []).map((question) => [question.questionId, question.state, question.answer ?? null, question.via ?? null]),
+    streams: (view.streams ?? []).map((stream) => [stream.name, stream.state, stream.completed, stream.tasks]),
+  });
 }
 
 export async function checkReadModel(nc: NatsConnection, names: Names, featureIds: readonly string[]): Promise<ReadModelCheck> {

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { cpus, release, totalmem, type as osType } from "node:os";
 import { join } from "node:path";
 import type { Analysis, KillRecord, Stats } from "./analyze.ts";
+import type { PlanningFigures } from "./analyze-planning.ts";
 import type { GitFigures } from "./git-checks.ts";
 
 export interface Machine {
@@ -79,6 +80,7 @@ export function renderTable(analysis: Analysis, timing: { setupMs: number; chaos
     ["… of which after a kill of the worker running them", tasks.repeatedAfterWorkerKill],
     ["… of which after the nats-server restart", tasks.repeatedAfterNatsRestart],
     ["… of which after a rollback undid their work", tasks.repeatedAfterRollback],
+    ["… of which a new attempt after a question, an escalation or an invalid plan", tasks.repeatedAfterQuestion],
     ["… other", tasks.repeatedOther],
     ["tasks completed twice", tasks.completedTwice],
     ["tasks completed again after a rollback undid them", tasks.completedAgainAfterRollback],
@@ -87,6 +89,7 @@ export function renderTable(analysis: Analysis, timing: { setupMs: number; chaos
     ["handoffs (~6 KiB each, stored by reference) that reached their dependents intact", `${analysis.handoffs.checked - analysis.handoffs.bad.length} of ${analysis.handoffs.checked}`],
     ["gated tasks / features completed (each only after its gate passed)", `${gates.gatedTasks} / ${gates.gatedFeatures}${gates.completedUngated.length ? `; ${gates.completedUngated.length} WITHOUT` : ""}`],
     ...gitRows(git),
+    ...planningRows(analysis.planning),
     ["features with exactly 1 terminal event", `${analysis.terminalEvents.exactlyOne} of ${analysis.features.submitted}`],
     ["status events read / gaps / conflicting seqs", `${analysis.history.events} / ${analysis.history.gaps.length} / ${analysis.history.conflicts.length}`],
     ["kills: coordinator / worker / nats", `${analysis.kills.coordinator} / ${analysis.kills.worker} / ${analysis.kills.nats}`],
@@ -115,6 +118,22 @@ function gitRows(git: GitFigures): [string, string | number][] {
     ["rollbacks planned / done / skipped (feature ended first) / refused or unanswered", `${rollbacks.planned} / ${rollbacks.done} / ${rollbacks.skipped.length} / ${rollbacks.failed.length}`],
     ["tasks undone by a rollback / integrated again after it", `${rollbacks.tasksUndone} / ${rollbacks.reintegrated}`],
     ["git features finished with no worktree or task branch left", `${git.finished} of ${git.features}`],
+  ];
+}
+
+/** The planning rows of the summary table. */
+function planningRows(planning: PlanningFigures): [string, string | number][] {
+  const { approvals, questions, streams } = planning;
+  return [
+    ["planned features (plan: auto) completed", `${planning.plannedCompleted} of ${planning.planned}`],
+    ["invalid plans sent back / replans given the errors", `${planning.invalidPlans} / ${planning.replans - planning.replansWithoutErrors.length} of ${planning.replans}`],
+    ["features approved exactly once / needing approval (repeated approvals sent)", `${approvals.required - approvals.notApprovedOnce.length} / ${approvals.required} (${approvals.repeated})`],
+    ["features that dispatched a task before their plan was approved", approvals.dispatchedBeforeApproval.length],
+    ["questions asked / answered exactly once (escalated failures among them)", `${questions.asked} / ${questions.asked - questions.notAnsweredOnce.length} (${questions.escalations})`],
+    ["answers repeated / changed late (refusals of answers)", `${questions.repeated} / ${questions.changedLate} (${questions.refused})`],
+    ["asking tasks whose next run did not get the answer", questions.answerNotReceived.length],
+    ["streamed features / stream gate tasks completed", `${streams.features} / ${streams.gateTasksCompleted} of ${streams.gateTasks}`],
+    ["task dispatches before a dependency completed", planning.dispatchedEarly.length],
   ];
 }
 

@@ -45,6 +45,7 @@ export interface RollbackDeps {
 
 /** Task states in which something runs for the task (a worker's run, a gate, a fix, a merge). */
 const UNDER_WAY = new Set(["dispatched", "running", "verifying", "fixing", "integrating"]);
+/** How long a pause or a resume may take to show (a rollback, queued behind the integrators' work, and the quiet wait as long as the run waits). */
 const ANSWER_MS = 60_000;
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -87,12 +88,12 @@ async function control(deps: RollbackDeps, featureId: string, verb: ControlVerb,
   return undefined;
 }
 
-/** Sends `verb` and waits for its effect (`kind`) or its refusal, both stamped after the send. */
-async function controlAndAwait(deps: RollbackDeps, watch: Watch, verb: ControlVerb, kind: string, opts: ControlOptions = {}) {
+/** Sends `verb` and waits (until `until`, default ANSWER_MS) for its effect (`kind`) or its refusal, both stamped after the send. */
+async function controlAndAwait(deps: RollbackDeps, watch: Watch, verb: ControlVerb, kind: string, opts: ControlOptions = {}, until?: number) {
   const sentAt = await control(deps, watch.featureId, verb, opts);
   if (sentAt === undefined) return { sentAt, event: undefined };
   const answer = (event: SeenEvent) => event.at >= sentAt && (event.kind === kind || (event.kind === "message.rejected" && !!event.git?.subject?.endsWith(`.${verb}`)));
-  return { sentAt, event: await nextEvent(deps, watch, answer, Date.now() + ANSWER_MS) };
+  return { sentAt, event: await nextEvent(deps, watch, answer, until ?? Date.now() + ANSWER_MS) };
 }
 
 /** The fix task a `fixing` task waits for. */
@@ -104,11 +105,10 @@ type Quiet = { ended: string } | { quiet: true } | { busy: string[]; stalledFixe
 /**
  * Polls the read model until the feature is paused with no task under way, or the only tasks under way are `fixing`
  * ones whose fix task waits undispatched (a paused feature dispatches nothing, so they would wait forever, and the
- * coordinator counts them as under way: it refuses a rollback). Undefined on timeout.
+ * coordinator counts them as under way: it refuses a rollback). Undefined at the run's deadline.
  */
 async function quiet(deps: RollbackDeps, featureId: string): Promise<Quiet | undefined> {
-  const until = Date.now() + 2 * ANSWER_MS;
-  while (!deps.stopped() && Date.now() < Math.min(until, deps.deadline)) {
+  while (!deps.stopped() && Date.now() < deps.deadline) {
     try {
       const { view } = await getFeature(deps.nc, deps.names, featureId, { fallback: false, timeoutMs: 5000 });
       if (view && ["completed", "failed", "rejected", "cancelled"].includes(view.state)) return { ended: view.state };
@@ -153,7 +153,8 @@ async function rollBackAndResume(deps: RollbackDeps, watch: Watch, rec: Rollback
     return giveUp({ stalledFixes: state.stalledFixes, detail });
   }
   rec.quietAt = Date.now();
-  const rolled = await controlAndAwait(deps, watch, "rollback", "feature.rolled_back", { rollback: { to: rec.toTask! } });
+  // as long as the run waits: on a slow machine the integrators' queue may hold the rollback for minutes
+  const rolled = await controlAndAwait(deps, watch, "rollback", "feature.rolled_back", { rollback: { to: rec.toTask! } }, deps.deadline);
   if (!rolled.event) return giveUp({ detail: "no answer to the rollback" });
   if (rolled.event.kind === "message.rejected") return giveUp({ outcome: "refused", detail: rolled.event.detail });
   if (rolled.event.kind !== "feature.rolled_back") return { ...rec, outcome: "skipped", detail: `${rolled.event.kind} instead of a rollback` };

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigFile, CoordinatorSettings, WorkerSettings } from "../../shared/config.ts";
-import { GATE, GATE_ROLE, ROLES } from "./plan.ts";
+import { GATE, GATE_ROLE, PLANNER, ROLES } from "./plan.ts";
 
 export interface WorkDir {
   dir: string;
@@ -40,7 +40,9 @@ test("takes a moment", () => new Promise((done) => setTimeout(done, 150)));
  * sleeps as long), prints nothing (a write to a dead worker's pipe would fail), checks the handoffs it got (each
  * dependency hands off ~6 KiB, stored by reference in the results object store) and hands off its own, and exits 0.
  * In a git feature (its task names a checkout) it works in its worktree: a conflict fix resolves the unmerged files
- * (both sides kept, markers dropped), any other task writes the files its instructions name.
+ * (both sides kept, markers dropped), any other task writes the files its instructions name. A planner run returns
+ * the plan its goal carries; a task told to ask writes a question until it gets answers, one told to fail first exits
+ * 1 on attempt 1 (planning-plan.ts). It records the answers and the planner's brief it got.
  */
 const AGENT = `// Written by scripts/chaos.ts: the executor of every role in a chaos run.
 import { execFileSync } from "node:child_process";
@@ -56,15 +58,27 @@ try {
     p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
   }
 } catch {}
-const rec = { featureId: env.BATON_FEATURE_ID, taskId: env.BATON_TASK_ID, attempt: Number(env.BATON_ATTEMPT), role: env.BATON_ROLE, pid: process.pid, ppid: process.ppid, ancestors };
-// Every task hands off ~6 KiB (over the 4 KiB inline bound: it travels through the results object store), the
-// same document for the same task; each task checks what it got from its dependencies, byte for byte.
-const bigHandoff = (taskId) => ({ from: taskId, blob: (taskId + ":").repeat(Math.ceil(6144 / (taskId.length + 1))) });
 let task = {};
 try {
   task = JSON.parse(readFileSync(0, "utf8"));
 } catch {}
-const handoffs = Array.isArray(task.handoffs) ? task.handoffs : [];
+// What it is told to do beside its work (a git task's files; asking or failing first), and what it got: the answers
+// to its questions (the run checks each asking task got its answer in its next attempt), a planner's brief.
+let instr = {};
+try {
+  instr = JSON.parse(task.instructions || "{}") ?? {};
+} catch {}
+const answers = Array.isArray(task.answers) ? task.answers.map((a) => ({ questionId: a.questionId, answer: a.answer })) : [];
+const planning = task.planning;
+const rec = {
+  featureId: env.BATON_FEATURE_ID, taskId: env.BATON_TASK_ID, attempt: Number(env.BATON_ATTEMPT), role: env.BATON_ROLE, pid: process.pid, ppid: process.ppid, ancestors,
+  ...(answers.length ? { answers } : {}), ...(planning ? { planAttempt: planning.attempt, previousErrors: planning.previous?.errors?.length ?? 0 } : {}),
+};
+// Every task hands off ~6 KiB (over the 4 KiB inline bound: it travels through the results object store), the
+// same document for the same task; each task checks what it got from its dependencies, byte for byte.
+const bigHandoff = (taskId) => ({ from: taskId, blob: (taskId + ":").repeat(Math.ceil(6144 / (taskId.length + 1))) });
+// a stream's gate task (its id "<stream>-gates", role qa) runs no agent: it hands off nothing
+const handoffs = (Array.isArray(task.handoffs) ? task.handoffs : []).filter((h) => !(h.role === "qa" && String(h.taskId).endsWith("-gates")));
 const badHandoffs = handoffs.filter((h) => JSON.stringify(h.handoff) !== JSON.stringify(bigHandoff(h.taskId))).map((h) => h.taskId + (h.stored ? " (a reference, not fetched)" : h.handoff === undefined ? " (missing)" : " (different)"));
 const start = Date.now();
 const line = (o) => appendFileSync(env.CHAOS_LEDGER, JSON.stringify({ ...rec, start, ...o }) + "\\n");
@@ -95,16 +109,33 @@ const gitWork = () => {
     writeFileSync(file, kept.join("\\n"));
   }
   if (unmerged.length) return { resolved: unmerged };
-  let write = {};
-  try {
-    write = JSON.parse(task.instructions || "{}").write ?? {};
-  } catch {}
+  const write = instr.write ?? {};
   for (const [path, text] of Object.entries(write)) {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);
   }
   return { wrote: Object.keys(write) };
 };
+// A planner returns the plan its goal carries (planning-plan.ts): on attempt 1 of a feature marked invalidFirst, with
+// an unknown role and an unknown gate, so that it comes back with the errors.
+if (planning) {
+  const brief = JSON.parse(String(planning.goal).slice(String(planning.goal).indexOf("{")));
+  const invalid = brief.invalidFirst && planning.attempt === 1;
+  const plan = invalid ? { ...brief.plan, tasks: brief.plan.tasks.map((t, i) => (i ? t : { ...t, role: "wizard", gates: ["no-such-gate"] })) } : brief.plan;
+  writeFileSync(env.BATON_RESULT_FILE, JSON.stringify({ summary: "chaos plan of " + plan.tasks.length + " tasks", plan }));
+  line({ end: Date.now(), invalidPlan: invalid });
+  process.exit(0);
+}
+if (instr.ask && !answers.length) {
+  const question = { question: "Which way for " + rec.featureId + "/" + rec.taskId + "?", options: ["left", "right"], default: "left", topic: "design" };
+  writeFileSync(env.BATON_RESULT_FILE, JSON.stringify({ summary: "asks", question }));
+  line({ end: Date.now(), asked: true });
+  process.exit(0);
+}
+if (instr.failFirst && rec.attempt === 1) {
+  line({ end: Date.now(), failed: true });
+  process.exit(1);
+}
 const git = gitWork();
 writeFileSync(env.BATON_RESULT_FILE, JSON.stringify({ summary: "chaos " + rec.taskId, handoff: bigHandoff(rec.taskId) }));
 line({ end: Date.now(), handoffsChecked: handoffs.length, badHandoffs, ...git });
@@ -151,8 +182,9 @@ export function createWorkDir(seed: string): WorkDir {
     workspace: "./ws",
     // git features name a repository under ws/repos (the integrator and the workers refuse any other place)
     workspaceRoots: ["./ws"],
-    knownRoles: [...ROLES, GATE_ROLE],
-    roles: Object.fromEntries([...ROLES, GATE_ROLE].map((name) => [name, role])),
+    knownRoles: [...ROLES, PLANNER, GATE_ROLE],
+    // the chaos agent plays every role, the planner's too (planning-plan.ts: its plans satisfy the shipped rules)
+    roles: Object.fromEntries([...ROLES, PLANNER, GATE_ROLE].map((name) => [name, role])),
     // a real test suite (node --test, TAP) that takes a moment, so that some kills land while a gate runs; its test
     // count makes the coordinator measure a baseline before each gated feature's tasks (docs/gates.md)
     gates: { [GATE]: { run: ["node", "--test", "--test-reporter=tap", "./check.test.mjs"], timeoutSeconds: 60, tests: "auto" } },

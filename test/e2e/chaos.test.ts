@@ -1,7 +1,10 @@
-// The chaos run, short: 10 features over real processes (own nats-server, 3 coordinators, 12 workers: 4 roles, qa,
-// integrators) while coordinators and workers are SIGKILLed every few seconds and nats-server once; 3 of the features
-// are git features (worktrees, a merge conflict, 2 rolled back midway). Nothing may be lost, stuck, failed or completed
-// twice, and every completed git task's work must be on its integration branch. Takes about 50 s on two cores.
+// The chaos run, short: 10 features over real processes (own nats-server, 3 coordinators, 14 workers: 4 roles, planner,
+// qa, integrators) while coordinators and workers are SIGKILLed every few seconds and nats-server once; 3 of the features
+// are git features (worktrees, a merge conflict, 2 rolled back midway), the others partly planned by the planner, waiting
+// for approval, asking questions (one failure escalated to a question) or in streams with gates, which the run approves
+// and answers as a person would. Nothing may be lost, stuck, failed or completed twice, every completed git task's work
+// must be on its integration branch, no task may run before its plan was approved, and every question must be
+// answered exactly once with the answer in the asking task's next run. Takes about 50 s on two cores.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,6 +45,14 @@ interface Summary {
     finished: number;
     conflicts: number;
     rollbacks: { planned: number; done: number; failed: string[]; problems: string[] };
+  };
+  planning: {
+    planned: number;
+    plannedCompleted: number;
+    approvals: { required: number; approved: number; notApprovedOnce: string[]; dispatchedBeforeApproval: string[] };
+    questions: { asked: number; answered: number; escalations: number; notAnsweredOnce: string[]; askedNotOnce: string[]; answerNotReceived: string[] };
+    streams: { features: number; gateTasks: number; gateTasksCompleted: number };
+    dispatchedEarly: string[];
   };
 }
 
@@ -91,5 +102,20 @@ describe("chaos (short): npm run chaos -- --features 10 --seconds 30", () => {
     expect(git.conflicts).toBeGreaterThanOrEqual(1);
     expect(git.rollbacks).toMatchObject({ planned: 2, failed: [], problems: [] });
     expect(git.rollbacks.done).toBeGreaterThanOrEqual(1);
+
+    // Planning: the planned features completed; approvals before any work; each question answered exactly once and
+    // its answer in the asking task's next run (one escalated failure answered "retry"); streams' gates ran.
+    const planning = summary.planning;
+    expect(planning.planned).toBeGreaterThanOrEqual(1);
+    expect(planning.plannedCompleted).toBe(planning.planned);
+    expect(planning.approvals).toMatchObject({ notApprovedOnce: [], dispatchedBeforeApproval: [] });
+    expect(planning.approvals.approved).toBe(planning.approvals.required);
+    expect(planning.approvals.required).toBeGreaterThanOrEqual(1);
+    expect(planning.questions).toMatchObject({ notAnsweredOnce: [], askedNotOnce: [], answerNotReceived: [], escalations: 1 });
+    expect(planning.questions.answered).toBe(planning.questions.asked);
+    expect(planning.questions.asked).toBeGreaterThanOrEqual(2);
+    expect(planning.streams.gateTasks).toBeGreaterThanOrEqual(1);
+    expect(planning.streams.gateTasksCompleted).toBe(planning.streams.gateTasks);
+    expect(planning.dispatchedEarly).toEqual([]);
   }, 150_000);
 });

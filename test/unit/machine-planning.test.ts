@@ -256,3 +256,28 @@ describe("a budget stop asks a person", () => {
     d.view();
   });
 });
+
+describe("streams whose tasks surround another", () => {
+  it("a task between two of a stream's tasks does not wait for the stream's gates (no cycle)", () => {
+    const c = new PlanHarness("s2");
+    c.submitWith({
+      title: "X", streams: { db: { gates: ["test"] } },
+      tasks: [
+        { id: "a", role: "database", title: "a", stream: "db" },
+        { id: "b", role: "api", title: "b", dependsOn: ["a"] },
+        { id: "c", role: "database", title: "c", stream: "db", dependsOn: ["b"] },
+        { id: "d", role: "docs", title: "d", dependsOn: ["c"] },
+      ],
+    });
+    const tasks = c.last.context.tasks;
+    expect(tasks.b!.dependsOn).toEqual(["a"]);
+    expect(tasks.d!.dependsOn).toEqual(["c", "db-gates"]);
+    c.work("a");
+    c.work("b");
+    c.work("c");
+    c.gate("test", true, {}, "db-gates");
+    c.work("d");
+    expect(c.last.state).toBe("completed");
+    c.view();
+  });
+});

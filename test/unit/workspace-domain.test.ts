@@ -307,6 +307,23 @@ describe("rollback", () => {
     sameViews(c, c.last);
   });
 
+  it("a rollback whose result comes after the feature ended does not pause it: the history ends as the feature did", () => {
+    // found by the chaos run (seed 1, under load): the rollback's result came after the feature had failed
+    const c = twoIntegrated("r8", { onFailure: { retry: { maxAttempts: 3, backoffSeconds: 1 } } });
+    c.send({ type: "feature.pause", at: c.now() });
+    const a = c.latest((x) => x.taskId === "c");
+    c.send({ type: "task.result", at: c.now(), msg: { type: "baton.v1.task_result", featureId: "r8", taskId: "c", attempt: a.attempt, role: "backend", workerId: "w", outcome: "failed", startedAt: a.dispatchedAt, finishedAt: c.now(), error: { name: "ExitCode", code: "EXIT_CODE", message: "x" } } });
+    c.send({ type: "feature.rollback", to: "a", at: c.now() });
+    expect(c.ops("rollback")).toHaveLength(1);
+    c.send({ type: "feature.cancel", at: c.now() });
+    expect(c.last.state).toBe("cancelled");
+    c.answer("rollback", { kind: "rolled-back", head: sha(20), tree: sha(50), removed: 2 });
+    expect(c.events.map((e) => e.kind).slice(-2)).toEqual(["feature.cancelled", "feature.rolled_back"]);
+    expect(c.last.state).toBe("cancelled");
+    expect(c.ops("finish").at(-1)!.op).toMatchObject({ outcome: "cancelled" });
+    sameViews(c, c.last);
+  });
+
   it("then: rollback cancels the tasks after the checkpoint, fails the feature, then finishes the workspace", () => {
     const c = twoIntegrated("r5", { onFailure: { then: "rollback", rollbackTo: "a" } });
     const a = c.latest((x) => x.taskId === "c");

@@ -113,7 +113,7 @@ export function onTaskGateResult(ctx: FeatureContext, result0: TaskResult, at: s
         beginIntegration(draft, { ...task, verify: { fixRounds: task.verify?.fixRounds, runs: task.verify?.current?.run } }, at);
         break;
       }
-      draft.tasks[task.id] = moveTask(task, "complete", { verify: { fixRounds: task.verify?.fixRounds } });
+      draft.tasks[task.id] = moveTask(task, "complete", { verify: { fixRounds: task.verify?.fixRounds }, finishedAt: task.finishedAt ?? at }); // a stream gate task has no work end
       emitInto(draft, { kind: "task.completed", taskId: task.id, role: task.role, attempt: task.attempt, workerId: task.workerId ?? result.workerId, durationMs: durationMs(task.startedAt, task.finishedAt ?? at), summary: task.summary, stored: task.stored, usage: lastRunUsage(task) }, at);
       if (!anyFailed(draft)) scheduleInto(draft, at, opts, task.id);
       break;

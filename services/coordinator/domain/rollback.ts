@@ -116,8 +116,9 @@ export function onRollbackResult(ctx: FeatureContext, msg: TaskResult, at: strin
   draft.git = { ...draft.git, head: found.head, queue: [], checkpoints: git.checkpoints.filter((point) => keep.has(point.taskId)) };
   if (draft.featureGates) draft.featureGates = { gates: draft.featureGates.gates, results: draft.featureGates.results };
   emitInto(draft, { kind: "feature.rolled_back", to: plan.to, toTask: plan.toTask, tasks: changed, cancelled: plan.cancel, stopped: [], reason: plan.reason, by: plan.by }, at);
-  // a manual rollback pauses the feature: `baton resume` runs the undone tasks again (or, with --cancel, goes on without them)
-  if (!plan.policy) {
+  // a manual rollback pauses the feature: `baton resume` runs the undone tasks again (or, with --cancel, goes on without
+  // them); not one that ended meanwhile (its result came after a failure or a cancel): its history ends as it did
+  if (!plan.policy && ctx.finishedAt === undefined) {
     const next = plan.cancel ? "goes on without the cancelled tasks" : "runs the undone tasks again";
     emitInto(draft, { kind: "feature.paused", reason: `${ROLLBACK_PAUSE} back to ${plan.toTask ? `task ${plan.toTask}'s checkpoint` : "the feature's start"}; \`baton resume\` ${next}`, by: plan.by }, at);
     scheduleInto(draft, at, { ...opts, hold: true });

@@ -15,9 +15,11 @@ export function addStreamGates(tasks: Record<string, TaskState>, order: string[]
     if (!spec.gates?.length || !members.length) continue;
     const id = mint(`${name.slice(0, 58)}-gates`);
     const inStream = new Set(members);
+    // a task a member waits for cannot wait for the stream's gates (that would be a cycle): it sits inside the stream's span
+    const before = ancestorsOf(tasks, members);
     for (const other of order) {
       const task = tasks[other]!;
-      if (inStream.has(other) || !task.dependsOn.some((dep) => inStream.has(dep))) continue;
+      if (inStream.has(other) || before.has(other) || !task.dependsOn.some((dep) => inStream.has(dep))) continue;
       tasks[other] = { ...task, dependsOn: [...task.dependsOn, id] };
     }
     tasks[id] = {
@@ -30,6 +32,19 @@ export function addStreamGates(tasks: Record<string, TaskState>, order: string[]
     const last = Math.max(...members.map((member) => order.indexOf(member)));
     order.splice(last + 1, 0, id);
   }
+}
+
+/** Every task that `ids` wait for, directly or not. */
+function ancestorsOf(tasks: Record<string, TaskState>, ids: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = ids.flatMap((id) => tasks[id]?.dependsOn ?? []);
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(tasks[id]?.dependsOn ?? []));
+  }
+  return seen;
 }
 
 /** A stream's gate task became ready: its gates run at once (on the integration branch in a git feature); no worker does work for it. */
