@@ -122,6 +122,8 @@ describe("a worker SIGKILLed mid-task in shared mode", () => {
       tasks: [{ id: "slow", role: "dev", title: "Slow", files: ["src/slow.ts"], instructions: work({ "src/slow.ts": "export const slow = true;\n" }, 500, 120_000) }], // the killed first run would sleep on
     });
     await waitForEvent(ctx, id, (e) => e.kind === "task.started" && e.taskId === "slow");
+    // (on a loaded machine the entry may be written a moment after task_started: look until it is there)
+    await expect.poll(async () => (await liveLocks(ctx)).length, { timeout: 10_000, interval: 100 }).toBe(1);
     const held = await liveLocks(ctx);
     expect(held.map((lock) => lock.holder)).toEqual([{ featureId: id, taskId: "slow", attempt: 1, workerId: "dev-1" }]);
     // its scope, with the coordinator's lease (lockLeaseSeconds 3): a dead holder's entry runs out within that

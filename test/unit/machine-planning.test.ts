@@ -281,3 +281,19 @@ describe("streams whose tasks surround another", () => {
     c.view();
   });
 });
+
+describe("an older delivery's failure", () => {
+  it("is ignored once a newer delivery of the same attempt has started; the newer one reports", () => {
+    const c = new PlanHarness("d1");
+    c.submitWith({ title: "X", tasks: [{ id: "a", role: "api", title: "a" }] });
+    const a = c.latest((x) => x.taskId === "a");
+    const ref = { featureId: "d1", taskId: "a", attempt: 1, role: "api" };
+    c.send({ type: "task.started", at: c.now(), msg: { type: "baton.v1.task_started", ...ref, workerId: "w1", delivery: 1, at: c.now() } });
+    c.send({ type: "task.started", at: c.now(), msg: { type: "baton.v1.task_started", ...ref, workerId: "w2", delivery: 2, at: c.now() } });
+    c.send({ type: "task.result", at: c.now(), msg: { type: "baton.v1.task_result", ...ref, workerId: "w1", delivery: 1, outcome: "failed", startedAt: a.dispatchedAt, finishedAt: c.now(), exitCode: 1, error: { name: "ExitCode", message: "cwd gone" } } });
+    expect(c.last.context.tasks.a!.status).toBe("running");
+    c.send({ type: "task.result", at: c.now(), msg: { type: "baton.v1.task_result", ...ref, workerId: "w2", delivery: 2, outcome: "completed", startedAt: a.dispatchedAt, finishedAt: c.now() } });
+    expect(c.last.state).toBe("completed");
+    c.view();
+  });
+});

@@ -70,6 +70,10 @@ export function onResult(ctx: FeatureContext, msg: TaskResult, at: string, opts:
   if (msg.gate) return msg.gate.scope === "feature" ? onFeatureGateResult(ctx, msg, at, opts) : onTaskGateResult(ctx, msg, at, opts);
   const t0 = ctx.tasks[msg.taskId];
   if (!t0 || t0.attempt !== msg.attempt || !WORKING.has(t0.status)) return ctx;
+  // A newer delivery of this attempt has started (the older one's ack wait ran out, e.g. around a NATS restart): the
+  // older delivery's failure is not the task's (a fresh worktree for the newer one may have pulled the floor from under
+  // it); the newer delivery reports. A completed older delivery still counts: its work is done.
+  if (msg.outcome === "failed" && msg.delivery !== undefined && t0.delivery !== undefined && msg.delivery < t0.delivery && !isBudgetStop(msg)) return ctx;
   const draft = editable(ctx);
   // A short task reports only its result (the worker skips task_started): record its start from it.
   if (t0.status === "dispatched") {
