@@ -1,6 +1,7 @@
 // The part of the history fold that concerns plans, approvals and questions (docs/planning.md). The read model
 // (services/coordinator/domain/read-model-plan.ts) projects the same fields from the coordinator's state.
 import type { StatusEvent } from "../protocol/events.ts";
+import { PLANNER_TASK_ID } from "../protocol/planning.ts";
 import type { FeatureView, ViewPlan, ViewQuestion, ViewTask } from "../protocol/views.ts";
 
 type Accepted = Extract<StatusEvent, { kind: "feature.accepted" }>;
@@ -31,7 +32,7 @@ export function foldPlanningEvent(view: FeatureView, task: ViewTask | undefined,
     case "plan.invalid": {
       view.plan = { ...view.plan, invalid: event.attempt, errors: event.errors };
       // the planner's task goes back to wait for its next attempt (or task.failed follows)
-      const planner = view.tasks.find((t) => t.role === "planner" && t.state !== "completed" && t.state !== "failed" && !t.fixes);
+      const planner = view.tasks.find((t) => t.id === PLANNER_TASK_ID);
       if (planner && event.willRetry) planner.state = "waiting";
       return true;
     }

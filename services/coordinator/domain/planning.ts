@@ -2,11 +2,11 @@
 // planner (`plan: auto`): the planner's run is the feature's first task; its plan is checked (shared/planning) and
 // either becomes the feature's tasks or goes back to the planner with every error, a bounded number of times. A plan
 // may wait for a person's approval. Pure reducers on the context.
-import { catalogueFrom, checkPlan } from "../../../shared/planning/index.ts";
+import { catalogueFrom, checkPlan, goalOf } from "../../../shared/planning/index.ts";
 import { PLANNER_ROLE, PLANNER_TASK_ID, wireError, type FeatureRequest, type PlanningBrief, type TaskResult, type TaskSummary, type ValidationIssue } from "../../../shared/protocol/index.ts";
 import { DEFAULTS, durationMs, editable, type FeatureContext, type FeatureDefaults, type TaskState } from "./context.ts";
 import { scheduleInto, type ScheduleOptions } from "./dispatch.ts";
-import type { PlanningState } from "./planning-state.ts";
+import type { PlannerKit, PlanningState } from "./planning-state.ts";
 import { tasksFromRequest } from "./request-to-tasks.ts";
 import { emitInto } from "./status-events.ts";
 import { moveTask } from "./task-lifecycle.ts";
@@ -16,15 +16,15 @@ import { locksApply } from "./workspace.ts";
 /** A previous plan larger than this (JSON) is not sent back to the planner whole: only its errors are. */
 const PREVIOUS_PLAN_CHARS = 64 * 1024;
 
-/** The goal the planner plans for: the request's, else its title and description. */
-const goalOf = (req: FeatureRequest): string => req.goal ?? [req.title, req.description].filter(Boolean).join("\n\n");
+/** The kit of a feature accepted without one (a coordinator with no planning configuration, or a test). */
+const EMPTY_KIT: PlannerKit = { templates: [], rules: [], gates: [], maxAttempts: 3 };
 
 /** What the feature keeps about its plan; undefined when its tasks are the request's own and need no approval. */
 export function planningFromRequest(req: FeatureRequest, defaults: FeatureDefaults): PlanningState | undefined {
   const approval = req.approval ?? defaults.approval ?? "none";
   if (req.plan === "auto") {
     const { tasks: _tasks, ...base } = req;
-    return { source: "planner", approval, goal: goalOf(req), ready: false, base, kit: defaults.planner ?? { templates: [], rules: [], gates: [], maxAttempts: 3 } };
+    return { source: "planner", approval, goal: goalOf(req), ready: false, base, kit: defaults.planner ?? EMPTY_KIT };
   }
   if (req.template) return { source: "template", approval, template: req.template, ready: true, ...(defaults.expansionNotes?.length ? { notes: defaults.expansionNotes } : {}) };
   return approval === "required" ? { source: "request", approval, ready: true } : undefined;
@@ -42,7 +42,7 @@ export function plannerTasks(req: FeatureRequest, defaults: FeatureDefaults): { 
 /** What the planner's run is given: the goal, the kit, and the previous plan with every error in it. */
 export function plannerBrief(ctx: FeatureContext): PlanningBrief {
   const planning = ctx.planning!;
-  const kit = planning.kit ?? { templates: [], rules: [], gates: [], maxAttempts: 1 };
+  const kit = planning.kit ?? EMPTY_KIT;
   return {
     goal: planning.goal ?? ctx.title, attempt: (planning.invalid ?? 0) + 1, maxAttempts: kit.maxAttempts,
     templates: kit.templates, rules: kit.rules, gates: kit.gates, ...(kit.roles ? { roles: kit.roles } : {}),
@@ -60,7 +60,7 @@ export const awaitsApproval = (ctx: FeatureContext): boolean => !!ctx.planning?.
  */
 export function onPlannerResult(draft: FeatureContext, task: TaskState, msg: TaskResult, at: string, opts: ScheduleOptions): void {
   const planning = draft.planning!;
-  const kit = planning.kit ?? { templates: [], rules: [], gates: [], maxAttempts: 1 };
+  const kit = planning.kit ?? EMPTY_KIT;
   const check = msg.plan === undefined
     ? { ok: false as const, errors: [{ path: "plan", message: 'no plan: end your final message with a fenced json block { "plan": { … } } (or write it to $BATON_RESULT_FILE)' }] }
     : checkPlan(msg.plan, { catalogue: catalogueFrom(kit.templates, kit.rules), gates: kit.gates, roles: kit.roles, roleDefaults: kit.roleDefaults, base: planning.base ?? { title: draft.title } });
