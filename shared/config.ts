@@ -10,7 +10,9 @@ import { GateName, REVIEW_GATE } from "./protocol/gates.ts";
 import { GATE_PRESET_NAMES, GATE_PRESETS } from "./gates/presets.ts";
 import { COVERAGE_FORMATS, COVERAGE_METRICS, TEST_RUNNERS } from "./gates/types.ts";
 import { PlanningSettings } from "./config-planning.ts";
-export { PlanningSettings };
+import { MetricsSettings, UiSettings } from "./config-observe.ts";
+import { FAULT_POINTS, parseFaults } from "./faults.ts";
+export { FAULT_POINTS, MetricsSettings, PlanningSettings, UiSettings };
 
 export const DEFAULT_ROLES = [
   "orchestrator", "database", "api", "backend", "frontend", "qa", "reviewer", "devops", "docs", "bugfix", "planner",
@@ -171,25 +173,11 @@ export const ConfigFile = z.strictObject({
   worker: WorkerSettings.default(WorkerSettings.parse({})),
   coordinator: CoordinatorSettings.default(CoordinatorSettings.parse({})),
   planning: PlanningSettings.default(PlanningSettings.parse({})),
+  metrics: MetricsSettings.default(MetricsSettings.parse({})),
+  ui: UiSettings.default(UiSettings.parse({})),
   log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional() }).default({}),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
-
-/** Crash points for fault-injection tests: `BATON_FAULTS="after-write=0.05,before-ack=0.02"`. */
-export const FAULT_POINTS = ["after-write", "mid-publish", "after-publish", "before-ack"] as const;
-const FaultSpec = z.partialRecord(z.enum(FAULT_POINTS), z.number().min(0).max(1));
-
-/** Parses BATON_FAULTS; throws ConfigError naming the bad part. */
-export function parseFaults(spec: string | undefined): Partial<Record<(typeof FAULT_POINTS)[number], number>> {
-  if (!spec) return {};
-  const raw = Object.fromEntries(spec.split(",").filter(Boolean).map((kv) => {
-    const [point, probability] = kv.split("=");
-    return [point?.trim(), Number(probability)];
-  }));
-  const parsed = FaultSpec.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`BATON_FAULTS="${spec}" is invalid: use point=probability with points ${FAULT_POINTS.join(", ")}`);
-  return parsed.data;
-}
 
 export interface BatonConfig {
   natsUrl: string;
@@ -208,6 +196,9 @@ export interface BatonConfig {
   coordinator: z.infer<typeof CoordinatorSettings>;
   /** Planning settings with their folders and file resolved to absolute paths. */
   planning: PlanningSettings;
+  /** Prometheus metrics and the dashboard (shared/config-observe.ts); `ui.token` from BATON_UI_TOKEN when set. */
+  metrics: MetricsSettings;
+  ui: UiSettings;
   logLevel: string;
   /** Fault injection (tests only): probability of SIGKILL at each crash point. */
   faults: Partial<Record<(typeof FAULT_POINTS)[number], number>>;
@@ -287,6 +278,8 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
       roles: file.planning.roles.map((dir) => resolve(configDir, dir)),
       ...(file.planning.rules ? { rules: resolve(configDir, file.planning.rules) } : {}),
     },
+    metrics: file.metrics,
+    ui: { ...file.ui, ...(env.BATON_UI_TOKEN ? { token: env.BATON_UI_TOKEN } : {}) },
     logLevel: env.BATON_LOG_LEVEL || file.log.level || "info",
     faults: parseFaults(env.BATON_FAULTS),
   };

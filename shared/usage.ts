@@ -1,5 +1,6 @@
 // Every `baton` help text: the top-level list and each command's usage, flags and exit codes. Plain data and string
 // building only, so `baton --help` and `baton <command> --help` load no command module.
+import { VIEW_HELP } from "./usage-views.ts";
 
 interface CommandHelp {
   /** One line for the top-level list. */
@@ -86,6 +87,7 @@ export const HELP = {
     flags: [["-v, --verbose", "every task's handoff with all its files (default: the handoffs of a few tasks, 10 files each)"], JSON_FLAG("the feature's view"), CONFIG],
     exit: `0 completed, 1 failed or cancelled, or ${NATS}, 2 rejected (or a usage error),\n  3 still going (received, planning, awaiting approval, executing, verifying or paused), 4 no such feature`,
   },
+  ...VIEW_HELP,
   ls: {
     summary: "features, newest first, with their state and progress",
     usage: "ls [--all] [--json] [--config FILE]",

@@ -10,6 +10,7 @@ import { once, steps } from "../../shared/process.ts";
 import { names as buildNames, type Names } from "../../shared/subjects.ts";
 import { wakeUpAt } from "./domain/deadlines.ts";
 import { FeatureLoop, type FaultPoint } from "./runtime/apply-loop.ts";
+import { natsEffects, observedEffects, type StatusObserver } from "./runtime/effects.ts";
 import { startPresence, type CoordinatorPresence } from "./runtime/heartbeat.ts";
 import { Ingress } from "./runtime/ingress.ts";
 import { loadPlanningKit } from "./runtime/planning-kit.ts";
@@ -24,6 +25,8 @@ export interface CoordinatorOptions {
   log: Logger;
   /** Fault injection for crash tests (BATON_FAULTS); absent in normal runs. */
   fault?: (point: FaultPoint) => void;
+  /** Told of every status event this coordinator publishes (metrics, traces). */
+  observers?: StatusObserver[];
 }
 
 export class Coordinator {
@@ -61,6 +64,7 @@ export class Coordinator {
     const loop = new FeatureLoop(store, this.js, names, log, {
       // Only when faults are injected: the loop then carries out the first outbox entry alone (a crash point).
       fault: this.opts.fault,
+      effects: observedEffects(natsEffects(this.js, names), this.opts.observers ?? [], (err) => log.warn({ err }, "a status observer failed")),
       onApplied: (featureId, context, state) => {
         timers.arm(featureId, wakeUpAt(state, context));
         unserved.track(featureId, state, context);

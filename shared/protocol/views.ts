@@ -241,6 +241,8 @@ export const FeatureSummary = z.object({
   finishedAt: z.string().optional(),
   tasks: z.int().min(0),
   completed: z.int().min(0),
+  /** What its tasks and gate runs used so far, once one reported usage (the dashboard's cost column). */
+  usage: ViewUsage.optional(),
 });
 export type FeatureSummary = z.infer<typeof FeatureSummary>;
 

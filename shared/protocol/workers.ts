@@ -20,6 +20,8 @@ export const WorkerHeartbeat = z.looseObject({
   tasks: z.array(z.object({ featureId: Id, taskId: Id })),
   /** Seconds between heartbeats; readers drop an entry whose `at` is older than 3 of them. Older workers omit it (then only the bucket TTL expires them). */
   heartbeatSeconds: z.number().positive().optional(),
+  /** Where it serves Prometheus metrics (`http://host:port/metrics`), when it does (config `metrics.workerPort`). */
+  metricsUrl: z.string().optional(),
 });
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;
 
@@ -43,6 +45,8 @@ export const CoordinatorHeartbeat = z.looseObject({
   gates: z.record(z.string(), z.string()),
   /** Coordinator settings that change outcomes (task timeout, dispatch timeout, request size limit), when set. */
   settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  /** Where it serves Prometheus metrics, when it does (config `metrics.coordinatorPort`). */
+  metricsUrl: z.string().optional(),
 });
 export type CoordinatorHeartbeat = z.infer<typeof CoordinatorHeartbeat>;
 

@@ -170,7 +170,7 @@ export function projectSummary(state: FeatureStateValue, ctx: FeatureContext): F
   for (const id of ctx.order) if (ctx.tasks[id]!.status === "completed") completed++;
   return {
     featureId: ctx.featureId, state: FEATURE_STATE[state], title: ctx.title, submittedAt: ctx.submittedAt,
-    finishedAt: ctx.finishedAt, tasks: ctx.order.length, completed,
+    finishedAt: ctx.finishedAt, tasks: ctx.order.length, completed, usage: featureUsage(ctx),
   };
 }
 

@@ -22,6 +22,33 @@ export function natsEffects(js: JetStreamClient, names: Names): EffectHandlers {
   };
 }
 
+/**
+ * Told of every status event this coordinator published (metrics, traces: docs/observability.md). Called after the
+ * publish succeeded, at least once per event: an outbox carried out again after a crash tells it again (same `seq`),
+ * so an observer that must not count twice remembers what it saw. Must not throw (a throw is logged and ignored).
+ */
+export interface StatusObserver {
+  onStatus(event: Extract<OutboxEntry, { to: "status" }>["payload"]): void;
+}
+
+/** `handlers` with each published status event also given to `observers` (a throwing observer is reported to `onError`). */
+export function observedEffects(handlers: EffectHandlers, observers: readonly StatusObserver[], onError: (err: unknown) => void): EffectHandlers {
+  if (!observers.length) return handlers;
+  return {
+    ...handlers,
+    status: async (entry) => {
+      await handlers.status(entry);
+      for (const observer of observers) {
+        try {
+          observer.onStatus(entry.payload);
+        } catch (err) {
+          onError(err);
+        }
+      }
+    },
+  };
+}
+
 /** Carries out `entry` with the handler of its kind. */
 export function carryOut(handlers: EffectHandlers, entry: OutboxEntry): Promise<void> {
   return (handlers[entry.to] as (entry: OutboxEntry) => Promise<void>)(entry);
