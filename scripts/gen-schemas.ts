@@ -1,9 +1,11 @@
-// Generates docs/schemas/*.json (JSON Schema 2020-12) from the zod protocol and config schemas,
-// so that clients in any language can validate what they publish. Run: `npm run schemas`.
+// Generates docs/schemas/*.json (JSON Schema 2020-12) from the zod protocol and config schemas, and the AsyncAPI
+// document of the whole protocol (asyncapi.json, asyncapi.yaml), so that clients in any language can validate what they publish. Run: `npm run schemas`.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { stringify as toYaml } from "yaml";
 import { z } from "zod";
+import { asyncApiDocument } from "./asyncapi.ts";
 import {
   BoundedHandoff, ControlMessage, ExecutorOutput, FeatureGetReply, FeatureGetRequest, FeatureListReply, FeatureListRequest, FeatureRequest, Json,
   MAX_HANDOFF_BYTES, StatusEvent, SubmitReply, TaskAssigned, TaskLog, TaskProgress, TaskResult, TaskStarted, WorkerHeartbeat,
@@ -105,7 +107,31 @@ export function canonical(v: unknown, keepOrder = false): unknown {
   return out;
 }
 
-/** Generates every schema file's text (2-space JSON, trailing newline) keyed by file name. Pure; writes nothing. */
+/** The file holding the AsyncAPI document (and, with `.yaml`, the same document in YAML). */
+export const ASYNCAPI_FILE = "asyncapi.json";
+
+/**
+ * The AsyncAPI 3.0.0 document of the protocol, in canonical key order. Its payloads are JSON Schema draft-07, the
+ * newest dialect @asyncapi/parser 3 validates (it has no 2020-12 schema parser), converted from the same zod schemas.
+ */
+export function generateAsyncApi(): Record<string, unknown> {
+  const toDraft07 = (schema: z.ZodType, io: "input" | "output") =>
+    z.toJSONSchema(schema, { io, target: "draft-7", override: refinementOverride }) as Record<string, unknown>;
+  return canonical(asyncApiDocument(SCHEMAS, toDraft07)) as Record<string, unknown>;
+}
+
+const TOP_LEVEL = ["asyncapi", "id", "info", "servers", "defaultContentType", "channels", "operations", "components"];
+
+/** The AsyncAPI document as YAML, its top-level sections in the order people read them. */
+export function asyncApiYaml(doc: Record<string, unknown> = generateAsyncApi()): string {
+  const ordered = Object.fromEntries(TOP_LEVEL.filter((key) => key in doc).map((key) => [key, doc[key]]));
+  return toYaml({ ...ordered, ...doc }, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/**
+ * Generates every schema file's text (2-space JSON, trailing newline) keyed by file name, the AsyncAPI document
+ * (asyncapi.json) included. Pure; writes nothing.
+ */
 export function generateSchemas(): Map<string, string> {
   const files = new Map<string, string>();
   for (const e of SCHEMAS) {
@@ -113,6 +139,7 @@ export function generateSchemas(): Map<string, string> {
     const doc = canonical({ ...body, title: e.title, description: e.description });
     files.set(e.file, JSON.stringify(doc, null, 2) + "\n");
   }
+  files.set(ASYNCAPI_FILE, JSON.stringify(generateAsyncApi(), null, 2) + "\n");
   return files;
 }
 
@@ -120,7 +147,9 @@ export function generateSchemas(): Map<string, string> {
 export function writeSchemas(dir = SCHEMA_DIR): string[] {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
-  for (const [file, text] of generateSchemas()) {
+  const files = generateSchemas();
+  files.set(ASYNCAPI_FILE.replace(/\.json$/, ".yaml"), asyncApiYaml(JSON.parse(files.get(ASYNCAPI_FILE)!) as Record<string, unknown>));
+  for (const [file, text] of files) {
     const path = join(dir, file);
     writeFileSync(path, text);
     written.push(path);
