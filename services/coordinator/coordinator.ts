@@ -9,7 +9,7 @@ import type { Logger } from "../../shared/logging.ts";
 import { once, steps } from "../../shared/process.ts";
 import { names as buildNames, type Names } from "../../shared/subjects.ts";
 import { wakeUpAt } from "./domain/deadlines.ts";
-import { FeatureLoop, type FaultPoint } from "./runtime/apply-loop.ts";
+import { FeatureLoop, type FaultPoint, type LoopHooks } from "./runtime/apply-loop.ts";
 import { natsEffects, observedEffects, type StatusObserver } from "./runtime/effects.ts";
 import { startPresence, type CoordinatorPresence } from "./runtime/heartbeat.ts";
 import { Ingress } from "./runtime/ingress.ts";
@@ -27,6 +27,10 @@ export interface CoordinatorOptions {
   fault?: (point: FaultPoint) => void;
   /** Told of every status event this coordinator publishes (metrics, traces). */
   observers?: StatusObserver[];
+  /** Told how long each apply took and how many journal writes it lost to another coordinator (metrics). */
+  onApplyMeasured?: LoopHooks["onApplyMeasured"];
+  /** Where this coordinator serves Prometheus metrics, for its heartbeat. */
+  metricsUrl?: string | undefined;
 }
 
 export class Coordinator {
@@ -40,6 +44,8 @@ export class Coordinator {
   /** This coordinator's heartbeat (with its config fingerprint) in the coordinators bucket. */
   presence?: CoordinatorPresence;
   loop?: FeatureLoop;
+  /** The features' store, once started (the metrics' `baton_features` gauge reads it). */
+  store?: FeatureStore;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.names = buildNames(opts.config.prefix);
@@ -53,6 +59,7 @@ export class Coordinator {
     const cc = config.coordinator;
     const topo = await ensureTopology(nc, names, { eventsMaxAgeHours: cc.eventsMaxAgeHours, ackWaitSeconds: cc.ackWaitSeconds });
     const store = new FeatureStore(topo.features, topo.jsm, names);
+    this.store = store;
     const timers = new Timers(async (featureId) => {
       await loop.apply(featureId, [{ type: "timer.fired", at: new Date().toISOString() }]);
     }, log);
@@ -64,6 +71,7 @@ export class Coordinator {
     const loop = new FeatureLoop(store, this.js, names, log, {
       // Only when faults are injected: the loop then carries out the first outbox entry alone (a crash point).
       fault: this.opts.fault,
+      onApplyMeasured: this.opts.onApplyMeasured,
       effects: observedEffects(natsEffects(this.js, names), this.opts.observers ?? [], (err) => log.warn({ err }, "a status observer failed")),
       onApplied: (featureId, context, state) => {
         timers.arm(featureId, wakeUpAt(state, context));
@@ -98,7 +106,7 @@ export class Coordinator {
     this.rescan = setInterval(() => {
       loop.recover().catch((e) => log.warn({ err: e }, "periodic rescan failed"));
     }, cc.rescanSeconds * 1000);
-    this.presence = await startPresence({ nc, kv: topo.coordinators, names, config, log });
+    this.presence = await startPresence({ nc, kv: topo.coordinators, names, config, log, metricsUrl: this.opts.metricsUrl });
     log.info({ prefix: names.prefix, features: recovered.scanned, outboxesFlushed: recovered.flushed, timers: timers.size, roles: config.knownRoles, gates: Object.keys(config.gates) }, "coordinator ready");
   }
 

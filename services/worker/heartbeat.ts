@@ -17,12 +17,14 @@ export interface HeartbeatState {
   startedAt: string;
   /** The tasks running now. */
   tasks: { featureId: string; taskId: string }[];
+  /** Where the worker serves Prometheus metrics, when it does. */
+  metricsUrl?: string | undefined;
 }
 
 /** The heartbeat entry of `state` (a WorkerHeartbeat, shared/protocol/workers.ts), stamped `at`. Pure. */
 export function heartbeatBody(state: HeartbeatState, at: Date = new Date(), pid: number = process.pid): WorkerHeartbeat {
-  const { workerId, role, host, slots, startedAt, tasks } = state;
-  return { workerId, role, pid, host, slots, busy: tasks.length, state: state.state, startedAt, at: at.toISOString(), tasks };
+  const { workerId, role, host, slots, startedAt, tasks, metricsUrl } = state;
+  return { workerId, role, pid, host, slots, busy: tasks.length, state: state.state, startedAt, at: at.toISOString(), tasks, ...(metricsUrl ? { metricsUrl } : {}) };
 }
 
 export interface Heartbeat {

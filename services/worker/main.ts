@@ -1,4 +1,4 @@
-// `baton worker --role <role> [--concurrency N] [--config FILE] [--id NAME]`: wires config → NATS → worker → shutdown.
+// `baton worker --role <role> [--concurrency N] [--config FILE] [--id NAME] [--metrics-port N]`: wires config → NATS → worker → shutdown.
 // Runs the role's tasks with the executor from the operator's configuration.
 import { INTEGRATOR_ROLE } from "../../shared/protocol/workspace.ts";
 import { hostname } from "node:os";
@@ -13,6 +13,8 @@ import { commandHelp, usageLine } from "../../shared/usage.ts";
 import { createRedactor, NO_SECRETS, workerSecrets, type Redactor } from "./redact.ts";
 import { createRunners } from "./runners/registry.ts";
 import { createWorker, type Worker } from "./worker.ts";
+import { parseMetricsPort } from "../../shared/metrics/index.ts";
+import { serveWorkerMetrics, type ServedWorkerMetrics } from "./metrics.ts";
 
 // Secrets are known once the config is read (main); every log line passes the redactor in force.
 let redactor: Redactor = NO_SECRETS;
@@ -30,6 +32,7 @@ function parseCli(argv: string[]) {
     concurrency: { type: "string", short: "c" },
     config: { type: "string" },
     id: { type: "string" },
+    "metrics-port": { type: "string" },
     help: { type: "boolean", short: "h" },
   } as const;
   let parsed;
@@ -50,7 +53,10 @@ function parseCli(argv: string[]) {
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) usageExit(`--concurrency must be an integer from 1 to 256; got ${values.concurrency}`);
   }
   if (values.id !== undefined && !/^[\x21-\x7e]{1,200}$/.test(values.id)) usageExit("--id must be 1-200 printable characters without spaces");
-  return { role: values.role, concurrency, config: values.config, id: values.id };
+  const metricsFlag = values["metrics-port"];
+  const metricsPort = metricsFlag === undefined ? undefined : parseMetricsPort(metricsFlag);
+  if (metricsFlag !== undefined && metricsPort === undefined) usageExit(`--metrics-port must be a port number from 0 to 65535 (0: any free port); got ${JSON.stringify(metricsFlag)}`);
+  return { role: values.role, concurrency, config: values.config, id: values.id, metricsPort };
 }
 
 async function main() {
@@ -68,12 +74,14 @@ async function main() {
   // The shutdown hook comes first: a signal (or the death of `baton up`) while NATS is still awaited stops the process too.
   let nc: NatsConnection | undefined;
   let worker: Worker | undefined;
+  let metrics: ServedWorkerMetrics | undefined;
   const close = once(async () => {
     let code = 0;
     await steps(
       [
         ["drain the worker", async () => ((await worker?.stop()) === "failed" ? (code = 1) : undefined)],
         ["drain the NATS connection", () => (!nc || nc.isClosed() ? undefined : nc.drain())],
+        ["stop serving metrics", () => metrics?.close()],
       ],
       (step, e) => {
         code = 1;
@@ -89,7 +97,9 @@ async function main() {
   });
   nc = await connectNats({ url: cfg.natsUrl, name: `baton-worker-${workerId}`, persistent: true, log });
   const workspaces = { workspace: cfg.workspace, workspaceRoots: cfg.workspaceRoots, cwd: process.cwd(), worktrees: cfg.worker.worktrees };
-  worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, redact: redactor, workspaces, log });
+  const metricsPort = args.metricsPort ?? cfg.metrics.workerPort;
+  if (metricsPort !== undefined) metrics = await serveWorkerMetrics({ role, slots, host: cfg.metrics.host, port: metricsPort, log });
+  worker = createWorker({ nc, names: names(cfg.prefix), role, workerId, slots, settings: cfg.worker, runners, redact: redactor, workspaces, log, metrics: metrics?.metrics, metricsUrl: metrics?.url });
   log.info({ role, workerId, slots, nats: cfg.natsUrl, prefix: cfg.prefix, executor: runners.executor?.describe ?? null, redacting: redactor.names }, "worker starting");
   await worker.start();
 }

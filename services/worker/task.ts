@@ -39,13 +39,19 @@ export interface TaskDeps {
   log: Logger;
 }
 
+/** How one delivery ended (worker metrics): its result's outcome, or what happened instead of a result. */
+export type DeliveryEnd = "completed" | "failed" | "cancelled" | "handed_back" | "invalid" | "unpublished";
+
 /**
- * Processes one delivery of a task message. Never throws. Acks only once the result is published; leaves the
- * message unacked only if it could not be (JetStream delivers it again, and the result's msg id dedups it).
+ * Processes one delivery of a task message and says how it ended. Never throws. Acks only once the result is published;
+ * leaves the message unacked only if it could not be (JetStream delivers it again, and the result's msg id dedups it).
  */
-export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): Promise<void> {
+export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): Promise<DeliveryEnd> {
   const read = readTask(msg, deps.role);
-  if ("invalid" in read) return rejectInvalid(msg, read.invalid, deps, hooks.onSettled);
+  if ("invalid" in read) {
+    await rejectInvalid(msg, read.invalid, deps, hooks.onSettled);
+    return "invalid";
+  }
   const { task } = read;
   const delivery = msg.info.deliveryCount;
   const ref: TaskMessageRef = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: deps.role, workerId: deps.workerId, ...(task.gate ? { gate: task.gate } : {}), ...(task.op ? { op: { kind: task.op.kind, run: task.op.run } } : {}) };
@@ -66,8 +72,8 @@ export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): 
     }, log)
       ?? ("error" in resolved ? unreadableHandoffs(resolved.error, log) : undefined);
     const out = screened ?? (await run("task" in resolved ? resolved.task : task, deps, { msg, messages, log }, hooks));
-    if (out === HANDED_BACK) return;
-    await finish(msg, out, messages, startedAt, hooks, log);
+    if (out === HANDED_BACK) return "handed_back";
+    return await finish(msg, out, messages, startedAt, hooks, log);
   } finally {
     clearInterval(keepAlive);
   }
@@ -90,10 +96,10 @@ async function run(task: TaskAssigned, deps: TaskDeps, scope: { msg: JsMsg; mess
 }
 
 /** Publishes the result, then acks; leaves the message unacked when the result could not be published. */
-async function finish(msg: JsMsg, out: ExecOutcome, messages: TaskMessages, startedAt: string, hooks: Pick<TaskHooks, "onSettled">, log: Logger): Promise<void> {
+async function finish(msg: JsMsg, out: ExecOutcome, messages: TaskMessages, startedAt: string, hooks: Pick<TaskHooks, "onSettled">, log: Logger): Promise<DeliveryEnd> {
   if (!(await messages.result(out))) {
     log.error("task result could not be published; leaving the task unacked so that it is delivered again");
-    return;
+    return "unpublished";
   }
   quietly(() => msg.ack());
   hooks.onSettled?.();
@@ -101,4 +107,5 @@ async function finish(msg: JsMsg, out: ExecOutcome, messages: TaskMessages, star
   // A success is recorded durably as task.completed (`baton watch`); the log line is for debugging.
   if (out.outcome === "completed") log.debug(fields, "task finished");
   else log.warn(fields, "task finished");
+  return out.error?.code === "CANCELLED" ? "cancelled" : out.outcome;
 }

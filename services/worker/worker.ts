@@ -18,7 +18,8 @@ import { openResultsStore } from "./results-store.ts";
 import type { Redactor } from "./redact.ts";
 import type { Runners } from "./runners/registry.ts";
 import { TaskSlots } from "./slots.ts";
-import { handleTask, type TaskDeps } from "./task.ts";
+import { handleTask, type DeliveryEnd, type TaskDeps } from "./task.ts";
+import type { DeliveryMetrics } from "./metrics.ts";
 import { FileLocks } from "./locks.ts";
 import type { Workspaces } from "./task-workspace.ts";
 import { startStateFiles } from "./state-files/writer.ts";
@@ -41,6 +42,9 @@ export interface WorkerOptions {
   redact: Redactor;
   /** Workspace roots and worktree settings for git features' checkouts (absent: tasks run where their message says). */
   workspaces?: Workspaces["options"] | undefined;
+  /** Told of each delivery and how it ended (metrics.ts), and where they are served (for the heartbeat). */
+  metrics?: DeliveryMetrics | undefined;
+  metricsUrl?: string | undefined;
   log: Logger;
 }
 
@@ -152,6 +156,9 @@ class RoleWorker implements Worker {
   /** Runs a delivered task in the lowest free slot (the puller counted it: at most `slots` run at once). */
   private onTask(msg: JsMsg): void {
     const { slot, task } = this.slots.claim();
+    const arrived = performance.now();
+    let end: DeliveryEnd | "error" = "error";
+    this.options.metrics?.delivered(msg.info.deliveryCount);
     // The slot is free once the message is settled (the ack and the next pull request share a socket write),
     // or at the latest when handling ends (a task left unacked for redelivery).
     let released = false;
@@ -162,7 +169,7 @@ class RoleWorker implements Worker {
     };
     task.done = (async () => {
       try {
-        await handleTask(msg, this.taskDeps, {
+        end = await handleTask(msg, this.taskDeps, {
           signal: task.abort.signal,
           onRun: (ref, run) => {
             task.ref = ref;
@@ -175,6 +182,7 @@ class RoleWorker implements Worker {
         this.log.error({ err, slot }, "unexpected error handling a task; it will be delivered again");
       } finally {
         this.slots.free(slot);
+        this.options.metrics?.ended(end, (performance.now() - arrived) / 1000);
         if (task.ref) this.actor.send({ type: "task.end", slot: String(slot) });
         release();
       }
@@ -208,7 +216,7 @@ class RoleWorker implements Worker {
       log,
       snapshot: () =>
         heartbeatBody({
-          workerId, role, host: this.host, slots, startedAt: this.startedAt,
+          workerId, role, host: this.host, slots, startedAt: this.startedAt, metricsUrl: this.options.metricsUrl,
           state: stateName(this.actor.getSnapshot().value),
           tasks: this.slots.refs(),
         }),

@@ -37,13 +37,16 @@ export function renderWorkers(coordinators: readonly ListedCoordinator[], worker
   for (const beat of coordinators) {
     const differences = beat.differs && reference ? configDifferences(beat, reference, ["here", "in the others"]) : [];
     const mark = beat.differs ? red(` ✗ differs${differences.length ? `: ${differences.join("; ")}` : ""}`) : "";
-    out.push(`  ${beat.coordinatorId.padEnd(idWidth)}  fingerprint ${beat.fingerprint}${mark} ${dim(`pid ${beat.pid} on ${beat.host}, v${beat.version}, seen ${beat.at}`)}`);
+    out.push(`  ${beat.coordinatorId.padEnd(idWidth)}  fingerprint ${beat.fingerprint}${mark} ${dim(`pid ${beat.pid} on ${beat.host}, v${beat.version}, seen ${beat.at}${metricsOf(beat)}`)}`);
   }
   if (!workers.length) out.push(dim("no live workers"));
   else out.push(bold(`workers (${workers.length})`));
   for (const beat of workers) {
     const tasks = beat.tasks.map((task) => `${task.featureId}/${task.taskId}`).join(", ");
-    out.push(`  ${beat.role.padEnd(12)} ${beat.workerId.padEnd(36)} ${`${beat.busy}/${beat.slots} busy`.padEnd(10)} ${beat.state.padEnd(8)} ${tasks ? `${tasks} ` : ""}${dim(`pid ${beat.pid} on ${beat.host}, seen ${beat.at}`)}`);
+    out.push(`  ${beat.role.padEnd(12)} ${beat.workerId.padEnd(36)} ${`${beat.busy}/${beat.slots} busy`.padEnd(10)} ${beat.state.padEnd(8)} ${tasks ? `${tasks} ` : ""}${dim(`pid ${beat.pid} on ${beat.host}, seen ${beat.at}${metricsOf(beat)}`)}`);
   }
   return out.join("\n");
 }
+
+/** `, metrics <url>` when the process serves Prometheus metrics. */
+const metricsOf = (beat: { metricsUrl?: string | undefined }): string => (beat.metricsUrl ? `, metrics ${beat.metricsUrl}` : "");

@@ -54,10 +54,12 @@ export interface LoopHooks {
   effects?: EffectHandlers;
   /** Fault injection for crash tests; a no-op in production. */
   fault?: (point: FaultPoint) => void;
+  /** Told after each apply (also one that gave up) how long it took and how many journal writes it lost to another coordinator (metrics). Must not throw. */
+  onApplyMeasured?: (measure: { seconds: number; conflicts: number }) => void;
 }
 
-/** One try of an apply: its outcome, or "retry" (lost a race: reload and try again). */
-type Attempt = { done: ApplyResult } | { retry: true; useCache: boolean };
+/** One try of an apply: its outcome, or "retry" (lost a race — `conflict`: a journal write — reload and try again). */
+type Attempt = { done: ApplyResult } | { retry: true; useCache: boolean; conflict?: boolean };
 
 export class FeatureLoop {
   private readonly queue = new FeatureQueue();
@@ -66,6 +68,7 @@ export class FeatureLoop {
   private readonly recovery: Recovery;
   private readonly effects: EffectHandlers;
   private readonly onApplied: NonNullable<LoopHooks["onApplied"]>;
+  private readonly onMeasured: LoopHooks["onApplyMeasured"];
   private readonly fault: (point: FaultPoint) => void;
   private readonly faultsEnabled: boolean;
 
@@ -77,6 +80,7 @@ export class FeatureLoop {
     hooks: LoopHooks = {},
   ) {
     this.onApplied = hooks.onApplied ?? (() => {});
+    this.onMeasured = hooks.onApplyMeasured;
     this.fault = hooks.fault ?? (() => {});
     this.faultsEnabled = hooks.fault !== undefined;
     this.effects = hooks.effects ?? natsEffects(js, names);
@@ -101,13 +105,20 @@ export class FeatureLoop {
   }
 
   private async applyNow(featureId: string, events: FeatureEvent[], opts: ApplyOptions): Promise<ApplyResult> {
+    const started = performance.now();
     let useCache = true;
-    for (let tryNo = 0; tryNo < MAX_CAS_TRIES; tryNo++) {
-      const attempt = await this.tryApply(featureId, events, opts, useCache, tryNo);
-      if ("done" in attempt) return attempt.done;
-      useCache = attempt.useCache;
+    let conflicts = 0;
+    try {
+      for (let tryNo = 0; tryNo < MAX_CAS_TRIES; tryNo++) {
+        const attempt = await this.tryApply(featureId, events, opts, useCache, tryNo);
+        if ("done" in attempt) return attempt.done;
+        useCache = attempt.useCache;
+        if (attempt.conflict) conflicts++;
+      }
+      throw new Error(`feature ${featureId}: gave up after ${MAX_CAS_TRIES} conflicts with other coordinators`);
+    } finally {
+      this.onMeasured?.({ seconds: (performance.now() - started) / 1000, conflicts });
     }
-    throw new Error(`feature ${featureId}: gave up after ${MAX_CAS_TRIES} conflicts with other coordinators`);
   }
 
   private async tryApply(featureId: string, events: FeatureEvent[], opts: ApplyOptions, useCache: boolean, tryNo: number): Promise<Attempt> {
@@ -131,7 +142,7 @@ export class FeatureLoop {
     let next: Cached | null = cur && { ...cur, published: [] };
     if (!cur) {
       next = await this.create(featureId, stepped);
-      if (!next) return { retry: true, useCache: false }; // someone created it first: load theirs
+      if (!next) return { retry: true, useCache: false, conflict: true }; // someone created it first: load theirs
     } else if (stepped.changed) {
       const entry: JournalEntry = { v: 1, prev: cur.journal, events: all };
       const data = JSON.stringify(entry);
@@ -141,7 +152,7 @@ export class FeatureLoop {
         this.log.debug({ featureId, try: tryNo }, "journal append lost to another coordinator; reloading");
         this.cache.forget(featureId);
         await backoff(tryNo);
-        return { retry: true, useCache: false };
+        return { retry: true, useCache: false, conflict: true };
       }
     }
     await this.carryOutAll(featureId, next!, stepped.context.outbox, stepped.changed ? undefined : cur?.published);

@@ -31,6 +31,8 @@ export interface PresenceOptions {
   config: Readonly<BatonConfig>;
   log: Logger;
   everySeconds?: number;
+  /** Where this coordinator serves Prometheus metrics (in the heartbeat as `metricsUrl`). */
+  metricsUrl?: string | undefined;
 }
 
 /** The Baton version from the package.json above this module (the sources' or dist/'s); "unknown" if none is found. */
@@ -50,13 +52,14 @@ function batonVersion(): string {
 
 /** The heartbeat of this coordinator, stamped `at`. Pure apart from the defaults. */
 export function coordinatorBody(
-  self: { coordinatorId: string; startedAt: string; version: string; heartbeatSeconds: number; decision: DecisionConfig },
+  self: { coordinatorId: string; startedAt: string; version: string; heartbeatSeconds: number; decision: DecisionConfig; metricsUrl?: string | undefined },
   at: Date = new Date(),
 ): CoordinatorHeartbeat {
-  const { coordinatorId, startedAt, version, heartbeatSeconds, decision } = self;
+  const { coordinatorId, startedAt, version, heartbeatSeconds, decision, metricsUrl } = self;
   return {
     coordinatorId, pid: process.pid, host: hostname(), version, startedAt, at: at.toISOString(), heartbeatSeconds,
     fingerprint: configFingerprint(decision), roles: decision.roles, gates: decision.gates, settings: decision.settings,
+    ...(metricsUrl ? { metricsUrl } : {}),
   };
 }
 
@@ -76,7 +79,7 @@ export async function startPresence(opts: PresenceOptions): Promise<CoordinatorP
   const { kv, log } = opts;
   const everySeconds = opts.everySeconds ?? COORDINATOR_HEARTBEAT_SECONDS;
   const coordinatorId = `${hostname().replace(/[^-\w]/g, "_").slice(0, 40)}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  const self = { coordinatorId, startedAt: new Date().toISOString(), version: batonVersion(), heartbeatSeconds: everySeconds, decision: decisionConfig(opts.config) };
+  const self = { coordinatorId, startedAt: new Date().toISOString(), version: batonVersion(), heartbeatSeconds: everySeconds, decision: decisionConfig(opts.config), metricsUrl: opts.metricsUrl };
   const mine = coordinatorBody(self);
   // Peers are checked at start and then every PEER_CHECK_BEATS beats, each differing peer warned about once: a
   // coordinator with another config that starts later is reported by the ones already running too.
