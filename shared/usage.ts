@@ -60,7 +60,8 @@ export const HELP = {
       ["--plan auto", "the planner role plans the tasks from the goal (default goal: the title)"],
       ["--approval", "nothing runs until a person approves the plan (`baton approve ID`)"],
       ["--max-parallel N", "tasks of the feature running at once"],
-      ["-w, --watch", "then follow the feature until it ends (as `baton watch`)"],
+      ["-w, --watch", "then follow the feature until it ends (as `baton watch`: a live board on a terminal)"],
+      ["--plain", "with --watch: one line per event even on a terminal"],
       ["--json", 'print {"featureId","duplicate"} as one JSON line; with --watch, then each status event as one JSON line'],
       ["--timeout S", "how long to wait for a coordinator to accept it (default 30); it runs later anyway"],
       ["--init-git", "make a local workspace that is not a git repository (or has no commit) one: git init, .baton/ excluded, first commit"],
@@ -70,9 +71,13 @@ export const HELP = {
   },
   watch: {
     summary: "replay a feature's history and follow it until it ends",
-    usage: "watch ID [--json] [--config FILE]",
+    usage: "watch ID [--json] [--plain] [--config FILE]",
     about: "Prints every status event of the feature from its start, then new ones as they come, and exits when the\nfeature ends. Ctrl-C stops watching (the feature goes on).",
-    flags: [["--json", "print each status event as one JSON line (NDJSON); messages go to stderr"], CONFIG],
+    flags: [
+      ["--json", "print each status event as one JSON line (NDJSON); messages go to stderr"],
+      ["--plain", "one line per event even on a terminal (default there: a live board redrawn in place, then the report)"],
+      CONFIG,
+    ],
     exit: `0 completed, 1 failed or cancelled (or stopped watching), or ${NATS}, 2 rejected (or a usage error)`,
   },
   status: {
@@ -222,7 +227,7 @@ export const HELP = {
     summary: "run a coordinator (run several for redundancy)",
     usage: "coordinator [--config FILE]",
     about: "Accepts feature requests, dispatches their tasks to role workers and judges the results; runs until SIGINT or\nSIGTERM. Logs are JSON lines on stdout (BATON_LOG_LEVEL).",
-    flags: [CONFIG],
+    flags: [CONFIG, ["--metrics-port N", "serve Prometheus metrics on port N at GET /metrics (0: any free port; default: the config's metrics.coordinatorPort, else none)"]],
     exit: `0 stopped on request, 1 failed (bad config, NATS unreachable), ${USAGE_ERROR}`,
   },
   worker: {
@@ -234,6 +239,7 @@ export const HELP = {
       ["-c, --concurrency N", "tasks run at once, 1-256 (default: the role's `concurrency`, else 1)"],
       ["--config FILE", "the config file (default: $BATON_CONFIG, else ./baton.config.yaml if present)"],
       ["--id NAME", "the worker's id (default ROLE-HOST-PID)"],
+      ["--metrics-port N", "serve Prometheus metrics on port N at GET /metrics (0: any free port; default: the config's metrics.workerPort, else none)"],
     ],
     exit: `0 stopped on request, 1 failed (bad config, NATS unreachable), ${USAGE_ERROR}`,
   },

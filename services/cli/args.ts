@@ -45,6 +45,10 @@ export const OPTIONS = {
   plan: { type: "string" },
   approval: { type: "boolean" },
   "max-parallel": { type: "string" },
+  /** `watch`, `submit --watch`: plain lines even on a terminal (no live board). */
+  plain: { type: "boolean" },
+  /** `report`: Markdown instead of the terminal table. */
+  markdown: { type: "boolean" },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -53,11 +57,12 @@ export type FlagName = keyof typeof OPTIONS;
 export const COMMAND_SPECS = {
   up: { flags: ["config", "log-dir"], positionals: 0 },
   submit: {
-    flags: ["config", "watch", "json", "timeout", "init-git", "title", "workspace", "template", "param", "skip", "step-role", "goal", "plan", "approval", "max-parallel"],
+    flags: ["config", "watch", "json", "plain", "timeout", "init-git", "title", "workspace", "template", "param", "skip", "step-role", "goal", "plan", "approval", "max-parallel"],
     positionals: 1,
   },
-  watch: { flags: ["config", "json"], positionals: 1 },
+  watch: { flags: ["config", "json", "plain"], positionals: 1 },
   status: { flags: ["config", "json", "verbose"], positionals: 1 },
+  report: { flags: ["config", "json", "markdown"], positionals: 1 },
   ls: { flags: ["config", "all", "json"], positionals: 0 },
   workers: { flags: ["config", "json"], positionals: 0 },
   doctor: { flags: ["config", "json"], positionals: 0 },
@@ -109,6 +114,8 @@ export interface CliArgs {
     plan?: string | undefined;
     approval?: boolean | undefined;
     "max-parallel"?: string | undefined;
+    plain?: boolean | undefined;
+    markdown?: boolean | undefined;
   };
   positionals: string[];
 }

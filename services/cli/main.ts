@@ -13,6 +13,7 @@ const COMMANDS: Record<CliCommand, () => Promise<Command>> = {
   submit: () => import("./commands/submit.ts"),
   watch: () => import("./commands/watch.ts"),
   status: () => import("./commands/status.ts"),
+  report: () => import("./commands/report.ts"),
   ls: () => import("./commands/ls.ts"),
   workers: () => import("./commands/workers.ts"),
   doctor: () => import("./commands/doctor.ts"),

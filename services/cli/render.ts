@@ -107,9 +107,9 @@ const stateColor: Record<ViewTask["state"], (text: string) => string> = {
 
 /**
  * The `baton status` report. `liveWorkers` maps role → live worker count (from heartbeats); `verbose`: every handoff
- * of a git feature, with all its files.
+ * of a git feature, with all its files; `report`: the execution report's block (render-report.ts), shown under the heading.
  */
-export function renderStatus(given: FeatureView, liveWorkers: Map<string, number>, opts: { verbose?: boolean } = {}): string {
+export function renderStatus(given: FeatureView, liveWorkers: Map<string, number>, opts: { verbose?: boolean; report?: string } = {}): string {
   // settled again: a view from an older coordinator has no `waitingFor` yet (idempotent for a current one)
   const view = settleView(structuredClone(given));
   const out: string[] = [];
@@ -118,6 +118,7 @@ export function renderStatus(given: FeatureView, liveWorkers: Map<string, number
   out.push(`${bold(view.featureId)}  ${featureState}${view.title ? `  ${view.title}` : ""}`);
   if (view.acceptedAt) out.push(dim(`accepted ${view.acceptedAt}${view.finishedAt ? `, finished ${view.finishedAt} (${fmtDuration(view.durationMs)})` : ""}${view.maxParallel ? `, maxParallel ${view.maxParallel}` : ""}`));
   if (view.workspace) out.push(dim(`workspace ${view.workspace}`));
+  if (opts.report) out.push(opts.report);
   out.push(...gitLines(view));
   if (view.paused) {
     const forBudget = view.paused.reason?.startsWith(BUDGET_PAUSE);

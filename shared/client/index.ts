@@ -7,6 +7,7 @@ export { awaitSubmission, publishFeature, requestSubmit, type FeatureRequestInpu
 export { CONTROL_EFFECT, controlFeature, sendControl, type ControlOptions, type ControlOutcome } from "./control.ts";
 export { answerQuestion, questionViews, resolveAnswer, type AnswerOutcome, type ResolvedAnswer } from "./questions.ts";
 export { roleBacklogs, type RoleBacklog } from "./backlog.ts";
+export { executionReport, roleMedians } from "./report.ts";
 export { isFresh, liveCoordinators, liveWorkers, MISSED_BEATS, type LiveOptions } from "./workers.ts";
 export { NoCoordinatorError, RemoteError } from "./errors.ts";
 export { ask, DEFAULT_REQUEST_TIMEOUT_MS } from "./request.ts";

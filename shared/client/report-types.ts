@@ -76,4 +76,9 @@ export interface ReportOptions {
    * finished tasks of that role take precedence.
    */
   roleMedians?: Record<string, number>;
+  /**
+   * Live workers per role (from heartbeats), to tell a task merely queued for a worker from one no live worker can
+   * take: without it, only a task.unserved event makes a "worker" blocker.
+   */
+  liveWorkers?: Record<string, number>;
 }

@@ -1,5 +1,5 @@
-// `baton status ID [--verbose] [--json]`: a feature's current state from the read model (or, with no coordinator
-// running, folded from its status history), with live worker counts for tasks still queued, a git feature's branch,
+// `baton status ID [--verbose] [--json]`: a feature's execution report and current state from the read model (or,
+// with no coordinator running, folded from its status history), with live worker counts for tasks still queued, a git feature's branch,
 // checkpoints and handoffs; exit code by state.
 // The client's modules one by one, not its index: `status` is typed often, and loads only what it uses (the
 // workers' heartbeats, which need KV, only when a task waits in a queue).
@@ -10,6 +10,7 @@ import type { Names } from "../../../shared/subjects.ts";
 import { featureIdArg, type CliArgs } from "../args.ts";
 import { cliConfig, withNats } from "../connect.ts";
 import { dim, renderStatus } from "../render.ts";
+import { renderReport } from "../render-report.ts";
 
 export async function run(args: CliArgs): Promise<number> {
   const ctx = cliConfig(args);
@@ -36,8 +37,8 @@ export function statusExitCode(view: FeatureView | null): number {
 }
 
 /**
- * Prints the feature's view (as text, every handoff with `verbose`; or with `json` as the FeatureView JSON on stdout)
- * and returns `statusExitCode`.
+ * Prints the feature's view headed by its execution report (as text, every handoff with `verbose`; or with `json` as
+ * the FeatureView JSON on stdout, with the ExecutionReport under `report`) and returns `statusExitCode`.
  */
 export async function status(nc: NatsConnection, names: Names, featureId: string, json: boolean, verbose = false): Promise<number> {
   const read = await getFeature(nc, names, featureId, {
@@ -47,10 +48,13 @@ export async function status(nc: NatsConnection, names: Names, featureId: string
   if (!read.view) {
     const where = read.source === "history" ? `no status history under prefix "${names.prefix}"` : `the coordinators know no such feature under prefix "${names.prefix}"`;
     console.error(`no feature ${featureId} (${where})`);
-  } else if (json) {
-    console.log(JSON.stringify(read.view, null, 2));
   } else {
-    console.log(renderStatus(read.view, await queuedRoleWorkers(nc, names, read.view), { verbose }));
+    const live = await queuedRoleWorkers(nc, names, read.view);
+    // the execution report heads it (issue 14); loaded here only, as it may read recent features for role medians
+    const { reportOf } = await import("./report.ts");
+    const report = await reportOf(nc, names, read.view, read.source === "coordinator", live);
+    if (json) console.log(JSON.stringify({ ...read.view, report }, null, 2));
+    else console.log(renderStatus(read.view, live, { verbose, report: renderReport(report, { heading: false }) }));
   }
   return statusExitCode(read.view);
 }

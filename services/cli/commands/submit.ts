@@ -22,7 +22,7 @@ export async function run(args: CliArgs): Promise<number> {
   // no FILE: the flags must make a request (UsageError before anything is read)
   if (file === undefined) mergeRequest(undefined, fields);
   return submit(ctx, file, {
-    watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: ctx.cfg.configPath !== undefined, json: args.values.json, initGit: args.values["init-git"] === true, fields,
+    watch: args.values.watch, timeoutSeconds: timeoutSeconds(args), roles: ctx.cfg.configPath !== undefined, json: args.values.json, plain: args.values.plain === true, initGit: args.values["init-git"] === true, fields,
   });
 }
 
@@ -108,7 +108,7 @@ function acceptedHints(event: Extract<StatusEvent, { kind: "feature.accepted" }>
  */
 export async function submit(
   { cfg, names }: CliContext, file: string | undefined,
-  opts: { watch: boolean; timeoutSeconds: number; roles: boolean; json?: boolean; initGit?: boolean; fields?: FlagFields },
+  opts: { watch: boolean; timeoutSeconds: number; roles: boolean; json?: boolean; plain?: boolean; initGit?: boolean; fields?: FlagFields },
 ): Promise<number> {
   const what = file === undefined ? "from the flags" : file;
   let raw: unknown;
@@ -163,7 +163,7 @@ export async function submit(
       return 0;
     }
     printId();
-    if (opts.watch) return (await watchFeature(nc, names, featureId, { json: opts.json })).code;
+    if (opts.watch) return (await watchFeature(nc, names, featureId, { json: opts.json, plain: opts.plain })).code;
     console.error(renderEvent(outcome.event, `0/${outcome.event.tasks.length}`));
     for (const hint of acceptedHints(outcome.event)) console.error(hint);
     return 0;
