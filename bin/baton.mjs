@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point for `baton`: hands over to the process asked for (CLI, coordinator or worker), running the compiled
+// Entry point for `baton`: hands over to the process asked for (CLI, coordinator, worker or dashboard), running the compiled
 // JavaScript in dist/ when it was built from the sources exactly as they are now, else the TypeScript sources
 // through tsx, so that an edited source never runs stale. BATON_TSX=1 forces tsx. docs/performance.md, "Start-up".
 import { distState } from "./dist-state.mjs";
@@ -8,6 +8,7 @@ const cmd = process.argv[2];
 const entry =
   cmd === "coordinator" ? "services/coordinator/main"
   : cmd === "worker" ? "services/worker/main"
+  : cmd === "ui" ? "services/ui/main"
   : "services/cli/main";
 const root = new URL("../", import.meta.url);
 

@@ -19,8 +19,8 @@ export interface HistoryOptions {
 
 /**
  * Yields the feature's events in stream order, oldest first, each validated as a StatusEvent, using an
- * ordered (ephemeral) consumer: nothing durable is left behind. Without `follow` it stops once the replay
- * caught up with what is stored. Duplicates are possible across reconnects: fold with `foldEvent`, which
+ * ordered (ephemeral) consumer, deleted when the generator ends: nothing is left behind. Without `follow` it stops
+ * once the replay caught up with what is stored. Duplicates are possible across reconnects: fold with `foldEvent`, which
  * ignores an event whose seq it has seen.
  */
 export async function* featureHistory(nc: NatsConnection, names: Names, featureId: string, opts: HistoryOptions): AsyncGenerator<StatusEvent> {
@@ -31,7 +31,7 @@ export async function* featureHistory(nc: NatsConnection, names: Names, featureI
   const consumer = await js.consumers.get(names.streams.events, { filter_subjects: names.statusOf(featureId), deliver_policy: DeliverPolicy.All });
   if (!opts.follow) {
     const info = await consumer.info();
-    if (info.num_pending === 0) return;
+    if (info.num_pending === 0) return void (await consumer.delete().catch(() => {}));
   }
   const messages = await consumer.consume({ max_messages: 256 });
   const abort = () => messages.stop();
@@ -53,6 +53,8 @@ export async function* featureHistory(nc: NatsConnection, names: Names, featureI
   } finally {
     opts.signal?.removeEventListener("abort", abort);
     await messages.close().catch(() => {});
+    // nats.js leaves a closed ordered consumer to the server's inactivity timeout (5 minutes): delete it now.
+    await consumer.delete().catch(() => {});
   }
 }
 

@@ -1,4 +1,4 @@
-// `baton up`: starts a local nats-server when none answers, supervises coordinator + workers, stops cleanly.
+// `baton up`: starts a local nats-server when none answers, supervises coordinator + workers + dashboard, stops cleanly.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -34,6 +34,10 @@ describe("baton up", () => {
     expect(up.output()).toMatch(/^started worker-integrator-1 /m);
     expect(up.output()).toMatch(/^baton up: ready — coordinator \+ 3 workers \(qa×2, integrator\)/m);
     expect(await listening(port)).toBe(true);
+    // the dashboard: on the config's port (7420) or, when that is taken, another one; either way its URL is printed
+    const dashboard = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/m.exec(up.output())?.[1];
+    expect(dashboard, up.output()).toBeDefined();
+    expect((await fetch(`${dashboard}api/workers`)).status).toBe(200);
 
     writeFileSync(join(dir, "f.yaml"), "id: up1\ntitle: t\ntasks:\n  - { id: a, role: qa, title: A }\n");
     const sub = baton(["submit", join(dir, "f.yaml"), "--watch"], env, { cwd: dir });

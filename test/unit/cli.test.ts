@@ -74,9 +74,9 @@ describe("the command table", () => {
   const mainText = readFileSync(join(CLI, "main.ts"), "utf8");
   const table = [...mainText.matchAll(/^\s+(\w+): \(\) => import\("\.\/commands\/\w+\.ts"\)/gm)].map((m) => m[1]!);
 
-  it("every command has its flags, its help and its module; coordinator and worker (routed by the bin) their help", () => {
+  it("every command has its flags, its help and its module; coordinator, worker and ui (routed by the bin) their help", () => {
     expect(table.sort()).toEqual(Object.keys(COMMAND_SPECS).sort());
-    expect(Object.keys(HELP).sort()).toEqual([...Object.keys(COMMAND_SPECS), "coordinator", "worker"].sort());
+    expect(Object.keys(HELP).sort()).toEqual([...Object.keys(COMMAND_SPECS), "coordinator", "worker", "ui"].sort());
     for (const topic of Object.keys(HELP) as HelpTopic[]) {
       const text = commandHelp(topic);
       expect(text, topic).toMatch(new RegExp(`^usage: baton ${topic}\\b`));

@@ -1,5 +1,5 @@
 // `baton up [--config FILE] [--log-dir DIR]`: a local dev stack — nats-server (if none answers), the coordinator, one
-// worker process per configured role replica and an integrator (git workspaces), as supervised child processes.
+// worker process per configured role replica, an integrator (git workspaces) and the dashboard, as supervised children.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -12,6 +12,7 @@ import type { CliArgs } from "../args.ts";
 import { cliConfig } from "../connect.ts";
 import { bold, dim, green, red, yellow } from "../render.ts";
 import { stopAll, Supervisor, type Child } from "../supervisor.ts";
+import { planDashboard } from "../up-dashboard.ts";
 
 /**
  * The `baton` bin the children are started with: the nearest `bin/baton.mjs` above this module, wherever it runs from
@@ -93,7 +94,7 @@ export async function up(cfg: Readonly<BatonConfig>, opts: { logDir?: string | u
   const logDir = resolve(opts.logDir ?? ".baton/logs");
   mkdirSync(logDir, { recursive: true });
   const supervisor = new Supervisor(BIN, logDir, { ...process.env, NATS_URL: cfg.natsUrl }, (line) => console.log(line));
-  const stack: Stack = { children: [], nats: undefined };
+  const stack: Stack = { children: [], nats: undefined, ui: undefined };
   onShutdown(["SIGINT", "SIGTERM", "SIGHUP"], (signal) => stopStack(cfg, supervisor, stack, signal), {
     onForce: (signal) => {
       supervisor.stopping = true;
@@ -121,6 +122,7 @@ export async function up(cfg: Readonly<BatonConfig>, opts: { logDir?: string | u
     await supervisor.start(child);
     if (!supervisor.stopping) console.log(`${green("started")} ${child.name} ${dim(`(pid ${child.proc?.pid})`)}`);
   }));
+  if (!supervisor.stopping) await startDashboard(cfg, supervisor, stack, logDir);
   if (!supervisor.stopping) {
     const roles = Object.entries(stackRoles(cfg)).filter(([, replicas]) => replicas > 0).map(([role, replicas]) => (replicas > 1 ? `${role}×${replicas}` : role));
     console.log(`baton up: ready — coordinator + ${children.length - 1} workers${roles.length ? ` (${roles.join(", ")})` : ""} on ${cfg.natsUrl}; logs in ${logDir}; Ctrl-C stops everything`);
@@ -134,6 +136,23 @@ interface Stack {
   children: Child[];
   /** The nats-server this process started, if it did. */
   nats: ChildProcess | undefined;
+  /** The dashboard (`baton ui`), once started. */
+  ui: Child | undefined;
+}
+
+/**
+ * Starts the dashboard and prints its URL (not as `started …`: that line lists the stack's workers). Never fails
+ * `baton up`: a taken port moves it to a free one, and a dashboard that cannot start is reported and left out.
+ */
+async function startDashboard(cfg: Readonly<BatonConfig>, supervisor: Supervisor, stack: Stack, logDir: string): Promise<void> {
+  const plan = await planDashboard(cfg, logDir);
+  if ("skipped" in plan) return void console.log(yellow(`dashboard not started: ${plan.skipped}`));
+  stack.ui = plan.child;
+  await supervisor.start(plan.child);
+  if (supervisor.stopping) return;
+  const running = plan.child.proc?.exitCode === null;
+  if (!running) return void console.log(yellow(`dashboard did not start; see ${resolve(logDir, "ui.log")}`));
+  console.log(`dashboard: ${bold(plan.url)} ${dim(`(pid ${plan.child.proc?.pid}${plan.note ? `; ${plan.note}` : ""})`)}`);
 }
 
 /** The orderly stop: workers (drained, with progress), then the coordinator, then our nats-server. Resolves with 0. */
@@ -141,6 +160,7 @@ async function stopStack(cfg: Readonly<BatonConfig>, supervisor: Supervisor, sta
   supervisor.stopping = true;
   // SIGHUP: the terminal is gone; what cannot be printed must not stop the shutdown.
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+  if (stack.ui) await stopAll([stack.ui], 5_000);
   const workers = stack.children.filter((child) => child.name !== "coordinator");
   console.log(dim(`${signal}: stopping — ${workers.length} workers (running tasks finish within ${cfg.worker.drainGraceSeconds}s or are handed back), then the coordinator, then nats-server; Ctrl-C again forces it`));
   await stopAll(workers, cfg.worker.drainGraceSeconds * 1000 + WORKER_STOP_MARGIN_MS, (names) => {
@@ -155,7 +175,7 @@ async function stopStack(cfg: Readonly<BatonConfig>, supervisor: Supervisor, sta
     await exited;
     clearTimeout(killer);
   }
-  for (const child of stack.children) child.log.end();
+  for (const child of [...stack.children, ...(stack.ui ? [stack.ui] : [])]) child.log.end();
   console.log("stopped");
   return 0;
 }
