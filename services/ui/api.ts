@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/logging.ts";
 import type { Names } from "../../shared/subjects.ts";
 import { layoutDag } from "./layout.ts";
 import type { AnswerBody, ControlBody } from "./schemas.ts";
+import { wireError } from "../../shared/protocol/errors.ts";
 
 export interface UiContext {
   nc: NatsConnection;
@@ -39,7 +40,7 @@ export async function featuresReply(ctx: UiContext): Promise<Reply> {
  */
 export async function featureReply(ctx: UiContext, featureId: string): Promise<Reply> {
   const [{ view, source }, workers] = await Promise.all([getFeature(ctx.nc, ctx.names, featureId), liveWorkers(ctx.nc, ctx.names).catch(() => undefined)]);
-  if (!view) return { status: 404, body: { error: { code: "UNKNOWN_FEATURE", message: `no feature ${featureId}` } } };
+  if (!view) return { status: 404, body: { error: wireError("UnknownFeature", `no feature ${featureId}`) } };
   const perRole: Record<string, number> = {};
   for (const worker of workers ?? []) perRole[worker.role] = (perRole[worker.role] ?? 0) + 1;
   const report = executionReport(view, workers ? { liveWorkers: perRole } : {});

@@ -18,6 +18,7 @@ import { taskMessages, type TaskMessageRef, type TaskMessages } from "./task-mes
 import { HANDED_BACK, runTask, type TaskHooks } from "./task-run.ts";
 import type { Redactor } from "./redact.ts";
 import type { Workspaces } from "./task-workspace.ts";
+import { WIRE_ERRORS } from "../../shared/protocol/errors.ts";
 
 export interface TaskDeps {
   js: JetStreamClient;
@@ -107,5 +108,5 @@ async function finish(msg: JsMsg, out: ExecOutcome, messages: TaskMessages, star
   // A success is recorded durably as task.completed (`baton watch`); the log line is for debugging.
   if (out.outcome === "completed") log.debug(fields, "task finished");
   else log.warn(fields, "task finished");
-  return out.error?.code === "CANCELLED" ? "cancelled" : out.outcome;
+  return out.error?.code === WIRE_ERRORS.Cancelled.code ? "cancelled" : out.outcome;
 }

@@ -6,6 +6,7 @@ import { metricsRegistry, serveMetrics } from "../../../shared/metrics/index.ts"
 import type { StatusEvent, Usage } from "../../../shared/protocol/index.ts";
 import type { StatusObserver } from "./effects.ts";
 import { registerDeploymentGauges, type GaugeSources } from "./metrics-gauges.ts";
+import { WIRE_ERRORS } from "../../../shared/protocol/errors.ts";
 
 /** What the apply loop reports after each apply (apply-loop.ts `onApplyMeasured`). */
 export interface ApplyMeasure {
@@ -45,7 +46,7 @@ export class SeenEvents {
 export function taskOutcome(event: StatusEvent): "completed" | "failed" | "cancelled" | "retrying" | undefined {
   if (event.kind === "task.completed") return "completed";
   if (event.kind === "task.retrying") return "retrying";
-  if (event.kind === "task.failed") return event.error.code === "CANCELLED" ? "cancelled" : "failed";
+  if (event.kind === "task.failed") return event.error.code === WIRE_ERRORS.Cancelled.code ? "cancelled" : "failed";
   return undefined;
 }
 
