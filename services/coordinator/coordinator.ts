@@ -137,6 +137,8 @@ export class Coordinator {
         ["stop api", () => this.subscriptions.forEach((s) => s.unsubscribe())],
         ["stop consumers", () => Promise.all(this.loops.map((l) => l.stop()))],
         ["clear published outboxes", () => this.loop?.settle()],
+        // A trace observer reads a feature's history from NATS to export it: let it finish before the drain.
+        ["close observers", () => Promise.all((this.opts.observers ?? []).map((observer) => observer.close?.()))],
         ["drain nats", () => (nc.isClosed() ? undefined : nc.drain())],
       ],
       (name, e) => log.error({ err: e }, `close: ${name} failed`),

@@ -29,6 +29,8 @@ export function natsEffects(js: JetStreamClient, names: Names): EffectHandlers {
  */
 export interface StatusObserver {
   onStatus(event: Extract<OutboxEntry, { to: "status" }>["payload"]): void;
+  /** Finishes what it does in the background while NATS is still up (the coordinator's close calls it before draining). */
+  close?(): Promise<void>;
 }
 
 /** `handlers` with each published status event also given to `observers` (a throwing observer is reported to `onError`). */
