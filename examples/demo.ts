@@ -77,6 +77,11 @@ class Stack {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** The dashboard's URL as `baton up` printed it, once it did. */
+  dashboard(): string | undefined {
+    return /^dashboard: (\S+)/m.exec(this.output)?.[1];
+  }
+
   tail(lines = 30): string {
     return this.output.trimEnd().split("\n").slice(-lines).map((l) => `    ${l}`).join("\n");
   }
@@ -155,7 +160,7 @@ async function main(): Promise<number> {
   if (agentRun || options.plan) say(`config: ${relative(ROOT, config)}`);
   const decide = options.plan || options.approval ? { plan: Boolean(options.plan), approval: options.approval, auto: options.auto } : undefined;
   try {
-    return await follow({ config, runDir, workspace, logDir, featureId, decide });
+    return await follow({ config, runDir, workspace, logDir, featureId, decide, keep: options.keep === true });
   } finally {
     await agentRun?.stop();
   }
@@ -179,15 +184,20 @@ function writeRequest(runDir: string, featureId: string, workspace: string, deci
 }
 
 /** Starts `baton up` with `config`, submits the feature and follows it to its end; stops `baton up` in any case. */
-async function follow(paths: { config: string; runDir: string; workspace: string; logDir: string; featureId: string; decide?: Decisions | undefined }): Promise<number> {
+async function follow(paths: { config: string; runDir: string; workspace: string; logDir: string; featureId: string; decide?: Decisions | undefined; keep: boolean }): Promise<number> {
   const { config, runDir, workspace, logDir, featureId, decide } = paths;
   say(`starting baton up (NATS ${process.env.NATS_URL ?? "nats://127.0.0.1:4222, started if none answers"}; logs in ${relative(ROOT, logDir)})`);
   const stack = new Stack(config, logDir);
   let interrupted = false;
   let submitChild: ChildProcess | undefined;
+  // --keep: after the report, waits here until Ctrl-C, which then stops baton up as on any other end. A
+  // terminal's Ctrl-C may arrive twice (from the terminal and forwarded by tsx): once the wait ended, the rest is ignored.
+  let kept: (() => void) | "released" | undefined;
   // Ctrl-C reaches `submit` directly (same process group); `baton up` gets exactly one SIGINT, from here.
   // Every step below checks `interrupted` before it starts another process.
   const onSigint = () => {
+    if (kept === "released") return;
+    if (kept) return kept();
     if (interrupted) return;
     interrupted = true;
     console.error("\ninterrupted: stopping baton up…");
@@ -229,6 +239,13 @@ async function follow(paths: { config: string; runDir: string; workspace: string
 
     const verdict = code === 0 ? "completed" : code === 1 ? "failed" : code === 2 ? "rejected" : `ended with exit code ${code}`;
     say(`feature ${featureId} ${verdict}; workspace ${workspace}`);
+    if (paths.keep && stack.running) {
+      say(`baton up stays up: ${stack.dashboard() ? `the dashboard is at ${stack.dashboard()}; ` : ""}\`baton report ${featureId} --markdown --config ${relative(ROOT, config)}\` works meanwhile; Ctrl-C stops it`);
+      await new Promise<void>((resolveKept) => (kept = () => {
+        kept = "released";
+        resolveKept();
+      }));
+    }
     return code;
   } finally {
     if (!interrupted && stack.running) say("stopping baton up");

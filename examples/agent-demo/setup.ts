@@ -27,7 +27,7 @@ export const DEMO_AGENTS: Readonly<Record<DemoAgent, { name: string; command: st
  */
 export const AGENT_ROLES: readonly string[] = ["database", "api", "backend", "frontend", "qa"];
 
-export const DEMO_HELP = `usage: npm run demo [-- --agent claude-code|codex [--scripted]] [-- --plan auto] [--approval] [--yes]
+export const DEMO_HELP = `usage: npm run demo [-- --agent claude-code|codex [--scripted]] [-- --plan auto] [--approval] [--yes] [--keep]
 
 Runs the API-first feature (examples/features/api-first.yaml) on a fresh copy of examples/sample-app.
   (no flags)        every role is an exec agent of examples/agents (no model, no network)
@@ -40,12 +40,13 @@ Runs the API-first feature (examples/features/api-first.yaml) on a fresh copy of
                     words, and the api agent asks a person one question on the way (\`baton answer\`)
   --approval        the plan waits for \`baton approve\` (or \`baton reject\`), run in another terminal
   --yes             approve and answer by itself after printing the commands (for CI; also BATON_DEMO_AUTO=1)
+  --keep            leave baton up and its dashboard running after the feature ended, until Ctrl-C
   --help            this text
 NATS_URL picks the NATS server (default nats://127.0.0.1:4222, started if none answers).`;
 
 export type DemoOptions =
   | { help: true }
-  | { help: false; agent?: DemoAgent | undefined; scripted: boolean; plan?: "auto" | undefined; approval: boolean; auto: boolean };
+  | { help: false; agent?: DemoAgent | undefined; scripted: boolean; plan?: "auto" | undefined; approval: boolean; auto: boolean; keep?: boolean };
 
 /**
  * The demo's command line; `env` only for BATON_DEMO_AUTO=1 (the same as --yes). Throws an Error with a message for
@@ -57,6 +58,7 @@ export function parseDemoArgs(argv: readonly string[], env: Readonly<Record<stri
     options: {
       agent: { type: "string" }, scripted: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
       plan: { type: "string" }, approval: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false },
+      keep: { type: "boolean", default: false },
     },
   });
   if (values.help) return { help: true };
@@ -68,7 +70,7 @@ export function parseDemoArgs(argv: readonly string[], env: Readonly<Record<stri
   if (values.plan && agent !== undefined) throw new Error("--plan auto runs the exec agents: leave out --agent");
   if (values.yes && !values.plan && !values.approval) throw new Error("--yes goes with --plan auto or --approval");
   const auto = values.yes || ((values.plan !== undefined || values.approval) && env["BATON_DEMO_AUTO"] === "1");
-  return { help: false, agent: agent as DemoAgent | undefined, scripted: values.scripted, plan: values.plan, approval: values.approval, auto };
+  return { help: false, agent: agent as DemoAgent | undefined, scripted: values.scripted, plan: values.plan, approval: values.approval, auto, ...(values.keep ? { keep: true } : {}) };
 }
 
 /** A running scripted model server; `stop` is safe to call twice. */

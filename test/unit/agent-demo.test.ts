@@ -168,6 +168,7 @@ describe("the agent demo's config and command line", () => {
     expect(() => parseDemoArgs(["--plan", "auto", "--agent", "codex"])).toThrow(/leave out --agent/);
     expect(() => parseDemoArgs(["--yes"])).toThrow(/goes with --plan auto or --approval/);
     expect(parseDemoArgs(["--help"])).toEqual({ help: true });
+    expect(parseDemoArgs(["--keep"])).toMatchObject({ keep: true });
     expect(() => parseDemoArgs(["--agent", "gemini"])).toThrow(/choose claude-code or codex/);
     expect(() => parseDemoArgs(["--scripted"])).toThrow(/goes with --agent/);
     expect(() => parseDemoArgs(["--agnet", "codex"])).toThrow();
