@@ -31,7 +31,8 @@ export function stepTime(step: ReportStep): string {
 export function timeLeft(path: CriticalPath): string {
   if (!path.steps.length) return "nothing left";
   if (path.remainingMs === null) return "unknown (a task on the path has no finished task of its role, or of the feature, to go by)";
-  return `~${fmtDuration(path.remainingMs) || "0s"}${path.eta ? ` (ETA ${clockOf(path.eta)})` : ""}`;
+  const bound = path.boundBy === "parallel" ? ", bounded by maxParallel: more work than places along the path" : "";
+  return `~${fmtDuration(path.remainingMs) || "0s"}${path.eta ? ` (ETA ${clockOf(path.eta)}${bound})` : ""}`;
 }
 
 /** "tokens 8123 (in 6000, out 2123), $0.42 — budget: tokens 10000, $1.00, wall 600s"; "" with neither. */

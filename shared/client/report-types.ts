@@ -20,8 +20,15 @@ export interface ReportStep {
 export interface CriticalPath {
   /** The longest remaining chain (by estimated remaining time, dependencies first); empty when nothing remains. */
   steps: ReportStep[];
-  /** Sum of the steps' remaining time; null when a step has no estimate. */
+  /**
+   * The estimated time left: the longer of the chain's sum (`pathMs`) and all remaining work spread over the feature's
+   * `maxParallel` places (`boundBy: "parallel"`); null when a task still to run has no estimate.
+   */
   remainingMs: number | null;
+  /** Sum of the steps' remaining time; null when a step has no estimate. */
+  pathMs?: number | null;
+  /** Set when `maxParallel` rather than the chain decides the time left: more work remains than the places run along the path. */
+  boundBy?: "parallel";
   /** `now + remainingMs`, when there is an estimate. */
   eta?: string;
 }

@@ -97,8 +97,28 @@ function criticalPath(view: FeatureView, estimator: Estimator, now: number): Cri
   for (const taskId of remaining.keys()) if (end === undefined || longer(chainTo(taskId), chainTo(end))) end = taskId;
   const chain: ReportStep[] = [];
   for (let at = end; at !== undefined; at = best.get(at)?.previous) chain.unshift(steps.get(at)!);
-  const remainingMs = chain.some((step) => step.remainingMs === null) ? null : chain.reduce((sum, step) => sum + step.remainingMs!, 0);
-  return { steps: chain, remainingMs, ...(remainingMs !== null && chain.length ? { eta: new Date(now + remainingMs).toISOString() } : {}) };
+  const pathMs = chain.some((step) => step.remainingMs === null) ? null : chain.reduce((sum, step) => sum + step.remainingMs!, 0);
+  const spread = parallelBound([...steps.values()], view.maxParallel);
+  const boundBy = pathMs !== null && spread !== null && spread > pathMs ? "parallel" as const : undefined;
+  const remainingMs = pathMs === null || spread === null ? null : Math.max(pathMs, spread);
+  return {
+    steps: chain, remainingMs, pathMs, ...(boundBy ? { boundBy } : {}),
+    ...(remainingMs !== null && chain.length ? { eta: new Date(now + remainingMs).toISOString() } : {}),
+  };
+}
+
+/**
+ * All remaining work (every step's estimate) over `maxParallel` places: no schedule finishes sooner than this, whatever
+ * the chains. Null when some step has no estimate; 0 without a bound (then only the path counts).
+ */
+function parallelBound(steps: readonly ReportStep[], maxParallel: number | undefined): number | null {
+  if (!maxParallel || maxParallel < 1) return 0;
+  let total = 0;
+  for (const step of steps) {
+    if (step.remainingMs === null) return null;
+    total += step.remainingMs;
+  }
+  return Math.ceil(total / maxParallel);
 }
 
 /** The remaining tasks `task` waits for: its dependencies, and (being fixed) its fix tasks. */

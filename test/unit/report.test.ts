@@ -57,6 +57,19 @@ describe("executionReport: critical path", () => {
     expect(pathOf({ ...fixing, state: "failed" })).toEqual({ steps: [], remainingMs: 0 });
   });
 
+  it("time left is never below all remaining work spread over maxParallel places", () => {
+    // five independent 10 s tasks (the feature's own median) and two places: the path says 10 s, the places 25 s
+    const wide = view([done("a", 10), ...["b", "c", "d", "e", "f"].map((id) => task(id))], { maxParallel: 2 });
+    const path = pathOf(wide);
+    expect(path.pathMs).toBe(10_000);
+    expect(path.remainingMs).toBe(25_000);
+    expect(path.boundBy).toBe("parallel");
+    expect(path.eta).toBe(new Date(NOW + 25_000).toISOString());
+    // with places for all of them the chain decides
+    const roomy = pathOf({ ...wide, maxParallel: 8 });
+    expect([roomy.remainingMs, roomy.boundBy]).toEqual([10_000, undefined]);
+  });
+
   it("roleMedians: the median of completed tasks per role over many features", () => {
     const one = view([done("a", 10), done("b", 30, { role: "qa" }), task("c", { role: "docs" })]);
     const two = view([done("a", 20), done("b", 40), done("c", 1, { role: "qa" })]);
