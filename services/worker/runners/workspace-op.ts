@@ -16,7 +16,7 @@ export function createWorkspaceOpRunner(options: WorkspaceOptions & { worktrees:
     async run(task, ctx) {
       const op = task.op!;
       ctx.log.debug({ op: op.kind, run: op.run }, "workspace operation");
-      const answer = await runWorkspaceOp(task.featureId, op, { ...options, validateArtifacts: (paths, read) => validateArtifacts(paths, read) });
+      const answer = await runWorkspaceOp(task.featureId, op, { ...options, validateArtifacts: (paths, read) => validateArtifacts(paths, read), log: ctx.log });
       if ("error" in answer) return { outcome: "failed", exitCode: null, error: answer.error };
       return { outcome: "completed", exitCode: 0, opResult: answer.result };
     },

@@ -1,10 +1,12 @@
 // Workspace operations an integrator worker carries out for the coordinator (prepare, integrate, finish, rollback):
 // each confined to the worker's workspace roots, idempotent, and answered as an OpResult (or a wire error).
+import type { Logger } from "../../../shared/logging.ts";
 import { wireError } from "../../../shared/protocol/errors.ts";
 import type { WireError } from "../../../shared/protocol/index.ts";
 import type { ArtifactProblem, OpResult, WorkspaceOp } from "../../../shared/protocol/workspace.ts";
 import { addExclude, branchHead, commitOf, gitWireError, gitWorkspacePrefix, runGit, statusPaths, withLockRetry, workspacePath } from "./git.ts";
 import { finishFeature, rollbackFeature } from "./integrate-finish.ts";
+import { withFeatureLock } from "./feature-lock.ts";
 import { integrateTask } from "./integrate-merge.ts";
 import { workspaceFor, type WorkspaceOptions } from "./resolve.ts";
 import { ensureIntegrationWorktree, worktreePaths, type WorktreePaths, type WorktreeSettings } from "./worktrees.ts";
@@ -18,6 +20,8 @@ export interface WorkspaceOpOptions extends WorkspaceOptions {
   worktrees: WorktreeSettings;
   /** Validates `produces`; without it, a declared artifact is only checked to exist. */
   validateArtifacts?: ArtifactValidator | undefined;
+  /** Where waits for the feature's workspace lock are told. */
+  log?: Logger | undefined;
 }
 
 /** What every operation works with: the feature, the workspace's real path and its worktree paths. */
@@ -45,18 +49,23 @@ export async function runWorkspaceOp(featureId: string, op: WorkspaceOp, options
       return op.kind === "prepare" ? { result: { kind: "not-git", message } } : { error: wireError("NotGit", message) };
     }
     const context: OpContext = { featureId, paths: await worktreePaths(located.dir, featureId, options.worktrees), options };
-    switch (op.kind) {
-      case "prepare":
-        return { result: await prepare(context, op.branch) };
-      case "integrate":
-        return await integrateTask(context, op);
-      case "finish":
-        return { result: await finishFeature(context, op) };
-      case "rollback":
-        return { result: await rollbackFeature(context, op) };
-    }
+    // One operation at a time per feature: a redelivery waits for the delivery still running (then finds its result).
+    return await withFeatureLock(context.paths.feature, () => carryOut(context, op), { log: options.log });
   } catch (err) {
     return { error: gitWireError(err, `${op.kind} of feature ${featureId} in ${op.repo}`) };
+  }
+}
+
+async function carryOut(context: OpContext, op: WorkspaceOp): Promise<OpAnswer> {
+  switch (op.kind) {
+    case "prepare":
+      return { result: await prepare(context, op.branch) };
+    case "integrate":
+      return await integrateTask(context, op);
+    case "finish":
+      return { result: await finishFeature(context, op) };
+    case "rollback":
+      return { result: await rollbackFeature(context, op) };
   }
 }
 
