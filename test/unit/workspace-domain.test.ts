@@ -260,6 +260,11 @@ describe("rollback", () => {
     expect(d.events.at(-1)).toMatchObject({ kind: "message.rejected", error: { code: "ROLLBACK_REFUSED" } });
     d.send({ type: "feature.rollback", to: "a", by: "ann", at: d.now() });
     expect(d.ops("rollback").at(-1)!.op).toMatchObject({ to: sha(20), expectedHead: sha(21), tasks: ["b", "c"] });
+    // a resume before the rollback's result is refused: the result resets the undone tasks, whatever started meanwhile
+    const dispatchedBefore = d.assigned.length;
+    d.send({ type: "feature.resume", at: d.now() });
+    expect(d.events.at(-1)).toMatchObject({ kind: "message.rejected", error: { code: "INVALID_STATE", message: expect.stringContaining("rolling back to task a's checkpoint") } });
+    expect([d.last.state, d.assigned.length]).toEqual(["paused", dispatchedBefore]);
     d.answer("rollback", { kind: "rolled-back", head: sha(20), tree: sha(50), removed: 2 });
     expect(d.events.find((e) => e.kind === "feature.rolled_back")).toMatchObject({ to: sha(20), toTask: "a", tasks: ["b", "c"], cancelled: false, by: "ann" });
     expect(d.last.state).toBe("paused");

@@ -18,7 +18,7 @@ import { countResult } from "./usage.ts";
 import { applyBudgetChange, overLimits, raiseReached, refuseResume } from "./budget-control.ts";
 import { startWorkspace } from "./workspace.ts";
 import { endWorkspace } from "./workspace-ops.ts";
-import { requestRollback, ROLLBACK_PAUSE } from "./rollback.ts";
+import { refuseResumeWhileRollingBack, requestRollback, ROLLBACK_PAUSE } from "./rollback.ts";
 import { approvePlan, awaitsApproval, publishPlan, rejectPlan, taskSummaryOf } from "./planning.ts";
 import { budgetChoice, onAnswer, resolveBudgetQuestion } from "./questions.ts";
 import type { FeatureEvent } from "./machine-events.ts";
@@ -57,6 +57,8 @@ export const featureMachine = setup({
     budgetContinue: ({ context, event }) => event.type === "question.answer" && budgetChoice(context, event) === "continue",
     /** A resume while a limit is still reached (the feature's, or a task's that has not ended). */
     overBudget: ({ context, event }) => event.type === "feature.resume" && overLimits(context, event.at).length > 0,
+    /** A resume while a rollback operation is under way (its result resets the undone tasks). */
+    rollingBack: ({ context, event }) => event.type === "feature.resume" && context.git?.rollback !== undefined,
     /** A worker message for a task this feature does not have (feature-gate and baseline runs name no task). */
     unknownTask: ({ context, event }) =>
       (event.type === "task.started" || event.type === "task.log" || event.type === "task.result") &&
@@ -183,6 +185,10 @@ export const featureMachine = setup({
       assertEvent(event, "feature.resume");
       return refuseResume(context, event.at, event.subject);
     }),
+    refuseResumeRollingBack: assign(({ context, event }) => {
+      assertEvent(event, "feature.resume");
+      return refuseResumeWhileRollingBack(context, event);
+    }),
     /** Control verbs that make no sense in a finished feature are answered, not silently dropped. */
     rejectControl: assign(({ context, event }, { state }: { state: FeatureStateValue }) => {
       assertEvent(event, ["feature.cancel", "feature.pause", "feature.resume", "feature.budget", "feature.rollback", "plan.approve", "plan.reject", "question.answer"]);
@@ -252,7 +258,7 @@ export const featureMachine = setup({
         "task.unserved": { actions: "unserved" },
         "feature.cancel": { target: "cancelled", actions: "cancel" },
         "feature.pause": {},
-        "feature.resume": [{ guard: "overBudget", actions: "refuseResume" }, { target: "executing", actions: "resume" }],
+        "feature.resume": [{ guard: "rollingBack", actions: "refuseResumeRollingBack" }, { guard: "overBudget", actions: "refuseResume" }, { target: "executing", actions: "resume" }],
         "feature.budget": { actions: { type: "budget", params: HOLD } },
       },
     },

@@ -56,6 +56,17 @@ export function requestRollback(ctx: FeatureContext, event: RollbackEvent): Feat
   return draft;
 }
 
+/**
+ * A resume while a rollback operation is under way: refused (InvalidState), since the rollback's result resets the
+ * undone tasks — a task the resume dispatched meanwhile would be reset while it runs. Resume after feature.rolled_back.
+ */
+export function refuseResumeWhileRollingBack(ctx: FeatureContext, event: { at: string; subject?: string | undefined }): FeatureContext {
+  const subject = event.subject ?? `control.${ctx.featureId}.resume`;
+  const to = ctx.git?.rollback?.toTask ? `task ${ctx.git.rollback.toTask}'s checkpoint` : "the feature's start";
+  const error = wireError("InvalidState", `feature "${ctx.featureId}" is rolling back to ${to}; resume once feature.rolled_back is published (\`baton watch\` shows it)`);
+  return emitRejection(ctx, subject, error, event.at);
+}
+
 /** Whether a task is under way: its work, gates or integration run, or its fix task does (a fix task a pause holds back does not). */
 function underWay(ctx: FeatureContext, task: TaskState): boolean {
   if (!UNDER_WAY.has(task.status)) return false;
