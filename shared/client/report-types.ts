@@ -22,7 +22,8 @@ export interface CriticalPath {
   steps: ReportStep[];
   /**
    * The estimated time left: the longer of the chain's sum (`pathMs`) and all remaining work spread over the feature's
-   * `maxParallel` places (`boundBy: "parallel"`); null when a task still to run has no estimate.
+   * `maxParallel` places (`boundBy: "parallel"`; tasks without an estimate add nothing); null when a step of the
+   * path has no estimate.
    */
   remainingMs: number | null;
   /** Sum of the steps' remaining time; null when a step has no estimate. */

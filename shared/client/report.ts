@@ -99,8 +99,8 @@ function criticalPath(view: FeatureView, estimator: Estimator, now: number): Cri
   for (let at = end; at !== undefined; at = best.get(at)?.previous) chain.unshift(steps.get(at)!);
   const pathMs = chain.some((step) => step.remainingMs === null) ? null : chain.reduce((sum, step) => sum + step.remainingMs!, 0);
   const spread = parallelBound([...steps.values()], view.maxParallel);
-  const boundBy = pathMs !== null && spread !== null && spread > pathMs ? "parallel" as const : undefined;
-  const remainingMs = pathMs === null || spread === null ? null : Math.max(pathMs, spread);
+  const boundBy = pathMs !== null && spread > pathMs ? "parallel" as const : undefined;
+  const remainingMs = pathMs === null ? null : Math.max(pathMs, spread);
   return {
     steps: chain, remainingMs, pathMs, ...(boundBy ? { boundBy } : {}),
     ...(remainingMs !== null && chain.length ? { eta: new Date(now + remainingMs).toISOString() } : {}),
@@ -108,16 +108,12 @@ function criticalPath(view: FeatureView, estimator: Estimator, now: number): Cri
 }
 
 /**
- * All remaining work (every step's estimate) over `maxParallel` places: no schedule finishes sooner than this, whatever
- * the chains. Null when some step has no estimate; 0 without a bound (then only the path counts).
+ * The remaining work with an estimate over `maxParallel` places: no schedule finishes sooner than this, whatever the
+ * chains (a task without an estimate adds nothing: it is a lower bound). 0 without a bound (then only the path counts).
  */
-function parallelBound(steps: readonly ReportStep[], maxParallel: number | undefined): number | null {
+function parallelBound(steps: readonly ReportStep[], maxParallel: number | undefined): number {
   if (!maxParallel || maxParallel < 1) return 0;
-  let total = 0;
-  for (const step of steps) {
-    if (step.remainingMs === null) return null;
-    total += step.remainingMs;
-  }
+  const total = steps.reduce((sum, step) => sum + (step.remainingMs ?? 0), 0);
   return Math.ceil(total / maxParallel);
 }
 
