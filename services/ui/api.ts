@@ -2,7 +2,7 @@
 // sends as the same control messages as the CLI. Each handler takes validated input and returns a reply to send.
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
-  answerQuestion, controlFeature, executionReport, getFeature, listFeatures, liveCoordinators, liveWorkers, roleBacklogs,
+  answerQuestion, controlFeature, resolveAnswer, executionReport, getFeature, listFeatures, liveCoordinators, liveWorkers, roleBacklogs,
   type AnswerOutcome, type ControlOutcome, type RoleBacklog, type WorkerHeartbeat,
 } from "../../shared/client/index.ts";
 import type { Logger } from "../../shared/logging.ts";
@@ -104,6 +104,9 @@ export async function controlReply(ctx: UiContext, featureId: string, body: Cont
 export async function answerReply(ctx: UiContext, featureId: string, body: AnswerBody): Promise<Reply> {
   const by = body.by ?? "dashboard";
   ctx.log.info({ featureId, questionId: body.questionId, by }, "answer from the dashboard");
-  const outcome = await answerQuestion(ctx.nc, ctx.names, featureId, { questionId: body.questionId, answer: body.answer }, { by, waitMs: ctx.actionWaitMs });
+  // As `baton answer` reads it: an option in another case, or an option's number, is that option.
+  const { view } = await getFeature(ctx.nc, ctx.names, featureId).catch(() => ({ view: null }));
+  const { answer } = resolveAnswer(view?.questions?.find((question) => question.questionId === body.questionId), body.answer);
+  const outcome = await answerQuestion(ctx.nc, ctx.names, featureId, { questionId: body.questionId, answer }, { by, waitMs: ctx.actionWaitMs });
   return { status: outcomeStatus(outcome), body: { outcome } };
 }
