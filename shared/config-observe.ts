@@ -27,6 +27,18 @@ export const UiSettings = z.strictObject({
 });
 export type UiSettings = z.infer<typeof UiSettings>;
 
+/** The port a `--port` / `--metrics-port` flag names (0-65535; 0 = any free port), or undefined when it names none. Pure. */
+export function parsePort(text: string): number | undefined {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isInteger(port) && port <= 65_535 ? port : undefined;
+}
+
+/** The host to put in a URL a browser on this machine opens: a wildcard bind is reached at 127.0.0.1, IPv6 bracketed. Pure. */
+export function browserHost(host: string): string {
+  if (["0.0.0.0", "::", "[::]"].includes(host)) return "127.0.0.1";
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
 /** True for an address only this machine can reach (where the dashboard may run without a token). Pure. */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);

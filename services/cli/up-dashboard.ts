@@ -3,7 +3,7 @@
 import { createWriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { isLoopback } from "../../shared/config-observe.ts";
+import { browserHost, isLoopback } from "../../shared/config-observe.ts";
 import type { BatonConfig } from "../../shared/config.ts";
 import type { Child } from "./supervisor.ts";
 
@@ -60,7 +60,6 @@ export async function planDashboard(cfg: Readonly<BatonConfig>, logDir: string):
     restarts: [],
     log: createWriteStream(resolve(logDir, "ui.log"), { flags: "a" }),
   };
-  const shown = ["0.0.0.0", "::", "[::]"].includes(host) ? "127.0.0.1" : host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  const url = `http://${shown}:${chosen.port}/${token ? `?token=${encodeURIComponent(token)}` : ""}`;
+  const url = `http://${browserHost(host)}:${chosen.port}/${token ? `?token=${encodeURIComponent(token)}` : ""}`;
   return { child, url, ...(chosen.fallback ? { note: `port ${cfg.ui.port} is taken` } : {}) };
 }

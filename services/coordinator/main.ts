@@ -8,7 +8,7 @@ import { argsErrorMessage } from "../../shared/cli-args.ts";
 import { commandHelp, usageLine } from "../../shared/usage.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { FaultPoint } from "./runtime/apply-loop.ts";
-import { parseMetricsPort } from "../../shared/metrics/index.ts";
+import { parsePort } from "../../shared/config-observe.ts";
 import { names as buildNames } from "../../shared/subjects.ts";
 import { serveCoordinatorMetrics, type ServedCoordinatorMetrics } from "./runtime/metrics.ts";
 import { tracingSettingsFromEnv } from "../../shared/tracing/index.ts";
@@ -32,7 +32,7 @@ function parseCli(argv: string[]): { config?: string | undefined; metricsPort?: 
     process.exit(0);
   }
   const flag = parsed.values["metrics-port"];
-  const metricsPort = flag === undefined ? undefined : parseMetricsPort(flag);
+  const metricsPort = flag === undefined ? undefined : parsePort(flag);
   if (flag !== undefined && metricsPort === undefined) {
     process.stderr.write(`baton coordinator: --metrics-port must be a port number from 0 to 65535 (0: any free port); got ${JSON.stringify(flag)}\n${usageLine("coordinator")}\n`);
     process.exit(2);

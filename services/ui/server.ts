@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { NoCoordinatorError, RemoteError } from "../../shared/client/index.ts";
 import { once } from "../../shared/process.ts";
+import { browserHost } from "../../shared/config-observe.ts";
 import { answerReply, controlReply, featureReply, featuresReply, workersReply, type Reply, type UiContext } from "./api.ts";
 import { authorize } from "./auth.ts";
 import { AnswerBody, BadRequest, ControlBody, FeatureIdParam, parseBody } from "./schemas.ts";
@@ -136,9 +137,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     server.listen(opts.port, opts.host, () => (server.off("error", reject), resolve()));
   });
   const port = (server.address() as AddressInfo).port;
-  const shown = ["0.0.0.0", "::", "[::]"].includes(opts.host) ? "127.0.0.1" : opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host;
   return {
-    url: `http://${shown}:${port}/`,
+    url: `http://${browserHost(opts.host)}:${port}/`,
     port,
     close: once(async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

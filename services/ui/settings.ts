@@ -1,6 +1,6 @@
 // Where `baton ui` serves and whether it may: the config's `ui:` section with the command line's --host and --port
 // on top, and the refusal to serve a non-loopback address without a token. Pure.
-import { isLoopback, type UiSettings } from "../../shared/config-observe.ts";
+import { isLoopback, parsePort, type UiSettings } from "../../shared/config-observe.ts";
 
 export interface ServeSettings {
   host: string;
@@ -17,8 +17,9 @@ export class UiUsageError extends Error {
 export function serveSettings(ui: UiSettings, flags: { host?: string | undefined; port?: string | undefined }): ServeSettings {
   let port = ui.port;
   if (flags.port !== undefined) {
-    port = Number(flags.port);
-    if (!/^\d{1,5}$/.test(flags.port) || port > 65_535) throw new UiUsageError(`--port must be an integer from 0 to 65535; got ${JSON.stringify(flags.port)}`);
+    const given = parsePort(flags.port);
+    if (given === undefined) throw new UiUsageError(`--port must be an integer from 0 to 65535; got ${JSON.stringify(flags.port)}`);
+    port = given;
   }
   const host = flags.host?.trim() || ui.host;
   return { host, port, token: ui.token };

@@ -13,7 +13,7 @@ import { commandHelp, usageLine } from "../../shared/usage.ts";
 import { createRedactor, NO_SECRETS, workerSecrets, type Redactor } from "./redact.ts";
 import { createRunners } from "./runners/registry.ts";
 import { createWorker, type Worker } from "./worker.ts";
-import { parseMetricsPort } from "../../shared/metrics/index.ts";
+import { parsePort } from "../../shared/config-observe.ts";
 import { serveWorkerMetrics, type ServedWorkerMetrics } from "./metrics.ts";
 
 // Secrets are known once the config is read (main); every log line passes the redactor in force.
@@ -54,7 +54,7 @@ function parseCli(argv: string[]) {
   }
   if (values.id !== undefined && !/^[\x21-\x7e]{1,200}$/.test(values.id)) usageExit("--id must be 1-200 printable characters without spaces");
   const metricsFlag = values["metrics-port"];
-  const metricsPort = metricsFlag === undefined ? undefined : parseMetricsPort(metricsFlag);
+  const metricsPort = metricsFlag === undefined ? undefined : parsePort(metricsFlag);
   if (metricsFlag !== undefined && metricsPort === undefined) usageExit(`--metrics-port must be a port number from 0 to 65535 (0: any free port); got ${JSON.stringify(metricsFlag)}`);
   return { role: values.role, concurrency, config: values.config, id: values.id, metricsPort };
 }

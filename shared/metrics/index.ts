@@ -1,3 +1,3 @@
 // Prometheus metrics shared by coordinators and workers: a registry per process and the /metrics endpoint.
 export { cachedLoader, metricsRegistry } from "./registry.ts";
-export { metricsUrl, parseMetricsPort, serveMetrics, type MetricsServer, type ServeOptions } from "./server.ts";
+export { metricsUrl, serveMetrics, type MetricsServer, type ServeOptions } from "./server.ts";

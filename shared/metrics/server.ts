@@ -21,12 +21,6 @@ export interface ServeOptions {
   log: Logger;
 }
 
-/** The port a `--metrics-port` flag names (0-65535; 0 = any free port), or undefined when it names none. Pure. */
-export function parseMetricsPort(text: string): number | undefined {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  return Number.isInteger(port) && port <= 65_535 ? port : undefined;
-}
-
 /** The address others can reach the server at: a wildcard bind address becomes this host's name. Pure apart from hostname(). */
 export function metricsUrl(host: string, port: number): string {
   const reachable = host === "0.0.0.0" || host === "::" || host === "[::]" ? hostname() : host;

@@ -8,7 +8,8 @@ import { CoordinatorMetrics, SeenEvents, taskOutcome } from "../../services/coor
 import { registerDeploymentGauges } from "../../services/coordinator/runtime/metrics-gauges.ts";
 import { WorkerMetrics } from "../../services/worker/metrics.ts";
 import { silentLogger } from "../../shared/logging.ts";
-import { cachedLoader, metricsRegistry, metricsUrl, parseMetricsPort, serveMetrics } from "../../shared/metrics/index.ts";
+import { cachedLoader, metricsRegistry, metricsUrl, serveMetrics } from "../../shared/metrics/index.ts";
+import { parsePort } from "../../shared/config-observe.ts";
 import type { NatsConnection } from "../../shared/nats.ts";
 import { StatusEvent } from "../../shared/protocol/index.ts";
 import { names } from "../../shared/subjects.ts";
@@ -167,7 +168,7 @@ describe("the /metrics endpoint", () => {
     await first.close();
     expect(metricsUrl("::1", 9464)).toBe("http://[::1]:9464/metrics");
     expect(metricsUrl("0.0.0.0", 9464)).not.toContain("0.0.0.0");
-    expect([parseMetricsPort("0"), parseMetricsPort("9464"), parseMetricsPort("65536"), parseMetricsPort("-1"), parseMetricsPort("x")]).toEqual([0, 9464, undefined, undefined, undefined]);
+    expect([parsePort("0"), parsePort("9464"), parsePort("65536"), parsePort("-1"), parsePort("x")]).toEqual([0, 9464, undefined, undefined, undefined]);
   });
 });
 
