@@ -100,12 +100,7 @@ export async function streamList(ctx: UiContext, res: ServerResponse, open: Open
 export async function streamFeature(ctx: UiContext, featureId: string, req: IncomingMessage, res: ServerResponse, open: OpenStreams): Promise<void> {
   const lastSeen = Number(req.headers["last-event-id"] ?? 0) || 0;
   const abort = new AbortController();
-  let nudge: NodeJS.Timeout | undefined;
-  const stream = openStream(res, open, () => {
-    abort.abort();
-    // featureHistory listens for the abort only once its consumer exists: a client gone before that is told again.
-    nudge = setInterval(() => abort.signal.dispatchEvent(new Event("abort")), 1_000);
-  });
+  const stream = openStream(res, open, () => abort.abort());
   try {
     const history = featureHistory(ctx.nc, ctx.names, featureId, {
       follow: true,
@@ -123,6 +118,5 @@ export async function streamFeature(ctx: UiContext, featureId: string, req: Inco
     stream.send("problem", { message: missing ? "no status events yet (the events stream does not exist)" : (err as Error).message });
   } finally {
     stream.end();
-    clearInterval(nudge);
   }
 }

@@ -35,6 +35,8 @@ export async function* featureHistory(nc: NatsConnection, names: Names, featureI
   }
   const messages = await consumer.consume({ max_messages: 256 });
   const abort = () => messages.stop();
+  // aborted while the consumer was being made: the listener below would never hear it
+  if (opts.signal?.aborted) abort();
   opts.signal?.addEventListener("abort", abort, { once: true });
   try {
     for await (const msg of messages) {
