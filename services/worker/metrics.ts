@@ -26,7 +26,7 @@ export class WorkerMetrics implements DeliveryMetrics {
     const registers = [registry];
     const labelNames = ["role"] as const;
     this.tasks = new Counter({
-      name: "baton_worker_tasks_total", help: "Deliveries this worker handled, by how they ended (completed, failed, cancelled, handed_back, invalid, unpublished, error)",
+      name: "baton_worker_tasks_total", help: "Deliveries this worker handled, by how they ended (completed, failed, cancelled, handed_back, invalid, unpublished, duplicate, error)",
       labelNames: ["role", "outcome"], registers,
     });
     this.seconds = new Histogram({ name: "baton_worker_task_duration_seconds", help: "Time from a delivery's arrival to its end (gate runs included)", labelNames, buckets: TASK_BUCKETS, registers });

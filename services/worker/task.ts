@@ -19,6 +19,7 @@ import { HANDED_BACK, runTask, type TaskHooks } from "./task-run.ts";
 import type { Redactor } from "./redact.ts";
 import type { Workspaces } from "./task-workspace.ts";
 import { WIRE_ERRORS } from "../../shared/protocol/errors.ts";
+import type { SettledKey, SettledMessages } from "./settled.ts";
 
 export interface TaskDeps {
   js: JetStreamClient;
@@ -37,11 +38,13 @@ export interface TaskDeps {
   redact: Redactor;
   /** Git features' checkouts and file-scope locks (task-workspace.ts). */
   workspaces?: Workspaces | undefined;
+  /** Messages this worker settled: a redelivery of one (its ack was lost) is acked again, not run again. */
+  settled?: SettledMessages | undefined;
   log: Logger;
 }
 
 /** How one delivery ended (worker metrics): its result's outcome, or what happened instead of a result. */
-export type DeliveryEnd = "completed" | "failed" | "cancelled" | "handed_back" | "invalid" | "unpublished";
+export type DeliveryEnd = "completed" | "failed" | "cancelled" | "handed_back" | "invalid" | "unpublished" | "duplicate";
 
 /**
  * Processes one delivery of a task message and says how it ended. Never throws. Acks only once the result is published;
@@ -57,6 +60,13 @@ export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): 
   const delivery = msg.info.deliveryCount;
   const ref: TaskMessageRef = { featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, role: deps.role, workerId: deps.workerId, ...(task.gate ? { gate: task.gate } : {}), ...(task.op ? { op: { kind: task.op.kind, run: task.op.run } } : {}) };
   const log = deps.log.child({ featureId: task.featureId, taskId: task.taskId, role: deps.role, attempt: task.attempt, delivery, ...(task.gate ? { gate: task.gate.name } : {}) });
+  const settledKey: SettledKey = { seq: msg.seq, featureId: task.featureId, taskId: task.taskId, attempt: task.attempt, run: task.gate?.name ?? (task.op ? `${task.op.kind}.${task.op.run}` : undefined) };
+  if (delivery > 1 && deps.settled?.has(settledKey)) {
+    log.info("delivered again after this worker had published its result and acked it (the ack was lost): acked again, not run again");
+    quietly(() => msg.ack());
+    hooks.onSettled?.();
+    return "duplicate";
+  }
   const startedAt = new Date().toISOString();
   const messages = taskMessages({ js: deps.js, names: deps.names, redact: deps.redact, ref, delivery, startedAt, log, store: deps.store });
   const keepAlive = setInterval(() => quietly(() => msg.working()), (deps.settings.ackWaitSeconds * 1000) / 3);
@@ -74,7 +84,9 @@ export async function handleTask(msg: JsMsg, deps: TaskDeps, hooks: TaskHooks): 
       ?? ("error" in resolved ? unreadableHandoffs(resolved.error, log) : undefined);
     const out = screened ?? (await run("task" in resolved ? resolved.task : task, deps, { msg, messages, log }, hooks));
     if (out === HANDED_BACK) return "handed_back";
-    return await finish(msg, out, messages, startedAt, hooks, log);
+    const end = await finish(msg, out, messages, startedAt, hooks, log);
+    if (end !== "unpublished") deps.settled?.add(settledKey);
+    return end;
   } finally {
     clearInterval(keepAlive);
   }

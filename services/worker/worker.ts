@@ -18,6 +18,7 @@ import { openResultsStore } from "./results-store.ts";
 import type { Redactor } from "./redact.ts";
 import type { Runners } from "./runners/registry.ts";
 import { TaskSlots } from "./slots.ts";
+import { SettledMessages } from "./settled.ts";
 import { handleTask, type DeliveryEnd, type TaskDeps } from "./task.ts";
 import type { DeliveryMetrics } from "./metrics.ts";
 import { FileLocks } from "./locks.ts";
@@ -89,6 +90,7 @@ class RoleWorker implements Worker {
     this.taskDeps = {
       js: this.js, names, role, workerId, settings, runners, log, redact: options.redact,
       store: openResultsStore(nc, names, log),
+      settled: new SettledMessages(),
       cancellations: {
         known: (featureId) => this.cancellations?.known(featureId) ?? false,
         check: (featureId, dispatchedAt) => this.cancellations?.check(featureId, dispatchedAt) ?? Promise.resolve(false),
