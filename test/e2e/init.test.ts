@@ -65,7 +65,7 @@ describe("baton init", () => {
       await up.kill("SIGTERM");
     }
     expect(await up.exited).toBe(0);
-  });
+  }, 150_000); // `baton up` alone may take its 60 s on a loaded 2-core machine; the feature and the stop come after it
 
   it("never overwrites a file without --force, says what it skipped, and writes nothing outside its folder", async () => {
     const project = join(scratch.tmp, "existing");
